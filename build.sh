@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The one entry point: ./build.sh build | test [dotnet test args...] | bench [bench args...]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+CONFIGURATION="${CONFIGURATION:-Release}"
+RESULTS_DIR=artifacts/test-results
+
+is_ci() {
+  case "${CI:-}" in
+    [Tt][Rr][Uu][Ee] | 1) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# SDK 10's `dotnet new sln` writes .slnx; accept either.
+solution() {
+  local s
+  for s in Actors.sln Actors.slnx; do
+    if [[ -f "$s" ]]; then
+      echo "$s"
+      return 0
+    fi
+  done
+  echo "build.sh: no Actors.sln (or .slnx) in $(pwd)" >&2
+  return 1
+}
+
+# CI's harness may wait for every process holding its output open: a lingering MSBuild node or
+# compiler server would hold it for minutes after the run, so CI builds without them.
+build_server_args() {
+  if is_ci; then echo "--disable-build-servers"; fi
+}
+
+# Same search order as CloudDeck.Testing's PostgresServer.FindBinDirectory, so what this prints
+# is what the tests will use.
+postgres_bin() {
+  local d
+  if [[ -n "${PG_BIN:-}" ]]; then
+    [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" && -x "$PG_BIN/postgres" ]] && echo "$PG_BIN"
+    return 0
+  fi
+  if command -v pg_config >/dev/null 2>&1; then
+    d="$(pg_config --bindir 2>/dev/null || true)"
+    if [[ -n "$d" && -x "$d/initdb" && -x "$d/postgres" ]]; then
+      echo "$d"
+      return 0
+    fi
+  fi
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  if [[ -n "$d" && -x "$d/initdb" && -x "$d/postgres" ]]; then
+    echo "$d"
+    return 0
+  fi
+  if command -v initdb >/dev/null 2>&1; then
+    d="$(dirname "$(readlink -f "$(command -v initdb)")")"
+    [[ -x "$d/postgres" ]] && echo "$d"
+  fi
+  return 0
+}
+
+MISSING_NOW=()
+
+# report NAME LOCATION INSTALL_HINT NEEDED_NOW
+report() {
+  if [[ -n "$2" ]]; then
+    echo "found $1 at $2"
+  else
+    echo "missing $1 (install: $3)"
+    if [[ "$4" == yes ]]; then MISSING_NOW+=("$1"); fi
+  fi
+}
+
+first_command() {
+  local c
+  for c in "$@"; do
+    if command -v "$c" >/dev/null 2>&1; then
+      command -v "$c"
+      return 0
+    fi
+  done
+  return 0
+}
+
+check_components() {
+  report dotnet "$(first_command dotnet)" "the .NET 10 SDK (see global.json)" yes
+  report postgresql "$(postgres_bin)" "apt-get install postgresql" yes
+  report git "$(first_command git)" "apt-get install git" yes
+  report node "$(first_command node nodejs)" "apt-get install nodejs" no
+  report npm "$(first_command npm)" "apt-get install npm" no
+  report docker "$(first_command docker)" "apt-get install docker.io" no
+  report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
+  report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
+}
+
+# Prints "N passed, N failed, N skipped" summed over the .trx files (VSTest counts a skipped
+# test as total but not executed).
+summarize_trx() {
+  local passed=0 failed=0 skipped=0 file counters key
+  local -A v
+  shopt -s nullglob globstar
+  for file in "$RESULTS_DIR"/**/*.trx; do
+    counters="$(grep -o '<Counters [^>]*>' "$file" | head -n 1 || true)"
+    [[ -z "$counters" ]] && continue
+    for key in total executed passed failed error timeout aborted; do
+      v[$key]="$(grep -o " $key=\"[0-9]*\"" <<<"$counters" | grep -o '[0-9]*' || echo 0)"
+    done
+    passed=$((passed + ${v[passed]}))
+    failed=$((failed + ${v[failed]} + ${v[error]} + ${v[timeout]} + ${v[aborted]}))
+    skipped=$((skipped + ${v[total]} - ${v[executed]}))
+  done
+  SUMMARY_FAILED=$failed
+  echo "$passed passed, $failed failed, $skipped skipped"
+}
+
+cmd_build() {
+  local sln
+  sln="$(solution)"
+  # shellcheck disable=SC2046 # build_server_args is empty or one word
+  dotnet build "$sln" -c "$CONFIGURATION" $(build_server_args) "$@"
+}
+
+cmd_test() {
+  local sln rc
+  check_components
+  if ((${#MISSING_NOW[@]} > 0)); then
+    if is_ci || [[ " ${MISSING_NOW[*]} " == *" dotnet "* ]]; then
+      echo "build.sh: cannot run the tests without: ${MISSING_NOW[*]}" >&2
+      exit 1
+    fi
+    echo "build.sh: tests needing ${MISSING_NOW[*]} will be skipped (they fail under CI=true)"
+  fi
+
+  sln="$(solution)"
+  # shellcheck disable=SC2046
+  dotnet build "$sln" -c "$CONFIGURATION" $(build_server_args)
+
+  rm -rf "$RESULTS_DIR"
+  mkdir -p "$RESULTS_DIR"
+  set +e
+  # A hung test is killed (and reported) well inside CI's time budget instead of eating all of it.
+  dotnet test "$sln" -c "$CONFIGURATION" --no-build \
+    --logger "trx" --results-directory "$RESULTS_DIR" \
+    --blame-hang-timeout "${TEST_HANG_TIMEOUT:-20m}" --blame-hang-dump-type none \
+    "$@"
+  rc=$?
+  set -e
+
+  SUMMARY_FAILED=0
+  summarize_trx
+  if ((rc == 0 && SUMMARY_FAILED > 0)); then rc=1; fi
+  exit "$rc"
+}
+
+cmd_bench() {
+  dotnet run -c Release --project bench/Actors.Bench -- "$@"
+}
+
+usage() {
+  cat <<'EOF'
+usage: ./build.sh <verb> [args...]
+  build   dotnet build Actors.sln -c $CONFIGURATION (default Release)
+  test    report components, build, run every test; extra args go to `dotnet test`
+          (CI=true: missing postgresql/git is an error, and skipped-for-missing tests fail)
+  bench   dotnet run the benchmarks in bench/Actors.Bench; extra args go to the benchmark
+EOF
+}
+
+verb="${1:-}"
+if (($# > 0)); then shift; fi
+case "$verb" in
+  build) cmd_build "$@" ;;
+  test) cmd_test "$@" ;;
+  bench) cmd_bench "$@" ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,65 @@
+using Actors.Runtime;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CloudDeck.Grains.Hosting;
+
+/// <summary>Settings under <c>CloudDeck:*</c> that decide how a CloudDeck silo stores its state.</summary>
+public sealed class CloudDeckStorageOptions
+{
+    public const string Section = "CloudDeck";
+
+    /// <summary>Where embedded mode keeps its SQLite database and generated keys.</summary>
+    public string DataDirectory { get; set; } = "./.clouddeck";
+
+    /// <summary><c>Sqlite</c> (embedded default) or <c>Postgres</c>.</summary>
+    public string StorageProvider { get; set; } = "Sqlite";
+
+    /// <summary>Required when <see cref="StorageProvider"/> is Postgres.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public string SqlitePath => Path.Combine(Path.GetFullPath(DataDirectory), "clouddeck.db");
+
+    public void Validate()
+    {
+        if (string.Equals(StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+            {
+                throw new InvalidOperationException(
+                    "CloudDeck:StorageProvider is Postgres, so set CloudDeck:PostgresConnectionString " +
+                    "(for example CloudDeck__PostgresConnectionString='Host=db;Username=clouddeck;Password=…;Database=clouddeck').");
+            }
+        }
+        else if (!string.Equals(StorageProvider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"CloudDeck:StorageProvider must be Sqlite or Postgres (was '{StorageProvider}').");
+        }
+    }
+}
+
+public static class CloudDeckSilo
+{
+    /// <summary>Hosts a CloudDeck silo in this process, configured from <c>CloudDeck:*</c>.</summary>
+    public static IServiceCollection AddCloudDeckSilo(this IServiceCollection services, IConfiguration configuration)
+    {
+        var storage = configuration.GetSection(CloudDeckStorageOptions.Section).Get<CloudDeckStorageOptions>() ?? new();
+        storage.Validate();
+        services.AddSingleton(storage);
+        services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
+        services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");
+        services.AddActorSilo(silo =>
+        {
+            silo.AddGrains(GrainsAssembly.Value);
+            if (string.Equals(storage.StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
+            {
+                silo.AddPostgresStorage(storage.PostgresConnectionString!).UsePostgresReminders(storage.PostgresConnectionString!);
+            }
+            else
+            {
+                silo.AddSqliteStorage(storage.SqlitePath).UseSqliteReminders(storage.SqlitePath);
+            }
+        });
+        return services;
+    }
+}

@@ -1,0 +1,162 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace Actors.Runtime;
+
+[Flags]
+public enum RequestFlags
+{
+    None = 0,
+    ReadOnly = 1,
+    AlwaysInterleave = 2,
+}
+
+/// <summary>
+/// One call to one grain method: generated subclasses carry the arguments and know how to invoke
+/// the method on a grain instance. The base keeps the runtime's per-call bookkeeping, so a call
+/// allocates this object and its completion, and nothing else on the fast path.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public abstract class GrainRequest
+{
+    public abstract string InterfaceName { get; }
+
+    public abstract string MethodName { get; }
+
+    public virtual RequestFlags Flags => RequestFlags.None;
+
+    internal GrainId Target;
+    internal CallChainNode? Chain;
+    internal long DeadlineTicks;
+    internal long CorrelationId;
+    internal ResponseTimeouts? Timeouts;
+
+    /// <summary>Set by the activation when the grain method's task has finished (not when the caller was answered).</summary>
+    internal volatile bool Finished;
+
+    /// <summary>Ticks of a grain timer do not count as activity unless the timer asks to keep the grain alive.</summary>
+    internal virtual bool CountsAsActivity => true;
+
+    /// <summary>Requests that belong to one activation (timer ticks) die with it instead of following the grain.</summary>
+    internal virtual bool IsBoundToActivation => false;
+
+    internal abstract bool IsAnswered { get; }
+
+    /// <summary>Runs the request on the activation's turn. Completion is reported to <paramref name="activation"/>.</summary>
+    internal abstract void Start(ActivationData activation, object grain);
+
+    internal abstract bool TryFail(Exception exception);
+
+    public override string ToString() => $"{InterfaceName}.{MethodName} on {Target}";
+
+    /// <summary>Adapts a Task-returning grain method without allocating when it completed synchronously.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static ValueTask<VoidResult> FromTask(Task task) =>
+        task.IsCompletedSuccessfully ? default : new ValueTask<VoidResult>(AwaitVoid(task));
+
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static ValueTask<VoidResult> FromValueTask(ValueTask task) =>
+        task.IsCompletedSuccessfully ? default : new ValueTask<VoidResult>(AwaitVoid(task.AsTask()));
+
+    private static async Task<VoidResult> AwaitVoid(Task task)
+    {
+        await task.ConfigureAwait(true);
+        return default;
+    }
+}
+
+/// <summary>A request whose grain method produces <typeparamref name="TResult"/>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public abstract class GrainRequest<TResult> : GrainRequest
+{
+    // Inline continuations are safe: the runtime clears its synchronization context before answering,
+    // and grain callers resume on their own activation's context anyway.
+    private readonly TaskCompletionSource<TResult> _completion = new();
+    private ValueTask<TResult> _pending;
+    private ActivationData? _activation;
+
+    internal Task<TResult> Task => _completion.Task;
+
+    internal override bool IsAnswered => _completion.Task.IsCompleted;
+
+    public abstract ValueTask<TResult> InvokeAsync(object grain);
+
+    internal override void Start(ActivationData activation, object grain)
+    {
+        ValueTask<TResult> pending;
+        try
+        {
+            pending = InvokeAsync(grain);
+        }
+        catch (Exception exception)
+        {
+            activation.OnRequestFinished(this, exception);
+            Answer(default, exception);
+            return;
+        }
+
+        if (pending.IsCompleted)
+        {
+            Complete(activation, pending);
+            return;
+        }
+
+        _pending = pending;
+        _activation = activation;
+        // The continuation is posted to the activation's synchronization context (current here),
+        // so completion is observed on the activation's turn.
+        pending.GetAwaiter().UnsafeOnCompleted(OnPendingCompleted);
+    }
+
+    private void OnPendingCompleted()
+    {
+        var activation = _activation!;
+        var pending = _pending;
+        _activation = null;
+        _pending = default;
+        Complete(activation, pending);
+    }
+
+    private void Complete(ActivationData activation, ValueTask<TResult> finished)
+    {
+        TResult? result = default;
+        Exception? error = null;
+        try
+        {
+            result = finished.Result;
+        }
+        catch (Exception exception)
+        {
+            error = exception;
+        }
+
+        activation.OnRequestFinished(this, error);
+        Answer(result, error);
+    }
+
+    internal override bool TryFail(Exception exception) => Answer(default, exception);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Answer(TResult? result, Exception? error)
+    {
+        // The caller's continuation may run inline: it must not see this activation's context.
+        var context = SynchronizationContext.Current;
+        if (context is not null)
+        {
+            SynchronizationContext.SetSynchronizationContext(null);
+        }
+
+        try
+        {
+            Timeouts?.Untrack(this);
+            return error is null ? _completion.TrySetResult(result!) : _completion.TrySetException(error);
+        }
+        finally
+        {
+            if (context is not null)
+            {
+                SynchronizationContext.SetSynchronizationContext(context);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Actors.Runtime;
+
+/// <summary>
+/// The silo's runtime: grain factory, call invoker and owner of the catalog.
+/// A call creates a request, registers it for its timeout, and queues it on the target's activation.
+/// </summary>
+internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposable
+{
+    private volatile bool _stopped;
+
+    public GrainRuntime(
+        IOptions<ActorRuntimeOptions> options,
+        GrainTypeRegistry registry,
+        IServiceProvider services,
+        ILoggerFactory loggerFactory)
+    {
+        Options = options.Value;
+        Options.Validate();
+        Registry = registry;
+        ActivationLogger = loggerFactory.CreateLogger("Actors.Runtime.Activation");
+        Catalog = new Catalog(this, registry);
+        Timeouts = new ResponseTimeouts(Options.ResponseTimeout);
+        Activator = new GrainActivator(services, this);
+    }
+
+    public ActorRuntimeOptions Options { get; }
+
+    public GrainTypeRegistry Registry { get; }
+
+    public Catalog Catalog { get; }
+
+    public ResponseTimeouts Timeouts { get; }
+
+    public GrainActivator Activator { get; }
+
+    public ILogger ActivationLogger { get; }
+
+    /// <summary>Set by the silo host once the reminder service exists.</summary>
+    public ReminderService Reminders { get; set; } = null!;
+
+    public bool IsShuttingDown { get; private set; }
+
+    public TGrainInterface GetGrain<TGrainInterface>(string key) where TGrainInterface : IGrainWithStringKey
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return GetGrain<TGrainInterface>(new GrainId(Registry.GetTypeName(typeof(TGrainInterface)), key));
+    }
+
+    public TGrainInterface GetGrain<TGrainInterface>(Guid key) where TGrainInterface : IGrainWithGuidKey =>
+        GetGrain<TGrainInterface>(new GrainId(Registry.GetTypeName(typeof(TGrainInterface)), GrainId.FormatGuidKey(key)));
+
+    public TGrainInterface GetGrain<TGrainInterface>(GrainId grainId) where TGrainInterface : IAddressable =>
+        (TGrainInterface)(object)Registry.CreateReference(typeof(TGrainInterface), grainId, this);
+
+    public Task<TResult> Invoke<TResult>(GrainId target, GrainRequest<TResult> request)
+    {
+        request.Target = target;
+        request.Chain = CallChainNode.Current;
+        Timeouts.Track(request);
+        Dispatch(request);
+        return request.Task;
+    }
+
+    /// <summary>Queues a request on the activation of its target, creating the activation if needed.</summary>
+    internal void Dispatch(GrainRequest request)
+    {
+        if (_stopped)
+        {
+            request.TryFail(new InvalidOperationException($"The silo has stopped; {request} was not delivered."));
+            return;
+        }
+
+        try
+        {
+            Catalog.GetOrCreate(request.Target).Enqueue(request);
+        }
+        catch (Exception exception)
+        {
+            request.TryFail(exception);
+        }
+    }
+
+    internal void BeginShutdown() => IsShuttingDown = true;
+
+    internal void MarkStopped() => _stopped = true;
+
+    /// <summary>Test hosts use this to drop every activation without deactivating it, as a crash would.</summary>
+    internal bool IsAbandoned { get; private set; }
+
+    internal void Abandon()
+    {
+        IsAbandoned = true;
+        MarkStopped();
+    }
+
+    public void Dispose() => Timeouts.Dispose();
+}

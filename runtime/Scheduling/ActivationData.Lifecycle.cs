@@ -1,0 +1,204 @@
+using Microsoft.Extensions.Logging;
+
+namespace Actors.Runtime;
+
+/// <summary>Activation and deactivation. Everything here runs on the activation's own scheduler.</summary>
+internal sealed partial class ActivationData
+{
+    private enum Phase
+    {
+        Created,
+        Activating,
+        Valid,
+        Deactivating,
+        Invalid,
+    }
+
+    private Phase _phase = Phase.Created;
+    private bool _lifecycleStepRunning;
+    private bool _inconsistent;
+    private DeactivationReason _deactivationReason;
+    private readonly TaskCompletionSource _deactivated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<IActivationStateParticipant> _states = [];
+    private readonly List<GrainTimer> _timers = [];
+
+    public bool IsInLifecycleStep => _lifecycleStepRunning;
+
+    /// <summary>Completes when the activation has been removed from the catalog.</summary>
+    public Task Deactivated => _deactivated.Task;
+
+    internal void AddStateParticipant(IActivationStateParticipant state) => _states.Add(state);
+
+    internal void AddTimer(GrainTimer timer) => _timers.Add(timer);
+
+    internal void RemoveTimer(GrainTimer timer) => _timers.Remove(timer);
+
+    /// <summary>A state write hit a stale etag: this activation may not write again, so it must go.</summary>
+    internal void MarkInconsistent()
+    {
+        _inconsistent = true;
+        if (_running == 0)
+        {
+            StartDeactivation(DeactivationReason.InconsistentState);
+        }
+        else
+        {
+            _deactivateWhenIdle = true;
+        }
+    }
+
+    private void BeginActivation()
+    {
+        _phase = Phase.Activating;
+        _ = ActivateAsync();
+    }
+
+    private async Task ActivateAsync()
+    {
+        _lifecycleStepRunning = true;
+        CallChainNode.Current = new CallChainNode(this, null, null);
+        try
+        {
+            Instance = _runtime.Activator.CreateInstance(this);
+            foreach (var state in _states)
+            {
+                await state.ReadOnActivationAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(_runtime.Options.ActivationTimeout);
+            await Instance.OnActivateAsync(timeout.Token);
+            _phase = Phase.Valid;
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "Activation of {GrainId} failed", GrainId);
+            _phase = Phase.Invalid;
+            _runtime.Catalog.Remove(this);
+            var failure = new GrainActivationException($"Activation of {GrainId} failed: {exception.Message}", exception);
+            while (_waiting.TryDequeue(out var request))
+            {
+                request.TryFail(failure);
+            }
+
+            DisposeTimers();
+            _deactivated.TrySetResult();
+            return;
+        }
+        finally
+        {
+            _lifecycleStepRunning = false;
+            CallChainNode.Current = null;
+        }
+
+        if (_runtime.IsShuttingDown)
+        {
+            _deactivateWhenIdle = true;
+        }
+
+        if (_deactivateWhenIdle && _waiting.Count == 0)
+        {
+            StartDeactivation(_inconsistent ? DeactivationReason.InconsistentState : DeactivationReason.ApplicationRequested);
+            return;
+        }
+
+        PumpWaiting();
+    }
+
+    /// <summary>Stops admitting requests; deactivates once the running ones have finished.</summary>
+    internal void StartDeactivation(DeactivationReason reason)
+    {
+        if (_phase != Phase.Valid)
+        {
+            return;
+        }
+
+        _phase = Phase.Deactivating;
+        _deactivationReason = _inconsistent ? DeactivationReason.InconsistentState : reason;
+        TryFinishDeactivation();
+    }
+
+    /// <summary>Deactivates if nothing happened since the collector looked. Posted by the collector.</summary>
+    internal void CollectIfIdle(long idleSinceTicks)
+    {
+        if (_phase == Phase.Valid && _running == 0 && _waiting.Count == 0 && LastActivityTicks <= idleSinceTicks)
+        {
+            StartDeactivation(DeactivationReason.IdleCollection);
+        }
+    }
+
+    private void TryFinishDeactivation()
+    {
+        if (_phase == Phase.Deactivating && _running == 0 && !_lifecycleStepRunning)
+        {
+            _ = DeactivateAsync();
+        }
+    }
+
+    private async Task DeactivateAsync()
+    {
+        _lifecycleStepRunning = true;
+        CallChainNode.Current = new CallChainNode(this, null, null);
+        try
+        {
+            DisposeTimers();
+            using var timeout = new CancellationTokenSource(_runtime.Options.DeactivationTimeout);
+            try
+            {
+                await Instance!.OnDeactivateAsync(_deactivationReason, timeout.Token);
+            }
+            catch (Exception exception)
+            {
+                _logger.LogError(exception, "OnDeactivateAsync of {GrainId} failed", GrainId);
+            }
+
+            // A stale activation must not write: another activation owns the state now.
+            if (!_inconsistent && _runtime.Options.WriteChangedStateOnDeactivation)
+            {
+                foreach (var state in _states)
+                {
+                    try
+                    {
+                        await state.WriteIfChangedAsync();
+                    }
+                    catch (Exception exception)
+                    {
+                        _logger.LogError(exception, "Writing the changed state of {GrainId} on deactivation failed", GrainId);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _lifecycleStepRunning = false;
+            CallChainNode.Current = null;
+            _phase = Phase.Invalid;
+            _runtime.Catalog.Remove(this);
+            // Requests that queued during deactivation go to the next activation.
+            while (_waiting.TryDequeue(out var request))
+            {
+                _runtime.Dispatch(request);
+            }
+
+            _deactivated.TrySetResult();
+            _logger.LogDebug("Deactivated {GrainId} ({Reason})", GrainId, _deactivationReason);
+        }
+    }
+
+    private void DisposeTimers()
+    {
+        foreach (var timer in _timers.ToArray())
+        {
+            timer.Dispose();
+        }
+
+        _timers.Clear();
+    }
+}
+
+/// <summary>A piece of grain state that takes part in the activation's lifecycle.</summary>
+internal interface IActivationStateParticipant
+{
+    Task ReadOnActivationAsync();
+
+    Task WriteIfChangedAsync();
+}

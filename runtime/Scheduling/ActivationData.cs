@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Actors.Runtime;
+
+/// <summary>
+/// One activation of one grain: its instance, its inbox and its turn-based scheduler.
+/// It is also the activation's <see cref="SynchronizationContext"/>: every continuation of grain code
+/// comes back through <see cref="Post"/> into the same inbox, and the inbox is drained by one thread-pool
+/// work item at a time, so grain code never runs on two threads at once, even when requests interleave.
+/// All fields below the inbox are touched only by that single drainer.
+/// </summary>
+internal sealed partial class ActivationData : SynchronizationContext, IThreadPoolWorkItem
+{
+    private const int MaxItemsPerTurnBatch = 128;
+
+    private readonly ConcurrentQueue<WorkItem> _inbox = new();
+    private int _scheduled;
+
+    private readonly Queue<GrainRequest> _waiting = new();
+    private int _running;
+    private int _runningNotReadOnly;
+    private bool _pumping;
+    private bool _deactivateWhenIdle;
+
+    private readonly GrainRuntime _runtime;
+    private readonly ILogger _logger;
+
+    public ActivationData(GrainRuntime runtime, GrainTypeInfo typeInfo, GrainId grainId)
+    {
+        _runtime = runtime;
+        TypeInfo = typeInfo;
+        GrainId = grainId;
+        _logger = runtime.ActivationLogger;
+        LastActivityTicks = Environment.TickCount64;
+    }
+
+    public GrainId GrainId { get; }
+
+    public GrainTypeInfo TypeInfo { get; }
+
+    public Grain? Instance { get; private set; }
+
+    public GrainRuntime Runtime => _runtime;
+
+    /// <summary>Milliseconds (Environment.TickCount64) of the last request admitted; read racily by the collector.</summary>
+    public long LastActivityTicks { get; private set; }
+
+    public bool IsIdle => _running == 0 && _waiting.Count == 0 && _inbox.IsEmpty;
+
+    /// <summary>Queues a request for this activation. Safe from any thread.</summary>
+    public void Enqueue(GrainRequest request) => Enqueue(new WorkItem(null, request));
+
+    /// <summary>Runs <paramref name="action"/> on this activation's scheduler. Safe from any thread.</summary>
+    public void Schedule(Action action) => Enqueue(new WorkItem(RunAction, action));
+
+    public override void Post(SendOrPostCallback d, object? state) => Enqueue(new WorkItem(d, state));
+
+    public override void Send(SendOrPostCallback d, object? state) =>
+        throw new NotSupportedException("Synchronous sends would block the activation's turn.");
+
+    public override SynchronizationContext CreateCopy() => this;
+
+    private void Enqueue(WorkItem item)
+    {
+        _inbox.Enqueue(item);
+        if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        var previous = Current;
+        SetSynchronizationContext(this);
+        try
+        {
+            for (var i = 0; i < MaxItemsPerTurnBatch && _inbox.TryDequeue(out var item); i++)
+            {
+                if (item.Callback is null)
+                {
+                    OnRequestArrived((GrainRequest)item.State!);
+                }
+                else
+                {
+                    RunCallback(item);
+                }
+            }
+        }
+        finally
+        {
+            SetSynchronizationContext(previous);
+        }
+
+        Volatile.Write(ref _scheduled, 0);
+        if (!_inbox.IsEmpty && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    private void RunCallback(WorkItem item)
+    {
+        try
+        {
+            item.Callback!(item.State);
+        }
+        catch (Exception exception)
+        {
+            // Continuations of async methods never throw here; a raw Post callback might. Keep the drainer alive.
+            _logger.LogError(exception, "Unhandled exception in a callback of {GrainId}", GrainId);
+        }
+    }
+
+    private static readonly SendOrPostCallback RunAction = static state => ((Action)state!)();
+
+    private void OnRequestArrived(GrainRequest request)
+    {
+        if (request.IsAnswered)
+        {
+            return; // Timed out while queued: the caller has already been told.
+        }
+
+        switch (_phase)
+        {
+            case Phase.Created:
+                _waiting.Enqueue(request);
+                BeginActivation();
+                return;
+            case Phase.Invalid when request.IsBoundToActivation:
+                request.TryFail(new ObjectDisposedException(GrainId.ToString(), "The activation was deactivated."));
+                return;
+            case Phase.Invalid:
+                _runtime.Dispatch(request); // This activation is gone; the catalog makes a new one.
+                return;
+            case Phase.Valid when (_waiting.Count == 0 || Interleaves(request)) && CanAdmit(request):
+                Begin(request);
+                return;
+            default:
+                if (CallChainNode.FindWaiting(request.Chain, this) is not null)
+                {
+                    request.TryFail(new DeadlockException(CallChainNode.DescribeCycle(request.Chain!, this)));
+                    return;
+                }
+
+                _waiting.Enqueue(request);
+                return;
+        }
+    }
+
+    private bool Interleaves(GrainRequest request) =>
+        TypeInfo.IsReentrant || (request.Flags & RequestFlags.AlwaysInterleave) != 0;
+
+    private bool CanAdmit(GrainRequest request)
+    {
+        if (_running == 0 || Interleaves(request))
+        {
+            return true;
+        }
+
+        return (request.Flags & RequestFlags.ReadOnly) != 0 && _runningNotReadOnly == 0;
+    }
+
+    private void Begin(GrainRequest request)
+    {
+        _running++;
+        if ((request.Flags & RequestFlags.ReadOnly) == 0)
+        {
+            _runningNotReadOnly++;
+        }
+
+        if (request.CountsAsActivity)
+        {
+            LastActivityTicks = Environment.TickCount64;
+        }
+
+        var previousChain = CallChainNode.Current;
+        CallChainNode.Current = new CallChainNode(this, request, request.Chain);
+        try
+        {
+            request.Start(this, Instance!);
+        }
+        finally
+        {
+            CallChainNode.Current = previousChain;
+        }
+    }
+
+    /// <summary>Called by a request on this activation's turn when its grain method has finished.</summary>
+    internal void OnRequestFinished(GrainRequest request, Exception? error)
+    {
+        _running--;
+        if ((request.Flags & RequestFlags.ReadOnly) == 0)
+        {
+            _runningNotReadOnly--;
+        }
+
+        request.Finished = true;
+        if (error is InconsistentStateException)
+        {
+            MarkInconsistent();
+        }
+
+        if (_deactivateWhenIdle && _running == 0)
+        {
+            StartDeactivation(DeactivationReason.ApplicationRequested);
+        }
+
+        if (_phase == Phase.Deactivating)
+        {
+            TryFinishDeactivation();
+        }
+        else if (!_pumping)
+        {
+            PumpWaiting();
+        }
+    }
+
+    private void PumpWaiting()
+    {
+        _pumping = true;
+        try
+        {
+            while (_phase == Phase.Valid && _waiting.TryPeek(out var next))
+            {
+                if (next.IsAnswered)
+                {
+                    _waiting.Dequeue();
+                    continue;
+                }
+
+                if (!CanAdmit(next))
+                {
+                    return;
+                }
+
+                _waiting.Dequeue();
+                Begin(next);
+            }
+        }
+        finally
+        {
+            _pumping = false;
+        }
+    }
+
+    /// <summary>Asks for deactivation once the current requests are done (Grain.DeactivateOnIdle).</summary>
+    internal void RequestDeactivateOnIdle()
+    {
+        _deactivateWhenIdle = true;
+        if (_running == 0)
+        {
+            StartDeactivation(DeactivationReason.ApplicationRequested);
+        }
+    }
+
+    private readonly record struct WorkItem(SendOrPostCallback? Callback, object? State);
+}

@@ -1,0 +1,59 @@
+namespace Actors.Runtime;
+
+/// <summary>
+/// The tables every storage backend creates: the same names, columns and keys in SQLite and PostgreSQL.
+/// Migrations are numbered and recorded, so creating them is idempotent and later versions only add.
+/// </summary>
+internal static class ActorSchema
+{
+    public static IReadOnlyList<(int Version, string Sql)> Migrations(string jsonType) =>
+    [
+        (1, $"""
+            CREATE TABLE IF NOT EXISTS actors_grain_state (
+                service_id  TEXT NOT NULL,
+                grain_type  TEXT NOT NULL,
+                grain_key   TEXT NOT NULL,
+                state_name  TEXT NOT NULL,
+                payload     {jsonType} NULL,
+                version     BIGINT NOT NULL,
+                modified_at BIGINT NOT NULL,
+                PRIMARY KEY (service_id, grain_type, grain_key, state_name)
+            );
+            CREATE TABLE IF NOT EXISTS actors_reminders (
+                service_id    TEXT NOT NULL,
+                grain_type    TEXT NOT NULL,
+                grain_key     TEXT NOT NULL,
+                reminder_name TEXT NOT NULL,
+                start_at      BIGINT NOT NULL,
+                period_ms     BIGINT NOT NULL,
+                grain_hash    INTEGER NOT NULL,
+                version       BIGINT NOT NULL,
+                PRIMARY KEY (service_id, grain_type, grain_key, reminder_name)
+            );
+            """),
+    ];
+
+    public const string VersionTable = """
+        CREATE TABLE IF NOT EXISTS actors_schema_version (
+            version    INTEGER NOT NULL PRIMARY KEY,
+            applied_at BIGINT NOT NULL
+        );
+        """;
+
+    /// <summary>A stable hash of the grain id (FNV-1a), kept with reminders for range ownership in a cluster.</summary>
+    public static int GrainHash(GrainId grainId)
+    {
+        unchecked
+        {
+            var hash = 2166136261;
+            foreach (var c in grainId.ToString())
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return (int)hash;
+        }
+    }
+
+    public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+}

@@ -1,0 +1,96 @@
+using Actors.Runtime;
+
+namespace Actors.Runtime.Tests.Grains;
+
+public interface ICounterGrain : IGrainWithStringKey
+{
+    Task<int> Increment();
+
+    [ReadOnly]
+    Task<int> Get();
+
+    /// <summary>Identifies the activation that answered.</summary>
+    [ReadOnly]
+    Task<Guid> ActivationId();
+
+    /// <summary>Changes the count without writing it.</summary>
+    Task Stage(int value);
+
+    Task Deactivate();
+}
+
+public interface IGuidKeyGrain : IGrainWithGuidKey
+{
+    Task<Guid> Key();
+}
+
+/// <summary>Records how many of its calls ran at once and whether two ever ran on two threads at once.</summary>
+public interface IConcurrencyProbe : IGrainWithStringKey
+{
+    Task Work(int delayMs);
+
+    [ReadOnly]
+    Task Read(int delayMs);
+
+    [AlwaysInterleave]
+    Task Interleaved(int delayMs);
+
+    [ReadOnly]
+    Task<ConcurrencyReport> Report();
+}
+
+public interface INonReentrantProbe : IConcurrencyProbe;
+
+public interface IReentrantProbe : IConcurrencyProbe;
+
+public sealed record ConcurrencyReport(int MaxConcurrentCalls, int ParallelThreadViolations);
+
+public interface IChainGrain : IGrainWithStringKey
+{
+    /// <summary>Calls the first grain of <paramref name="path"/> with the rest of it, and so on.</summary>
+    Task<string> Call(string[] path);
+}
+
+public interface INonReentrantChainGrain : IChainGrain;
+
+public interface IReentrantChainGrain : IChainGrain;
+
+public interface IFaultyGrain : IGrainWithStringKey
+{
+    Task Throw(string kind, string message);
+
+    Task<int> Sleep(int milliseconds);
+}
+
+public interface IEtagGrain : IGrainWithStringKey
+{
+    Task<string?> Write(string value);
+
+    [ReadOnly]
+    Task<string?> Read();
+
+    Task<Guid> ActivationId();
+}
+
+public interface IKeepAliveGrain : IGrainWithStringKey
+{
+    Task Touch();
+}
+
+public interface ITimerGrain : IGrainWithStringKey
+{
+    Task Start(int periodMs, int callbackMs);
+
+    Task<TimerReport> Report();
+}
+
+public sealed record TimerReport(int Ticks, int Overlaps);
+
+public interface IReminderGrain : IGrainWithStringKey, IRemindable
+{
+    Task Register(string name, int dueMs, int periodMs);
+
+    Task Unregister(string name);
+
+    Task<int> Ticks();
+}
