@@ -2,9 +2,24 @@ using CloudDeck.Api.Endpoints;
 using CloudDeck.Grains.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
+// The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
+if (builder.Configuration["urls"] is null)
+{
+    builder.WebHost.UseUrls("http://localhost:8080");
+}
 
-// Embedded mode: this process co-hosts the silo (SQLite under CloudDeck:DataDirectory).
-builder.Services.AddCloudDeckSilo(builder.Configuration);
+try
+{
+    // Embedded mode: this process co-hosts the silo (SQLite under CloudDeck:DataDirectory).
+    builder.Services.AddCloudDeckSilo(builder.Configuration);
+}
+catch (InvalidOperationException misconfigured)
+{
+    // A setting is wrong: say which and stop, without a stack trace.
+    Console.Error.WriteLine($"CloudDeck cannot start: {misconfigured.Message}");
+    return 1;
+}
+
 builder.Services.AddProblemDetails();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
@@ -18,7 +33,8 @@ if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
     app.MapProbeEndpoints();
 }
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Lets WebApplicationFactory-based tests reach the entry point.</summary>
 public partial class Program;

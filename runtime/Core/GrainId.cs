@@ -3,10 +3,39 @@ using System.Text.Json.Serialization;
 
 namespace Actors.Runtime;
 
-/// <summary>Identifies one grain: its type name and its key. Printed and parsed as "type/key".</summary>
+/// <summary>
+/// Identifies one grain: its type name and its key. Printed and parsed as "type/key".
+/// The hash is computed once, since every call looks the id up in the catalog.
+/// </summary>
 [JsonConverter(typeof(GrainIdJsonConverter))]
-public readonly record struct GrainId(string Type, string Key)
+public readonly struct GrainId : IEquatable<GrainId>
 {
+    private readonly int _hash;
+
+    public GrainId(string type, string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(type);
+        ArgumentNullException.ThrowIfNull(key);
+        Type = type;
+        Key = key;
+        _hash = HashCode.Combine(StringComparer.Ordinal.GetHashCode(type), StringComparer.Ordinal.GetHashCode(key));
+    }
+
+    public string Type { get; }
+
+    public string Key { get; }
+
+    public bool Equals(GrainId other) =>
+        _hash == other._hash && string.Equals(Type, other.Type, StringComparison.Ordinal) && string.Equals(Key, other.Key, StringComparison.Ordinal);
+
+    public override bool Equals(object? obj) => obj is GrainId other && Equals(other);
+
+    public override int GetHashCode() => _hash;
+
+    public static bool operator ==(GrainId left, GrainId right) => left.Equals(right);
+
+    public static bool operator !=(GrainId left, GrainId right) => !left.Equals(right);
+
     public override string ToString() => $"{Type}/{Key}";
 
     public static GrainId Parse(string value)

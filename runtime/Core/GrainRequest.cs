@@ -28,8 +28,6 @@ public abstract class GrainRequest
     internal GrainId Target;
     internal CallChainNode? Chain;
     internal long DeadlineTicks;
-    internal long CorrelationId;
-    internal ResponseTimeouts? Timeouts;
 
     /// <summary>Set by the activation when the grain method's task has finished (not when the caller was answered).</summary>
     internal volatile bool Finished;
@@ -103,6 +101,7 @@ public abstract class GrainRequest<TResult> : GrainRequest
 
         _pending = pending;
         _activation = activation;
+        activation.TrackRunning(this);
         // The continuation is posted to the activation's synchronization context (current here),
         // so completion is observed on the activation's turn.
         pending.GetAwaiter().UnsafeOnCompleted(OnPendingCompleted);
@@ -114,6 +113,7 @@ public abstract class GrainRequest<TResult> : GrainRequest
         var pending = _pending;
         _activation = null;
         _pending = default;
+        activation.UntrackRunning(this);
         Complete(activation, pending);
     }
 
@@ -148,7 +148,6 @@ public abstract class GrainRequest<TResult> : GrainRequest
 
         try
         {
-            Timeouts?.Untrack(this);
             return error is null ? _completion.TrySetResult(result!) : _completion.TrySetException(error);
         }
         finally

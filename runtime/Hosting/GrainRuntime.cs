@@ -22,7 +22,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
         Registry = registry;
         ActivationLogger = loggerFactory.CreateLogger("Actors.Runtime.Activation");
         Catalog = new Catalog(this, registry);
-        Timeouts = new ResponseTimeouts(Options.ResponseTimeout);
+        Timeouts = new ResponseTimeouts(Options.ResponseTimeout, Catalog);
         Activator = new GrainActivator(services, this);
     }
 
@@ -58,7 +58,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     public Task<TResult> Invoke<TResult>(GrainId target, GrainRequest<TResult> request)
     {
         request.Target = target;
-        request.Chain = CallChainNode.Current;
+        request.Chain = CallChainNode.ForOutgoingCall();
         Timeouts.Track(request);
         Dispatch(request);
         return request.Task;

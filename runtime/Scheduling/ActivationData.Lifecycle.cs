@@ -95,7 +95,7 @@ internal sealed partial class ActivationData
             _deactivateWhenIdle = true;
         }
 
-        if (_deactivateWhenIdle && _waiting.Count == 0)
+        if (_deactivateWhenIdle && _waiting.IsEmpty)
         {
             StartDeactivation(_inconsistent ? DeactivationReason.InconsistentState : DeactivationReason.ApplicationRequested);
             return;
@@ -120,7 +120,7 @@ internal sealed partial class ActivationData
     /// <summary>Deactivates if nothing happened since the collector looked. Posted by the collector.</summary>
     internal void CollectIfIdle(long idleSinceTicks)
     {
-        if (_phase == Phase.Valid && _running == 0 && _waiting.Count == 0 && LastActivityTicks <= idleSinceTicks)
+        if (_phase == Phase.Valid && _running == 0 && _waiting.IsEmpty && LastActivityTicks <= idleSinceTicks)
         {
             StartDeactivation(DeactivationReason.IdleCollection);
         }

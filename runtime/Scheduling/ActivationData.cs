@@ -17,11 +17,13 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
     private readonly ConcurrentQueue<WorkItem> _inbox = new();
     private int _scheduled;
 
-    private readonly Queue<GrainRequest> _waiting = new();
+    // Concurrent only so that the timeout scan can look at it; it is changed by the drainer alone.
+    private readonly ConcurrentQueue<GrainRequest> _waiting = new();
     private int _running;
     private int _runningNotReadOnly;
     private bool _pumping;
     private bool _deactivateWhenIdle;
+    private GrainRequest? _firstRequest;
 
     private readonly GrainRuntime _runtime;
     private readonly ILogger _logger;
@@ -46,7 +48,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
     /// <summary>Milliseconds (Environment.TickCount64) of the last request admitted; read racily by the collector.</summary>
     public long LastActivityTicks { get; private set; }
 
-    public bool IsIdle => _running == 0 && _waiting.Count == 0 && _inbox.IsEmpty;
+    public bool IsIdle => _running == 0 && _waiting.IsEmpty && _inbox.IsEmpty;
 
     /// <summary>Queues a request for this activation. Safe from any thread.</summary>
     public void Enqueue(GrainRequest request) => Enqueue(new WorkItem(null, request));
@@ -66,7 +68,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         _inbox.Enqueue(item);
         if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
     }
 
@@ -134,7 +136,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
             case Phase.Invalid:
                 _runtime.Dispatch(request); // This activation is gone; the catalog makes a new one.
                 return;
-            case Phase.Valid when (_waiting.Count == 0 || Interleaves(request)) && CanAdmit(request):
+            case Phase.Valid when (_waiting.IsEmpty || Interleaves(request)) && CanAdmit(request):
                 Begin(request);
                 return;
             default:
@@ -164,17 +166,17 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
 
     private void Begin(GrainRequest request)
     {
-        _running++;
-        if ((request.Flags & RequestFlags.ReadOnly) == 0)
+        if (_running == 0)
         {
-            _runningNotReadOnly++;
+            // Nothing else runs, so while this request runs, calls made from this activation's context are
+            // its calls: the chain is found from the context, and the turn costs no ExecutionContext change.
+            _firstRequest = request;
+            CountRunning(request);
+            request.Start(this, Instance!);
+            return;
         }
 
-        if (request.CountsAsActivity)
-        {
-            LastActivityTicks = Environment.TickCount64;
-        }
-
+        CountRunning(request);
         var previousChain = CallChainNode.Current;
         CallChainNode.Current = new CallChainNode(this, request, request.Chain);
         try
@@ -187,6 +189,23 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         }
     }
 
+    private void CountRunning(GrainRequest request)
+    {
+        _running++;
+        if ((request.Flags & RequestFlags.ReadOnly) == 0)
+        {
+            _runningNotReadOnly++;
+        }
+
+        if (request.CountsAsActivity)
+        {
+            LastActivityTicks = Environment.TickCount64;
+        }
+    }
+
+    /// <summary>The request that began while nothing else ran, until it finishes. Read on this activation's turn.</summary>
+    internal GrainRequest? FirstRequest => _firstRequest;
+
     /// <summary>Called by a request on this activation's turn when its grain method has finished.</summary>
     internal void OnRequestFinished(GrainRequest request, Exception? error)
     {
@@ -197,6 +216,11 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         }
 
         request.Finished = true;
+        if (ReferenceEquals(_firstRequest, request))
+        {
+            _firstRequest = null;
+        }
+
         if (error is InconsistentStateException)
         {
             MarkInconsistent();
@@ -226,7 +250,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
             {
                 if (next.IsAnswered)
                 {
-                    _waiting.Dequeue();
+                    _waiting.TryDequeue(out _);
                     continue;
                 }
 
@@ -235,7 +259,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
                     return;
                 }
 
-                _waiting.Dequeue();
+                _waiting.TryDequeue(out _);
                 Begin(next);
             }
         }

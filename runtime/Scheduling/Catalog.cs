@@ -9,6 +9,9 @@ internal sealed class Catalog(GrainRuntime runtime, GrainTypeRegistry registry)
 
     public int Count => _activations.Count;
 
+    /// <summary>A lock-free walk; activations added or removed meanwhile may or may not be seen.</summary>
+    public IEnumerable<ActivationData> All => _activations.Select(pair => pair.Value);
+
     public ActivationData GetOrCreate(GrainId grainId)
     {
         if (_activations.TryGetValue(grainId, out var existing))

@@ -80,12 +80,22 @@ public sealed class SchedulingTests
         Assert.Equal("A>B>C", await a.Call(["B", "C"]));
     }
 
+    [Theory]
+    [InlineData("X", new[] { "Y", "Z", "X" }, "nonreentrantchain/X -> nonreentrantchain/Y -> nonreentrantchain/Z -> nonreentrantchain/X")]
+    [InlineData("P", new[] { "r-Q", "P" }, "nonreentrantchain/P -> reentrantchain/r-Q -> nonreentrantchain/P")]
+    public async Task Longer_cycles_and_cycles_through_reentrant_grains_are_detected(string first, string[] path, string cycle)
+    {
+        await using var silo = await TestSilos.StartAsync();
+        var error = await Assert.ThrowsAsync<DeadlockException>(() => silo.GrainFactory.GetGrain<INonReentrantChainGrain>(first).Call(path));
+        Assert.Contains(cycle, error.Message);
+    }
+
     [Fact]
     public async Task Reentrant_grains_may_call_back_into_themselves()
     {
         await using var silo = await TestSilos.StartAsync();
-        var a = silo.GrainFactory.GetGrain<IReentrantChainGrain>("A");
-        Assert.Equal("A>B>A", await a.Call(["B", "A"]));
+        var a = silo.GrainFactory.GetGrain<IReentrantChainGrain>("r-A");
+        Assert.Equal("r-A>B>r-A", await a.Call(["B", "r-A"]));
     }
 
     [Fact]

@@ -65,19 +65,16 @@ public abstract class ChainGrain : Grain, IChainGrain
         return GetPrimaryKeyString() + ">" + await next.Call(path[1..]);
     }
 
-    protected abstract IChainGrain NextGrain(string key);
+    /// <summary>Keys starting with "r-" name reentrant grains; the others, non-reentrant ones.</summary>
+    private IChainGrain NextGrain(string key) => key.StartsWith("r-", StringComparison.Ordinal)
+        ? GrainFactory.GetGrain<IReentrantChainGrain>(key)
+        : GrainFactory.GetGrain<INonReentrantChainGrain>(key);
 }
 
-public sealed class NonReentrantChainGrain : ChainGrain, INonReentrantChainGrain
-{
-    protected override IChainGrain NextGrain(string key) => GrainFactory.GetGrain<INonReentrantChainGrain>(key);
-}
+public sealed class NonReentrantChainGrain : ChainGrain, INonReentrantChainGrain;
 
 [Reentrant]
-public sealed class ReentrantChainGrain : ChainGrain, IReentrantChainGrain
-{
-    protected override IChainGrain NextGrain(string key) => GrainFactory.GetGrain<IReentrantChainGrain>(key);
-}
+public sealed class ReentrantChainGrain : ChainGrain, IReentrantChainGrain;
 
 public sealed class FaultyGrain : Grain, IFaultyGrain
 {

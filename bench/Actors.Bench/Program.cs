@@ -1,0 +1,82 @@
+using System.Globalization;
+using Actors.Bench;
+
+// ./build.sh bench [--only calls|proxy|sqlite|postgres] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+var options = BenchOptions.Parse(args);
+var report = new Report();
+Console.WriteLine($"Actors.Bench on {Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
+
+if (options.Runs("proxy"))
+{
+    await ProxyBenchmarks.RunAsync(options, report);
+}
+
+if (options.Runs("calls"))
+{
+    await CallBenchmarks.RunAsync(options, report);
+}
+
+if (options.Runs("sqlite"))
+{
+    await StorageBenchmarks.RunSqliteAsync(options, report);
+}
+
+if (options.Runs("postgres"))
+{
+    await StorageBenchmarks.RunPostgresAsync(options, report);
+}
+
+report.Print();
+
+internal sealed record BenchOptions(string? Only, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Grains, int Callers, int StorageCallers)
+{
+    public bool Runs(string name) => Only is null || Only.Split(',').Contains(name);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        string? Value(string name)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+
+        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var seconds = Value("--duration") is { } d ? double.Parse(d, CultureInfo.InvariantCulture) : 5;
+        return new BenchOptions(Value("--only"), TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(Math.Max(1, seconds / 2)),
+            Int("--rounds", 3), Int("--grains", 1000), Int("--callers", 64), Int("--writers", 32));
+    }
+}
+
+internal sealed class Report
+{
+    private readonly List<(string Name, double Value, string Baseline, double BaselineValue)> _rows = [];
+    private readonly List<string> _notes = [];
+
+    public void Add(string name, double value, string baseline, double baselineValue)
+    {
+        _rows.Add((name, value, baseline, baselineValue));
+        Console.WriteLine($"  {name}: {value:N0}  |  {baseline}: {baselineValue:N0}  |  ratio {value / baselineValue:F2}");
+    }
+
+    public void Note(string note)
+    {
+        _notes.Add(note);
+        Console.WriteLine("  " + note);
+    }
+
+    public void Print()
+    {
+        Console.WriteLine();
+        Console.WriteLine("| measure | value | baseline | baseline value | ratio |");
+        Console.WriteLine("| --- | ---: | --- | ---: | ---: |");
+        foreach (var (name, value, baseline, baselineValue) in _rows)
+        {
+            Console.WriteLine($"| {name} | {value:N0} | {baseline} | {baselineValue:N0} | {value / baselineValue:F2} |");
+        }
+
+        foreach (var note in _notes)
+        {
+            Console.WriteLine(note);
+        }
+    }
+}

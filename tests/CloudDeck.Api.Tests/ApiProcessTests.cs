@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace CloudDeck.Api.Tests;
+
+/// <summary>
+/// The real API host as a child process (embedded silo): state written through a grain survives
+/// SIGKILL and restarts, SIGTERM deactivates activations (writing their state) and exits 0, bad input
+/// gets ProblemDetails, and a misconfigured host refuses to start.
+/// </summary>
+public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The JSON the probe endpoints return (CloudDeck.GrainInterfaces.Diagnostics.ProbeView).</summary>
+    private sealed record ProbeView(string Key, string? Value, long Writes, string? Etag);
+
+    private sealed record HealthView(string Status, int Activations);
+
+    private sealed record Problem(string? Title, string? Detail, int? Status);
+
+    [Fact]
+    public async Task Sqlite_written_value_survives_SIGKILL()
+    {
+        await WrittenValueSurvivesSigkill(environment: null);
+        Assert.True(File.Exists(Path.Combine(DataDirectory, "clouddeck.db")), "The SQLite database should live in CloudDeck:DataDirectory.");
+    }
+
+    [Fact]
+    public async Task Postgres_written_value_survives_SIGKILL()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("api", Cancellation);
+        await WrittenValueSurvivesSigkill(new Dictionary<string, string?>
+        {
+            ["CloudDeck__StorageProvider"] = "Postgres",
+            ["CloudDeck__PostgresConnectionString"] = connectionString,
+        });
+        Assert.False(File.Exists(Path.Combine(DataDirectory, "clouddeck.db")), "Postgres mode should not create a SQLite database.");
+    }
+
+    [Fact]
+    public async Task SIGTERM_deactivates_activations_writes_staged_state_and_exits_0()
+    {
+        const string key = "graceful";
+        var first = await StartApiAsync();
+        var staged = await PutProbe(first, key, new { value = "staged", stage = true });
+        Assert.Equal("staged", staged.Value);
+
+        first.Process.Kill(Signal.SIGTERM);
+        Assert.True(await first.Process.WaitForExitAsync(ExitTimeout, Cancellation),
+            $"CloudDeck.Api did not exit within {ExitTimeout} of SIGTERM.\n{first.Describe()}");
+        Assert.True(first.Process.ExitCode == 0, $"SIGTERM should end CloudDeck.Api with 0, got {first.Process.ExitCode}.\n{first.Describe()}");
+
+        var second = await StartApiAsync();
+        var read = await GetProbe(second, key);
+        Assert.True(read.Value == "staged",
+            $"The staged value should have been written on deactivation; read {read}.\n--- first run ---\n{first.Describe()}");
+        Assert.Equal(1, read.Writes);
+    }
+
+    [Fact]
+    public async Task Bad_probe_input_gets_400_problem_details()
+    {
+        var api = await StartApiAsync();
+
+        // '!' (sent as %21; routing decodes it) and an over-long key.
+        foreach (var key in new[] { "bad%21key", new string('k', 200) })
+        {
+            using var put = await api.Http.PutAsJsonAsync($"_diag/probe/{key}", new { value = "x" }, Cancellation);
+            await AssertProblem(put, "probe key");
+            using var get = await api.Http.GetAsync(new Uri($"_diag/probe/{key}", UriKind.Relative), Cancellation);
+            await AssertProblem(get, "probe key");
+        }
+
+        using (var noValue = await api.Http.PutAsJsonAsync("_diag/probe/fine", new { stage = false }, Cancellation))
+        {
+            await AssertProblem(noValue, "\"value\"");
+        }
+
+        using (var health = await api.Http.GetAsync(new Uri("healthz", UriKind.Relative), Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            var view = await health.Content.ReadFromJsonAsync<HealthView>(Cancellation);
+            Assert.Equal("ok", view?.Status);
+        }
+    }
+
+    [Fact]
+    public async Task Postgres_without_connection_string_fails_on_start_naming_the_setting()
+    {
+        var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?>
+        {
+            ["CloudDeck__StorageProvider"] = "Postgres",
+        }));
+
+        Assert.True(await process.WaitForExitAsync(ApiHost.StartTimeout, Cancellation),
+            $"A Postgres host without a connection string should refuse to start.\n{ApiHost.Describe(process)}");
+        Assert.True(process.ExitCode == 1, $"A misconfigured host should exit 1, not crash.\n{ApiHost.Describe(process)}");
+        Assert.Contains("CloudDeck:PostgresConnectionString", process.Output, StringComparison.Ordinal);
+    }
+
+    private async Task WrittenValueSurvivesSigkill(IReadOnlyDictionary<string, string?>? environment)
+    {
+        const string key = "survivor-1";
+        var first = await StartApiAsync(environment);
+        var written = await PutProbe(first, key, new { value = "v1" });
+        Assert.Equal(key, written.Key);
+        Assert.Equal("v1", written.Value);
+        Assert.Equal(1, written.Writes);
+
+        // No shutdown path at all: what the PUT acknowledged must already be in storage.
+        first.Process.Kill(Signal.SIGKILL);
+        Assert.True(await first.Process.WaitForExitAsync(ExitTimeout, Cancellation), $"SIGKILL did not end the process.\n{first.Describe()}");
+        Assert.Equal(137, first.Process.ExitCode);
+
+        var second = await StartApiAsync(environment);
+        var read = await GetProbe(second, key);
+        Assert.Equal("v1", read.Value);
+        Assert.Equal(1, read.Writes);
+    }
+
+    private static async Task<ProbeView> PutProbe(ApiHost api, string key, object body)
+    {
+        using var response = await api.Http.PutAsJsonAsync($"_diag/probe/{key}", body, Cancellation);
+        return await ReadProbe(api, response);
+    }
+
+    private static async Task<ProbeView> GetProbe(ApiHost api, string key)
+    {
+        using var response = await api.Http.GetAsync(new Uri($"_diag/probe/{key}", UriKind.Relative), Cancellation);
+        return await ReadProbe(api, response);
+    }
+
+    private static async Task<ProbeView> ReadProbe(ApiHost api, HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync(Cancellation);
+        Assert.True(response.StatusCode == HttpStatusCode.OK,
+            $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {text}\n{api.Describe()}");
+        var view = await response.Content.ReadFromJsonAsync<ProbeView>(Cancellation);
+        Assert.NotNull(view);
+        return view;
+    }
+
+    private static async Task AssertProblem(HttpResponseMessage response, string detailMentions)
+    {
+        var text = await response.Content.ReadAsStringAsync(Cancellation);
+        var request = $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}";
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{request} answered {(int)response.StatusCode}, expected 400: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<Problem>(Cancellation);
+        Assert.Equal(400, problem?.Status);
+        Assert.False(string.IsNullOrWhiteSpace(problem?.Detail), $"{request}: the problem should say what was wrong: {text}");
+        Assert.Contains(detailMentions, problem.Detail, StringComparison.Ordinal);
+    }
+}
