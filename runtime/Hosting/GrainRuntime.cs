@@ -59,9 +59,10 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     {
         request.Target = target;
         request.Chain = CallChainNode.ForOutgoingCall();
+        var answer = request.PrepareAnswer();
         Timeouts.Track(request);
         Dispatch(request);
-        return request.Task;
+        return answer;
     }
 
     /// <summary>Queues a request on the activation of its target, creating the activation if needed.</summary>

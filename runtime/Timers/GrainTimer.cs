@@ -42,7 +42,7 @@ internal sealed class GrainTimer : IDisposable
 
         var tick = new TimerTickRequest(this);
         tick.Target = _activation.GrainId;
-        tick.Task.ContinueWith(static (done, state) => ((GrainTimer)state!).OnTickFinished(done), this, TaskScheduler.Default);
+        tick.PrepareAnswer().ContinueWith(static (done, state) => ((GrainTimer)state!).OnTickFinished(done), this, TaskScheduler.Default);
         _activation.Enqueue(tick);
     }
 
