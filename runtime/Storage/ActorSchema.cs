@@ -56,4 +56,21 @@ internal static class ActorSchema
     }
 
     public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public const string ReminderColumns = "grain_type, grain_key, reminder_name, start_at, period_ms, version";
+
+    /// <summary>Reads rows selected as <see cref="ReminderColumns"/>.</summary>
+    public static async Task<IReadOnlyList<GrainReminder>> ReadRemindersAsync(System.Data.Common.DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var reminders = new List<GrainReminder>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reminders.Add(new GrainReminder(
+                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), TimeSpan.FromMilliseconds(reader.GetInt64(4)),
+                Etags.Format(reader.GetInt64(5))));
+        }
+
+        return reminders;
+    }
 }

@@ -10,7 +10,7 @@ namespace Actors.Runtime;
 public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorStore, IAsyncDisposable
 {
     private const string KeyFilter = "service_id = @s AND grain_type = @t AND grain_key = @k AND state_name = @n";
-    private const string ReminderColumns = "grain_type, grain_key, reminder_name, start_at, period_ms, version";
+    private const string ReminderColumns = ActorSchema.ReminderColumns;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Lazy<Task> _initialized;
@@ -141,17 +141,8 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     private static async Task<IReadOnlyList<GrainReminder>> ReadRemindersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
-        var reminders = new List<GrainReminder>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reminders.Add(new GrainReminder(
-                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), TimeSpan.FromMilliseconds(reader.GetInt64(4)),
-                Etags.Format(reader.GetInt64(5))));
-        }
-
-        return reminders;
+        return await ActorSchema.ReadRemindersAsync(reader, cancellationToken);
     }
 
     public async Task<GrainReminder> UpsertAsync(string serviceId, GrainId grainId, string name, DateTimeOffset startAt, TimeSpan period,

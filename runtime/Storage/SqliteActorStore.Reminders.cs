@@ -4,7 +4,7 @@ namespace Actors.Runtime;
 
 public sealed partial class SqliteActorStore
 {
-    private const string ReminderColumns = "grain_type, grain_key, reminder_name, start_at, period_ms, version";
+    private const string ReminderColumns = ActorSchema.ReminderColumns;
 
     public Task<IReadOnlyList<GrainReminder>> ReadAllAsync(string serviceId, CancellationToken cancellationToken) =>
         ReadRemindersAsync("service_id = $s", command => command.Parameters.AddWithValue("$s", serviceId), cancellationToken);
@@ -25,17 +25,8 @@ public sealed partial class SqliteActorStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {ReminderColumns} FROM actors_reminders WHERE {filter}";
         bind(command);
-        var reminders = new List<GrainReminder>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reminders.Add(new GrainReminder(
-                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), TimeSpan.FromMilliseconds(reader.GetInt64(4)),
-                Etags.Format(reader.GetInt64(5))));
-        }
-
-        return reminders;
+        return await ActorSchema.ReadRemindersAsync(reader, cancellationToken);
     }
 
     public Task<GrainReminder> UpsertAsync(string serviceId, GrainId grainId, string name, DateTimeOffset startAt, TimeSpan period,
