@@ -43,7 +43,16 @@ public abstract class Grain : IAddressable
     {
         ArgumentNullException.ThrowIfNull(callback);
         var timer = new GrainTimer(_activation, callback, dueTime, period, options ?? new GrainTimerOptions());
-        _activation.AddTimer(timer);
+        try
+        {
+            _activation.AddTimer(timer);
+        }
+        catch
+        {
+            timer.Dispose();
+            throw;
+        }
+
         timer.Start();
         return timer;
     }

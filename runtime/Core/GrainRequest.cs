@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Runtime.CompilerServices;
 
 namespace Actors.Runtime;
 
@@ -40,6 +39,9 @@ public abstract class GrainRequest
 
     internal abstract bool IsAnswered { get; }
 
+    /// <summary>Completes the caller's task with the answer already decided. Runs on a thread the callee does not need.</summary>
+    internal abstract void DeliverAnswer();
+
     /// <summary>Runs the request on the activation's turn. Completion is reported to <paramref name="activation"/>.</summary>
     internal abstract void Start(ActivationData activation, object grain);
 
@@ -68,17 +70,21 @@ public abstract class GrainRequest
 public abstract class GrainRequest<TResult> : GrainRequest
 {
     // Created when the request is sent, not with the request, so that invoking a request directly costs nothing more.
-    // Inline continuations are safe: the runtime clears its synchronization context before answering,
-    // and grain callers resume on their own activation's context anyway.
     private TaskCompletionSource<TResult>? _completion;
     private ValueTask<TResult> _pending;
     private ActivationData? _activation;
 
-    internal override bool IsAnswered => _completion?.Task.IsCompleted ?? false;
+    // Who answers is decided once (the turn, a timeout, a failure); the caller's task is completed afterwards.
+    private int _answered;
+    private TResult? _result;
+    private Exception? _error;
+
+    internal override bool IsAnswered => Volatile.Read(ref _answered) != 0;
 
     /// <summary>Makes the task the caller awaits. Called once, by whoever sends the request.</summary>
     internal Task<TResult> PrepareAnswer()
     {
+        // Continuations run inline when the answer is delivered, which is never on a thread that holds an activation.
         _completion = new TaskCompletionSource<TResult>();
         return _completion.Task;
     }
@@ -94,8 +100,8 @@ public abstract class GrainRequest<TResult> : GrainRequest
         }
         catch (Exception exception)
         {
+            Answer(activation, default, exception);
             activation.OnRequestFinished(this, exception);
-            Answer(default, exception);
             return;
         }
 
@@ -136,32 +142,53 @@ public abstract class GrainRequest<TResult> : GrainRequest
             error = exception;
         }
 
+        Answer(activation, result, error);
         activation.OnRequestFinished(this, error);
-        Answer(result, error);
     }
 
-    internal override bool TryFail(Exception exception) => Answer(default, exception);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Answer(TResult? result, Exception? error)
+    /// <summary>
+    /// Fails the request from any thread (timeouts, deadlocks, shutdown). The caller's task is completed on the
+    /// thread pool, so its continuation never runs on a timer's or an activation's thread.
+    /// </summary>
+    internal override bool TryFail(Exception exception)
     {
-        // The caller's continuation may run inline: it must not see this activation's context.
-        var context = SynchronizationContext.Current;
-        if (context is not null)
+        if (Interlocked.Exchange(ref _answered, 1) != 0)
         {
-            SynchronizationContext.SetSynchronizationContext(null);
+            return false;
         }
 
-        try
+        _error = exception;
+        ThreadPool.UnsafeQueueUserWorkItem(static request => request.DeliverAnswer(), this, preferLocal: false);
+        return true;
+    }
+
+    /// <summary>The turn's answer: handed to the activation, which delivers it once it has let go of its thread.</summary>
+    private void Answer(ActivationData activation, TResult? result, Exception? error)
+    {
+        if (Interlocked.Exchange(ref _answered, 1) != 0)
         {
-            return error is null ? _completion!.TrySetResult(result!) : _completion!.TrySetException(error);
+            return;
         }
-        finally
+
+        _result = result;
+        _error = error;
+        activation.DeferAnswer(this);
+    }
+
+    internal override void DeliverAnswer()
+    {
+        if (_completion is null)
         {
-            if (context is not null)
-            {
-                SynchronizationContext.SetSynchronizationContext(context);
-            }
+            return;
+        }
+
+        if (_error is null)
+        {
+            _completion.TrySetResult(_result!);
+        }
+        else
+        {
+            _completion.TrySetException(_error);
         }
     }
 }

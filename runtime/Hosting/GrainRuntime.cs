@@ -58,7 +58,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     public Task<TResult> Invoke<TResult>(GrainId target, GrainRequest<TResult> request)
     {
         request.Target = target;
-        request.Chain = CallChainNode.ForOutgoingCall();
+        request.Chain = CallChainNode.Current;
         var answer = request.PrepareAnswer();
         Timeouts.Track(request);
         Dispatch(request);
@@ -68,6 +68,11 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     /// <summary>Queues a request on the activation of its target, creating the activation if needed.</summary>
     internal void Dispatch(GrainRequest request)
     {
+        if (request.IsAnswered)
+        {
+            return; // Timed out or failed on the way: nobody waits for it, so it must not create an activation.
+        }
+
         if (_stopped)
         {
             request.TryFail(new InvalidOperationException($"The silo has stopped; {request} was not delivered."));
@@ -87,6 +92,17 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     internal void BeginShutdown() => IsShuttingDown = true;
 
     internal void MarkStopped() => _stopped = true;
+
+    internal bool IsStopped => _stopped;
+
+    /// <summary>Fails every call still queued or running in this silo: nobody will answer them now.</summary>
+    internal void FailAllPending()
+    {
+        foreach (var activation in Catalog.All)
+        {
+            activation.FailPending(request => new InvalidOperationException($"The silo stopped before {request} was answered."));
+        }
+    }
 
     /// <summary>Test hosts use this to drop every activation without deactivating it, as a crash would.</summary>
     internal bool IsAbandoned { get; private set; }

@@ -57,9 +57,14 @@ internal sealed class SiloHostedService(
         if (!runtime.IsAbandoned)
         {
             await runtime.Catalog.DeactivateAllAsync(DeactivationReason.ShuttingDown, runtime.Options.ShutdownTimeout);
+            foreach (var stuck in runtime.Catalog.All.Take(20))
+            {
+                logger.LogWarning("Not deactivated within {Timeout}: {Activation}", runtime.Options.ShutdownTimeout, stuck.Describe());
+            }
         }
 
         runtime.MarkStopped();
+        runtime.FailAllPending();
         logger.LogInformation("Silo stopped: deactivated {Count} activations, {Left} left", count, runtime.Catalog.Count);
         foreach (var store in stores.OfType<IAsyncDisposable>())
         {

@@ -24,12 +24,24 @@ internal sealed partial class ActivationData
 
     public bool IsInLifecycleStep => _lifecycleStepRunning;
 
+    /// <summary>For logs about activations that would not deactivate. Read racily.</summary>
+    public string Describe() =>
+        $"{GrainId} ({_phase}, {_running} running, {_waiting.Count} waiting, {(_lifecycleStepRunning ? "in a lifecycle step" : "idle lifecycle")})";
+
     /// <summary>Completes when the activation has been removed from the catalog.</summary>
     public Task Deactivated => _deactivated.Task;
 
     internal void AddStateParticipant(IActivationStateParticipant state) => _states.Add(state);
 
-    internal void AddTimer(GrainTimer timer) => _timers.Add(timer);
+    internal void AddTimer(GrainTimer timer)
+    {
+        if (_phase is Phase.Deactivating or Phase.Invalid)
+        {
+            throw new InvalidOperationException($"{GrainId} is deactivating; it cannot register timers.");
+        }
+
+        _timers.Add(timer);
+    }
 
     internal void RemoveTimer(GrainTimer timer) => _timers.Remove(timer);
 
@@ -60,13 +72,11 @@ internal sealed partial class ActivationData
         try
         {
             Instance = _runtime.Activator.CreateInstance(this);
-            foreach (var state in _states)
-            {
-                await state.ReadOnActivationAsync();
-            }
-
-            using var timeout = new CancellationTokenSource(_runtime.Options.ActivationTimeout);
-            await Instance.OnActivateAsync(timeout.Token);
+            var limit = _runtime.Options.ActivationTimeout;
+            using var timeout = new CancellationTokenSource(limit);
+            // WaitAsync enforces the limit even on code that ignores the token: a stuck activation fails
+            // its callers and leaves the catalog instead of wedging the grain for good.
+            await ReadStatesAndActivateAsync(Instance, timeout.Token).WaitAsync(limit);
             _phase = Phase.Valid;
         }
         catch (Exception exception)
@@ -104,9 +114,28 @@ internal sealed partial class ActivationData
         PumpWaiting();
     }
 
+    private async Task ReadStatesAndActivateAsync(Grain instance, CancellationToken cancellationToken)
+    {
+        foreach (var state in _states)
+        {
+            await state.ReadOnActivationAsync();
+        }
+
+        await instance.OnActivateAsync(cancellationToken);
+    }
+
     /// <summary>Stops admitting requests; deactivates once the running ones have finished.</summary>
     internal void StartDeactivation(DeactivationReason reason)
     {
+        if (_phase == Phase.Created && _waiting.IsEmpty)
+        {
+            // Never activated (its only request was answered before it arrived): nothing to run, just leave.
+            _phase = Phase.Invalid;
+            _runtime.Catalog.Remove(this);
+            _deactivated.TrySetResult();
+            return;
+        }
+
         if (_phase != Phase.Valid)
         {
             return;
@@ -120,7 +149,7 @@ internal sealed partial class ActivationData
     /// <summary>Deactivates if nothing happened since the collector looked. Posted by the collector.</summary>
     internal void CollectIfIdle(long idleSinceTicks)
     {
-        if (_phase == Phase.Valid && _running == 0 && _waiting.IsEmpty && LastActivityTicks <= idleSinceTicks)
+        if (_phase is Phase.Valid or Phase.Created && _running == 0 && _waiting.IsEmpty && _inbox.IsEmpty && LastActivityTicks <= idleSinceTicks)
         {
             StartDeactivation(DeactivationReason.IdleCollection);
         }
@@ -141,30 +170,16 @@ internal sealed partial class ActivationData
         try
         {
             DisposeTimers();
-            using var timeout = new CancellationTokenSource(_runtime.Options.DeactivationTimeout);
+            var limit = _runtime.Options.DeactivationTimeout;
+            using var timeout = new CancellationTokenSource(limit);
             try
             {
-                await Instance!.OnDeactivateAsync(_deactivationReason, timeout.Token);
+                await DeactivateAndWriteAsync(timeout.Token).WaitAsync(limit);
             }
             catch (Exception exception)
             {
-                _logger.LogError(exception, "OnDeactivateAsync of {GrainId} failed", GrainId);
-            }
-
-            // A stale activation must not write: another activation owns the state now.
-            if (!_inconsistent && _runtime.Options.WriteChangedStateOnDeactivation)
-            {
-                foreach (var state in _states)
-                {
-                    try
-                    {
-                        await state.WriteIfChangedAsync();
-                    }
-                    catch (Exception exception)
-                    {
-                        _logger.LogError(exception, "Writing the changed state of {GrainId} on deactivation failed", GrainId);
-                    }
-                }
+                // Past the limit the activation goes anyway: a hung hook must not keep the grain unreachable.
+                _logger.LogError(exception, "Deactivation of {GrainId} did not complete cleanly", GrainId);
             }
         }
         finally
@@ -173,14 +188,51 @@ internal sealed partial class ActivationData
             CallChainNode.Current = null;
             _phase = Phase.Invalid;
             _runtime.Catalog.Remove(this);
-            // Requests that queued during deactivation go to the next activation.
+            // Requests that queued during deactivation go to the next activation; timer ticks die with this one.
             while (_waiting.TryDequeue(out var request))
             {
-                _runtime.Dispatch(request);
+                if (request.IsBoundToActivation)
+                {
+                    request.TryFail(new ObjectDisposedException(GrainId.ToString(), "The activation was deactivated."));
+                }
+                else
+                {
+                    _runtime.Dispatch(request);
+                }
             }
 
             _deactivated.TrySetResult();
             _logger.LogDebug("Deactivated {GrainId} ({Reason})", GrainId, _deactivationReason);
+        }
+    }
+
+    private async Task DeactivateAndWriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Instance!.OnDeactivateAsync(_deactivationReason, cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "OnDeactivateAsync of {GrainId} failed", GrainId);
+        }
+
+        // A stale activation must not write: another activation owns the state now.
+        if (_inconsistent || !_runtime.Options.WriteChangedStateOnDeactivation)
+        {
+            return;
+        }
+
+        foreach (var state in _states)
+        {
+            try
+            {
+                await state.WriteIfChangedAsync();
+            }
+            catch (Exception exception)
+            {
+                _logger.LogError(exception, "Writing the changed state of {GrainId} on deactivation failed", GrainId);
+            }
         }
     }
 

@@ -11,6 +11,10 @@ internal sealed partial class ActivationData
     private readonly Lock _runningAsyncLock = new();
     private volatile int _runningAsyncCount;
 
+    // The request whose grain method is executing right now, before it returned its first task:
+    // a turn stuck in synchronous code must time out too.
+    private volatile GrainRequest? _runningSynchronously;
+
     internal void TrackRunning(GrainRequest request)
     {
         lock (_runningAsyncLock)
@@ -30,24 +34,38 @@ internal sealed partial class ActivationData
     }
 
     /// <summary>Fails every request of this activation whose deadline has passed. Safe from any thread.</summary>
-    internal void FailExpired(long nowTicks, TimeSpan timeout)
+    internal void FailExpired(long nowTicks, TimeSpan timeout) =>
+        FailPending(request => nowTicks >= request.DeadlineTicks
+            ? new TimeoutException($"{request.InterfaceName}.{request.MethodName} on {request.Target} did not answer within {timeout}.")
+            : null);
+
+    /// <summary>
+    /// Fails the unanswered requests for which <paramref name="failure"/> gives an exception. Requests bound to the
+    /// activation (timer ticks) have no caller waiting and are left alone. Safe from any thread.
+    /// </summary>
+    internal void FailPending(Func<GrainRequest, Exception?> failure)
     {
-        if (_inbox.IsEmpty && _waiting.IsEmpty && _runningAsyncCount == 0)
+        if (_inbox.IsEmpty && _waiting.IsEmpty && _runningAsyncCount == 0 && _runningSynchronously is null)
         {
             return;
+        }
+
+        if (_runningSynchronously is { } executing)
+        {
+            FailIf(executing, failure);
         }
 
         foreach (var item in _inbox)
         {
             if (item.Callback is null && item.State is GrainRequest request)
             {
-                FailIfExpired(request, nowTicks, timeout);
+                FailIf(request, failure);
             }
         }
 
         foreach (var request in _waiting)
         {
-            FailIfExpired(request, nowTicks, timeout);
+            FailIf(request, failure);
         }
 
         GrainRequest[] running;
@@ -58,16 +76,15 @@ internal sealed partial class ActivationData
 
         foreach (var request in running)
         {
-            FailIfExpired(request, nowTicks, timeout);
+            FailIf(request, failure);
         }
     }
 
-    private static void FailIfExpired(GrainRequest request, long nowTicks, TimeSpan timeout)
+    private static void FailIf(GrainRequest request, Func<GrainRequest, Exception?> failure)
     {
-        if (nowTicks >= request.DeadlineTicks && !request.IsAnswered)
+        if (!request.IsBoundToActivation && !request.IsAnswered && failure(request) is { } exception)
         {
-            request.TryFail(new TimeoutException(
-                $"{request.InterfaceName}.{request.MethodName} on {request.Target} did not answer within {timeout}."));
+            request.TryFail(exception);
         }
     }
 }

@@ -23,7 +23,7 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
     private int _runningNotReadOnly;
     private bool _pumping;
     private bool _deactivateWhenIdle;
-    private GrainRequest? _firstRequest;
+    private List<GrainRequest>? _answers;
 
     private readonly GrainRuntime _runtime;
     private readonly ILogger _logger;
@@ -93,14 +93,39 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         finally
         {
             SetSynchronizationContext(previous);
+            // Begin leaves each turn's chain on the thread instead of restoring it (one ExecutionContext
+            // change per request, not two); clear it once per batch before the thread goes back to the pool.
+            if (CallChainNode.Current is not null)
+            {
+                CallChainNode.Current = null;
+            }
         }
 
-        Volatile.Write(ref _scheduled, 0);
+        // Taken before letting go: once the flag is clear another thread may drain this activation.
+        var answers = _answers;
+        _answers = null;
+
+        // A full fence: the read of the inbox below must not move before the flag is cleared, or a sender
+        // that saw the flag still set would not schedule us and its message would sit unprocessed.
+        Interlocked.Exchange(ref _scheduled, 0);
         if (!_inbox.IsEmpty && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
+
+        // Callers resume here, inline, on a thread this activation no longer holds: no extra thread-pool hop,
+        // and a slow or blocking caller cannot hold up the grain's next turns.
+        if (answers is not null)
+        {
+            foreach (var answered in answers)
+            {
+                answered.DeliverAnswer();
+            }
+        }
     }
+
+    /// <summary>Queues an answer to be delivered when this batch of turns ends. Called on this activation's turn.</summary>
+    internal void DeferAnswer(GrainRequest request) => (_answers ??= new List<GrainRequest>(8)).Add(request);
 
     private void RunCallback(WorkItem item)
     {
@@ -166,31 +191,6 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
 
     private void Begin(GrainRequest request)
     {
-        if (_running == 0)
-        {
-            // Nothing else runs, so while this request runs, calls made from this activation's context are
-            // its calls: the chain is found from the context, and the turn costs no ExecutionContext change.
-            _firstRequest = request;
-            CountRunning(request);
-            request.Start(this, Instance!);
-            return;
-        }
-
-        CountRunning(request);
-        var previousChain = CallChainNode.Current;
-        CallChainNode.Current = new CallChainNode(this, request, request.Chain);
-        try
-        {
-            request.Start(this, Instance!);
-        }
-        finally
-        {
-            CallChainNode.Current = previousChain;
-        }
-    }
-
-    private void CountRunning(GrainRequest request)
-    {
         _running++;
         if ((request.Flags & RequestFlags.ReadOnly) == 0)
         {
@@ -201,10 +201,14 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         {
             LastActivityTicks = Environment.TickCount64;
         }
-    }
 
-    /// <summary>The request that began while nothing else ran, until it finishes. Read on this activation's turn.</summary>
-    internal GrainRequest? FirstRequest => _firstRequest;
+        // The chain flows with the ExecutionContext into every await, Task.Run and fire-and-forget call
+        // the turn makes, so a call made from any of them names the turn that is waiting (or not) on it.
+        CallChainNode.Current = new CallChainNode(this, request, request.Chain);
+        _runningSynchronously = request;
+        request.Start(this, Instance!);
+        _runningSynchronously = null;
+    }
 
     /// <summary>Called by a request on this activation's turn when its grain method has finished.</summary>
     internal void OnRequestFinished(GrainRequest request, Exception? error)
@@ -216,11 +220,6 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         }
 
         request.Finished = true;
-        if (ReferenceEquals(_firstRequest, request))
-        {
-            _firstRequest = null;
-        }
-
         if (error is InconsistentStateException)
         {
             MarkInconsistent();

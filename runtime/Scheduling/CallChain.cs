@@ -22,21 +22,7 @@ internal sealed class CallChainNode(ActivationData activation, GrainRequest? req
         set => CurrentNode.Value = value;
     }
 
-    /// <summary>
-    /// The chain of a call about to be made: set explicitly for interleaved turns, otherwise the turn of the
-    /// activation whose context we are on (see <see cref="ActivationData.FirstRequest"/>).
-    /// </summary>
-    public static CallChainNode? ForOutgoingCall()
-    {
-        if (CurrentNode.Value is { } explicitNode)
-        {
-            return explicitNode;
-        }
 
-        return SynchronizationContext.Current is ActivationData caller && caller.FirstRequest is { } request
-            ? new CallChainNode(caller, request, request.Chain)
-            : null;
-    }
 
     /// <summary>True if this link's turn is still in progress, so its activation is waiting on the call.</summary>
     public bool IsWaiting => Request is null ? Activation.IsInLifecycleStep : !Request.Finished;

@@ -13,15 +13,15 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
     private const string ReminderColumns = ActorSchema.ReminderColumns;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Lazy<Task> _initialized;
+    private readonly RetryingInitializer _initialized;
 
     public PostgresActorStore(string connectionString)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        _initialized = new Lazy<Task>(InitializeCoreAsync);
+        _initialized = new RetryingInitializer(InitializeCoreAsync);
     }
 
-    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value;
+    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.EnsureAsync();
 
     private async Task InitializeCoreAsync()
     {
@@ -54,7 +54,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     public async Task<GrainStateRecord?> ReadAsync(GrainStateKey key, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand($"SELECT payload::text, version FROM actors_grain_state WHERE {KeyFilter}");
         BindKey(command, key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -79,7 +79,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
     private async Task<long> SwapAsync(GrainStateKey key, string? payload, string? etag, CancellationToken cancellationToken)
     {
         var expected = Etags.Parse(etag, key);
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         var sql = expected is null
             ? """
               INSERT INTO actors_grain_state (service_id, grain_type, grain_key, state_name, payload, version, modified_at)
@@ -106,7 +106,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     private async Task<long?> CurrentVersionAsync(GrainStateKey key, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand($"SELECT version FROM actors_grain_state WHERE {KeyFilter}");
         BindKey(command, key);
         return await command.ExecuteScalarAsync(cancellationToken) is long version ? version : null;
@@ -122,7 +122,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     public async Task<IReadOnlyList<GrainReminder>> ReadAllAsync(string serviceId, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand($"SELECT {ReminderColumns} FROM actors_reminders WHERE service_id = @s");
         command.Parameters.AddWithValue("s", serviceId);
         return await ReadRemindersAsync(command, cancellationToken);
@@ -130,7 +130,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     public async Task<IReadOnlyList<GrainReminder>> ReadGrainAsync(string serviceId, GrainId grainId, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand(
             $"SELECT {ReminderColumns} FROM actors_reminders WHERE service_id = @s AND grain_type = @t AND grain_key = @k");
         command.Parameters.AddWithValue("s", serviceId);
@@ -148,7 +148,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
     public async Task<GrainReminder> UpsertAsync(string serviceId, GrainId grainId, string name, DateTimeOffset startAt, TimeSpan period,
         CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand("""
             INSERT INTO actors_reminders (service_id, grain_type, grain_key, reminder_name, start_at, period_ms, grain_hash, version)
             VALUES (@s, @t, @k, @r, @a, @p, @h, 1)
@@ -169,7 +169,7 @@ public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorSt
 
     public async Task<bool> RemoveAsync(string serviceId, GrainId grainId, string name, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var command = _dataSource.CreateCommand(
             "DELETE FROM actors_reminders WHERE service_id = @s AND grain_type = @t AND grain_key = @k AND reminder_name = @r");
         command.Parameters.AddWithValue("s", serviceId);

@@ -19,7 +19,7 @@ public sealed partial class SqliteActorStore
 
     private async Task<IReadOnlyList<GrainReminder>> ReadRemindersAsync(string filter, Action<SqliteCommand> bind, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();

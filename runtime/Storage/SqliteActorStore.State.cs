@@ -11,7 +11,7 @@ public sealed partial class SqliteActorStore
 
     public async Task<GrainStateRecord?> ReadAsync(GrainStateKey key, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();

@@ -16,7 +16,7 @@ public sealed partial class SqliteActorStore : IGrainStorage, IReminderTable, IA
 
     private readonly string _connectionString;
     private readonly Channel<IWriteOperation> _writes = Channel.CreateUnbounded<IWriteOperation>(new() { SingleReader = true });
-    private readonly Lazy<Task> _initialized;
+    private readonly RetryingInitializer _initialized;
     private Task? _writerLoop;
 
     public SqliteActorStore(string databasePath, SqliteSynchronousMode synchronous = SqliteSynchronousMode.Normal)
@@ -29,14 +29,14 @@ public sealed partial class SqliteActorStore : IGrainStorage, IReminderTable, IA
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        _initialized = new Lazy<Task>(InitializeCoreAsync);
+        _initialized = new RetryingInitializer(InitializeCoreAsync);
     }
 
     public string DatabasePath { get; }
 
     public SqliteSynchronousMode Synchronous { get; }
 
-    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value;
+    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.EnsureAsync();
 
     private async Task InitializeCoreAsync()
     {
@@ -87,7 +87,7 @@ public sealed partial class SqliteActorStore : IGrainStorage, IReminderTable, IA
 
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
-        await _initialized.Value;
+        await _initialized.EnsureAsync();
         cancellationToken.ThrowIfCancellationRequested();
         var operation = new WriteOperation<T>(work);
         if (!_writes.Writer.TryWrite(operation))
@@ -122,30 +122,53 @@ public sealed partial class SqliteActorStore : IGrainStorage, IReminderTable, IA
 
     private static void CommitBatch(SqliteConnection connection, List<IWriteOperation> batch)
     {
-        try
+        if (TryCommit(connection, batch))
         {
-            using var transaction = connection.BeginTransaction();
             foreach (var operation in batch)
             {
-                operation.Run(connection, transaction);
-            }
-
-            transaction.Commit();
-        }
-        catch (Exception exception)
-        {
-            // The transaction rolled back: nothing in it is durable, so every operation in it fails.
-            foreach (var operation in batch)
-            {
-                operation.Fail(exception);
+                operation.Publish();
             }
 
             return;
         }
 
+        // Something other than a stale etag failed and rolled the batch back. Redo each write in a transaction
+        // of its own, so that one bad write fails alone and the others still commit.
         foreach (var operation in batch)
         {
-            operation.Publish();
+            List<IWriteOperation> single = [operation];
+            if (TryCommit(connection, single, out var error))
+            {
+                operation.Publish();
+            }
+            else
+            {
+                operation.Fail(error!);
+            }
+        }
+    }
+
+    private static bool TryCommit(SqliteConnection connection, List<IWriteOperation> operations) =>
+        TryCommit(connection, operations, out _);
+
+    private static bool TryCommit(SqliteConnection connection, List<IWriteOperation> operations, out Exception? error)
+    {
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            foreach (var operation in operations)
+            {
+                operation.Run(connection, transaction);
+            }
+
+            transaction.Commit();
+            error = null;
+            return true;
+        }
+        catch (Exception exception)
+        {
+            error = exception;
+            return false;
         }
     }
 
@@ -180,6 +203,7 @@ public sealed partial class SqliteActorStore : IGrainStorage, IReminderTable, IA
         public void Run(SqliteConnection connection, SqliteTransaction transaction)
         {
             // A stale etag is this operation's answer, not the batch's failure: its statement changed nothing.
+            _error = null;
             try
             {
                 _result = work(connection, transaction);

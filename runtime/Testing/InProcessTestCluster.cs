@@ -37,6 +37,7 @@ public sealed class InProcessTestCluster : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddConsole();
         builder.Services.AddActorSilo(_configure);
         _host = builder.Build();
         await _host.StartAsync();

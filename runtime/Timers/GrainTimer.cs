@@ -40,6 +40,14 @@ internal sealed class GrainTimer : IDisposable
             return;
         }
 
+        if (_activation.Runtime.IsStopped)
+        {
+            // The silo is gone (or was abandoned by a test host): its timers must not tick on.
+            _disposed.Cancel();
+            _timer.Dispose();
+            return;
+        }
+
         var tick = new TimerTickRequest(this);
         tick.Target = _activation.GrainId;
         tick.PrepareAnswer().ContinueWith(static (done, state) => ((GrainTimer)state!).OnTickFinished(done), this, TaskScheduler.Default);

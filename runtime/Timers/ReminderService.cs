@@ -128,19 +128,12 @@ internal sealed class ReminderService(GrainRuntime runtime, IReminderTable? tabl
         public void ArmNext()
         {
             var now = DateTimeOffset.UtcNow;
-            var next = Reminder.StartAt;
-            if (next < now)
-            {
-                var periods = Math.Ceiling((now - Reminder.StartAt) / Reminder.Period);
-                next = Reminder.StartAt + (Reminder.Period * periods);
-            }
-
-            _nextTick = next;
+            _nextTick = FirstTickAtOrAfter(now);
             lock (_lock)
             {
                 if (!_disposed)
                 {
-                    _timer.Change(Clamp(next - now), Timeout.InfiniteTimeSpan);
+                    _timer.Change(Clamp(_nextTick - now), Timeout.InfiniteTimeSpan);
                 }
             }
         }
@@ -155,7 +148,9 @@ internal sealed class ReminderService(GrainRuntime runtime, IReminderTable? tabl
             }
 
             service.Fire(this, tick);
-            _nextTick = tick + Reminder.Period;
+            // After a stall (a paused process, a starved pool) skip the missed ticks instead of firing them back to back.
+            var following = FirstTickAtOrAfter(DateTimeOffset.UtcNow);
+            _nextTick = following > tick ? following : tick + Reminder.Period;
             lock (_lock)
             {
                 if (!_disposed)
@@ -163,6 +158,17 @@ internal sealed class ReminderService(GrainRuntime runtime, IReminderTable? tabl
                     _timer.Change(Clamp(_nextTick - DateTimeOffset.UtcNow), Timeout.InfiniteTimeSpan);
                 }
             }
+        }
+
+        private DateTimeOffset FirstTickAtOrAfter(DateTimeOffset time)
+        {
+            if (time <= Reminder.StartAt)
+            {
+                return Reminder.StartAt;
+            }
+
+            var periods = Math.Ceiling((time - Reminder.StartAt) / Reminder.Period);
+            return Reminder.StartAt + (Reminder.Period * periods);
         }
 
         private static TimeSpan Clamp(TimeSpan delay) => delay < TimeSpan.Zero ? TimeSpan.Zero : delay;

@@ -40,11 +40,10 @@ public sealed class SchedulingTests
         Assert.True((await reads.Report()).MaxConcurrentCalls > 1);
 
         var mixed = silo.GrainFactory.GetGrain<INonReentrantProbe>("mixed");
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => i % 2 == 0 ? mixed.Work(5) : mixed.Read(5))));
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => i % 3 == 0 ? mixed.Work(5) : mixed.Read(5))));
         var report = await mixed.Report();
         Assert.Equal(0, report.ParallelThreadViolations);
-        // Reads may overlap each other, but a write always runs alone; with alternating calls the peak stays small.
-        Assert.True(report.MaxConcurrentCalls < 20);
+        Assert.Equal(0, report.WriteOverlaps);
     }
 
     [Fact]
@@ -91,6 +90,28 @@ public sealed class SchedulingTests
     }
 
     [Fact]
+    public async Task A_cycle_closed_from_Task_Run_inside_a_grain_is_detected_too()
+    {
+        await using var silo = await TestSilos.StartAsync();
+        var stopwatch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<DeadlockException>(() => silo.GrainFactory.GetGrain<INonReentrantChainGrain>("T1").CallOffContext(["T2", "T1"]));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1), $"took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_call_from_finished_fire_and_forget_work_waits_instead_of_failing_as_a_deadlock()
+    {
+        await using var silo = await TestSilos.StartAsync();
+        var a = silo.GrainFactory.GetGrain<INonReentrantChainGrain>("F1");
+
+        // The background call F1 -> F2 -> F1 starts after its own request ended, while F1 is busy with another.
+        await a.StartBackgroundCall(["F2", "F1"], delayMs: 100);
+        await a.Busy(600);
+
+        Assert.Equal("F2>F1", await ChainGrain.BackgroundCalls["F1"]);
+    }
+
+    [Fact]
     public async Task Reentrant_grains_may_call_back_into_themselves()
     {
         await using var silo = await TestSilos.StartAsync();
@@ -104,9 +125,45 @@ public sealed class SchedulingTests
         await using var silo = await TestSilos.StartAsync(s => s.Configure(o => o.ResponseTimeout = TimeSpan.FromMilliseconds(300)));
         var grain = silo.GrainFactory.GetGrain<IFaultyGrain>("slow");
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => grain.Sleep(3_000));
+        var running = grain.Sleep(3_000);
+        var queued = grain.Sleep(1);
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => running);
         Assert.Contains("did not answer within", error.Message);
+        await Assert.ThrowsAsync<TimeoutException>(() => queued);
+
+        // A turn blocked in synchronous code times out as well.
+        await Assert.ThrowsAsync<TimeoutException>(() => silo.GrainFactory.GetGrain<IFaultyGrain>("spinning").Spin(2_000));
         Assert.Equal(10, await silo.GrainFactory.GetGrain<IFaultyGrain>("quick").Sleep(10));
+    }
+
+    [Fact]
+    public async Task A_failed_activation_fails_its_callers_and_the_next_call_tries_again()
+    {
+        await using var silo = await TestSilos.StartAsync(s => s.Configure(o => o.ActivationTimeout = TimeSpan.FromMilliseconds(300)));
+
+        var failing = silo.GrainFactory.GetGrain<IFragileGrain>("fail-1");
+        var error = await Assert.ThrowsAsync<GrainActivationException>(() => failing.Hello());
+        Assert.Contains("refusing to activate fail-1", error.Message);
+        await Assert.ThrowsAsync<GrainActivationException>(() => failing.Hello());
+
+        var hanging = silo.GrainFactory.GetGrain<IFragileGrain>("hang-1");
+        var hung = await Assert.ThrowsAsync<GrainActivationException>(() => hanging.Hello());
+        Assert.IsType<TimeoutException>(hung.InnerException);
+
+        Assert.Equal("hello ok-1", await silo.GrainFactory.GetGrain<IFragileGrain>("ok-1").Hello());
+    }
+
+    [Fact]
+    public async Task Stopping_the_silo_fails_calls_that_were_still_running()
+    {
+        var silo = await TestSilos.StartAsync(s => s.Configure(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200)));
+        var call = silo.GrainFactory.GetGrain<IFaultyGrain>("stopping").Sleep(10_000);
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+
+        await silo.DisposeAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => call);
+        Assert.Contains("silo stopped", error.Message);
     }
 
     [Theory]
@@ -125,13 +182,30 @@ public sealed class SchedulingTests
     }
 
     [Fact]
-    public async Task Timer_ticks_never_overlap_and_take_turns()
+    public async Task Timer_ticks_take_turns_with_calls()
     {
         await using var silo = await TestSilos.StartAsync();
         var grain = silo.GrainFactory.GetGrain<ITimerGrain>("timer");
 
-        await grain.Start(periodMs: 5, callbackMs: 30);
+        await grain.Start(periodMs: 5, callbackMs: 30, interleave: false);
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.False(await grain.TickInProgress(), "a call got a turn in the middle of a tick");
+        }
+
         await ActivationTests.Eventually(async () => (await grain.Report()).Ticks >= 5);
+        Assert.Equal(0, (await grain.Report()).Overlaps);
+    }
+
+    [Fact]
+    public async Task Interleaving_timer_ticks_never_overlap_each_other_even_when_slower_than_the_period()
+    {
+        await using var silo = await TestSilos.StartAsync(s => s.Configure(o => o.ResponseTimeout = TimeSpan.FromMilliseconds(200)));
+        var grain = silo.GrainFactory.GetGrain<ITimerGrain>("slow-timer");
+
+        // Each tick takes longer than both the period and the response timeout: ticks have no caller to time out.
+        await grain.Start(periodMs: 20, callbackMs: 300, interleave: true);
+        await ActivationTests.Eventually(async () => (await grain.Report()).Ticks >= 3);
 
         Assert.Equal(0, (await grain.Report()).Overlaps);
     }

@@ -43,12 +43,21 @@ public interface INonReentrantProbe : IConcurrencyProbe;
 
 public interface IReentrantProbe : IConcurrencyProbe;
 
-public sealed record ConcurrencyReport(int MaxConcurrentCalls, int ParallelThreadViolations);
+/// <param name="WriteOverlaps">times a non-read-only call saw another call in progress, or a read saw a write</param>
+public sealed record ConcurrencyReport(int MaxConcurrentCalls, int ParallelThreadViolations, int WriteOverlaps);
 
 public interface IChainGrain : IGrainWithStringKey
 {
     /// <summary>Calls the first grain of <paramref name="path"/> with the rest of it, and so on.</summary>
     Task<string> Call(string[] path);
+
+    /// <summary>Like <see cref="Call"/>, but makes the next call from Task.Run, off the activation's scheduler.</summary>
+    Task<string> CallOffContext(string[] path);
+
+    /// <summary>Starts a call along <paramref name="path"/> after a delay and returns at once (fire and forget).</summary>
+    Task StartBackgroundCall(string[] path, int delayMs);
+
+    Task Busy(int milliseconds);
 }
 
 public interface INonReentrantChainGrain : IChainGrain;
@@ -60,6 +69,15 @@ public interface IFaultyGrain : IGrainWithStringKey
     Task Throw(string kind, string message);
 
     Task<int> Sleep(int milliseconds);
+
+    /// <summary>Blocks its thread: a turn stuck in synchronous code.</summary>
+    Task<int> Spin(int milliseconds);
+}
+
+/// <summary>Keys starting with "fail" throw in OnActivateAsync; "hang" never finish activating.</summary>
+public interface IFragileGrain : IGrainWithStringKey
+{
+    Task<string> Hello();
 }
 
 public interface IEtagGrain : IGrainWithStringKey
@@ -79,8 +97,13 @@ public interface IKeepAliveGrain : IGrainWithStringKey
 
 public interface ITimerGrain : IGrainWithStringKey
 {
-    Task Start(int periodMs, int callbackMs);
+    Task Start(int periodMs, int callbackMs, bool interleave);
 
+    /// <summary>Whether a tick was in progress when this call got its turn.</summary>
+    Task<bool> TickInProgress();
+
+    /// <summary>Interleaves, so it answers even while a slow tick runs.</summary>
+    [AlwaysInterleave]
     Task<TimerReport> Report();
 }
 

@@ -9,7 +9,9 @@ public sealed class TimerGrain : Grain, ITimerGrain
     private int _overlaps;
     private bool _inTick;
 
-    public Task Start(int periodMs, int callbackMs)
+    public Task<bool> TickInProgress() => Task.FromResult(_inTick);
+
+    public Task Start(int periodMs, int callbackMs, bool interleave)
     {
         RegisterGrainTimer(async _ =>
         {
@@ -22,7 +24,7 @@ public sealed class TimerGrain : Grain, ITimerGrain
             await Task.Delay(callbackMs);
             _ticks++;
             _inTick = false;
-        }, TimeSpan.FromMilliseconds(periodMs), TimeSpan.FromMilliseconds(periodMs), new GrainTimerOptions { KeepAlive = true });
+        }, TimeSpan.FromMilliseconds(periodMs), TimeSpan.FromMilliseconds(periodMs), new GrainTimerOptions { KeepAlive = true, Interleave = interleave });
         return Task.CompletedTask;
     }
 
