@@ -9,7 +9,7 @@ public static class HealthEndpoints
     /// <summary><c>/healthz</c>: 200 while the silo runs, 503 otherwise (so a load balancer stops sending).</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", (SiloStatus silo) => silo.IsRunning
+        app.MapGet("/healthz", (SiloHealth silo) => silo.IsRunning
                 ? Results.Ok(new HealthView("ok", silo.ActivationCount))
                 : Results.Problem(title: "The silo is not running", statusCode: StatusCodes.Status503ServiceUnavailable))
             .WithName("Health")

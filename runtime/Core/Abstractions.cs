@@ -38,6 +38,9 @@ public enum DeactivationReason
     InconsistentState,
     ShuttingDown,
     ActivationFailed,
+
+    /// <summary>Another silo owns the grain now (a silo joined or left): state is written and calls follow it there.</summary>
+    Rebalanced,
 }
 
 /// <summary>Result type for grain methods that return a plain Task.</summary>

@@ -19,6 +19,20 @@ public readonly struct GrainId : IEquatable<GrainId>
         Type = type;
         Key = key;
         _hash = HashCode.Combine(StringComparer.Ordinal.GetHashCode(type), StringComparer.Ordinal.GetHashCode(key));
+        StableHash = Fnv1a(Fnv1a(14695981039346656037UL, type) ^ '/', key);
+    }
+
+    /// <summary>The same in every process (string.GetHashCode is not): placement hashes on it.</summary>
+    internal ulong StableHash { get; }
+
+    internal static ulong Fnv1a(ulong hash, string text)
+    {
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash;
     }
 
     public string Type { get; }

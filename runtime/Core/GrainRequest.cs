@@ -28,6 +28,11 @@ public abstract class GrainRequest
     internal CallChainNode? Chain;
     internal long DeadlineTicks;
 
+    /// <summary>Remote calls: how often the request was forwarded, the caller's trace context, and where it went.</summary>
+    internal int Hops;
+    internal string? TraceParent;
+    internal SiloAddress? SentTo;
+
     /// <summary>Set by the activation when the grain method's task has finished (not when the caller was answered).</summary>
     internal volatile bool Finished;
 
@@ -46,6 +51,14 @@ public abstract class GrainRequest
     internal abstract void Start(ActivationData activation, object grain);
 
     internal abstract bool TryFail(Exception exception);
+
+    /// <summary>For a request that arrived over the wire: the task whose outcome is sent back.</summary>
+    internal abstract Task PrepareAnswerForRemote();
+
+    internal abstract byte[] SerializeAnswer(Task answered, System.Text.Json.JsonSerializerOptions options);
+
+    /// <summary>For a request sent over the wire: the answer that came back.</summary>
+    internal abstract void AnswerFromWire(ReadOnlyMemory<byte> body, System.Text.Json.JsonSerializerOptions options);
 
     public override string ToString() => $"{InterfaceName}.{MethodName} on {Target}";
 
@@ -160,6 +173,34 @@ public abstract class GrainRequest<TResult> : GrainRequest
         _error = exception;
         ThreadPool.UnsafeQueueUserWorkItem(static request => request.DeliverAnswer(), this, preferLocal: false);
         return true;
+    }
+
+    internal override Task PrepareAnswerForRemote() => PrepareAnswer();
+
+    internal override byte[] SerializeAnswer(Task answered, System.Text.Json.JsonSerializerOptions options) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(((Task<TResult>)answered).Result, options);
+
+    internal override void AnswerFromWire(ReadOnlyMemory<byte> body, System.Text.Json.JsonSerializerOptions options)
+    {
+        TResult? result;
+        try
+        {
+            result = System.Text.Json.JsonSerializer.Deserialize<TResult>(body.Span, options);
+        }
+        catch (Exception exception)
+        {
+            TryFail(exception);
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _answered, 1) != 0)
+        {
+            return;
+        }
+
+        _result = result;
+        // Off the connection's read loop: the caller's continuation must not stall the reading of other answers.
+        ThreadPool.UnsafeQueueUserWorkItem(static request => request.DeliverAnswer(), this, preferLocal: true);
     }
 
     /// <summary>The turn's answer: handed to the activation, which delivers it once it has let go of its thread.</summary>

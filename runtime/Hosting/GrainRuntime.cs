@@ -43,6 +43,9 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
 
     public bool IsShuttingDown { get; private set; }
 
+    /// <summary>Set when this runtime is part of a cluster (a silo) or a client of one; null when it is alone.</summary>
+    public ClusterService? Cluster { get; set; }
+
     public TGrainInterface GetGrain<TGrainInterface>(string key) where TGrainInterface : IGrainWithStringKey
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
@@ -76,6 +79,11 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
         if (_stopped)
         {
             request.TryFail(new InvalidOperationException($"The silo has stopped; {request} was not delivered."));
+            return;
+        }
+
+        if (Cluster is { } cluster && cluster.TryRouteRemotely(request))
+        {
             return;
         }
 

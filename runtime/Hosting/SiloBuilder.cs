@@ -41,6 +41,14 @@ public sealed class SiloBuilder
         return this;
     }
 
+    /// <summary>Makes this silo a member of a cluster (PostgreSQL membership, TCP between silos).</summary>
+    public SiloBuilder UseCluster(Action<ClusterOptions> configure)
+    {
+        Services.Configure(configure);
+        Services.AddSingleton<ClusterMarker>();
+        return this;
+    }
+
     public SiloBuilder ConfigureReminders(Action<ReminderOptions> configure)
     {
         Services.Configure(configure);
@@ -113,8 +121,31 @@ public static class SiloServiceCollectionExtensions
         services.TryAddSingleton(sp => new ReminderService(
             sp.GetRequiredService<GrainRuntime>(), sp.GetService<IReminderTable>(),
             sp.GetRequiredService<IOptions<ReminderOptions>>().Value, sp.GetRequiredService<ILogger<ReminderService>>()));
-        services.TryAddSingleton<SiloStatus>();
+        services.TryAddSingleton<SiloHealth>();
+        services.TryAddSingleton<LocalSiloDetails>();
         services.AddHostedService<SiloHostedService>();
         return services;
     }
+
+    /// <summary>
+    /// Makes this process a client of a cluster: grain calls go to the silo that owns each grain, through its
+    /// gateway. <paramref name="grainAssemblies"/> name the grain classes, so interfaces map to grain types.
+    /// </summary>
+    public static IServiceCollection AddActorClusterClient(this IServiceCollection services, Action<ClusterOptions> configure,
+        params System.Reflection.Assembly[] grainAssemblies)
+    {
+        var grainClasses = grainAssemblies.SelectMany(GrainTypeRegistry.FindGrainClasses).ToList();
+        services.Configure(configure);
+        services.AddOptions<ActorRuntimeOptions>();
+        services.TryAddSingleton(sp => new GrainTypeRegistry(grainClasses, sp.GetRequiredService<IOptions<ActorRuntimeOptions>>().Value));
+        services.TryAddSingleton<GrainRuntime>();
+        services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
+        services.TryAddSingleton(sp => new ClusterService(sp.GetRequiredService<GrainRuntime>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value, isClient: true, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddHostedService<ClusterClientHostedService>();
+        return services;
+    }
 }
+
+/// <summary>Registered when the silo belongs to a cluster.</summary>
+internal sealed class ClusterMarker;

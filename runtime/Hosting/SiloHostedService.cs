@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Actors.Runtime;
 
 /// <summary>What the silo is doing, for health checks.</summary>
-public sealed class SiloStatus
+public sealed class SiloHealth
 {
     public bool IsRunning { get; internal set; }
 
@@ -21,10 +21,13 @@ internal sealed class SiloHostedService(
     GrainRuntime runtime,
     ReminderService reminders,
     IEnumerable<IActorStore> stores,
-    SiloStatus status,
+    SiloHealth status,
+    IServiceProvider services,
     ILogger<SiloHostedService> logger) : IHostedService, IAsyncDisposable
 {
     private Timer? _collector;
+    private ClusterService? _cluster;
+    private MembershipProtocol? _membership;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -34,6 +37,11 @@ internal sealed class SiloHostedService(
         }
 
         runtime.Reminders = reminders;
+        if (services.GetService(typeof(ClusterMarker)) is not null)
+        {
+            await JoinClusterAsync(cancellationToken);
+        }
+
         await reminders.StartAsync(cancellationToken);
         var quantum = runtime.Options.CollectionQuantum;
         _collector = new Timer(_ => runtime.Catalog.CollectIdle(runtime.Options.CollectionAge), null, quantum, quantum);
@@ -43,9 +51,46 @@ internal sealed class SiloHostedService(
             runtime.Registry.All.Count(), runtime.Options.ServiceId);
     }
 
+    private async Task JoinClusterAsync(CancellationToken cancellationToken)
+    {
+        var options = ((Microsoft.Extensions.Options.IOptions<ClusterOptions>)services.GetService(typeof(Microsoft.Extensions.Options.IOptions<ClusterOptions>))!).Value;
+        var loggers = (ILoggerFactory)services.GetService(typeof(ILoggerFactory))!;
+        var lifetime = services.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime;
+        _cluster = new ClusterService(runtime, options, isClient: false, loggers);
+        _membership = new MembershipProtocol(_cluster, loggers.CreateLogger("Actors.Runtime.Membership"), why =>
+        {
+            // Declared dead: our activations may already live elsewhere, so drop them without writing.
+            runtime.Abandon();
+            runtime.FailAllPending();
+            lifetime?.StopApplication();
+        });
+        reminders.IsOwned = grainId => _cluster.View.Owner(grainId) is not { } owner || owner == _cluster.Self;
+        _cluster.ViewChanged += (previous, view) =>
+        {
+            // Hand off what another silo owns now: deactivation writes the state, queued calls follow the grain.
+            foreach (var activation in runtime.Catalog.All)
+            {
+                if (view.Owner(activation.GrainId) is { } owner && owner != _cluster.Self)
+                {
+                    activation.Schedule(() => activation.StartDeactivation(DeactivationReason.Rebalanced));
+                }
+            }
+
+            _ = reminders.RefreshOwnershipAsync();
+        };
+        await _membership.JoinAsync(Environment.MachineName, cancellationToken);
+        ((LocalSiloDetails)services.GetService(typeof(LocalSiloDetails))!).Address = _cluster.Self;
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         status.IsRunning = false;
+        if (_membership is not null && !runtime.IsAbandoned)
+        {
+            // Others stop placing grains here first, so calls go to the new owners while ours hand off.
+            await _membership.AnnounceShutdownAsync();
+        }
+
         runtime.BeginShutdown();
         await reminders.DisposeAsync();
         if (_collector is not null)
@@ -63,8 +108,23 @@ internal sealed class SiloHostedService(
             }
         }
 
+        if (_membership is not null)
+        {
+            if (!runtime.IsAbandoned)
+            {
+                await _membership.AnnounceDeadAsync();
+            }
+
+            await _membership.DisposeAsync();
+        }
+
         runtime.MarkStopped();
         runtime.FailAllPending();
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+
         logger.LogInformation("Silo stopped: deactivated {Count} activations, {Left} left", count, runtime.Catalog.Count);
         foreach (var store in stores.OfType<IAsyncDisposable>())
         {

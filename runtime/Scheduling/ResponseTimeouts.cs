@@ -21,7 +21,18 @@ internal sealed class ResponseTimeouts : IDisposable
 
     public TimeSpan Timeout { get; }
 
+    private readonly List<Action<long>> _otherScans = [];
+
     public void Track(GrainRequest request) => request.DeadlineTicks = Environment.TickCount64 + _timeoutMs;
+
+    /// <summary>Adds a place where unanswered calls wait (remote calls in flight), scanned with the activations.</summary>
+    public void AddScan(Action<long> failExpired)
+    {
+        lock (_otherScans)
+        {
+            _otherScans.Add(failExpired);
+        }
+    }
 
     private void Scan()
     {
@@ -29,6 +40,14 @@ internal sealed class ResponseTimeouts : IDisposable
         foreach (var activation in _catalog.All)
         {
             activation.FailExpired(now, Timeout);
+        }
+
+        lock (_otherScans)
+        {
+            foreach (var scan in _otherScans)
+            {
+                scan(now);
+            }
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class InProcessTestCluster : IAsyncDisposable
     public IGrainFactory GrainFactory => Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>Activations currently live in the silo.</summary>
-    public int ActivationCount => Services.GetRequiredService<SiloStatus>().ActivationCount;
+    public int ActivationCount => Services.GetRequiredService<SiloHealth>().ActivationCount;
 
     internal GrainRuntime Runtime => Services.GetRequiredService<GrainRuntime>();
 

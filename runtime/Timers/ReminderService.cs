@@ -19,19 +19,40 @@ internal sealed class ReminderService(GrainRuntime runtime, IReminderTable? tabl
 
     public int ScheduledCount => _scheduled.Count;
 
+    /// <summary>In a cluster, whether this silo owns the grain and so fires its reminders.</summary>
+    public Func<GrainId, bool> IsOwned { get; set; } = _ => true;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (table is null)
+        await RefreshOwnershipAsync(cancellationToken);
+        logger.LogInformation("Loaded {Count} reminders", _scheduled.Count);
+    }
+
+    /// <summary>Schedules the reminders of the grains this silo owns, and drops the others (after a view change).</summary>
+    public async Task RefreshOwnershipAsync(CancellationToken cancellationToken = default)
+    {
+        if (table is null || _stopped)
         {
             return;
         }
 
-        foreach (var reminder in await table.ReadAllAsync(ServiceId, cancellationToken))
+        var rows = await table.ReadAllAsync(ServiceId, cancellationToken);
+        foreach (var reminder in rows.Where(r => IsOwned(r.GrainId)))
         {
-            Schedule(reminder);
+            if (!_scheduled.TryGetValue((reminder.GrainId, reminder.Name), out var existing) || existing.Reminder.Etag != reminder.Etag)
+            {
+                Schedule(reminder);
+            }
         }
 
-        logger.LogInformation("Loaded {Count} reminders", _scheduled.Count);
+        var owned = rows.Where(r => IsOwned(r.GrainId)).Select(r => (r.GrainId, r.Name)).ToHashSet();
+        foreach (var (key, scheduled) in _scheduled)
+        {
+            if (!owned.Contains(key) && _scheduled.TryRemove(key, out _))
+            {
+                scheduled.Dispose();
+            }
+        }
     }
 
     public async Task<GrainReminder> RegisterOrUpdateAsync(GrainId grainId, string name, TimeSpan dueTime, TimeSpan period)

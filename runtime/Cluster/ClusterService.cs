@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+
+namespace Actors.Runtime;
+
+/// <summary>
+/// This process's part in a cluster: the current view, placement of each call, and the message center. A silo
+/// also runs the membership protocol (<see cref="MembershipProtocol"/>); a client only reads the table.
+/// </summary>
+internal sealed class ClusterService : IAsyncDisposable
+{
+    private readonly GrainRuntime _runtime;
+    private readonly ILogger _logger;
+    private volatile ClusterView _view = ClusterView.Empty;
+
+    public ClusterService(GrainRuntime runtime, ClusterOptions options, bool isClient, ILoggerFactory loggers)
+    {
+        options.Validate();
+        _runtime = runtime;
+        Options = options;
+        IsClient = isClient;
+        _logger = loggers.CreateLogger("Actors.Runtime.Cluster");
+        Table = new PostgresMembershipTable(options.MembershipConnectionString!, options.ClusterId);
+        Messages = new MessageCenter(runtime, isClient ? $"client/{Guid.NewGuid():N}" : "silo/pending", loggers.CreateLogger("Actors.Runtime.Messaging"));
+        runtime.Cluster = this;
+    }
+
+    public ClusterOptions Options { get; }
+
+    public bool IsClient { get; }
+
+    public PostgresMembershipTable Table { get; }
+
+    public MessageCenter Messages { get; }
+
+    /// <summary>This silo; null in a client.</summary>
+    public SiloAddress? Self { get; set; }
+
+    public ClusterView View => _view;
+
+    /// <summary>Raised after the view changed, with the previous view.</summary>
+    public event Action<ClusterView, ClusterView>? ViewChanged;
+
+    /// <summary>Sends the request to its owner if that is another process; false means "run it here".</summary>
+    public bool TryRouteRemotely(GrainRequest request)
+    {
+        var view = _view;
+        var owner = view.Owner(request.Target);
+        if (owner is null)
+        {
+            if (!IsClient)
+            {
+                return false; // Still joining, nobody is active yet: this silo is all there is.
+            }
+
+            _ = RetryWhenSilosAppearAsync(request);
+            return true;
+        }
+
+        if (owner == Self)
+        {
+            return false;
+        }
+
+        var endpoint = IsClient ? $"{owner.Host}:{view.GatewayPortOf(owner)}" : owner.Endpoint;
+        Messages.SendRequest(owner, endpoint, request);
+        return true;
+    }
+
+    private async Task RetryWhenSilosAppearAsync(GrainRequest request)
+    {
+        await Task.Delay(200);
+        if (Environment.TickCount64 < request.DeadlineTicks)
+        {
+            _runtime.Dispatch(request);
+        }
+        else
+        {
+            request.TryFail(new SiloUnavailableException($"No silo of cluster '{Options.ClusterId}' is active; {request} was not delivered."));
+        }
+    }
+
+    /// <summary>Reads the membership table and applies the view it describes.</summary>
+    public async Task<MembershipTableData> RefreshAsync(CancellationToken cancellationToken)
+    {
+        var data = await Table.ReadAllAsync(cancellationToken);
+        Apply(new ClusterView(data.Entries, data.Version));
+        return data;
+    }
+
+    public void Apply(ClusterView next)
+    {
+        var previous = _view;
+        if (next.Version == previous.Version && next.ActiveCount == previous.ActiveCount)
+        {
+            return;
+        }
+
+        _view = next;
+        foreach (var gone in previous.Entries.Where(e => e.Status == SiloStatus.Active && !next.IsActive(e.Silo)))
+        {
+            var now = next.Entries.FirstOrDefault(e => e.Silo == gone.Silo);
+            if (now is null || now.Status == SiloStatus.Dead)
+            {
+                Messages.ForgetSilo(gone.Silo, gone.GatewayPort == 0 ? gone.Silo.Port : gone.GatewayPort);
+            }
+        }
+
+        _logger.LogInformation("Cluster view {Version}: {Silos}", next.Version, string.Join(", ", next.ActiveSilos));
+        ViewChanged?.Invoke(previous, next);
+    }
+
+    public ValueTask DisposeAsync() => Messages.DisposeAsync();
+}

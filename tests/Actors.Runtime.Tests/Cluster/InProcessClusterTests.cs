@@ -1,0 +1,94 @@
+using Actors.Runtime.Tests.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Actors.Runtime.Tests.Cluster;
+
+/// <summary>Several silos and a client in this process, talking over real TCP, with membership in a real PostgreSQL.</summary>
+public sealed class InProcessClusterTests(PostgresFixture postgres)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<IHost> StartSiloAsync(string database, string clusterId)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddActorSilo(silo => silo
+            .AddGrains(typeof(PlacedGrain).Assembly)
+            .AddPostgresStorage(database)
+            .UseCluster(o =>
+            {
+                o.ClusterId = clusterId;
+                o.MembershipConnectionString = database;
+                o.SiloPort = 0;
+            }));
+        var host = builder.Build();
+        await host.StartAsync(Ct);
+        return host;
+    }
+
+    private static async Task<IHost> StartClientAsync(string database, string clusterId)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddActorClusterClient(o =>
+        {
+            o.ClusterId = clusterId;
+            o.MembershipConnectionString = database;
+        }, typeof(PlacedGrain).Assembly);
+        var host = builder.Build();
+        await host.StartAsync(Ct);
+        return host;
+    }
+
+    [Fact]
+    public async Task Calls_from_every_silo_and_a_client_reach_one_activation_per_grain_on_its_owner()
+    {
+        var database = await postgres.Server.CreateDatabaseAsync("cluster", Ct);
+        var clusterId = "c-" + Guid.NewGuid().ToString("N")[..8];
+        var silos = new List<IHost>();
+        for (var i = 0; i < 3; i++)
+        {
+            silos.Add(await StartSiloAsync(database, clusterId));
+        }
+
+        using var client = await StartClientAsync(database, clusterId);
+        try
+        {
+            var callers = silos.Select(s => s.Services.GetRequiredService<IGrainFactory>())
+                .Append(client.Services.GetRequiredService<IGrainFactory>()).ToArray();
+            // Wait until every process sees all three silos.
+            await ActivationTests.Eventually(() => silos.All(s => s.Services.GetRequiredService<GrainRuntime>().Cluster!.View.ActiveCount == 3)
+                                                  && client.Services.GetRequiredService<GrainRuntime>().Cluster!.View.ActiveCount == 3);
+
+            var keys = Enumerable.Range(0, 30).Select(i => $"{clusterId}-{i}").ToArray();
+            var answers = await Task.WhenAll(Enumerable.Range(0, 600).Select(i => callers[i % callers.Length].GetGrain<IPlacedGrain>(keys[i % keys.Length]).Where()));
+
+            foreach (var key in keys)
+            {
+                var forKey = answers.Where((_, i) => keys[i % keys.Length] == key).ToArray();
+                Assert.Single(forKey.Select(a => a.Activation).Distinct());
+                Assert.Single(PlacementLog.Activations[key]);
+            }
+
+            // The grains spread over all three silos.
+            Assert.Equal(3, answers.Select(a => a.Silo).Distinct().Count());
+
+            // State written through one process is read through another.
+            var counter = callers[3].GetGrain<IPlacedGrain>(keys[0]);
+            await counter.Increment();
+            await callers[0].GetGrain<IPlacedGrain>(keys[0]).Increment();
+            Assert.Equal(2, await callers[1].GetGrain<IPlacedGrain>(keys[0]).Get());
+        }
+        finally
+        {
+            await client.StopAsync(Ct);
+            foreach (var silo in silos)
+            {
+                await silo.StopAsync(Ct);
+                silo.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using Actors.Runtime;
+
+namespace Actors.Runtime.Tests.Grains;
+
+public interface IPlacedGrain : IGrainWithStringKey
+{
+    /// <summary>The silo and activation that answered.</summary>
+    Task<PlacedAnswer> Where();
+
+    Task<int> Increment();
+
+    [ReadOnly]
+    Task<int> Get();
+}
+
+public sealed record PlacedAnswer(string Silo, Guid Activation, int Count);
+
+/// <summary>Activations per grain across all in-process silos of the test run.</summary>
+public static class PlacementLog
+{
+    public static ConcurrentDictionary<string, ConcurrentBag<(string Silo, Guid Activation)>> Activations { get; } = new();
+}
+
+public sealed class PlacedGrain(LocalSiloDetails silo, [PersistentState("count")] IPersistentState<CounterState> state) : Grain, IPlacedGrain
+{
+    private readonly Guid _activation = Guid.NewGuid();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        PlacementLog.Activations.GetOrAdd(GetPrimaryKeyString(), _ => []).Add((silo.Name, _activation));
+        return Task.CompletedTask;
+    }
+
+    public Task<PlacedAnswer> Where() => Task.FromResult(new PlacedAnswer(silo.Name, _activation, state.State.Count));
+
+    public async Task<int> Increment()
+    {
+        state.State.Count++;
+        await state.WriteStateAsync();
+        return state.State.Count;
+    }
+
+    public Task<int> Get() => Task.FromResult(state.State.Count);
+}
