@@ -10,8 +10,11 @@ if (builder.Configuration["urls"] is null)
 
 try
 {
-    // Embedded mode: this process co-hosts the silo (SQLite under CloudDeck:DataDirectory).
-    builder.Services.AddCloudDeckSilo(builder.Configuration);
+    // Cluster mode: a client of the silos. Embedded mode (default): this process co-hosts the silo.
+    if (!builder.Services.TryAddCloudDeckClusterClient(builder.Configuration))
+    {
+        builder.Services.AddCloudDeckSilo(builder.Configuration);
+    }
 }
 catch (InvalidOperationException misconfigured)
 {

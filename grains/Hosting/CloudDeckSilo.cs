@@ -43,9 +43,11 @@ public static class CloudDeckSilo
     /// <summary>Hosts a CloudDeck silo in this process, configured from <c>CloudDeck:*</c>.</summary>
     public static IServiceCollection AddCloudDeckSilo(this IServiceCollection services, IConfiguration configuration)
     {
-        var storage = configuration.GetSection(CloudDeckStorageOptions.Section).Get<CloudDeckStorageOptions>() ?? new();
-        storage.Validate();
+        var storage = ReadStorage(configuration);
+        var cluster = CloudDeckClusterOptions.Read(configuration, storage);
         services.AddSingleton(storage);
+        services.AddSingleton(cluster);
+        services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
         services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");
         services.AddActorSilo(silo =>
@@ -59,7 +61,40 @@ public static class CloudDeckSilo
             {
                 silo.AddSqliteStorage(storage.SqlitePath).UseSqliteReminders(storage.SqlitePath);
             }
+
+            if (cluster.IsCluster)
+            {
+                silo.UseCluster(cluster.ApplyTo);
+            }
         });
         return services;
+    }
+
+    /// <summary>
+    /// Makes this process a client of a CloudDeck cluster (the API in cluster mode): grain calls go to the silos.
+    /// Returns false, registering nothing, when CloudDeck:Cluster:Mode is Embedded.
+    /// </summary>
+    public static bool TryAddCloudDeckClusterClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        var storage = ReadStorage(configuration);
+        var cluster = CloudDeckClusterOptions.Read(configuration, storage);
+        if (!cluster.IsCluster)
+        {
+            return false;
+        }
+
+        services.AddSingleton(storage);
+        services.AddSingleton(cluster);
+        services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
+        services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");
+        services.AddActorClusterClient(cluster.ApplyTo, GrainsAssembly.Value);
+        return true;
+    }
+
+    private static CloudDeckStorageOptions ReadStorage(IConfiguration configuration)
+    {
+        var storage = configuration.GetSection(CloudDeckStorageOptions.Section).Get<CloudDeckStorageOptions>() ?? new();
+        storage.Validate();
+        return storage;
     }
 }

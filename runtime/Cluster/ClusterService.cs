@@ -40,6 +40,9 @@ internal sealed class ClusterService : IAsyncDisposable
     /// <summary>Raised after the view changed, with the previous view.</summary>
     public event Action<ClusterView, ClusterView>? ViewChanged;
 
+    /// <summary>Asked for when this process suspects its view is behind (a rejected or bounced request).</summary>
+    public event Action? RefreshWanted;
+
     /// <summary>Sends the request to its owner if that is another process; false means "run it here".</summary>
     public bool TryRouteRemotely(GrainRequest request)
     {
@@ -52,7 +55,7 @@ internal sealed class ClusterService : IAsyncDisposable
                 return false; // Still joining, nobody is active yet: this silo is all there is.
             }
 
-            _ = RetryWhenSilosAppearAsync(request);
+            _ = DispatchAgainLaterAsync(request, refresh: true);
             return true;
         }
 
@@ -61,22 +64,43 @@ internal sealed class ClusterService : IAsyncDisposable
             return false;
         }
 
+        if (request.Hops > 0 && request.IsInbound)
+        {
+            // Another silo sent us a call it thinks we own, and we think it is someone else's: the views
+            // disagree while the table changes. Catch up with the table, then route again; give up at the deadline.
+            if (request.Hops > Options.MaxForwardHops)
+            {
+                _ = DispatchAgainLaterAsync(request, refresh: true);
+                return true;
+            }
+        }
+
         var endpoint = IsClient ? $"{owner.Host}:{view.GatewayPortOf(owner)}" : owner.Endpoint;
         Messages.SendRequest(owner, endpoint, request);
         return true;
     }
 
-    private async Task RetryWhenSilosAppearAsync(GrainRequest request)
+    /// <summary>
+    /// Dispatches a request again after a short pause (its owner was unreachable, turned it away, or the views
+    /// disagreed), optionally after re-reading the membership table. Fails it once its deadline has passed.
+    /// </summary>
+    public async Task DispatchAgainLaterAsync(GrainRequest request, bool refresh)
     {
-        await Task.Delay(200);
-        if (Environment.TickCount64 < request.DeadlineTicks)
+        if (refresh)
         {
-            _runtime.Dispatch(request);
+            RefreshWanted?.Invoke();
         }
-        else
+
+        await Task.Delay(100);
+        if (Environment.TickCount64 >= request.DeadlineTicks)
         {
-            request.TryFail(new SiloUnavailableException($"No silo of cluster '{Options.ClusterId}' is active; {request} was not delivered."));
+            request.TryFail(new SiloUnavailableException($"No active silo of cluster '{Options.ClusterId}' could take {request} before its deadline."));
+            return;
         }
+
+        request.Hops = 0;
+        request.SentTo = null;
+        _runtime.Dispatch(request);
     }
 
     /// <summary>Reads the membership table and applies the view it describes.</summary>

@@ -27,6 +27,7 @@ internal sealed class MembershipProtocol : IAsyncDisposable
         _logger = logger;
         _terminate = terminate;
         cluster.Messages.GossipReceived += () => _ = RefreshSafelyAsync();
+        cluster.RefreshWanted += () => _ = RefreshSafelyAsync();
     }
 
     public SiloAddress Self => _self.Silo;

@@ -21,16 +21,7 @@ internal sealed partial class MessageCenter
         catch (Exception exception) when (!_stopping.IsCancellationRequested)
         {
             _logger.LogDebug(exception, "Silo {Silo} is unreachable; {Request} will be dispatched again", owner, request);
-            await Task.Delay(200);
-            if (Environment.TickCount64 < request.DeadlineTicks)
-            {
-                _runtime.Dispatch(request);
-            }
-            else
-            {
-                request.TryFail(new SiloUnavailableException($"Silo {owner}, owner of {request.Target}, could not be reached."));
-            }
-
+            await _runtime.Cluster!.DispatchAgainLaterAsync(request, refresh: false);
             return;
         }
 
@@ -110,14 +101,9 @@ internal sealed partial class MessageCenter
         }
 
         request.Hops = message.Hops + 1;
+        request.IsInbound = true;
         request.TraceParent = message.TraceParent;
         request.DeadlineTicks = Environment.TickCount64 + message.TimeoutMs;
-        if (request.Hops > _runtime.Cluster!.Options.MaxForwardHops)
-        {
-            SendFailure(connection, message.CorrelationId, new SiloUnavailableException(
-                $"{request} was forwarded {request.Hops} times without reaching its owner; the cluster's views disagree."));
-            return;
-        }
 
         var answer = request.PrepareAnswerForRemote();
         answer.ContinueWith(static (done, state) =>
@@ -163,7 +149,12 @@ internal sealed partial class MessageCenter
             return; // Timed out, or its connection closed first.
         }
 
-        if (message.ExceptionType is not null || message.ExceptionMessage is not null)
+        if (message.ExceptionType?.StartsWith(typeof(RequestRejectedException).FullName!, StringComparison.Ordinal) == true)
+        {
+            // Not run there: send it again once our view has caught up with the silo's departure.
+            _ = _runtime.Cluster!.DispatchAgainLaterAsync(pending.Request, refresh: true);
+        }
+        else if (message.ExceptionType is not null || message.ExceptionMessage is not null)
         {
             pending.Request.TryFail(WireFormat.RebuildException(message.ExceptionType, message.ExceptionMessage));
         }

@@ -33,6 +33,9 @@ public abstract class GrainRequest
     internal string? TraceParent;
     internal SiloAddress? SentTo;
 
+    /// <summary>Arrived from another process: if this silo cannot run it, it is rejected, not failed.</summary>
+    internal bool IsInbound;
+
     /// <summary>Set by the activation when the grain method's task has finished (not when the caller was answered).</summary>
     internal volatile bool Finished;
 

@@ -78,7 +78,9 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
 
         if (_stopped)
         {
-            request.TryFail(new InvalidOperationException($"The silo has stopped; {request} was not delivered."));
+            request.TryFail(request.IsInbound
+                ? new RequestRejectedException($"The silo has stopped; {request} was not run.")
+                : new InvalidOperationException($"The silo has stopped; {request} was not delivered."));
             return;
         }
 

@@ -142,6 +142,7 @@ public static class SiloServiceCollectionExtensions
         services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
         services.TryAddSingleton(sp => new ClusterService(sp.GetRequiredService<GrainRuntime>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value, isClient: true, sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton<SiloHealth>();
         services.AddHostedService<ClusterClientHostedService>();
         return services;
     }

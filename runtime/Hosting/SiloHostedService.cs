@@ -10,6 +10,9 @@ public sealed class SiloHealth
 
     public int ActivationCount => Runtime?.Catalog.Count ?? 0;
 
+    /// <summary>Active silos this process sees: 1 when it is alone.</summary>
+    public int ActiveSilos => Runtime?.Cluster is { } cluster ? cluster.View.ActiveCount : (IsRunning ? 1 : 0);
+
     internal GrainRuntime? Runtime { get; set; }
 }
 
@@ -112,6 +115,8 @@ internal sealed class SiloHostedService(
         {
             if (!runtime.IsAbandoned)
             {
+                // Keep forwarding calls from processes whose view still names us until they have re-read the table.
+                await Task.Delay(_cluster!.Options.TableRefreshPeriod * 2);
                 await _membership.AnnounceDeadAsync();
             }
 

@@ -76,6 +76,12 @@ public sealed class RemoteGrainException(string remoteType, string message) : Ex
 /// <summary>The silo that owns the grain could not be reached, or died with the call in flight.</summary>
 public sealed class SiloUnavailableException(string message) : Exception(message);
 
+/// <summary>
+/// A silo turned a request away without running it (it is stopping): the caller may send it again, to the
+/// owner its refreshed view names. Never reaches grain code.
+/// </summary>
+internal sealed class RequestRejectedException(string message) : Exception(message);
+
 /// <summary>Writes grain references as their grain id and rebinds them on the other side.</summary>
 internal sealed class GrainReferenceConverterFactory(IGrainFactory grains) : JsonConverterFactory
 {

@@ -1,0 +1,25 @@
+using Actors.Runtime;
+
+namespace CloudDeck.GrainInterfaces.Mail;
+
+/// <summary>
+/// Outgoing email for one recipient (keyed by normalized address), kept until a later issue delivers it.
+/// Bodies carry one-time links, so they are secrets: readable here, never logged.
+/// </summary>
+public interface IOutboxGrain : IGrainWithStringKey
+{
+    Task Enqueue(OutboxMessage message);
+
+    [ReadOnly]
+    Task<IReadOnlyList<OutboxMessage>> List();
+}
+
+public static class OutboxKinds
+{
+    public const string EmailVerification = "email-verification";
+    public const string PasswordReset = "password-reset";
+    public const string Invitation = "invitation";
+}
+
+/// <param name="Link">The one-time link the body carries (also in <paramref name="Body"/>).</param>
+public sealed record OutboxMessage(string Kind, string To, string Subject, string Body, string Link, DateTimeOffset CreatedAt);

@@ -1,0 +1,54 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.GrainInterfaces.Organizations;
+
+/// <summary>
+/// An organization, keyed by slug: members and roles, invitations, audit. Every method decides for itself
+/// whether the caller may do it: non-members get <see cref="NotFoundException"/> (existence does not leak),
+/// members whose role or token scope is too weak get <see cref="ForbiddenException"/>.
+/// </summary>
+public interface IOrganizationGrain : IGrainWithStringKey
+{
+    /// <summary>The caller becomes the owner. A taken slug is a <see cref="ConflictException"/>.</summary>
+    Task<OrganizationView> Create(Caller caller, string name, bool personal);
+
+    [ReadOnly]
+    Task<OrganizationView> Get(Caller caller);
+
+    Task<OrganizationView> Rename(Caller caller, string name);
+
+    [ReadOnly]
+    Task<IReadOnlyList<MemberView>> ListMembers(Caller caller);
+
+    /// <summary>Refuses to leave the organization without an owner.</summary>
+    Task<MemberView> ChangeRole(Caller caller, string userId, string role);
+
+    /// <summary>Admins remove non-owners, owners anyone, anybody themselves; never the last owner.</summary>
+    Task RemoveMember(Caller caller, string userId);
+
+    /// <summary>Writes the invitation link to the outbox; the answer never carries the token.</summary>
+    Task<InvitationView> Invite(Caller caller, string email, string role);
+
+    [ReadOnly]
+    Task<IReadOnlyList<InvitationView>> ListInvitations(Caller caller);
+
+    Task RevokeInvitation(Caller caller, string invitationId);
+
+    /// <summary>The caller's email must be the invited one.</summary>
+    Task<MembershipView> AcceptInvitation(Caller caller, string invitationId, string secret);
+
+    Task DeclineInvitation(Caller caller, string invitationId, string secret);
+
+    [ReadOnly]
+    Task<AuditPage> GetAuditLog(Caller caller, AuditQuery query);
+}
+
+/// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization grain calls it.</summary>
+public interface IAuditLogGrain : IGrainWithStringKey
+{
+    Task Append(string actorUserId, string action, string target, string clientAddress);
+
+    [ReadOnly]
+    Task<AuditPage> Read(AuditQuery query);
+}

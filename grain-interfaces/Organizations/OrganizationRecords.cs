@@ -1,0 +1,34 @@
+namespace CloudDeck.GrainInterfaces.Organizations;
+
+public static class OrganizationRoles
+{
+    public const string Owner = "owner";
+    public const string Admin = "admin";
+    public const string Developer = "developer";
+    public const string Viewer = "viewer";
+
+    /// <summary>Strongest first.</summary>
+    public static readonly IReadOnlyList<string> All = [Owner, Admin, Developer, Viewer];
+
+    public static bool IsValid(string? role) => role is not null && All.Contains(role);
+
+    /// <summary>Higher is stronger: owner 4 … viewer 1.</summary>
+    public static int Rank(string role) => All.Count - All.ToList().IndexOf(role);
+}
+
+public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount);
+
+public sealed record MemberView(string UserId, string Email, string Role, DateTimeOffset JoinedAt);
+
+public sealed record InvitationView(string Id, string Email, string Role, string InvitedBy, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+
+public sealed record AuditEntry(long Sequence, DateTimeOffset At, string ActorUserId, string Action, string Target, string ClientAddress);
+
+/// <summary>Newest first. <paramref name="Before"/> is the sequence to start below (exclusive); null for the newest.</summary>
+public sealed record AuditQuery(long? Before = null, int Limit = 50)
+{
+    public const int MaxLimit = 200;
+}
+
+/// <summary><paramref name="NextBefore"/> is the cursor for the next (older) page, null at the end.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? NextBefore);

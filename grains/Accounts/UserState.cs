@@ -1,0 +1,90 @@
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.Grains.Accounts;
+
+/// <summary>What a user grain persists. Secrets appear only as SHA-256 hashes, except the TOTP key, which must be read to verify codes.</summary>
+public sealed class UserState
+{
+    public bool Registered { get; set; }
+
+    public string Email { get; set; } = "";
+
+    public string Name { get; set; } = "";
+
+    public string PasswordHash { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public bool EmailVerified { get; set; }
+
+    public OneTimeSecret? EmailVerification { get; set; }
+
+    public OneTimeSecret? PasswordReset { get; set; }
+
+    public OneTimeSecret? MfaChallenge { get; set; }
+
+    /// <summary>Base32; set from enrollment, enabled once a code from it was confirmed.</summary>
+    public string? TotpSecret { get; set; }
+
+    public bool MfaEnabled { get; set; }
+
+    /// <summary>The last time step whose code was accepted: codes are single-use.</summary>
+    public long LastTotpStep { get; set; }
+
+    public List<string> RecoveryCodeHashes { get; set; } = [];
+
+    public Dictionary<string, RefreshFamily> RefreshFamilies { get; set; } = [];
+
+    public Dictionary<string, ApiTokenRecord> ApiTokens { get; set; } = [];
+
+    public Dictionary<string, MembershipView> Memberships { get; set; } = [];
+}
+
+public sealed class OneTimeSecret
+{
+    public string Id { get; set; } = "";
+
+    public string Hash { get; set; } = "";
+
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
+/// <summary>
+/// One login's chain of refresh tokens. Only the newest is valid; the hashes of rotated-away ones are kept so
+/// that presenting one again (a stolen copy, or the thief racing the user) is recognized and revokes the family.
+/// </summary>
+public sealed class RefreshFamily
+{
+    public const int RememberedRotations = 200;
+
+    public string Id { get; set; } = "";
+
+    public string CurrentHash { get; set; } = "";
+
+    public List<string> UsedHashes { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    public string ClientAddress { get; set; } = "";
+
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+public sealed class ApiTokenRecord
+{
+    public string Id { get; set; } = "";
+
+    public string Name { get; set; } = "";
+
+    public List<string> Scopes { get; set; } = [];
+
+    public string Hash { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? ExpiresAt { get; set; }
+
+    public DateTimeOffset? LastUsedAt { get; set; }
+}

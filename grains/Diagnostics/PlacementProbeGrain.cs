@@ -1,0 +1,37 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Diagnostics;
+
+namespace CloudDeck.Grains.Diagnostics;
+
+public sealed class PlacementProbeGrain(
+    LocalSiloDetails silo,
+    ActivationJournal journal,
+    [PersistentState("placement")] IPersistentState<PlacementProbeGrain.CounterState> state) : Grain, IPlacementProbeGrain
+{
+    private readonly Guid _activation = Guid.NewGuid();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        journal.RecordAsync(GrainId.ToString(), _activation, silo.Name, cancellationToken);
+
+    public Task<PlacementView> Where() => Task.FromResult(View());
+
+    public async Task<PlacementView> Increment()
+    {
+        state.State.Count++;
+        await state.WriteStateAsync();
+        return View();
+    }
+
+    private PlacementView View() => new(GetPrimaryKeyString(), silo.Name, _activation, state.State.Count);
+
+    public sealed class CounterState
+    {
+        public long Count { get; set; }
+    }
+}
+
+public sealed class FanOutGrain : Grain, IFanOutGrain
+{
+    public async Task<IReadOnlyList<PlacementView>> Touch(string[] keys) =>
+        await Task.WhenAll(keys.Select(key => GrainFactory.GetGrain<IPlacementProbeGrain>(key).Where()));
+}

@@ -1,0 +1,74 @@
+using Actors.Runtime;
+using Microsoft.Extensions.Configuration;
+
+namespace CloudDeck.Grains.Hosting;
+
+/// <summary>Settings under <c>CloudDeck:Cluster:*</c>: whether this process is alone (embedded) or part of a cluster.</summary>
+public sealed class CloudDeckClusterOptions
+{
+    public const string Section = "CloudDeck:Cluster";
+
+    /// <summary><c>Embedded</c> (one process, the default) or <c>Cluster</c>.</summary>
+    public string Mode { get; set; } = "Embedded";
+
+    public string ClusterId { get; set; } = "clouddeck";
+
+    /// <summary>Membership database; defaults to CloudDeck:PostgresConnectionString.</summary>
+    public string? ConnectionString { get; set; }
+
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Where cluster clients (the API) connect; 0 means the silo port.</summary>
+    public int GatewayPort { get; set; }
+
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    public bool IsCluster => string.Equals(Mode, "Cluster", StringComparison.OrdinalIgnoreCase);
+
+    public static CloudDeckClusterOptions Read(IConfiguration configuration, CloudDeckStorageOptions storage)
+    {
+        var options = configuration.GetSection(Section).Get<CloudDeckClusterOptions>() ?? new();
+        options.ConnectionString ??= storage.PostgresConnectionString;
+        options.Validate(storage);
+        return options;
+    }
+
+    private void Validate(CloudDeckStorageOptions storage)
+    {
+        if (!IsCluster)
+        {
+            if (!string.Equals(Mode, "Embedded", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"CloudDeck:Cluster:Mode must be Embedded or Cluster (was '{Mode}').");
+            }
+
+            return;
+        }
+
+        if (!string.Equals(storage.StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                "CloudDeck:Cluster:Mode is Cluster, so every silo must share its state: set CloudDeck:StorageProvider=Postgres and CloudDeck:PostgresConnectionString.");
+        }
+
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new InvalidOperationException(
+                "CloudDeck:Cluster:Mode is Cluster: set CloudDeck:PostgresConnectionString (or CloudDeck:Cluster:ConnectionString) for the membership table.");
+        }
+
+        if (string.IsNullOrWhiteSpace(ClusterId))
+        {
+            throw new InvalidOperationException("CloudDeck:Cluster:ClusterId must not be empty.");
+        }
+    }
+
+    public void ApplyTo(ClusterOptions options)
+    {
+        options.ClusterId = ClusterId;
+        options.MembershipConnectionString = ConnectionString;
+        options.SiloPort = SiloPort;
+        options.GatewayPort = GatewayPort;
+        options.AdvertisedAddress = AdvertisedAddress;
+    }
+}
