@@ -36,6 +36,9 @@ public abstract class GrainRequest
     /// <summary>Arrived from another process: if this silo cannot run it, it is rejected, not failed.</summary>
     internal bool IsInbound;
 
+    /// <summary>The span of this call while it runs, when tracing listens.</summary>
+    internal System.Diagnostics.Activity? Span;
+
     /// <summary>Set by the activation when the grain method's task has finished (not when the caller was answered).</summary>
     internal volatile bool Finished;
 

@@ -62,6 +62,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
     {
         request.Target = target;
         request.Chain = CallChainNode.Current;
+        request.TraceParent = System.Diagnostics.Activity.Current?.Id;
         var answer = request.PrepareAnswer();
         Timeouts.Track(request);
         Dispatch(request);

@@ -206,13 +206,42 @@ internal sealed partial class ActivationData : SynchronizationContext, IThreadPo
         // the turn makes, so a call made from any of them names the turn that is waiting (or not) on it.
         CallChainNode.Current = new CallChainNode(this, request, request.Chain);
         _runningSynchronously = request;
-        request.Start(this, Instance!);
+        if (request.TraceParent is null)
+        {
+            request.Start(this, Instance!);
+        }
+        else
+        {
+            StartTraced(request);
+        }
+
         _runningSynchronously = null;
+    }
+
+    private void StartTraced(GrainRequest request)
+    {
+        var previous = System.Diagnostics.Activity.Current;
+        request.Span = RuntimeTelemetry.StartCall(request);
+        try
+        {
+            request.Start(this, Instance!);
+        }
+        finally
+        {
+            System.Diagnostics.Activity.Current = previous;
+        }
     }
 
     /// <summary>Called by a request on this activation's turn when its grain method has finished.</summary>
     internal void OnRequestFinished(GrainRequest request, Exception? error)
     {
+        if (request.Span is { } span)
+        {
+            span.SetStatus(error is null ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error, error?.Message);
+            span.Stop();
+            request.Span = null;
+        }
+
         _running--;
         if ((request.Flags & RequestFlags.ReadOnly) == 0)
         {

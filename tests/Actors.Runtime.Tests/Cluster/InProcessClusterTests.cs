@@ -75,6 +75,29 @@ public sealed class InProcessClusterTests(PostgresFixture postgres)
             // The grains spread over all three silos.
             Assert.Equal(3, answers.Select(a => a.Silo).Distinct().Count());
 
+            // The caller's trace continues in the silos, across TCP and from grain to grain.
+            var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+            using var listener = new System.Diagnostics.ActivityListener
+            {
+                ShouldListenTo = source => source.Name is RuntimeTelemetry.SourceName or "test",
+                Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = spans.Add,
+            };
+            System.Diagnostics.ActivitySource.AddActivityListener(listener);
+            using var testSource = new System.Diagnostics.ActivitySource("test");
+            System.Diagnostics.ActivityTraceId traceId;
+            using (var root = testSource.StartActivity("api request"))
+            {
+                traceId = root!.TraceId;
+                await callers[3].GetGrain<IPlacedGrain>(keys[1]).WhereVia(keys[2]);
+            }
+
+            await ActivationTests.Eventually(() => spans.Count(s => s.TraceId == traceId) >= 3);
+            var outer = spans.Single(s => s.TraceId == traceId && s.DisplayName.EndsWith(".WhereVia", StringComparison.Ordinal));
+            var inner = spans.Single(s => s.TraceId == traceId && s.DisplayName.EndsWith(".Where", StringComparison.Ordinal));
+            Assert.Equal(outer.SpanId, inner.ParentSpanId);
+            Assert.Equal($"placed/{keys[2]}", inner.GetTagItem("grain.id"));
+
             // State written through one process is read through another.
             var counter = callers[3].GetGrain<IPlacedGrain>(keys[0]);
             await counter.Increment();

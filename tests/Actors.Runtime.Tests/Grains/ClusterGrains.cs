@@ -12,6 +12,9 @@ public interface IPlacedGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<int> Get();
+
+    /// <summary>Asks another grain where it lives: a grain-to-grain call.</summary>
+    Task<PlacedAnswer> WhereVia(string otherKey);
 }
 
 public sealed record PlacedAnswer(string Silo, Guid Activation, int Count);
@@ -42,4 +45,6 @@ public sealed class PlacedGrain(LocalSiloDetails silo, [PersistentState("count")
     }
 
     public Task<int> Get() => Task.FromResult(state.State.Count);
+
+    public Task<PlacedAnswer> WhereVia(string otherKey) => GrainFactory.GetGrain<IPlacedGrain>(otherKey).Where();
 }
