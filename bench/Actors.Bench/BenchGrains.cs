@@ -35,3 +35,13 @@ public sealed class StateGrain([PersistentState("bench")] IPersistentState<Count
         return state.State.Count;
     }
 }
+
+public interface IEchoGrain : IGrainWithStringKey
+{
+    Task<int> Echo(int value);
+}
+
+public sealed class EchoGrain : Grain, IEchoGrain
+{
+    public Task<int> Echo(int value) => Task.FromResult(value);
+}

@@ -1,7 +1,18 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|proxy|sqlite|postgres] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// ./build.sh bench [--only calls|proxy|sqlite|postgres|cluster] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// The same executable is the other processes it measures against: --silo <db> <cluster> and --echo.
+if (args is ["--silo", var siloDatabase, var siloCluster])
+{
+    return await BenchProcesses.RunSiloAsync(siloDatabase, siloCluster);
+}
+
+if (args is ["--echo"])
+{
+    return await BenchProcesses.RunEchoAsync();
+}
+
 var options = BenchOptions.Parse(args);
 var report = new Report();
 Console.WriteLine($"Actors.Bench on {Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
@@ -26,7 +37,13 @@ if (options.Runs("postgres"))
     await StorageBenchmarks.RunPostgresAsync(options, report);
 }
 
+if (options.Runs("cluster"))
+{
+    await ClusterBenchmarks.RunAsync(options, report);
+}
+
 report.Print();
+return 0;
 
 internal sealed record BenchOptions(string? Only, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Grains, int Callers, int StorageCallers)
 {
