@@ -25,9 +25,13 @@ internal sealed partial class MessageCenter
             return;
         }
 
-        var correlation = Interlocked.Increment(ref _nextCorrelationId);
+        var oneWay = (request.Flags & RequestFlags.OneWay) != 0;
+        var correlation = oneWay ? 0 : Interlocked.Increment(ref _nextCorrelationId);
         request.SentTo = owner;
-        _pending[correlation] = new PendingCall(request, connection);
+        if (!oneWay)
+        {
+            _pending[correlation] = new PendingCall(request, connection);
+        }
         var message = new Message
         {
             Kind = MessageKind.Request,
@@ -39,10 +43,14 @@ internal sealed partial class MessageCenter
             TraceParent = request.TraceParent,
             Body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), Wire.Options),
         };
-        if (!connection.Send(message) && _pending.TryRemove(correlation, out _))
+        if (!connection.Send(message) && (oneWay || _pending.TryRemove(correlation, out _)))
         {
             // Not written at all, so it certainly did not run: safe to dispatch again.
             _runtime.Dispatch(request);
+        }
+        else if (oneWay)
+        {
+            request.DeliverOneWaySent();
         }
     }
 
@@ -116,6 +124,16 @@ internal sealed partial class MessageCenter
 
     private void SendAnswer(Connection connection, long correlation, GrainRequest request, Task answered)
     {
+        if (correlation == 0)
+        {
+            if (answered.Exception is { } oneWayError)
+            {
+                _logger.LogWarning(oneWayError.GetBaseException(), "The one-way call {Request} failed", request);
+            }
+
+            return; // One-way: the caller is not waiting for anything.
+        }
+
         if (answered.Exception is { } error)
         {
             SendFailure(connection, correlation, error.GetBaseException());

@@ -21,6 +21,9 @@ public interface IGrainFactory
     TGrainInterface GetGrain<TGrainInterface>(GrainId grainId) where TGrainInterface : IAddressable;
 }
 
+/// <summary>The grain factory of a process that is not a silo: calls go to the silos of a cluster through their gateways.</summary>
+public interface IClusterClient : IGrainFactory;
+
 /// <summary>Implemented by grains that register durable reminders.</summary>
 public interface IRemindable : IGrain
 {

@@ -11,6 +11,13 @@ public sealed class ReentrantAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ReadOnlyAttribute : Attribute;
 
+/// <summary>
+/// Fire and forget: the caller's task completes as soon as the call is sent, no answer comes back, and an
+/// exception in the grain is only logged. The method must return Task or ValueTask.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class OneWayAttribute : Attribute;
+
 /// <summary>The method may interleave with any request, including non-reentrant ones.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class AlwaysInterleaveAttribute : Attribute;

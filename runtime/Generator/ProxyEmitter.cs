@@ -38,7 +38,9 @@ internal static class ProxyEmitter
         foreach (var (declaring, method) in AllMethods(grainInterface))
         {
             var kind = Classify(method.ReturnType, out var resultType);
+            var oneWay = method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Actors.Runtime.OneWayAttribute");
             var problem = kind is null ? "must return Task, Task<T>, ValueTask or ValueTask<T>."
+                : oneWay && kind is ReturnKind.TaskOfT or ReturnKind.ValueTaskOfT ? "is [OneWay], so it must return Task or ValueTask: no answer comes back."
                 : method.IsGenericMethod ? "is generic, which is not supported yet."
                 : method.Parameters.Any(p => p.RefKind != RefKind.None) ? "has a ref, out or in parameter."
                 : null;
@@ -126,6 +128,11 @@ internal static class ProxyEmitter
         if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Actors.Runtime.AlwaysInterleaveAttribute"))
         {
             flags.Add("global::Actors.Runtime.RequestFlags.AlwaysInterleave");
+        }
+
+        if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Actors.Runtime.OneWayAttribute"))
+        {
+            flags.Add("global::Actors.Runtime.RequestFlags.OneWay");
         }
 
         output.AppendLine("    [global::System.CodeDom.Compiler.GeneratedCode(\"Actors.Runtime.Generator\", \"1.0\")]");

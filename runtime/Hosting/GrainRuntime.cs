@@ -7,7 +7,7 @@ namespace Actors.Runtime;
 /// The silo's runtime: grain factory, call invoker and owner of the catalog.
 /// A call creates a request, registers it for its timeout, and queues it on the target's activation.
 /// </summary>
-internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposable
+internal sealed class GrainRuntime : IClusterClient, IGrainCallInvoker, IDisposable
 {
     private volatile bool _stopped;
 
@@ -66,6 +66,14 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallInvoker, IDisposab
         var answer = request.PrepareAnswer();
         Timeouts.Track(request);
         Dispatch(request);
+        if ((request.Flags & RequestFlags.OneWay) != 0)
+        {
+            // The caller does not wait; failures surface only in the log.
+            answer.ContinueWith(static (failed, logger) => ((ILogger)logger!).LogWarning(failed.Exception!.GetBaseException(), "A one-way call failed"),
+                ActivationLogger, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return Task.FromResult(default(TResult)!);
+        }
+
         return answer;
     }
 

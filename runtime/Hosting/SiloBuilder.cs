@@ -140,6 +140,7 @@ public static class SiloServiceCollectionExtensions
         services.TryAddSingleton(sp => new GrainTypeRegistry(grainClasses, sp.GetRequiredService<IOptions<ActorRuntimeOptions>>().Value));
         services.TryAddSingleton<GrainRuntime>();
         services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
+        services.TryAddSingleton<IClusterClient>(sp => sp.GetRequiredService<GrainRuntime>());
         services.TryAddSingleton(sp => new ClusterService(sp.GetRequiredService<GrainRuntime>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value, isClient: true, sp.GetRequiredService<ILoggerFactory>()));
         services.TryAddSingleton<SiloHealth>();

@@ -98,6 +98,13 @@ public sealed class InProcessClusterTests(PostgresFixture postgres)
             Assert.Equal(outer.SpanId, inner.ParentSpanId);
             Assert.Equal($"placed/{keys[2]}", inner.GetTagItem("grain.id"));
 
+            // A one-way call returns before the grain has run it, and runs all the same.
+            var poked = callers[3].GetGrain<IPlacedGrain>(keys[5]);
+            var sent = System.Diagnostics.Stopwatch.StartNew();
+            await poked.Poke();
+            Assert.True(sent.ElapsedMilliseconds < 150, $"a one-way call waited {sent.ElapsedMilliseconds} ms");
+            await ActivationTests.Eventually(async () => await poked.Get() == 1);
+
             // State written through one process is read through another.
             var counter = callers[3].GetGrain<IPlacedGrain>(keys[0]);
             await counter.Increment();

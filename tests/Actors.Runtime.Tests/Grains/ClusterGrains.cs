@@ -15,6 +15,10 @@ public interface IPlacedGrain : IGrainWithStringKey
 
     /// <summary>Asks another grain where it lives: a grain-to-grain call.</summary>
     Task<PlacedAnswer> WhereVia(string otherKey);
+
+    /// <summary>Counts without answering.</summary>
+    [OneWay]
+    Task Poke();
 }
 
 public sealed record PlacedAnswer(string Silo, Guid Activation, int Count);
@@ -47,4 +51,10 @@ public sealed class PlacedGrain(LocalSiloDetails silo, [PersistentState("count")
     public Task<int> Get() => Task.FromResult(state.State.Count);
 
     public Task<PlacedAnswer> WhereVia(string otherKey) => GrainFactory.GetGrain<IPlacedGrain>(otherKey).Where();
+
+    public async Task Poke()
+    {
+        await Task.Delay(200);
+        await Increment();
+    }
 }
