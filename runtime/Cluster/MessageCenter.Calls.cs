@@ -41,6 +41,7 @@ internal sealed partial class MessageCenter
             TimeoutMs = (int)Math.Max(1, request.DeadlineTicks - Environment.TickCount64),
             Hops = request.Hops,
             TraceParent = request.TraceParent,
+            Chain = CallChainNode.Serialize(request.Chain),
             Body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), Wire.Options),
         };
         if (!connection.Send(message) && (oneWay || _pending.TryRemove(correlation, out _)))
@@ -101,6 +102,7 @@ internal sealed partial class MessageCenter
         {
             request = Wire.DeserializeRequest(message.RequestType!, message.Body);
             request.Target = GrainId.Parse(message.Target!);
+            request.Chain = CallChainNode.Deserialize(message.Chain);
         }
         catch (Exception exception)
         {

@@ -37,6 +37,13 @@ public abstract class GrainRequest
     /// <summary>Arrived from another process: if this silo cannot run it, it is rejected, not failed.</summary>
     internal bool IsInbound;
 
+    private static readonly string ProcessKey = Guid.NewGuid().ToString("N")[..12];
+    private static long s_nextChainKey;
+    private string? _chainKey;
+
+    /// <summary>Names this request in call chains sent to other processes; made when first needed.</summary>
+    internal string ChainKey => _chainKey ??= $"{ProcessKey}:{Interlocked.Increment(ref s_nextChainKey)}";
+
     /// <summary>The span of this call while it runs, when tracing listens.</summary>
     internal System.Diagnostics.Activity? Span;
 

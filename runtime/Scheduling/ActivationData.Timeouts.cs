@@ -33,6 +33,28 @@ internal sealed partial class ActivationData
         }
     }
 
+    /// <summary>Whether a request with this chain key is running here, awaiting a call it made. Safe from any thread.</summary>
+    internal bool IsRunning(string chainKey)
+    {
+        if (_runningAsyncCount == 0)
+        {
+            return false;
+        }
+
+        lock (_runningAsyncLock)
+        {
+            foreach (var request in _runningAsync)
+            {
+                if (!request.Finished && request.ChainKey == chainKey)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Fails every request of this activation whose deadline has passed. Safe from any thread.</summary>
     internal void FailExpired(long nowTicks, TimeSpan timeout) =>
         FailPending(request => nowTicks >= request.DeadlineTicks

@@ -98,6 +98,15 @@ public sealed class InProcessClusterTests(PostgresFixture postgres)
             Assert.Equal(outer.SpanId, inner.ParentSpanId);
             Assert.Equal($"placed/{keys[2]}", inner.GetTagItem("grain.id"));
 
+            // A call cycle through two silos fails at once, as it does within one.
+            var bySilo = answers.GroupBy(a => a.Silo).Select(g => keys[Array.IndexOf(answers, g.First()) % keys.Length]).Take(2).ToArray();
+            var cycleStart = System.Diagnostics.Stopwatch.StartNew();
+            var deadlock = await Assert.ThrowsAsync<DeadlockException>(() => callers[3].GetGrain<IPlacedGrain>(bySilo[0]).Chain([bySilo[1], bySilo[0]]));
+            Assert.True(cycleStart.Elapsed < TimeSpan.FromSeconds(1), $"took {cycleStart.Elapsed}");
+            Assert.Contains($"placed/{bySilo[0]} -> placed/{bySilo[1]} -> placed/{bySilo[0]}", deadlock.Message);
+            var third = keys.First(k => !bySilo.Contains(k));
+            Assert.Equal($"{bySilo[0]}>{bySilo[1]}>{third}", await callers[0].GetGrain<IPlacedGrain>(bySilo[0]).Chain([bySilo[1], third]));
+
             // A one-way call returns before the grain has run it, and runs all the same.
             var poked = callers[3].GetGrain<IPlacedGrain>(keys[5]);
             var sent = System.Diagnostics.Stopwatch.StartNew();

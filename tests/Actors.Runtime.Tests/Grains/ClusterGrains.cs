@@ -16,6 +16,9 @@ public interface IPlacedGrain : IGrainWithStringKey
     /// <summary>Asks another grain where it lives: a grain-to-grain call.</summary>
     Task<PlacedAnswer> WhereVia(string otherKey);
 
+    /// <summary>Calls the first grain of <paramref name="path"/> with the rest of it, and so on.</summary>
+    Task<string> Chain(string[] path);
+
     /// <summary>Counts without answering.</summary>
     [OneWay]
     Task Poke();
@@ -51,6 +54,9 @@ public sealed class PlacedGrain(LocalSiloDetails silo, [PersistentState("count")
     public Task<int> Get() => Task.FromResult(state.State.Count);
 
     public Task<PlacedAnswer> WhereVia(string otherKey) => GrainFactory.GetGrain<IPlacedGrain>(otherKey).Where();
+
+    public async Task<string> Chain(string[] path) =>
+        path.Length == 0 ? GetPrimaryKeyString() : GetPrimaryKeyString() + ">" + await GrainFactory.GetGrain<IPlacedGrain>(path[0]).Chain(path[1..]);
 
     public async Task Poke()
     {
