@@ -17,8 +17,7 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = Directory.CreateTempSubdirectory("clouddeck-api-").FullName,
         };
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
-        return ChildProcess.Start(host, [dll], env, workingDirectory: Path.GetDirectoryName(dll));
+        return ChildProcess.Start(RepoPaths.DotnetHost, [dll], env, workingDirectory: Path.GetDirectoryName(dll));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     public static async Task<SiloProcess> StartAsync(string database, string clusterId, CancellationToken cancellationToken)
     {
         var dll = RepoPaths.ProjectOutput("silo", "CloudDeck.Silo");
-        var process = ChildProcess.Start(DotnetHost, [dll], new Dictionary<string, string?>
+        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
         {
             ["CloudDeck__StorageProvider"] = "Postgres",
             ["CloudDeck__PostgresConnectionString"] = database,
@@ -47,9 +47,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
             throw;
         }
     }
-
-    private static string DotnetHost =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     [GeneratedRegex(@" as (\S+@\d+)")]
     private static partial Regex JoinedAs();

@@ -50,4 +50,8 @@ public static class RepoPaths
         var fallback = Environment.GetEnvironmentVariable("CONFIGURATION");
         return (string.IsNullOrEmpty(fallback) ? "Debug" : fallback, "net10.0");
     }
+
+    /// <summary>The dotnet host that runs the tests (DOTNET_HOST_PATH under `dotnet test`), for starting built projects.</summary>
+    public static string DotnetHost =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }
