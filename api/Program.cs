@@ -1,5 +1,8 @@
+using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Endpoints;
+using CloudDeck.Api.Http;
 using CloudDeck.Grains.Hosting;
+using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
 // The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
@@ -24,17 +27,28 @@ catch (InvalidOperationException misconfigured)
 }
 
 builder.Services.AddProblemDetails();
+builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
+builder.Services.AddAuthorization();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapHealthEndpoints();
 if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
 {
     app.MapProbeEndpoints();
 }
+
+app.MapGroup("/api/v1")
+    .AddEndpointFilter<DomainErrorFilter>()
+    .MapAuthEndpoints()
+    .MapAccountEndpoints()
+    .MapOrganizationEndpoints();
 
 await app.RunAsync();
 return 0;

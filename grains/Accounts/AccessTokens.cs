@@ -58,7 +58,6 @@ public sealed class AccessTokens(IOptions<AuthOptions> options, SigningKey key, 
                 return expires is { } end && end > now && (notBefore is not { } start || start <= now + TimeSpan.FromSeconds(30));
             },
             NameClaimType = JwtRegisteredClaimNames.Sub,
-            MapInboundClaims = false,
         });
         return result.IsValid ? result.ClaimsIdentity : null;
     }

@@ -1,4 +1,5 @@
 using Actors.Runtime;
+using CloudDeck.Grains.Accounts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -46,6 +47,7 @@ public static class CloudDeckSilo
         var storage = ReadStorage(configuration);
         var cluster = CloudDeckClusterOptions.Read(configuration, storage);
         services.AddSingleton(storage);
+        services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
@@ -84,6 +86,7 @@ public static class CloudDeckSilo
         }
 
         services.AddSingleton(storage);
+        services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
         services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");

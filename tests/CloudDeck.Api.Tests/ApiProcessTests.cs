@@ -99,6 +99,19 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
         Assert.Contains("CloudDeck:PostgresConnectionString", process.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("CloudDeck__Auth__SigningKey", "too-short", "CloudDeck:Auth:SigningKey")]
+    [InlineData("CloudDeck__Auth__AccountFailureLimit", "0", "CloudDeck:Auth:AccountFailureLimit")]
+    [InlineData("CloudDeck__Auth__LinkBaseUrl", "not a url", "CloudDeck:Auth:LinkBaseUrl")]
+    public async Task A_wrong_auth_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
+    {
+        var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));
+
+        Assert.True(await process.WaitForExitAsync(ApiHost.StartTimeout, Cancellation), $"A wrong {setting} should stop the host.\n{ApiHost.Describe(process)}");
+        Assert.True(process.ExitCode == 1, $"A misconfigured host should exit 1, not crash.\n{ApiHost.Describe(process)}");
+        Assert.Contains(setting, process.Output, StringComparison.Ordinal);
+    }
+
     private async Task WrittenValueSurvivesSigkill(IReadOnlyDictionary<string, string?>? environment)
     {
         const string key = "survivor-1";

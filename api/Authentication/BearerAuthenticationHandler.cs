@@ -1,0 +1,87 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.Grains.Accounts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace CloudDeck.Api.Authentication;
+
+/// <summary>
+/// <c>Authorization: Bearer …</c> with either an access token (a JWT the user grain issued, checked here
+/// against the signing key) or an API token (<c>cdk_…</c>, checked by its user grain, which holds its hash).
+/// Written over JsonWebTokenHandler because the JwtBearer package does not restore from this feed.
+/// </summary>
+public sealed class BearerAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    AccessTokens accessTokens,
+    IGrainFactory grains) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+    public const string ScopeClaim = "cd_scope";
+    public const string KindClaim = "cd_kind";
+    public const string ApiTokenKind = "api_token";
+
+    private const string Prefix = "Bearer ";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (!header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.Fail("The Authorization header is not 'Bearer <token>'.");
+        }
+
+        var token = header[Prefix.Length..].Trim();
+        ClaimsIdentity? identity;
+        if (SecretToken.TryParse(token, SecretToken.ApiToken, out var apiToken))
+        {
+            var holder = await grains.GetGrain<IUserGrain>(apiToken.Owner).AuthenticateApiToken(apiToken.Id, apiToken.Secret);
+            identity = holder is null ? null : new ClaimsIdentity(
+            [
+                new Claim("sub", holder.UserId),
+                new Claim(AccessTokens.EmailClaim, holder.Email),
+                new Claim(KindClaim, ApiTokenKind),
+                .. holder.Scopes.Select(scope => new Claim(ScopeClaim, scope)),
+            ], SchemeName, "sub", null);
+        }
+        else
+        {
+            identity = await accessTokens.ValidateAsync(token);
+        }
+
+        // The failure message is logged by the framework: it must never quote the token.
+        return identity is null
+            ? AuthenticateResult.Fail("The bearer token is invalid, expired or revoked.")
+            : AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Authentication required",
+            detail: "Send 'Authorization: Bearer <token>' with an access token from POST /api/v1/auth/login or an API token.")
+            .ExecuteAsync(Context);
+    }
+}
+
+public static class CallerExtensions
+{
+    /// <summary>The authenticated caller, as grains see it.</summary>
+    public static Caller Caller(this HttpContext http)
+    {
+        var user = http.User;
+        var userId = user.FindFirstValue("sub") ?? throw new InvalidOperationException("The endpoint needs RequireAuthorization().");
+        var email = user.FindFirstValue(AccessTokens.EmailClaim) ?? "";
+        IReadOnlyList<string>? scopes = user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind
+            ? [.. user.FindAll(BearerAuthenticationHandler.ScopeClaim).Select(c => c.Value)]
+            : null;
+        return new Caller(userId, email, http.ClientAddress(), scopes);
+    }
+
+    public static string ClientAddress(this HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+}

@@ -1,0 +1,122 @@
+using Actors.Runtime;
+using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Http;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.Grains.Accounts;
+
+namespace CloudDeck.Api.Endpoints;
+
+/// <summary>Anonymous account flows: sign-up, email verification, login (one or two steps), refresh, logout, password reset.</summary>
+public static class AuthEndpoints
+{
+    public const int MaxNameLength = 100;
+    private const int MaxTokenLength = 512;
+
+    public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
+    {
+        var auth = api.MapGroup("/auth").AllowAnonymous();
+
+        auth.MapPost("/signup", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var email = body.Email("email");
+            var password = body.String("password", Passwords.MaxLength);
+            var name = body.String("name", MaxNameLength, required: false);
+            if (body.Problem() is { } problem) return problem;
+            var normalized = EmailAddresses.Normalize(email!);
+            var result = await grains.GetGrain<IEmailIndexGrain>(normalized)
+                .SignUp(new SignUpRequest(normalized, password!, string.IsNullOrWhiteSpace(name) ? normalized.Split('@')[0] : name.Trim(), http.ClientAddress()));
+            return Results.Created("/api/v1/me", result);
+        });
+
+        auth.MapPost("/verify-email", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var text = body.String("token", MaxTokenLength);
+            if (body.Problem() is { } problem) return problem;
+            if (!SecretToken.TryParse(text, SecretToken.EmailVerification, out var token)) return JsonBody.FieldProblem("token", "is not an email verification token");
+            await grains.GetGrain<IUserGrain>(token.Owner).VerifyEmail(token.Id, token.Secret);
+            return Results.NoContent();
+        });
+
+        auth.MapPost("/login", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var email = body.Email("email");
+            var password = body.String("password", Passwords.MaxLength);
+            if (body.Problem() is { } problem) return problem;
+            return LoginAnswer(http, await grains.GetGrain<IEmailIndexGrain>(EmailAddresses.Normalize(email!)).Login(password!, http.ClientAddress()));
+        });
+
+        auth.MapPost("/login/mfa", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var text = body.String("challenge", MaxTokenLength);
+            var code = body.String("code", 32);
+            if (body.Problem() is { } problem) return problem;
+            if (!SecretToken.TryParse(text, SecretToken.MfaChallenge, out var challenge)) return JsonBody.FieldProblem("challenge", "is not an MFA challenge from POST /api/v1/auth/login");
+            var result = await grains.GetGrain<IUserGrain>(challenge.Owner).CompleteMfaLogin(challenge.Id, challenge.Secret, code!, http.ClientAddress());
+            return LoginAnswer(http, result);
+        });
+
+        auth.MapPost("/refresh", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var text = body.String("refreshToken", MaxTokenLength);
+            if (body.Problem() is { } problem) return problem;
+            if (!SecretToken.TryParse(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            return Results.Ok(await grains.GetGrain<IUserGrain>(token.Owner).Refresh(token.Id, token.Secret, http.ClientAddress()));
+        });
+
+        auth.MapPost("/logout", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var text = body.String("refreshToken", MaxTokenLength);
+            if (body.Problem() is { } problem) return problem;
+            if (!SecretToken.TryParse(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            await grains.GetGrain<IUserGrain>(token.Owner).Logout(token.Id, token.Secret);
+            return Results.NoContent();
+        });
+
+        auth.MapPost("/password-reset", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var email = body.Email("email");
+            if (body.Problem() is { } problem) return problem;
+            // 202 whether or not the address has an account, so the answer does not tell who is registered.
+            await grains.GetGrain<IEmailIndexGrain>(EmailAddresses.Normalize(email!)).RequestPasswordReset(http.ClientAddress());
+            return Results.Accepted();
+        });
+
+        auth.MapPost("/password-reset/confirm", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var text = body.String("token", MaxTokenLength);
+            var password = body.String("newPassword", Passwords.MaxLength);
+            if (body.Problem() is { } problem) return problem;
+            if (!SecretToken.TryParse(text, SecretToken.PasswordReset, out var token)) return JsonBody.FieldProblem("token", "is not a password reset token");
+            await grains.GetGrain<IUserGrain>(token.Owner).CompletePasswordReset(token.Id, token.Secret, password!);
+            return Results.NoContent();
+        });
+
+        return api;
+    }
+
+    private static IResult LoginAnswer(HttpContext http, LoginResult result)
+    {
+        switch (result.Status)
+        {
+            case LoginStatus.Succeeded:
+                return Results.Ok(result.Tokens);
+            case LoginStatus.MfaRequired:
+                return Results.Ok(new { mfaRequired = true, challenge = result.MfaChallenge });
+            case LoginStatus.Throttled:
+                http.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed logins",
+                    detail: $"Try again in {result.RetryAfterSeconds} seconds.");
+            default:
+                return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Login failed",
+                    detail: "The email, password or code is wrong.");
+        }
+    }
+}

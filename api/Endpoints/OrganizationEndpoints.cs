@@ -1,0 +1,140 @@
+using System.Globalization;
+using Actors.Runtime;
+using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Http;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Organizations;
+
+namespace CloudDeck.Api.Endpoints;
+
+/// <summary>Organizations, their members, invitations and audit log. The organization grain decides who may do what.</summary>
+public static class OrganizationEndpoints
+{
+    public static RouteGroupBuilder MapOrganizationEndpoints(this RouteGroupBuilder api)
+    {
+        var orgs = api.MapGroup("/orgs").RequireAuthorization();
+
+        orgs.MapGet("", async (HttpContext http, IGrainFactory grains) =>
+            Results.Ok((await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations));
+
+        orgs.MapPost("", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var slug = body.String("slug", 40);
+            var name = body.String("name", OrganizationGrain.MaxNameLength);
+            if (slug is not null && !RouteValues.IsSlug(slug)) return JsonBody.FieldProblem("slug", RouteValues.SlugRule);
+            if (body.Problem() is { } problem) return problem;
+            var created = await grains.GetGrain<IOrganizationGrain>(slug!).Create(http.Caller(), name!, personal: false);
+            return Results.Created($"/api/v1/orgs/{slug}", created);
+        });
+
+        var org = orgs.MapGroup("/{slug}").AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
+                ? await next(context)
+                : JsonBody.FieldProblem("slug", RouteValues.SlugRule));
+        static IOrganizationGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationGrain>(slug);
+
+        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).Get(http.Caller())));
+
+        org.MapPatch("", async (string slug, HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var name = body.String("name", OrganizationGrain.MaxNameLength);
+            if (body.Problem() is { } problem) return problem;
+            return Results.Ok(await Org(grains, slug).Rename(http.Caller(), name!));
+        });
+
+        org.MapGet("/members", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).ListMembers(http.Caller())));
+
+        org.MapPatch("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var role = body.String("role", 16);
+            if (role is not null && !OrganizationRoles.IsValid(role)) return JsonBody.FieldProblem("role", $"must be one of {string.Join(", ", OrganizationRoles.All)}");
+            if (!RouteValues.IsUserId(userId)) return JsonBody.FieldProblem("userId", "must be a user id");
+            if (body.Problem() is { } problem) return problem;
+            return Results.Ok(await Org(grains, slug).ChangeRole(http.Caller(), userId, role!));
+        });
+
+        org.MapDelete("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
+        {
+            if (!RouteValues.IsUserId(userId)) return JsonBody.FieldProblem("userId", "must be a user id");
+            await Org(grains, slug).RemoveMember(http.Caller(), userId);
+            return Results.NoContent();
+        });
+
+        org.MapGet("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
+            Results.Ok(await Org(grains, slug).ListInvitations(http.Caller())));
+
+        org.MapPost("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var email = body.Email("email");
+            var role = body.String("role", 16);
+            if (role is not null && !OrganizationRoles.IsValid(role)) return JsonBody.FieldProblem("role", $"must be one of {string.Join(", ", OrganizationRoles.All)}");
+            if (body.Problem() is { } problem) return problem;
+            var invitation = await Org(grains, slug).Invite(http.Caller(), email!, role!);
+            return Results.Created($"/api/v1/orgs/{slug}/invitations/{invitation.Id}", invitation);
+        });
+
+        org.MapDelete("/invitations/{invitationId}", async (string slug, string invitationId, HttpContext http, IGrainFactory grains) =>
+        {
+            if (!RouteValues.IsId(invitationId)) return JsonBody.FieldProblem("invitationId", "must be an invitation id (16 hex characters)");
+            await Org(grains, slug).RevokeInvitation(http.Caller(), invitationId);
+            return Results.NoContent();
+        });
+
+        org.MapGet("/audit", async (string slug, HttpContext http, IGrainFactory grains) =>
+        {
+            var query = http.Request.Query;
+            long? before = null;
+            var limit = 50;
+            if (query.TryGetValue("before", out var beforeText))
+            {
+                if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
+                {
+                    return JsonBody.FieldProblem("before", "must be a positive whole number (an entry's sequence)");
+                }
+
+                before = parsed;
+            }
+
+            if (query.TryGetValue("limit", out var limitText)
+                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > AuditQuery.MaxLimit))
+            {
+                return JsonBody.FieldProblem("limit", $"must be a whole number from 1 to {AuditQuery.MaxLimit}");
+            }
+
+            return Results.Ok(await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit)));
+        });
+
+        var invitations = api.MapGroup("/invitations").RequireAuthorization();
+
+        invitations.MapPost("/accept", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var (token, problem) = await ReadInvitationToken(http);
+            return problem ?? Results.Ok(await Org(grains, token!.Owner).AcceptInvitation(http.Caller(), token.Id, token.Secret));
+        });
+
+        invitations.MapPost("/decline", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var (token, problem) = await ReadInvitationToken(http);
+            if (problem is not null) return problem;
+            await Org(grains, token!.Owner).DeclineInvitation(http.Caller(), token.Id, token.Secret);
+            return Results.NoContent();
+        });
+
+        return api;
+    }
+
+    private static async Task<(SecretToken? Token, IResult? Problem)> ReadInvitationToken(HttpContext http)
+    {
+        var body = await JsonBody.ReadAsync(http.Request);
+        var text = body.String("token", 512);
+        if (body.Problem() is { } problem) return (null, problem);
+        return SecretToken.TryParse(text, SecretToken.Invitation, out var token) && RouteValues.IsSlug(token.Owner)
+            ? (token, null)
+            : (null, JsonBody.FieldProblem("token", "is not an invitation token"));
+    }
+}

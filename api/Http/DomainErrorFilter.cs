@@ -1,0 +1,53 @@
+using CloudDeck.GrainInterfaces;
+
+namespace CloudDeck.Api.Http;
+
+/// <summary>Turns the grains' answers of refusal into ProblemDetails with the status each one means.</summary>
+public sealed class DomainErrorFilter : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (InvalidFieldException invalid)
+        {
+            return JsonBody.FieldProblem(invalid.Field, invalid.Problem);
+        }
+        catch (NotFoundException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: e.Message);
+        }
+        catch (ForbiddenException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: e.Message);
+        }
+        catch (ConflictException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
+        }
+        catch (UnauthenticatedException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Not authenticated", detail: e.Message);
+        }
+        catch (GoneException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status410Gone, title: "Expired", detail: e.Message);
+        }
+    }
+}
+
+/// <summary>Route values checked before they reach a grain key.</summary>
+public static class RouteValues
+{
+    public static bool IsSlug(string value) =>
+        value.Length is >= 3 and <= 40 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+        && value[0] != '-' && value[^1] != '-';
+
+    public static bool IsUserId(string value) => value.Length == 17 && value[0] == 'u' && IsId(value[1..]);
+
+    public static bool IsId(string value) => value.Length == 16 && value.All(char.IsAsciiHexDigitLower);
+
+    public const string SlugRule = "must be 3–40 lower-case letters, digits or '-', not starting or ending with '-'";
+}

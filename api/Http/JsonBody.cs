@@ -1,0 +1,113 @@
+using System.Net.Mail;
+using System.Text.Json;
+
+namespace CloudDeck.Api.Http;
+
+/// <summary>
+/// Reads a JSON request body field by field, so that every mistake (missing, wrong type, too long, not an
+/// email) becomes a 400 ProblemDetails naming the field, which model binding's one-line failures do not.
+/// </summary>
+public sealed class JsonBody
+{
+    public const int MaxBytes = 64 * 1024;
+
+    private readonly JsonElement _root;
+    private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+
+    private JsonBody(JsonElement root) => _root = root;
+
+    public static async Task<JsonBody> ReadAsync(HttpRequest request)
+    {
+        if (request.ContentLength > MaxBytes) return Failed($"must be at most {MaxBytes} bytes");
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return Failed("must be a JSON object");
+            return new JsonBody(document.RootElement.Clone());
+        }
+        catch (JsonException)
+        {
+            return Failed("must be a JSON object (it is missing or not valid JSON)");
+        }
+    }
+
+    private static JsonBody Failed(string problem)
+    {
+        var body = new JsonBody(default);
+        body._errors["body"] = [problem];
+        return body;
+    }
+
+    public bool IsValid => _errors.Count == 0;
+
+    /// <summary>400 naming every bad field, or null when all were good.</summary>
+    public IResult? Problem() => _errors.Count == 0 ? null : ValidationProblem(_errors);
+
+    public static IResult ValidationProblem(IDictionary<string, string[]> errors) =>
+        Results.ValidationProblem(errors, title: "The request is invalid",
+            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+
+    public static IResult FieldProblem(string field, string problem) =>
+        ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] });
+
+    public string? String(string field, int maxLength, bool required = true)
+    {
+        if (!TryGet(field, required, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.String) return Error<string>(field, "must be a string");
+        var text = value.GetString()!;
+        if (required && text.Trim().Length == 0) return Error<string>(field, "must not be empty");
+        if (text.Length > maxLength) return Error<string>(field, $"must be at most {maxLength} characters");
+        return text;
+    }
+
+    public string? Email(string field)
+    {
+        var text = String(field, 254)?.Trim();
+        if (text is null) return null;
+        var valid = MailAddress.TryCreate(text, out var address) && address.Address == text && text.IndexOf('@') is > 0 and var at
+                    && text.IndexOf('.', at) > at + 1 && !text.EndsWith('.');
+        return valid ? text : Error<string>(field, "must be an email address such as ada@example.com");
+    }
+
+    public IReadOnlyList<string>? StringList(string field, int maxItems, int maxLength)
+    {
+        if (!TryGet(field, required: true, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Array) return Error<IReadOnlyList<string>>(field, "must be an array of strings");
+        if (value.GetArrayLength() > maxItems) return Error<IReadOnlyList<string>>(field, $"must have at most {maxItems} items");
+        var items = new List<string>();
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length > maxLength)
+            {
+                return Error<IReadOnlyList<string>>(field, $"must be an array of strings of at most {maxLength} characters");
+            }
+
+            items.Add(item.GetString()!);
+        }
+
+        return items;
+    }
+
+    public DateTimeOffset? OptionalDateTime(string field)
+    {
+        if (!TryGet(field, required: false, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var time)) return time;
+        _errors[field] = ["must be an ISO 8601 date and time such as 2030-01-31T12:00:00Z"];
+        return null;
+    }
+
+    private bool TryGet(string field, bool required, out JsonElement value)
+    {
+        value = default;
+        if (_root.ValueKind != JsonValueKind.Object) return false;
+        if (_root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null) return true;
+        if (required) _errors[field] = ["is required"];
+        return false;
+    }
+
+    private T? Error<T>(string field, string problem) where T : class
+    {
+        _errors[field] = [problem];
+        return null;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.Grains.Accounts;
+
+// TOTP MFA: enroll (a new key, shown once as an otpauth:// URI), confirm with a code (MFA is on and ten
+// recovery codes are shown once), second login step, disable.
+public sealed partial class UserGrain
+{
+    public const int RecoveryCodeCount = 10;
+    private const string Issuer = "CloudDeck";
+
+    public async Task<MfaEnrollment> EnrollMfa(Caller caller)
+    {
+        RequireSession(caller);
+        if (User.MfaEnabled) throw new ConflictException("MFA is already enabled; disable it first to enroll a new authenticator.");
+        var key = RandomNumberGenerator.GetBytes(20);
+        User.TotpSecret = Totp.Base32Encode(key);
+        User.LastTotpStep = 0;
+        await state.WriteStateAsync();
+        return new MfaEnrollment(Totp.OtpAuthUri(Issuer, User.Email, key));
+    }
+
+    public async Task<RecoveryCodes> ConfirmMfa(Caller caller, string code)
+    {
+        RequireSession(caller);
+        if (User.MfaEnabled) throw new ConflictException("MFA is already enabled.");
+        if (User.TotpSecret is null) throw new ConflictException("Enroll an authenticator first (POST /api/v1/me/mfa/enroll).");
+        var step = Totp.Verify(Totp.Base32Decode(User.TotpSecret), code.Trim(), Now, User.LastTotpStep)
+                   ?? throw new InvalidFieldException("code", "is not the authenticator's current code");
+        var codes = Enumerable.Range(0, RecoveryCodeCount).Select(_ => NewRecoveryCode()).ToList();
+        User.MfaEnabled = true;
+        User.LastTotpStep = step;
+        User.RecoveryCodeHashes = [.. codes.Select(c => Secrets.Hash(NormalizeRecoveryCode(c)))];
+        await state.WriteStateAsync();
+        return new RecoveryCodes(codes);
+    }
+
+    public async Task DisableMfa(Caller caller, string code)
+    {
+        RequireSession(caller);
+        if (!User.MfaEnabled) throw new ConflictException("MFA is not enabled.");
+        if (!AcceptSecondFactor(code)) throw new InvalidFieldException("code", "is neither a current authenticator code nor an unused recovery code");
+        User.MfaEnabled = false;
+        User.TotpSecret = null;
+        User.LastTotpStep = 0;
+        User.RecoveryCodeHashes = [];
+        User.MfaChallenge = null;
+        await state.WriteStateAsync();
+    }
+
+    public async Task<LoginResult> CompleteMfaLogin(string challengeId, string challengeSecret, string code, string clientAddress)
+    {
+        var address = GrainFactory.GetGrain<ILoginThrottleGrain>(clientAddress);
+        var wait = Max(Failures.RetryAfter(Now), TimeSpan.FromSeconds(await address.RetryAfterSeconds()));
+        if (wait > TimeSpan.Zero) return LoginResult.Throttle(wait);
+
+        var challenge = User.MfaChallenge;
+        if (!User.MfaEnabled || !IsValid(challenge, challengeId, challengeSecret) || challenge!.ExpiresAt <= Now)
+        {
+            await address.RecordFailure();
+            return LoginResult.Invalid;
+        }
+
+        if (!AcceptSecondFactor(code))
+        {
+            // The challenge stays, so a mistyped code can be retried until it expires or the throttle stops it.
+            Failures.Record(Now);
+            await address.RecordFailure();
+            return LoginResult.Invalid;
+        }
+
+        User.MfaChallenge = null;
+        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
+    }
+
+    /// <summary>A current TOTP code (not replayed) or an unused recovery code, which is then spent. The caller writes state.</summary>
+    private bool AcceptSecondFactor(string code)
+    {
+        code = code.Trim();
+        if (User.TotpSecret is not null && Totp.Verify(Totp.Base32Decode(User.TotpSecret), code, Now, User.LastTotpStep) is { } step)
+        {
+            User.LastTotpStep = step;
+            return true;
+        }
+
+        var index = User.RecoveryCodeHashes.FindIndex(hash => Secrets.Matches(hash, NormalizeRecoveryCode(code)));
+        if (index < 0) return false;
+        User.RecoveryCodeHashes.RemoveAt(index);
+        return true;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>Ten base32 characters (50 bits) as <c>xxxxx-xxxxx</c>.</summary>
+    private static string NewRecoveryCode()
+    {
+        var text = Totp.Base32Encode(RandomNumberGenerator.GetBytes(7))[..10].ToLowerInvariant();
+        return $"{text[..5]}-{text[5..]}";
+    }
+
+    private static string NormalizeRecoveryCode(string code) => code.Replace("-", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
+}

@@ -1,0 +1,190 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Mail;
+using Microsoft.Extensions.Options;
+
+namespace CloudDeck.Grains.Accounts;
+
+/// <summary>
+/// One account. Holds its own login throttle in memory: failures count per account whatever address they
+/// come from. Sessions, MFA and API tokens are in the other parts of this class.
+/// </summary>
+public sealed partial class UserGrain(
+    [PersistentState("user")] IPersistentState<UserState> state,
+    Passwords passwords,
+    AccessTokens accessTokens,
+    IOptions<AuthOptions> options,
+    TimeProvider clock) : Grain, IUserGrain
+{
+    private FailureWindow? _failures;
+
+    private UserState User => state.State;
+
+    private string UserId => GetPrimaryKeyString();
+
+    private AuthOptions Settings => options.Value;
+
+    private DateTimeOffset Now => clock.GetUtcNow();
+
+    private FailureWindow Failures => _failures ??= new FailureWindow(Settings.AccountFailureLimit, Settings.FailureWindow);
+
+    public async Task<AccountView> Register(string email, string name, string password)
+    {
+        if (User.Registered) throw new ConflictException("This account already exists.");
+        passwords.EnsureAcceptable(password, email);
+        User.Registered = true;
+        User.Email = EmailAddresses.Normalize(email);
+        User.Name = name;
+        User.PasswordHash = passwords.Hash(password);
+        User.CreatedAt = Now;
+        var token = NewOneTimeSecret(SecretToken.EmailVerification, Settings.EmailVerificationLifetime, out var secret);
+        User.EmailVerification = secret;
+        await state.WriteStateAsync();
+        await SendAsync(OutboxKinds.EmailVerification, "Verify your CloudDeck email address",
+            "Confirm that this address is yours by opening the link below.", "verify-email", token);
+        return View();
+    }
+
+    public Task<AccountView> Get(Caller caller)
+    {
+        RequireSelf(caller, ApiTokenScopes.Read);
+        return Task.FromResult(View());
+    }
+
+    public async Task<LoginResult> Login(string password, string clientAddress)
+    {
+        var wait = Failures.RetryAfter(Now);
+        if (wait > TimeSpan.Zero) return LoginResult.Throttle(wait);
+        if (!User.Registered)
+        {
+            passwords.VerifyNothing(password);
+            return LoginResult.Invalid;
+        }
+
+        var (matches, rehashed) = passwords.Verify(User.PasswordHash, password);
+        if (!matches)
+        {
+            Failures.Record(Now);
+            return LoginResult.Invalid;
+        }
+
+        Failures.Reset();
+        if (rehashed is not null) User.PasswordHash = rehashed;
+        if (User.MfaEnabled)
+        {
+            var challenge = NewOneTimeSecret(SecretToken.MfaChallenge, Settings.MfaChallengeLifetime, out var stored);
+            User.MfaChallenge = stored;
+            await state.WriteStateAsync();
+            return new LoginResult(LoginStatus.MfaRequired, MfaChallenge: challenge);
+        }
+
+        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
+    }
+
+    public async Task VerifyEmail(string tokenId, string secret)
+    {
+        var pending = User.EmailVerification;
+        if (User.EmailVerified && pending is null) return;
+        if (!User.Registered || !IsValid(pending, tokenId, secret)) throw new UnauthenticatedException("The verification link is invalid.");
+        if (pending!.ExpiresAt <= Now) throw new GoneException("The verification link has expired; ask for a new one.");
+        User.EmailVerified = true;
+        User.EmailVerification = null;
+        await state.WriteStateAsync();
+    }
+
+    public async Task StartPasswordReset()
+    {
+        if (!User.Registered) return;
+        var token = NewOneTimeSecret(SecretToken.PasswordReset, Settings.PasswordResetLifetime, out var stored);
+        User.PasswordReset = stored;
+        await state.WriteStateAsync();
+        await SendAsync(OutboxKinds.PasswordReset, "Reset your CloudDeck password",
+            "Someone asked to reset the password of this account. If it was you, open the link below; otherwise ignore this email.",
+            "reset-password", token);
+    }
+
+    public async Task CompletePasswordReset(string tokenId, string secret, string newPassword)
+    {
+        var pending = User.PasswordReset;
+        if (!User.Registered || !IsValid(pending, tokenId, secret)) throw new UnauthenticatedException("The reset link is invalid.");
+        if (pending!.ExpiresAt <= Now) throw new GoneException("The reset link has expired; ask for a new one.");
+        passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
+        User.PasswordHash = passwords.Hash(newPassword);
+        User.PasswordReset = null;
+        // Whoever knew the old password may hold sessions: end them all.
+        RevokeAllSessions();
+        // The reset link reached the mailbox, which is what verification proves.
+        User.EmailVerified = true;
+        User.EmailVerification = null;
+        Failures.Reset();
+        await state.WriteStateAsync();
+    }
+
+    public async Task ChangePassword(Caller caller, string currentPassword, string newPassword)
+    {
+        RequireSession(caller);
+        var wait = Failures.RetryAfter(Now);
+        if (wait > TimeSpan.Zero) throw new UnauthenticatedException("Too many failed attempts; try again later.");
+        if (!passwords.Verify(User.PasswordHash, currentPassword).Matches)
+        {
+            Failures.Record(Now);
+            throw new InvalidFieldException("currentPassword", "is not this account's password");
+        }
+
+        passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
+        User.PasswordHash = passwords.Hash(newPassword);
+        RevokeAllSessions();
+        await state.WriteStateAsync();
+    }
+
+    public async Task SetMembership(MembershipView membership)
+    {
+        if (User.Memberships.TryGetValue(membership.Slug, out var known) && known == membership) return;
+        User.Memberships[membership.Slug] = membership;
+        await state.WriteStateAsync();
+    }
+
+    public async Task RemoveMembership(string slug)
+    {
+        if (User.Memberships.Remove(slug)) await state.WriteStateAsync();
+    }
+
+    private AccountView View() => new(UserId, User.Email, User.Name, User.EmailVerified, User.MfaEnabled, User.CreatedAt,
+        [.. User.Memberships.Values.OrderBy(m => m.Slug, StringComparer.Ordinal)]);
+
+    /// <summary>Another user's account is "not found", never "forbidden", so ids do not leak.</summary>
+    private void RequireSelf(Caller caller, string scope)
+    {
+        if (!User.Registered || !string.Equals(caller.UserId, UserId, StringComparison.Ordinal))
+        {
+            throw new NotFoundException("Account not found.");
+        }
+
+        if (!caller.HasScope(scope)) throw new ForbiddenException($"This API token lacks the '{scope}' scope.");
+    }
+
+    /// <summary>Passwords and MFA change only from a signed-in session: a leaked CI token must not take over the account.</summary>
+    private void RequireSession(Caller caller)
+    {
+        RequireSelf(caller, ApiTokenScopes.Admin);
+        if (!caller.IsSession) throw new ForbiddenException("Passwords and MFA can only be changed from a signed-in session, not with an API token.");
+    }
+
+    private string NewOneTimeSecret(string prefix, TimeSpan lifetime, out OneTimeSecret stored)
+    {
+        var token = new SecretToken(prefix, UserId, Secrets.NewId(), Secrets.NewSecret());
+        stored = new OneTimeSecret { Id = token.Id, Hash = Secrets.Hash(token.Secret), ExpiresAt = Now + lifetime };
+        return token.ToString();
+    }
+
+    private static bool IsValid(OneTimeSecret? stored, string id, string secret) =>
+        stored is not null && string.Equals(stored.Id, id, StringComparison.Ordinal) && Secrets.Matches(stored.Hash, secret);
+
+    private Task SendAsync(string kind, string subject, string text, string path, string token)
+    {
+        var link = $"{Settings.LinkBaseUrl.TrimEnd('/')}/{path}?token={Uri.EscapeDataString(token)}";
+        var message = new OutboxMessage(kind, User.Email, subject, $"{text}\n\n{link}\n", link, Now);
+        return GrainFactory.GetGrain<IOutboxGrain>(User.Email).Enqueue(message);
+    }
+}

@@ -1,0 +1,262 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Accounts;
+using Microsoft.Extensions.Options;
+using static CloudDeck.Grains.Organizations.OrganizationPermissions;
+
+namespace CloudDeck.Grains.Organizations;
+
+/// <summary>
+/// An organization and the authority over it: every method first asks <see cref="Require"/> whether this
+/// caller may act. The grain writes its own state first (it is the truth), then tells members' user grains
+/// and the audit log.
+/// </summary>
+public sealed class OrganizationGrain(
+    [PersistentState("organization")] IPersistentState<OrganizationState> state,
+    IOptions<AuthOptions> options,
+    TimeProvider clock) : Grain, IOrganizationGrain
+{
+    public const int MaxNameLength = 100;
+
+    private OrganizationState Org => state.State;
+
+    private string Slug => GetPrimaryKeyString();
+
+    private DateTimeOffset Now => clock.GetUtcNow();
+
+    public async Task<OrganizationView> Create(Caller caller, string name, bool personal)
+    {
+        if (!caller.HasScope(ApiTokenScopes.Admin)) throw new ForbiddenException("Creating an organization needs the 'admin' scope.");
+        if (Org.Created) throw new ConflictException($"slug: the organization '{Slug}' already exists");
+        Org.Created = true;
+        Org.Name = CheckName(name);
+        Org.Personal = personal;
+        Org.CreatedAt = Now;
+        Org.Members[caller.UserId] = new MemberRecord { Email = caller.Email, Role = OrganizationRoles.Owner, JoinedAt = Now };
+        await state.WriteStateAsync();
+        await SyncMembershipAsync(caller.UserId);
+        await AuditAsync(caller, "organization.created", Slug);
+        return View(caller.UserId);
+    }
+
+    public Task<OrganizationView> Get(Caller caller)
+    {
+        Require(caller, ViewOrganization);
+        return Task.FromResult(View(caller.UserId));
+    }
+
+    public async Task<OrganizationView> Rename(Caller caller, string name)
+    {
+        Require(caller, RenameOrganization);
+        var before = Org.Name;
+        Org.Name = CheckName(name);
+        await state.WriteStateAsync();
+        foreach (var member in Org.Members.Keys.ToList()) await SyncMembershipAsync(member);
+        await AuditAsync(caller, "organization.renamed", $"{before} -> {Org.Name}");
+        return View(caller.UserId);
+    }
+
+    public Task<IReadOnlyList<MemberView>> ListMembers(Caller caller)
+    {
+        Require(caller, ViewOrganization);
+        IReadOnlyList<MemberView> members = [.. Org.Members
+            .OrderByDescending(m => OrganizationRoles.Rank(m.Value.Role)).ThenBy(m => m.Value.Email, StringComparer.Ordinal)
+            .Select(m => new MemberView(m.Key, m.Value.Email, m.Value.Role, m.Value.JoinedAt))];
+        return Task.FromResult(members);
+    }
+
+    public async Task<MemberView> ChangeRole(Caller caller, string userId, string role)
+    {
+        var actor = Require(caller, ManageMembers);
+        if (!OrganizationRoles.IsValid(role)) throw new InvalidFieldException("role", $"must be one of {string.Join(", ", OrganizationRoles.All)}");
+        var target = Member(userId);
+        if (actor.Role != OrganizationRoles.Owner && (target.Role == OrganizationRoles.Owner || role == OrganizationRoles.Owner))
+        {
+            throw new ForbiddenException("Only owners can make or unmake owners.");
+        }
+
+        if (target.Role == OrganizationRoles.Owner && role != OrganizationRoles.Owner && OwnerCount == 1)
+        {
+            throw new ConflictException("This is the organization's last owner; make someone else an owner first.");
+        }
+
+        var before = target.Role;
+        target.Role = role;
+        await state.WriteStateAsync();
+        await SyncMembershipAsync(userId);
+        await AuditAsync(caller, "member.role_changed", $"{target.Email}: {before} -> {role}");
+        return new MemberView(userId, target.Email, target.Role, target.JoinedAt);
+    }
+
+    public async Task RemoveMember(Caller caller, string userId)
+    {
+        var leaving = string.Equals(caller.UserId, userId, StringComparison.Ordinal);
+        var actor = Require(caller, leaving ? LeaveOrganization : ManageMembers);
+        var target = Member(userId);
+        if (!leaving && actor.Role != OrganizationRoles.Owner && target.Role == OrganizationRoles.Owner)
+        {
+            throw new ForbiddenException("Only owners can remove owners.");
+        }
+
+        if (target.Role == OrganizationRoles.Owner && OwnerCount == 1)
+        {
+            throw new ConflictException("The last owner cannot leave or be removed; make someone else an owner first.");
+        }
+
+        Org.Members.Remove(userId);
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IUserGrain>(userId).RemoveMembership(Slug);
+        await AuditAsync(caller, leaving ? "member.left" : "member.removed", target.Email);
+    }
+
+    public async Task<InvitationView> Invite(Caller caller, string email, string role)
+    {
+        var actor = Require(caller, ManageMembers);
+        if (!OrganizationRoles.IsValid(role)) throw new InvalidFieldException("role", $"must be one of {string.Join(", ", OrganizationRoles.All)}");
+        if (role == OrganizationRoles.Owner && actor.Role != OrganizationRoles.Owner) throw new ForbiddenException("Only owners can invite owners.");
+        email = EmailAddresses.Normalize(email);
+        if (Org.Members.Values.Any(m => m.Email == email)) throw new ConflictException($"email: {email} is already a member");
+
+        PruneInvitations();
+        // A new invitation to the same address replaces the old one, whose link stops working.
+        foreach (var old in Org.Invitations.Where(i => i.Value.Email == email).Select(i => i.Key).ToList()) Org.Invitations.Remove(old);
+        var token = new SecretToken(SecretToken.Invitation, Slug, Secrets.NewId(), Secrets.NewSecret());
+        var invitation = new InvitationRecord
+        {
+            Email = email,
+            Role = role,
+            Hash = Secrets.Hash(token.Secret),
+            InvitedBy = caller.Email,
+            CreatedAt = Now,
+            ExpiresAt = Now + options.Value.InvitationLifetime,
+        };
+        Org.Invitations[token.Id] = invitation;
+        await state.WriteStateAsync();
+
+        var link = $"{options.Value.LinkBaseUrl.TrimEnd('/')}/invitations?token={Uri.EscapeDataString(token.ToString())}";
+        await GrainFactory.GetGrain<IOutboxGrain>(email).Enqueue(new OutboxMessage(OutboxKinds.Invitation, email,
+            $"{caller.Email} invited you to {Org.Name} on CloudDeck",
+            $"You are invited to join {Org.Name} as {role}. Open the link below to accept or decline; it expires on {invitation.ExpiresAt:u}.\n\n{link}\n",
+            link, Now));
+        await AuditAsync(caller, "member.invited", $"{email} as {role}");
+        return View(token.Id, invitation);
+    }
+
+    public Task<IReadOnlyList<InvitationView>> ListInvitations(Caller caller)
+    {
+        Require(caller, ManageMembers);
+        IReadOnlyList<InvitationView> invitations = [.. Org.Invitations.Where(i => i.Value.ExpiresAt > Now)
+            .OrderBy(i => i.Value.CreatedAt).Select(i => View(i.Key, i.Value))];
+        return Task.FromResult(invitations);
+    }
+
+    public async Task RevokeInvitation(Caller caller, string invitationId)
+    {
+        Require(caller, ManageMembers);
+        if (!Org.Invitations.Remove(invitationId, out var invitation)) throw new NotFoundException("Invitation not found.");
+        await state.WriteStateAsync();
+        await AuditAsync(caller, "invitation.revoked", invitation.Email);
+    }
+
+    public async Task<MembershipView> AcceptInvitation(Caller caller, string invitationId, string secret)
+    {
+        var invitation = await RedeemAsync(caller, invitationId, secret);
+        if (!Org.Members.ContainsKey(caller.UserId))
+        {
+            Org.Members[caller.UserId] = new MemberRecord { Email = invitation.Email, Role = invitation.Role, JoinedAt = Now };
+        }
+
+        await state.WriteStateAsync();
+        await SyncMembershipAsync(caller.UserId);
+        await AuditAsync(caller, "invitation.accepted", $"{invitation.Email} as {invitation.Role}");
+        return Membership(caller.UserId);
+    }
+
+    public async Task DeclineInvitation(Caller caller, string invitationId, string secret)
+    {
+        var invitation = await RedeemAsync(caller, invitationId, secret);
+        await state.WriteStateAsync();
+        await AuditAsync(caller, "invitation.declined", invitation.Email);
+    }
+
+    public Task<AuditPage> GetAuditLog(Caller caller, AuditQuery query)
+    {
+        Require(caller, ReadAuditLog);
+        return GrainFactory.GetGrain<IAuditLogGrain>(Slug).Read(query);
+    }
+
+    /// <summary>
+    /// Non-members (and everyone, for an organization that does not exist) get 404, so slugs do not leak;
+    /// members whose role or token scope falls short get 403.
+    /// </summary>
+    private MemberRecord Require(Caller caller, Permission permission)
+    {
+        if (!Org.Created || !Org.Members.TryGetValue(caller.UserId, out var member))
+        {
+            throw new NotFoundException($"Organization '{Slug}' not found.");
+        }
+
+        if (!caller.HasScope(permission.Scope))
+        {
+            throw new ForbiddenException($"To {permission.Action}, an API token needs the '{permission.Scope}' scope.");
+        }
+
+        if (OrganizationRoles.Rank(member.Role) < OrganizationRoles.Rank(permission.MinimumRole))
+        {
+            throw new ForbiddenException($"To {permission.Action} you need the {permission.MinimumRole} role or higher; you are {member.Role}.");
+        }
+
+        return member;
+    }
+
+    /// <summary>Checks and removes the invitation (the caller writes). Any holder of a wrong or unknown token sees 404.</summary>
+    private Task<InvitationRecord> RedeemAsync(Caller caller, string invitationId, string secret)
+    {
+        if (!Org.Created || !Org.Invitations.TryGetValue(invitationId, out var invitation) || !Secrets.Matches(invitation.Hash, secret))
+        {
+            throw new NotFoundException("Invitation not found.");
+        }
+
+        if (!caller.HasScope(ApiTokenScopes.Admin)) throw new ForbiddenException("Answering an invitation needs a session or the 'admin' scope.");
+        if (invitation.ExpiresAt <= Now) throw new GoneException("This invitation has expired; ask for a new one.");
+        if (!string.Equals(EmailAddresses.Normalize(caller.Email), invitation.Email, StringComparison.Ordinal))
+        {
+            throw new ForbiddenException("This invitation was sent to another email address; sign in with that address to answer it.");
+        }
+
+        Org.Invitations.Remove(invitationId);
+        return Task.FromResult(invitation);
+    }
+
+    private MemberRecord Member(string userId) =>
+        Org.Members.TryGetValue(userId, out var member) ? member : throw new NotFoundException("Member not found.");
+
+    private int OwnerCount => Org.Members.Values.Count(m => m.Role == OrganizationRoles.Owner);
+
+    private void PruneInvitations()
+    {
+        foreach (var expired in Org.Invitations.Where(i => i.Value.ExpiresAt <= Now).Select(i => i.Key).ToList()) Org.Invitations.Remove(expired);
+    }
+
+    private static string CheckName(string name)
+    {
+        name = name.Trim();
+        return name.Length is > 0 and <= MaxNameLength ? name : throw new InvalidFieldException("name", $"must be 1–{MaxNameLength} characters");
+    }
+
+    private Task SyncMembershipAsync(string userId) => GrainFactory.GetGrain<IUserGrain>(userId).SetMembership(Membership(userId));
+
+    private MembershipView Membership(string userId) => new(Slug, Org.Name, Org.Members[userId].Role);
+
+    private Task AuditAsync(Caller caller, string action, string target) =>
+        GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(caller.UserId, action, target, caller.ClientAddress);
+
+    private OrganizationView View(string userId) =>
+        new(Slug, Org.Name, Org.Personal, Org.CreatedAt, Org.Members[userId].Role, Org.Members.Count);
+
+    private static InvitationView View(string id, InvitationRecord invitation) =>
+        new(id, invitation.Email, invitation.Role, invitation.InvitedBy, invitation.CreatedAt, invitation.ExpiresAt);
+}

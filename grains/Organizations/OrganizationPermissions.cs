@@ -1,0 +1,19 @@
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Organizations;
+
+namespace CloudDeck.Grains.Organizations;
+
+/// <summary>
+/// What each organization action needs: a minimum role, and for API tokens a scope. The README's permission
+/// matrix is this table; keep them in step.
+/// </summary>
+public static class OrganizationPermissions
+{
+    public sealed record Permission(string Action, string Scope, string MinimumRole);
+
+    public static readonly Permission ViewOrganization = new("view the organization and its members", ApiTokenScopes.Read, OrganizationRoles.Viewer);
+    public static readonly Permission RenameOrganization = new("rename the organization", ApiTokenScopes.Admin, OrganizationRoles.Admin);
+    public static readonly Permission ManageMembers = new("invite, change roles of and remove members", ApiTokenScopes.Admin, OrganizationRoles.Admin);
+    public static readonly Permission ReadAuditLog = new("read the audit log", ApiTokenScopes.Read, OrganizationRoles.Admin);
+    public static readonly Permission LeaveOrganization = new("leave the organization", ApiTokenScopes.Admin, OrganizationRoles.Viewer);
+}

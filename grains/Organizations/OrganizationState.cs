@@ -1,0 +1,42 @@
+namespace CloudDeck.Grains.Organizations;
+
+public sealed class OrganizationState
+{
+    public bool Created { get; set; }
+
+    public string Name { get; set; } = "";
+
+    public bool Personal { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>By user id.</summary>
+    public Dictionary<string, MemberRecord> Members { get; set; } = [];
+
+    /// <summary>By invitation id. The token's secret is kept only as SHA-256.</summary>
+    public Dictionary<string, InvitationRecord> Invitations { get; set; } = [];
+}
+
+public sealed class MemberRecord
+{
+    public string Email { get; set; } = "";
+
+    public string Role { get; set; } = "";
+
+    public DateTimeOffset JoinedAt { get; set; }
+}
+
+public sealed class InvitationRecord
+{
+    public string Email { get; set; } = "";
+
+    public string Role { get; set; } = "";
+
+    public string Hash { get; set; } = "";
+
+    public string InvitedBy { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+}

@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.Grains.Accounts;
+
+namespace CloudDeck.Api.Tests.Accounts;
+
+/// <summary>
+/// Account flows over HTTP: throttling answers 429 with Retry-After; bad input is 400 naming the field; and no log
+/// line or response body carries a password or secret (beyond the one answer that shows a secret once).
+/// </summary>
+public sealed class AccountFlowTests : IAsyncDisposable
+{
+    private readonly InProcessApi _api = new();
+
+    [Fact]
+    public async Task Failed_logins_are_throttled_with_429_and_Retry_After_until_the_window_passes()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        for (var i = 0; i < 5; i++)
+        {
+            (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = "not the password" })).Expect(HttpStatusCode.Unauthorized);
+        }
+
+        var throttled = await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = ada.Password });
+        throttled.Expect(HttpStatusCode.TooManyRequests);
+        Assert.Equal(TimeSpan.FromMinutes(15), throttled.RetryAfter);
+        Assert.Equal("application/problem+json", throttled.MediaType);
+
+        _api.Clock.Advance(TimeSpan.FromMinutes(15));
+        (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = ada.Password })).Expect(HttpStatusCode.OK);
+    }
+
+    public static TheoryData<string, string, string, string> BadInputs => new()
+    {
+        { "POST", "/api/v1/auth/signup", """{"password":"correct horse battery staple"}""", "email" },
+        { "POST", "/api/v1/auth/signup", """{"email":"not-an-email","password":"correct horse battery staple"}""", "email" },
+        { "POST", "/api/v1/auth/signup", """{"email":"a@b","password":"correct horse battery staple"}""", "email" },
+        { "POST", "/api/v1/auth/signup", """{"email":42,"password":"correct horse battery staple"}""", "email" },
+        { "POST", "/api/v1/auth/signup", $$"""{"email":"{{new string('a', 250)}}@example.com","password":"correct horse battery staple"}""", "email" },
+        { "POST", "/api/v1/auth/signup", """{"email":"ok@example.com"}""", "password" },
+        { "POST", "/api/v1/auth/signup", """{"email":"ok@example.com","password":"short"}""", "password" },
+        { "POST", "/api/v1/auth/signup", """{"email":"ok@example.com","password":"password123"}""", "password" },
+        { "POST", "/api/v1/auth/signup", $$"""{"email":"ok@example.com","password":"{{new string('p', 300)}}"}""", "password" },
+        { "POST", "/api/v1/auth/signup", """{"email":"ok@example.com","password":true}""", "password" },
+        { "POST", "/api/v1/auth/signup", $$"""{"email":"ok@example.com","password":"correct horse battery staple","name":"{{new string('n', 101)}}"}""", "name" },
+        { "POST", "/api/v1/auth/signup", "not json", "body" },
+        { "POST", "/api/v1/auth/signup", "[1,2]", "body" },
+        { "POST", "/api/v1/auth/login", """{"email":"ada@example.com","password":[]}""", "password" },
+        { "POST", "/api/v1/auth/refresh", """{"refreshToken":"eyJhbGciOi.x.y"}""", "refreshToken" },
+        { "POST", "/api/v1/auth/password-reset/confirm", """{"token":"cdp_u1.2.3"}""", "newPassword" },
+        { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":"read"}""", "scopes" },
+        { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":["root"]}""", "scopes" },
+        { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":["read"],"expiresAt":"tomorrow"}""", "expiresAt" },
+        { "POST", "/api/v1/me/tokens", $$"""{"name":"{{new string('t', 101)}}","scopes":["read"]}""", "name" },
+        { "POST", "/api/v1/me/password", """{"currentPassword":"wrong password here","newPassword":"a new fine passphrase"}""", "currentPassword" },
+        { "POST", "/api/v1/me/mfa/verify", """{"code":123456}""", "code" },
+        { "POST", "/api/v1/orgs", """{"slug":"Bad Slug!","name":"x"}""", "slug" },
+        { "POST", "/api/v1/orgs", """{"slug":"fine-slug"}""", "name" },
+        { "PATCH", "/api/v1/orgs/NOPE!", """{"name":"x"}""", "slug" },
+        { "GET", "/api/v1/orgs/ada/audit?limit=1000", "", "limit" },
+        { "GET", "/api/v1/orgs/ada/audit?before=abc", "", "before" },
+        { "POST", "/api/v1/orgs/ada/invitations", """{"email":"x@example.com","role":"god"}""", "role" },
+        { "POST", "/api/v1/orgs/ada/invitations", """{"email":"nope","role":"viewer"}""", "email" },
+        { "DELETE", "/api/v1/orgs/ada/members/bob", "", "userId" },
+        { "POST", "/api/v1/invitations/accept", """{"token":"cdr_a.b.c"}""", "token" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_gets_400_problem_details_naming_the_field(string method, string path, string body, string field)
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var answer = await _api.SendAsync(new HttpMethod(method), path, body.Length == 0 ? null : body, ada.AccessToken);
+        var problem = answer.Expect(HttpStatusCode.BadRequest);
+        Assert.Equal("application/problem+json", answer.MediaType);
+        Assert.True(problem["errors"]?[field] is JsonArray, $"{method} {path}: the problem should name '{field}' in errors: {answer.Body}");
+        Assert.Contains(field, problem.Text("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task No_log_line_or_response_body_carries_a_password_or_secret()
+    {
+        var secrets = new List<(string What, string Value)>();
+        var shownOnce = new List<(string What, string Value)>();
+
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        secrets.Add(("password", ada.Password));
+        secrets.Add(("access token", ada.AccessToken!));
+        shownOnce.Add(("refresh token", SecretOf(ada.RefreshToken!)));
+
+        var verification = await _api.TokenFromOutboxAsync(ada.Email, OutboxKinds.EmailVerification);
+        secrets.Add(("verification token", verification));
+        (await _api.PostAsync("/api/v1/auth/verify-email", new { token = verification })).Expect(HttpStatusCode.NoContent);
+
+        // Failed logins are logged by nobody with their password.
+        var wrongPassword = "a wrong guess of a password";
+        secrets.Add(("wrong password", wrongPassword));
+        (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = wrongPassword })).Expect(HttpStatusCode.Unauthorized);
+
+        var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, ada.AccessToken)).Expect(HttpStatusCode.OK);
+        var totpSecret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        shownOnce.Add(("TOTP secret", totpSecret));
+        var code = Totp.Compute(Totp.Base32Decode(totpSecret), Totp.TimeStep(_api.Clock.GetUtcNow()));
+        var recovery = (await _api.PostAsync("/api/v1/me/mfa/verify", new { code }, ada.AccessToken)).Expect(HttpStatusCode.OK);
+        var recoveryCodes = recovery["codes"]!.AsArray().Select(c => c!.GetValue<string>()).ToList();
+        shownOnce.AddRange(recoveryCodes.Select(c => ("recovery code", c)));
+
+        var challenge = (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = ada.Password })).Expect(HttpStatusCode.OK).Text("challenge");
+        shownOnce.Add(("MFA challenge", SecretOf(challenge)));
+        var mfaLogin = (await _api.PostAsync("/api/v1/auth/login/mfa", new { challenge, code = recoveryCodes[0] })).Expect(HttpStatusCode.OK);
+        shownOnce.Add(("refresh token after MFA", SecretOf(mfaLogin.Text("refreshToken"))));
+
+        var apiToken = (await _api.PostAsync("/api/v1/me/tokens", new { name = "ci", scopes = new[] { "deploy" } }, ada.AccessToken)).Expect(HttpStatusCode.Created).Text("token");
+        shownOnce.Add(("API token", SecretOf(apiToken)));
+        (await _api.GetAsync("/api/v1/me", apiToken)).Expect(HttpStatusCode.OK);
+        (await _api.GetAsync("/api/v1/me/tokens", ada.AccessToken)).Expect(HttpStatusCode.OK);
+
+        var newPassword = "a completely new passphrase";
+        secrets.Add(("changed password", newPassword));
+        (await _api.PostAsync("/api/v1/me/password", new { currentPassword = ada.Password, newPassword }, ada.AccessToken)).Expect(HttpStatusCode.NoContent);
+
+        (await _api.PostAsync("/api/v1/auth/password-reset", new { email = ada.Email })).Expect(HttpStatusCode.Accepted);
+        var reset = await _api.TokenFromOutboxAsync(ada.Email, OutboxKinds.PasswordReset);
+        secrets.Add(("reset token", reset));
+        var resetPassword = "the password after the reset";
+        secrets.Add(("reset password", resetPassword));
+        (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = reset, newPassword = resetPassword })).Expect(HttpStatusCode.NoContent);
+
+        var logs = _api.Logs.Lines;
+        Assert.Contains(logs, line => line.Contains("Outbox: password-reset email to ada@example.com", StringComparison.Ordinal));
+        var responses = _api.Responses.ToList();
+        foreach (var (what, value) in secrets.Concat(shownOnce))
+        {
+            var leaked = logs.FirstOrDefault(line => line.Contains(value, StringComparison.Ordinal));
+            Assert.True(leaked is null, $"A log line carries the {what}: {leaked}");
+        }
+
+        foreach (var (what, value) in secrets)
+        {
+            if (what == "access token") continue; // issued in the login answer by design
+            Assert.True(!responses.Any(r => r.Contains(value, StringComparison.Ordinal)), $"A response body carries the {what}.");
+        }
+
+        foreach (var (what, value) in shownOnce)
+        {
+            var count = responses.Count(r => r.Contains(value, StringComparison.Ordinal));
+            Assert.True(count == 1, $"The {what} should appear in exactly the one answer that creates it, not {count}.");
+        }
+    }
+
+    private static string SecretOf(string token) => token.Split('.')[^1];
+
+    public async ValueTask DisposeAsync() => await _api.DisposeAsync();
+}

@@ -1,0 +1,255 @@
+using System.Net;
+using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.Grains.Accounts;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CloudDeck.Api.Tests.Accounts;
+
+/// <summary>
+/// Every route the API maps, called as anonymous, a member of another organization, viewer, developer, admin and
+/// owner of "acme", must answer the status the README documents. The routes come from the app's
+/// EndpointDataSource, so a route added without a row here (or in the README) fails this test.
+/// </summary>
+public sealed class AuthorizationMatrixTests : IAsyncDisposable
+{
+    private static readonly string[] CallerNames = ["anonymous", "outsider", "viewer", "developer", "admin", "owner"];
+
+    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?> { ["CloudDeck:Diagnostics:EnableProbe"] = "true" });
+    private int _fresh;
+    private Account _owner = null!;
+    private Account _viewer = null!;
+    private Account _loginUser = null!;
+
+    private sealed record Row(int[] Expected, Func<Account?, Task<(string Path, object? Body)>> Build, Func<Account?, Answer, Task>? After = null);
+
+    private static int[] Everyone(int status) => [status, status, status, status, status, status];
+
+    private static int[] SignedIn(int status) => [401, status, status, status, status, status];
+
+    private static int[] Org(int viewer, int developer, int admin, int owner) => [401, 404, viewer, developer, admin, owner];
+
+    private static Func<Account?, Task<(string, object?)>> Fixed(string path, object? body = null) => _ => Task.FromResult<(string, object?)>((path, body));
+
+    private Dictionary<string, Row> Matrix() => new()
+    {
+        ["GET /healthz"] = new(Everyone(200), Fixed("/healthz")),
+        ["PUT /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix", new { value = "x" })),
+        ["GET /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix")),
+
+        ["POST /api/v1/auth/signup"] = new(Everyone(201), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/signup", new { email = FreshEmail(), password = InProcessApi.Password }))),
+        ["POST /api/v1/auth/verify-email"] = new(Everyone(204), async _ =>
+        {
+            var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
+            return ("/api/v1/auth/verify-email", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.EmailVerification) });
+        }),
+        ["POST /api/v1/auth/login"] = new(Everyone(200), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/login", new { email = _loginUser.Email, password = _loginUser.Password }))),
+        ["POST /api/v1/auth/login/mfa"] = new(Everyone(200), async _ =>
+        {
+            var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
+            await EnsureMfaAsync(fresh, enabled: true);
+            var login = (await _api.PostAsync("/api/v1/auth/login", new { email = fresh.Email, password = fresh.Password })).Expect(HttpStatusCode.OK);
+            return ("/api/v1/auth/login/mfa", new { challenge = login.Text("challenge"), code = fresh.RecoveryCodes[0] });
+        }),
+        ["POST /api/v1/auth/refresh"] = new(Everyone(200), async _ =>
+        {
+            await _api.LoginAsync(_loginUser);
+            return ("/api/v1/auth/refresh", new { refreshToken = _loginUser.RefreshToken });
+        }),
+        ["POST /api/v1/auth/logout"] = new(Everyone(204), async _ =>
+        {
+            await _api.LoginAsync(_loginUser);
+            return ("/api/v1/auth/logout", new { refreshToken = _loginUser.RefreshToken });
+        }),
+        ["POST /api/v1/auth/password-reset"] = new(Everyone(202), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/password-reset", new { email = _loginUser.Email }))),
+        ["POST /api/v1/auth/password-reset/confirm"] = new(Everyone(204), async _ =>
+        {
+            var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
+            (await _api.PostAsync("/api/v1/auth/password-reset", new { email = fresh.Email })).Expect(HttpStatusCode.Accepted);
+            return ("/api/v1/auth/password-reset/confirm", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.PasswordReset), newPassword = "another fine passphrase" });
+        }),
+
+        ["GET /api/v1/me"] = new(SignedIn(200), Fixed("/api/v1/me")),
+        ["POST /api/v1/me/password"] = new(SignedIn(204), caller => Task.FromResult<(string, object?)>(("/api/v1/me/password",
+            new { currentPassword = caller?.Password ?? InProcessApi.Password, newPassword = caller?.Password ?? InProcessApi.Password }))),
+        ["GET /api/v1/me/sessions"] = new(SignedIn(200), Fixed("/api/v1/me/sessions")),
+        ["POST /api/v1/me/mfa/enroll"] = new(SignedIn(200), async caller =>
+        {
+            if (caller is not null) await EnsureMfaAsync(caller, enabled: false);
+            return ("/api/v1/me/mfa/enroll", null);
+        }),
+        ["POST /api/v1/me/mfa/verify"] = new(SignedIn(200), async caller =>
+        {
+            if (caller is null) return ("/api/v1/me/mfa/verify", new { code = "123456" });
+            await EnsureMfaAsync(caller, enabled: false);
+            return ("/api/v1/me/mfa/verify", new { code = await EnrollAsync(caller) });
+        }, (caller, answer) =>
+        {
+            if (caller is not null && answer.Status == HttpStatusCode.OK) Remember(caller, answer);
+            return Task.CompletedTask;
+        }),
+        ["POST /api/v1/me/mfa/disable"] = new(SignedIn(204), async caller =>
+        {
+            if (caller is null) return ("/api/v1/me/mfa/disable", new { code = "123456" });
+            await EnsureMfaAsync(caller, enabled: true);
+            return ("/api/v1/me/mfa/disable", new { code = TakeRecoveryCode(caller) });
+        }, (caller, answer) =>
+        {
+            if (caller is not null && answer.Status == HttpStatusCode.NoContent) caller.MfaEnabled = false;
+            return Task.CompletedTask;
+        }),
+        ["GET /api/v1/me/tokens"] = new(SignedIn(200), Fixed("/api/v1/me/tokens")),
+        ["POST /api/v1/me/tokens"] = new(SignedIn(201), Fixed("/api/v1/me/tokens", new { name = "ci", scopes = new[] { "read" } })),
+        ["DELETE /api/v1/me/tokens/{tokenId}"] = new(SignedIn(204), async caller =>
+        {
+            if (caller is null) return ("/api/v1/me/tokens/0123456789abcdef", null);
+            var created = (await _api.PostAsync("/api/v1/me/tokens", new { name = "doomed", scopes = new[] { "read" } }, caller.AccessToken)).Expect(HttpStatusCode.Created);
+            return ($"/api/v1/me/tokens/{created["details"]!.Text("id")}", null);
+        }),
+
+        ["GET /api/v1/orgs"] = new(SignedIn(200), Fixed("/api/v1/orgs")),
+        ["POST /api/v1/orgs"] = new(SignedIn(201), _ => Task.FromResult<(string, object?)>(("/api/v1/orgs", new { slug = FreshSlug(), name = "Fresh" }))),
+        ["GET /api/v1/orgs/{slug}"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme")),
+        ["PATCH /api/v1/orgs/{slug}"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme", new { name = "Acme" })),
+        ["GET /api/v1/orgs/{slug}/members"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/members")),
+        ["PATCH /api/v1/orgs/{slug}/members/{userId}"] = new(Org(403, 403, 200, 200), async caller =>
+        {
+            var target = caller is null ? _viewer : await NewMemberAsync("viewer");
+            return ($"/api/v1/orgs/acme/members/{target.UserId}", new { role = "developer" });
+        }),
+        ["DELETE /api/v1/orgs/{slug}/members/{userId}"] = new(Org(403, 403, 204, 204), async caller =>
+        {
+            var target = caller is null ? _viewer : await NewMemberAsync("viewer");
+            return ($"/api/v1/orgs/acme/members/{target.UserId}", null);
+        }),
+        ["GET /api/v1/orgs/{slug}/invitations"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/invitations")),
+        ["POST /api/v1/orgs/{slug}/invitations"] = new(Org(403, 403, 201, 201), _ =>
+            Task.FromResult<(string, object?)>(("/api/v1/orgs/acme/invitations", new { email = FreshEmail(), role = "developer" }))),
+        ["DELETE /api/v1/orgs/{slug}/invitations/{invitationId}"] = new(Org(403, 403, 204, 204), async _ =>
+        {
+            var invitation = (await _api.PostAsync("/api/v1/orgs/acme/invitations", new { email = FreshEmail(), role = "viewer" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+            return ($"/api/v1/orgs/acme/invitations/{invitation.Text("id")}", null);
+        }),
+        ["GET /api/v1/orgs/{slug}/audit"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/audit?limit=10")),
+
+        ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
+            ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
+        ["POST /api/v1/invitations/decline"] = new(SignedIn(204), async caller =>
+            ("/api/v1/invitations/decline", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
+    };
+
+    [Fact]
+    public async Task Every_mapped_route_answers_the_documented_status_for_every_kind_of_caller()
+    {
+        _owner = await _api.SignUpAndLoginAsync("owner@acme.test");
+        (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+        var admin = await NewMemberAsync("admin", "admin@acme.test");
+        var developer = await NewMemberAsync("developer", "developer@acme.test");
+        _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
+        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test");
+        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test");
+        Account?[] callers = [null, outsider, _viewer, developer, admin, _owner];
+
+        var matrix = Matrix();
+        var mapped = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
+                .Select(method => $"{method} {Normalize(e.RoutePattern.RawText)}"))
+            .ToHashSet();
+        var unlisted = mapped.Except(matrix.Keys).Order().ToList();
+        Assert.True(unlisted.Count == 0, "Routes without a row in the authorization matrix (add one here and in the README):\n" + string.Join("\n", unlisted));
+        var unmapped = matrix.Keys.Except(mapped).Order().ToList();
+        Assert.True(unmapped.Count == 0, "Matrix rows for routes the API does not map:\n" + string.Join("\n", unmapped));
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md"), TestContext.Current.CancellationToken);
+        var undocumented = mapped.Where(route => !readme.Contains($"`{route}`", StringComparison.Ordinal)).Order().ToList();
+        Assert.True(undocumented.Count == 0, "Routes missing from the README's route list:\n" + string.Join("\n", undocumented));
+
+        var failures = new List<string>();
+        foreach (var (route, row) in matrix.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var method = new HttpMethod(route.Split(' ')[0]);
+            for (var i = 0; i < callers.Length; i++)
+            {
+                var caller = callers[i];
+                var (path, body) = await row.Build(caller);
+                var answer = await _api.SendAsync(method, path, body, caller?.AccessToken);
+                if (row.After is not null) await row.After(caller, answer);
+                if ((int)answer.Status != row.Expected[i])
+                {
+                    failures.Add($"{route} as {CallerNames[i]}: expected {row.Expected[i]}, got {(int)answer.Status} {answer.Body}");
+                }
+                else if ((int)answer.Status >= 400 && answer.MediaType != "application/problem+json")
+                {
+                    failures.Add($"{route} as {CallerNames[i]}: {(int)answer.Status} is not ProblemDetails ({answer.MediaType})");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and the README say "/api/v1/me".</summary>
+    private static string? Normalize(string? pattern) => pattern is { Length: > 1 } ? pattern.TrimEnd('/') : pattern;
+
+    private string FreshEmail() => $"user{Interlocked.Increment(ref _fresh)}@fresh.test";
+
+    private string FreshSlug() => $"fresh-{Interlocked.Increment(ref _fresh)}";
+
+    private async Task<Account> NewMemberAsync(string role, string? email = null)
+    {
+        var member = await _api.SignUpAndLoginAsync(email ?? FreshEmail());
+        (await _api.PostAsync("/api/v1/orgs/acme/invitations", new { email = member.Email, role }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+        var token = await _api.TokenFromOutboxAsync(member.Email, OutboxKinds.Invitation);
+        (await _api.PostAsync("/api/v1/invitations/accept", new { token }, member.AccessToken)).Expect(HttpStatusCode.OK);
+        return member;
+    }
+
+    private async Task<string> InviteToFreshOrganizationAsync(string email)
+    {
+        // Owned by someone outside the matrix, so that every caller (the owner of acme too) can be invited.
+        var slug = FreshSlug();
+        (await _api.PostAsync("/api/v1/orgs", new { slug, name = "Inviting" }, _loginUser.AccessToken)).Expect(HttpStatusCode.Created);
+        (await _api.PostAsync($"/api/v1/orgs/{slug}/invitations", new { email, role = "viewer" }, _loginUser.AccessToken)).Expect(HttpStatusCode.Created);
+        return await _api.TokenFromOutboxAsync(email, OutboxKinds.Invitation);
+    }
+
+    /// <summary>Enrolls a new authenticator and answers its current code.</summary>
+    private async Task<string> EnrollAsync(Account account)
+    {
+        var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, account.AccessToken)).Expect(HttpStatusCode.OK);
+        var secret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        return Totp.Compute(Totp.Base32Decode(secret), Totp.TimeStep(_api.Clock.GetUtcNow()));
+    }
+
+    private async Task EnsureMfaAsync(Account account, bool enabled)
+    {
+        if (account.MfaEnabled == enabled) return;
+        if (enabled)
+        {
+            var confirmed = await _api.PostAsync("/api/v1/me/mfa/verify", new { code = await EnrollAsync(account) }, account.AccessToken);
+            confirmed.Expect(HttpStatusCode.OK);
+            Remember(account, confirmed);
+        }
+        else
+        {
+            (await _api.PostAsync("/api/v1/me/mfa/disable", new { code = TakeRecoveryCode(account) }, account.AccessToken)).Expect(HttpStatusCode.NoContent);
+            account.MfaEnabled = false;
+        }
+    }
+
+    private static void Remember(Account account, Answer confirmed)
+    {
+        account.MfaEnabled = true;
+        account.RecoveryCodes.Clear();
+        account.RecoveryCodes.AddRange(confirmed.Json["codes"]!.AsArray().Select(c => c!.GetValue<string>()));
+    }
+
+    private static string TakeRecoveryCode(Account account)
+    {
+        var code = account.RecoveryCodes[^1];
+        account.RecoveryCodes.RemoveAt(account.RecoveryCodes.Count - 1);
+        return code;
+    }
+
+    public async ValueTask DisposeAsync() => await _api.DisposeAsync();
+}

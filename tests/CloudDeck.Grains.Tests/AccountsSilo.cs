@@ -1,0 +1,113 @@
+using System.Web;
+using Actors.Runtime;
+using Actors.Runtime.Testing;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.Grains;
+using CloudDeck.Grains.Accounts;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CloudDeck.Grains.Tests;
+
+/// <summary>
+/// An in-process silo with every CloudDeck grain, a manual clock, and a temp data directory (for the generated
+/// signing key, and the SQLite database when a test wants to look at what is stored).
+/// </summary>
+public sealed class AccountsSilo : IAsyncDisposable
+{
+    public const string Password = "correct horse battery staple";
+
+    private readonly InProcessTestCluster _cluster;
+
+    private AccountsSilo(InProcessTestCluster cluster, ManualClock clock, string dataDirectory)
+    {
+        _cluster = cluster;
+        Clock = clock;
+        DataDirectory = dataDirectory;
+    }
+
+    public ManualClock Clock { get; }
+
+    public string DataDirectory { get; }
+
+    public IGrainFactory Grains => _cluster.GrainFactory;
+
+    public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var clock = new ManualClock();
+        var dataDirectory = Directory.CreateTempSubdirectory("clouddeck-grains-").FullName;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
+        var cluster = await InProcessTestCluster.StartAsync(silo =>
+        {
+            silo.AddGrains(GrainsAssembly.Value);
+            if (sqlite)
+            {
+                var path = Path.Combine(dataDirectory, "clouddeck.db");
+                silo.AddSqliteStorage(path).UseSqliteReminders(path);
+            }
+            else
+            {
+                silo.AddMemoryStorage();
+            }
+
+            silo.Services.AddSingleton<TimeProvider>(clock);
+            // Fewer PBKDF2 rounds than production: these tests hash hundreds of passwords on two cores.
+            silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
+            silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
+        });
+        return new AccountsSilo(cluster, clock, dataDirectory);
+    }
+
+    public async Task<(Caller Caller, string PersonalOrganization)> SignUpAsync(string email, string password = Password, string address = "10.0.0.1")
+    {
+        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, password, email.Split('@')[0], address));
+        return (new Caller(result.Account.UserId, email, address), result.PersonalOrganization);
+    }
+
+    public Task<LoginResult> LoginAsync(string email, string password = Password, string address = "10.0.0.1") =>
+        Grains.GetGrain<IEmailIndexGrain>(email).Login(password, address);
+
+    public IUserGrain User(Caller caller) => Grains.GetGrain<IUserGrain>(caller.UserId);
+
+    public Task<IReadOnlyList<OutboxMessage>> OutboxAsync(string email) => Grains.GetGrain<IOutboxGrain>(email).List();
+
+    /// <summary>The token in the newest outbox message of that kind.</summary>
+    public async Task<SecretToken> TokenFromOutboxAsync(string email, string kind, string prefix)
+    {
+        var message = (await OutboxAsync(email)).Last(m => m.Kind == kind);
+        var text = HttpUtility.ParseQueryString(new Uri(message.Link).Query)["token"];
+        Assert.True(SecretToken.TryParse(text, prefix, out var token), $"No {prefix} token in {message.Link}");
+        return token;
+    }
+
+    /// <summary>The current code of the authenticator whose otpauth:// URI was shown at enrollment.</summary>
+    public string CodeFor(MfaEnrollment enrollment, TimeSpan offset = default) =>
+        Totp.Compute(SecretOf(enrollment), Totp.TimeStep(Clock.GetUtcNow() + offset));
+
+    public static byte[] SecretOf(MfaEnrollment enrollment) =>
+        Totp.Base32Decode(HttpUtility.ParseQueryString(new Uri(enrollment.OtpAuthUri).Query)["secret"]!);
+
+    /// <summary>Enroll and confirm MFA; returns the enrollment and its recovery codes.</summary>
+    public async Task<(MfaEnrollment Enrollment, IReadOnlyList<string> RecoveryCodes)> EnableMfaAsync(Caller caller)
+    {
+        var enrollment = await User(caller).EnrollMfa(caller);
+        var codes = await User(caller).ConfirmMfa(caller, CodeFor(enrollment));
+        // The confirming code's time step is spent; later codes come from the next one.
+        Clock.Advance(Totp.Step);
+        return (enrollment, codes.Codes);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

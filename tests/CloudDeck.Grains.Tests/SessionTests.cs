@@ -1,0 +1,160 @@
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.Grains.Accounts;
+
+namespace CloudDeck.Grains.Tests;
+
+/// <summary>Login, refresh-token families, two-step MFA login, recovery codes and login throttling, at the grains.</summary>
+public sealed class SessionTests
+{
+    [Fact]
+    public async Task A_reused_refresh_token_revokes_its_whole_family_and_only_that_family()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("ada@example.com");
+        var user = silo.User(caller);
+        var first = (await silo.LoginAsync("ada@example.com")).Tokens!;
+        var otherLogin = (await silo.LoginAsync("ada@example.com")).Tokens!;
+
+        var rotated = await RefreshAsync(silo, first.RefreshToken);
+        Assert.NotEqual(first.RefreshToken, rotated.RefreshToken);
+        var rotatedAgain = await RefreshAsync(silo, rotated.RefreshToken);
+
+        // The first token was rotated away: presenting it again is theft or a race; the family dies.
+        var reuse = await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, first.RefreshToken));
+        Assert.Contains("already used", reuse.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, rotatedAgain.RefreshToken));
+
+        // Another login's family is untouched.
+        var other = await RefreshAsync(silo, otherLogin.RefreshToken);
+        Assert.NotNull(other.AccessToken);
+        Assert.Single(await user.ListSessions(caller));
+    }
+
+    [Fact]
+    public async Task Refresh_tokens_expire_and_logout_revokes()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        await silo.SignUpAsync("bob@example.com");
+        var tokens = (await silo.LoginAsync("bob@example.com")).Tokens!;
+        silo.Clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, tokens.RefreshToken));
+
+        var second = (await silo.LoginAsync("bob@example.com")).Tokens!;
+        Assert.True(SecretToken.TryParse(second.RefreshToken, SecretToken.RefreshToken, out var token));
+        await silo.Grains.GetGrain<IUserGrain>(token.Owner).Logout(token.Id, token.Secret);
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, second.RefreshToken));
+    }
+
+    [Fact]
+    public async Task With_MFA_login_takes_two_steps_and_a_code_works_once()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("cy@example.com");
+        var (enrollment, _) = await silo.EnableMfaAsync(caller);
+
+        var first = await silo.LoginAsync("cy@example.com");
+        Assert.Equal(LoginStatus.MfaRequired, first.Status);
+        Assert.Null(first.Tokens);
+        var code = silo.CodeFor(enrollment);
+        Assert.Equal(LoginStatus.InvalidCredentials, (await CompleteAsync(silo, first.MfaChallenge!, "000000")).Status);
+        Assert.Equal(LoginStatus.Succeeded, (await CompleteAsync(silo, first.MfaChallenge!, code)).Status);
+
+        // The challenge is spent, and the same code cannot open a second login (replay).
+        Assert.Equal(LoginStatus.InvalidCredentials, (await CompleteAsync(silo, first.MfaChallenge!, code)).Status);
+        var second = await silo.LoginAsync("cy@example.com");
+        Assert.Equal(LoginStatus.InvalidCredentials, (await CompleteAsync(silo, second.MfaChallenge!, code)).Status);
+        // A code one step late is still accepted (clock drift).
+        silo.Clock.Advance(Totp.Step * 2);
+        Assert.Equal(LoginStatus.Succeeded, (await CompleteAsync(silo, second.MfaChallenge!, silo.CodeFor(enrollment, -Totp.Step))).Status);
+    }
+
+    [Fact]
+    public async Task Recovery_codes_work_once_each()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("dee@example.com");
+        var (_, recoveryCodes) = await silo.EnableMfaAsync(caller);
+        Assert.Equal(10, recoveryCodes.Count);
+        Assert.Equal(10, recoveryCodes.Distinct().Count());
+
+        var login = await silo.LoginAsync("dee@example.com");
+        Assert.Equal(LoginStatus.Succeeded, (await CompleteAsync(silo, login.MfaChallenge!, recoveryCodes[0])).Status);
+
+        var again = await silo.LoginAsync("dee@example.com");
+        Assert.Equal(LoginStatus.InvalidCredentials, (await CompleteAsync(silo, again.MfaChallenge!, recoveryCodes[0])).Status);
+        Assert.Equal(LoginStatus.Succeeded, (await CompleteAsync(silo, again.MfaChallenge!, recoveryCodes[1].ToUpperInvariant())).Status);
+
+        // Disabling takes a recovery code too, and that one is spent as well.
+        await silo.User(caller).DisableMfa(caller, recoveryCodes[2]);
+        Assert.Equal(LoginStatus.Succeeded, (await silo.LoginAsync("dee@example.com")).Status);
+    }
+
+    [Fact]
+    public async Task An_account_is_throttled_after_five_failures_whatever_the_address_until_the_window_passes()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        await silo.SignUpAsync("eve@example.com");
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync("eve@example.com", "wrong password!", $"10.1.0.{i}")).Status);
+        }
+
+        var throttled = await silo.LoginAsync("eve@example.com", AccountsSilo.Password, "10.9.9.9");
+        Assert.Equal(LoginStatus.Throttled, throttled.Status);
+        Assert.Equal(15 * 60, throttled.RetryAfterSeconds);
+
+        silo.Clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(5 * 60, (await silo.LoginAsync("eve@example.com")).RetryAfterSeconds);
+        silo.Clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(LoginStatus.Succeeded, (await silo.LoginAsync("eve@example.com")).Status);
+    }
+
+    [Fact]
+    public async Task A_client_address_is_throttled_after_twenty_failures_across_accounts()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        await silo.SignUpAsync("fay@example.com");
+        for (var i = 0; i < 20; i++)
+        {
+            // Unknown emails count too: guessing which emails exist is part of the attack.
+            Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync($"nobody{i}@example.com", "wrong password!", "10.6.6.6")).Status);
+        }
+
+        var throttled = await silo.LoginAsync("fay@example.com", AccountsSilo.Password, "10.6.6.6");
+        Assert.Equal(LoginStatus.Throttled, throttled.Status);
+        Assert.True(throttled.RetryAfterSeconds > 0);
+        Assert.Equal(LoginStatus.Succeeded, (await silo.LoginAsync("fay@example.com", AccountsSilo.Password, "10.7.7.7")).Status);
+    }
+
+    [Fact]
+    public async Task Password_reset_link_works_once_and_ends_every_session()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("gil@example.com");
+        var session = (await silo.LoginAsync("gil@example.com")).Tokens!;
+        await silo.Grains.GetGrain<IEmailIndexGrain>("gil@example.com").RequestPasswordReset("10.0.0.1");
+        var reset = await silo.TokenFromOutboxAsync("gil@example.com", GrainInterfaces.Mail.OutboxKinds.PasswordReset, SecretToken.PasswordReset);
+
+        var weak = await Assert.ThrowsAsync<InvalidFieldException>(() => silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "password123"));
+        Assert.Equal("newPassword", weak.Field);
+        await silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "a brand new passphrase");
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "another new passphrase"));
+
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, session.RefreshToken));
+        Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync("gil@example.com")).Status);
+        Assert.Equal(LoginStatus.Succeeded, (await silo.LoginAsync("gil@example.com", "a brand new passphrase")).Status);
+    }
+
+    private static Task<TokenPair> RefreshAsync(AccountsSilo silo, string refreshToken)
+    {
+        Assert.True(SecretToken.TryParse(refreshToken, SecretToken.RefreshToken, out var token));
+        return silo.Grains.GetGrain<IUserGrain>(token.Owner).Refresh(token.Id, token.Secret, "10.0.0.1");
+    }
+
+    private static Task<LoginResult> CompleteAsync(AccountsSilo silo, string challenge, string code)
+    {
+        Assert.True(SecretToken.TryParse(challenge, SecretToken.MfaChallenge, out var token));
+        return silo.Grains.GetGrain<IUserGrain>(token.Owner).CompleteMfaLogin(token.Id, token.Secret, code, "10.0.0.1");
+    }
+}
