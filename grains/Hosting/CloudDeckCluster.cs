@@ -30,6 +30,14 @@ public sealed class CloudDeckClusterOptions
         var options = configuration.GetSection(Section).Get<CloudDeckClusterOptions>() ?? new();
         options.ConnectionString ??= storage.PostgresConnectionString;
         options.Validate(storage);
+        if (options.IsCluster && string.IsNullOrWhiteSpace(configuration["CloudDeck:Auth:SigningKey"]))
+        {
+            // One process issues a token, another checks it: a key generated per process would refuse them.
+            throw new InvalidOperationException(
+                "CloudDeck:Cluster:Mode is Cluster: set CloudDeck:Auth:SigningKey to the same base64 key (32 bytes or more, " +
+                "for example `openssl rand -base64 32`) on every silo and API process.");
+        }
+
         return options;
     }
 

@@ -31,6 +31,7 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
             ["CloudDeck__PostgresConnectionString"] = cluster.Database,
             ["CloudDeck__Cluster__Mode"] = "Cluster",
             ["CloudDeck__Cluster__ClusterId"] = cluster.ClusterId,
+            ["CloudDeck__Auth__SigningKey"] = SiloProcess.TestSigningKey,
             ["CloudDeck__Diagnostics__EnableProbe"] = "true",
         });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -65,6 +66,21 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
         // The value lives in the cluster's storage: a silo answers it, not the API.
         var journalled = await cluster.Grains.GetGrain<CloudDeck.GrainInterfaces.Diagnostics.IProbeGrain>("in-cluster").Read();
         Assert.Equal("from the silos", journalled.Value);
+    }
+
+    [Fact]
+    public async Task Cluster_mode_without_a_shared_signing_key_refuses_to_start_and_names_the_setting()
+    {
+        await using var api = StartApi(ChildProcess.FreeTcpPort(), new Dictionary<string, string?>
+        {
+            ["CloudDeck__Cluster__Mode"] = "Cluster",
+            ["CloudDeck__StorageProvider"] = "Postgres",
+            ["CloudDeck__PostgresConnectionString"] = "Host=127.0.0.1;Port=1;Username=nobody",
+            ["CloudDeck__Auth__SigningKey"] = null,
+        });
+        Assert.True(await api.WaitForExitAsync(TimeSpan.FromSeconds(60), Ct), $"The API kept running:\n{api}");
+        Assert.Equal(1, api.ExitCode);
+        Assert.Contains("CloudDeck:Auth:SigningKey", api.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
             ["CloudDeck__Cluster__Mode"] = "Cluster",
             ["CloudDeck__Cluster__ClusterId"] = clusterId,
             ["CloudDeck__Cluster__SiloPort"] = "0",
+            ["CloudDeck__Auth__SigningKey"] = TestSigningKey,
             ["Logging__LogLevel__Default"] = "Information",
         }, workingDirectory: Path.GetDirectoryName(dll));
         try
@@ -47,6 +48,9 @@ public sealed partial class SiloProcess : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The key every process of a test cluster shares, as cluster mode requires.</summary>
+    public static string TestSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     [GeneratedRegex(@" as (\S+@\d+)")]
     private static partial Regex JoinedAs();
