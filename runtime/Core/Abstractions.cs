@@ -22,7 +22,11 @@ public interface IGrainFactory
 }
 
 /// <summary>The grain factory of a process that is not a silo: calls go to the silos of a cluster through their gateways.</summary>
-public interface IClusterClient : IGrainFactory;
+public interface IClusterClient : IGrainFactory
+{
+    /// <summary>The active silos as this process last read them from the membership table.</summary>
+    IReadOnlyList<SiloAddress> ActiveSilos { get; }
+}
 
 /// <summary>Implemented by grains that register durable reminders.</summary>
 public interface IRemindable : IGrain

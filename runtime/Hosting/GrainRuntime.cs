@@ -43,6 +43,8 @@ internal sealed class GrainRuntime : IClusterClient, IGrainCallInvoker, IDisposa
 
     public bool IsShuttingDown { get; private set; }
 
+    public IReadOnlyList<SiloAddress> ActiveSilos => Cluster?.View.ActiveSilos.ToArray() ?? [];
+
     /// <summary>Set when this runtime is part of a cluster (a silo) or a client of one; null when it is alone.</summary>
     public ClusterService? Cluster { get; set; }
 

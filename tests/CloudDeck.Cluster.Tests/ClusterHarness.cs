@@ -78,6 +78,8 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public IGrainFactory Grains => _client!.Services.GetRequiredService<IGrainFactory>();
 
+    private IClusterClient? Client => _client?.Services.GetRequiredService<IClusterClient>();
+
     public static async Task<ClusterHarness> StartAsync(PostgresFixture postgres, int silos, CancellationToken cancellationToken)
     {
         var harness = new ClusterHarness(await postgres.Server.CreateDatabaseAsync("cluster", cancellationToken), "t" + Guid.NewGuid().ToString("N")[..10]);
@@ -127,14 +129,16 @@ public sealed class ClusterHarness : IAsyncDisposable
     public async Task WaitForActiveAsync(int count, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while ((await ReadTableAsync(cancellationToken)).Entries.Count(e => e.Status == SiloStatus.Active) != count)
+        while ((await ReadTableAsync(cancellationToken)).Entries.Count(e => e.Status == SiloStatus.Active) != count
+               || (Client is { } client && client.ActiveSilos.Count != count))
         {
             Assert.True(DateTime.UtcNow < deadline, $"The cluster did not reach {count} active silos in {timeout}.");
             await Task.Delay(100, cancellationToken);
         }
 
-        // Give the client a refresh period to see the same view.
-        await Task.Delay(1200, cancellationToken);
+        // The silos re-read the table on gossip or within a refresh period: let every view settle before
+        // measuring, since grains may briefly have two activations while views disagree.
+        await Task.Delay(1500, cancellationToken);
     }
 
     /// <summary>Activations recorded per grain id by the grains themselves.</summary>
