@@ -140,18 +140,33 @@ cmd_test() {
   rm -rf "$RESULTS_DIR"
   mkdir -p "$RESULTS_DIR"
   set +e
-  # A hung test is killed (and reported) well inside CI's time budget instead of eating all of it.
-  dotnet test "$sln" -c "$CONFIGURATION" --no-build \
-    --logger "trx" --results-directory "$RESULTS_DIR" \
-    --blame-hang-timeout "${TEST_HANG_TIMEOUT:-20m}" --blame-hang-dump-type none \
-    "$@"
-  rc=$?
+  if (($# > 0)); then
+    run_tests "$sln" "$@"
+    rc=$?
+  else
+    # The multi-process cluster tests kill and pause silos and measure failure detection in seconds; on a
+    # 2-core machine they run after the other projects instead of beside them, so their timing is their own.
+    run_tests "$sln" --filter "FullyQualifiedName!~CloudDeck.Cluster.Tests"
+    rc=$?
+    run_tests tests/CloudDeck.Cluster.Tests/CloudDeck.Cluster.Tests.csproj
+    rc=$((rc != 0 ? rc : $?))
+  fi
   set -e
 
   SUMMARY_FAILED=0
   summarize_trx
   if ((rc == 0 && SUMMARY_FAILED > 0)); then rc=1; fi
   exit "$rc"
+}
+
+# A hung test is killed (and reported) well inside CI's time budget instead of eating all of it.
+run_tests() {
+  local target=$1
+  shift
+  dotnet test "$target" -c "$CONFIGURATION" --no-build \
+    --logger "trx" --results-directory "$RESULTS_DIR" \
+    --blame-hang-timeout "${TEST_HANG_TIMEOUT:-20m}" --blame-hang-dump-type none \
+    "$@"
 }
 
 cmd_bench() {

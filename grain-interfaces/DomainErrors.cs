@@ -18,6 +18,27 @@ public sealed class UnauthenticatedException(string message) : Exception(message
 /// <summary>A one-time link was valid once but has expired or been used: HTTP 410.</summary>
 public sealed class GoneException(string message) : Exception(message);
 
+/// <summary>Too many failed attempts (passwords, MFA codes) for this account: HTTP 429 with Retry-After.</summary>
+public sealed class TooManyAttemptsException : Exception
+{
+    private const string Prefix = "Too many failed attempts; try again in ";
+
+    public TooManyAttemptsException(TimeSpan wait) : this($"{Prefix}{Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} seconds.")
+    {
+    }
+
+    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
+    public TooManyAttemptsException(string message) : base(message)
+    {
+        var number = message.StartsWith(Prefix, StringComparison.Ordinal) ? message[Prefix.Length..].Split(' ')[0] : "";
+        RetryAfterSeconds = int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? seconds
+            : 1;
+    }
+
+    public int RetryAfterSeconds { get; }
+}
+
 /// <summary>A field the grain validated was wrong: HTTP 400 naming the field.</summary>
 public sealed class InvalidFieldException : Exception
 {

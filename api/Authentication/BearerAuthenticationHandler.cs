@@ -4,6 +4,7 @@ using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.Grains.Accounts;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Api.Authentication;
@@ -40,11 +41,15 @@ public sealed class BearerAuthenticationHandler(
         ClaimsIdentity? identity;
         if (SecretToken.TryParse(token, SecretToken.ApiToken, out var apiToken))
         {
-            var holder = await grains.GetGrain<IUserGrain>(apiToken.Owner).AuthenticateApiToken(apiToken.Id, apiToken.Secret);
+            // Only a well-formed user id reaches GetGrain: anonymous requests must not activate a grain per made-up owner.
+            var holder = UserIds.IsWellFormed(apiToken.Owner)
+                ? await grains.GetGrain<IUserGrain>(apiToken.Owner).AuthenticateApiToken(apiToken.Id, apiToken.Secret)
+                : null;
             identity = holder is null ? null : new ClaimsIdentity(
             [
                 new Claim("sub", holder.UserId),
                 new Claim(AccessTokens.EmailClaim, holder.Email),
+                new Claim(AccessTokens.EmailVerifiedClaim, holder.EmailVerified ? "true" : "false", ClaimValueTypes.Boolean),
                 new Claim(KindClaim, ApiTokenKind),
                 .. holder.Scopes.Select(scope => new Claim(ScopeClaim, scope)),
             ], SchemeName, "sub", null);
@@ -59,6 +64,23 @@ public sealed class BearerAuthenticationHandler(
             ? AuthenticateResult.Fail("The bearer token is invalid, expired or revoked.")
             : AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
+
+    /// <summary>
+    /// What <c>RequireAuthorization()</c> asks: a signed-in caller, and for an API token an account whose email is
+    /// verified. Tokens can no longer be minted unverified; this refuses ones made before that rule.
+    /// </summary>
+    public static AuthorizationPolicy DefaultPolicy { get; } = new AuthorizationPolicyBuilder(SchemeName)
+        .RequireAuthenticatedUser()
+        .RequireAssertion(context => context.User.FindFirstValue(KindClaim) != ApiTokenKind || IsEmailVerified(context.User))
+        .Build();
+
+    public static bool IsEmailVerified(ClaimsPrincipal user) =>
+        bool.TryParse(user.FindFirstValue(AccessTokens.EmailVerifiedClaim), out var verified) && verified;
+
+    /// <summary>The default policy's one refusal of an authenticated caller: an API token of an unverified account.</summary>
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: Caller.VerifyEmailFirst)
+            .ExecuteAsync(Context);
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -80,7 +102,7 @@ public static class CallerExtensions
         IReadOnlyList<string>? scopes = user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind
             ? [.. user.FindAll(BearerAuthenticationHandler.ScopeClaim).Select(c => c.Value)]
             : null;
-        return new Caller(userId, email, http.ClientAddress(), scopes);
+        return new Caller(userId, email, http.ClientAddress(), scopes, BearerAuthenticationHandler.IsEmailVerified(user));
     }
 
     public static string ClientAddress(this HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";

@@ -9,7 +9,7 @@ namespace CloudDeck.Api.Endpoints;
 /// <summary>Anonymous account flows: sign-up, email verification, login (one or two steps), refresh, logout, password reset.</summary>
 public static class AuthEndpoints
 {
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = DisplayNames.MaxLength;
     private const int MaxTokenLength = 512;
 
     public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
@@ -24,8 +24,10 @@ public static class AuthEndpoints
             var name = body.String("name", MaxNameLength, required: false);
             if (body.Problem() is { } problem) return problem;
             var normalized = EmailAddresses.Normalize(email!);
+            // Without a name, the address's local part, shortened: it may be longer than a name may be.
+            var chosen = string.IsNullOrWhiteSpace(name) ? DisplayNames.Truncate(normalized.Split('@')[0], MaxNameLength) : name.Trim();
             var result = await grains.GetGrain<IEmailIndexGrain>(normalized)
-                .SignUp(new SignUpRequest(normalized, password!, string.IsNullOrWhiteSpace(name) ? normalized.Split('@')[0] : name.Trim(), http.ClientAddress()));
+                .SignUp(new SignUpRequest(normalized, password!, chosen, http.ClientAddress()));
             return Results.Created("/api/v1/me", result);
         });
 
@@ -34,7 +36,7 @@ public static class AuthEndpoints
             var body = await JsonBody.ReadAsync(http.Request);
             var text = body.String("token", MaxTokenLength);
             if (body.Problem() is { } problem) return problem;
-            if (!SecretToken.TryParse(text, SecretToken.EmailVerification, out var token)) return JsonBody.FieldProblem("token", "is not an email verification token");
+            if (!TryParseUserToken(text, SecretToken.EmailVerification, out var token)) return JsonBody.FieldProblem("token", "is not an email verification token");
             await grains.GetGrain<IUserGrain>(token.Owner).VerifyEmail(token.Id, token.Secret);
             return Results.NoContent();
         });
@@ -54,7 +56,7 @@ public static class AuthEndpoints
             var text = body.String("challenge", MaxTokenLength);
             var code = body.String("code", 32);
             if (body.Problem() is { } problem) return problem;
-            if (!SecretToken.TryParse(text, SecretToken.MfaChallenge, out var challenge)) return JsonBody.FieldProblem("challenge", "is not an MFA challenge from POST /api/v1/auth/login");
+            if (!TryParseUserToken(text, SecretToken.MfaChallenge, out var challenge)) return JsonBody.FieldProblem("challenge", "is not an MFA challenge from POST /api/v1/auth/login");
             var result = await grains.GetGrain<IUserGrain>(challenge.Owner).CompleteMfaLogin(challenge.Id, challenge.Secret, code!, http.ClientAddress());
             return LoginAnswer(http, result);
         });
@@ -64,7 +66,7 @@ public static class AuthEndpoints
             var body = await JsonBody.ReadAsync(http.Request);
             var text = body.String("refreshToken", MaxTokenLength);
             if (body.Problem() is { } problem) return problem;
-            if (!SecretToken.TryParse(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
             return Results.Ok(await grains.GetGrain<IUserGrain>(token.Owner).Refresh(token.Id, token.Secret, http.ClientAddress()));
         });
 
@@ -73,7 +75,7 @@ public static class AuthEndpoints
             var body = await JsonBody.ReadAsync(http.Request);
             var text = body.String("refreshToken", MaxTokenLength);
             if (body.Problem() is { } problem) return problem;
-            if (!SecretToken.TryParse(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
             await grains.GetGrain<IUserGrain>(token.Owner).Logout(token.Id, token.Secret);
             return Results.NoContent();
         });
@@ -94,13 +96,21 @@ public static class AuthEndpoints
             var text = body.String("token", MaxTokenLength);
             var password = body.String("newPassword", Passwords.MaxLength);
             if (body.Problem() is { } problem) return problem;
-            if (!SecretToken.TryParse(text, SecretToken.PasswordReset, out var token)) return JsonBody.FieldProblem("token", "is not a password reset token");
+            if (!TryParseUserToken(text, SecretToken.PasswordReset, out var token)) return JsonBody.FieldProblem("token", "is not a password reset token");
             await grains.GetGrain<IUserGrain>(token.Owner).CompletePasswordReset(token.Id, token.Secret, password!);
             return Results.NoContent();
         });
 
         return api;
     }
+
+    /// <summary>
+    /// Every token these routes take is held by a user grain: one whose owner is not a well-formed user id is
+    /// refused like any other malformed token, before GetGrain, so anonymous requests cannot activate grains
+    /// under made-up keys.
+    /// </summary>
+    private static bool TryParseUserToken(string? text, string prefix, out SecretToken token) =>
+        SecretToken.TryParse(text, prefix, out token) && UserIds.IsWellFormed(token.Owner);
 
     private static IResult LoginAnswer(HttpContext http, LoginResult result)
     {

@@ -1,4 +1,5 @@
 using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.Api.Http;
 
@@ -35,6 +36,11 @@ public sealed class DomainErrorFilter : IEndpointFilter
         {
             return Results.Problem(statusCode: StatusCodes.Status410Gone, title: "Expired", detail: e.Message);
         }
+        catch (TooManyAttemptsException e)
+        {
+            context.HttpContext.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed attempts", detail: e.Message);
+        }
     }
 }
 
@@ -45,7 +51,7 @@ public static class RouteValues
         value.Length is >= 3 and <= 40 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
         && value[0] != '-' && value[^1] != '-';
 
-    public static bool IsUserId(string value) => value.Length == 17 && value[0] == 'u' && IsId(value[1..]);
+    public static bool IsUserId(string value) => UserIds.IsWellFormed(value);
 
     public static bool IsId(string value) => value.Length == 16 && value.All(char.IsAsciiHexDigitLower);
 

@@ -1,5 +1,6 @@
 using System.Net.Mail;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace CloudDeck.Api.Http;
 
@@ -18,10 +19,29 @@ public sealed class JsonBody
 
     public static async Task<JsonBody> ReadAsync(HttpRequest request)
     {
-        if (request.ContentLength > MaxBytes) return Failed($"must be at most {MaxBytes} bytes");
+        var tooLarge = $"must be at most {MaxBytes} bytes";
+        if (request.ContentLength > MaxBytes) return Failed(tooLarge);
+        // A chunked body has no Content-Length to check, so the server is told the limit too (Kestrel then
+        // refuses to read past it) and the bytes are counted here, for servers that have no such feature.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBytes;
+        }
+
+        byte[]? bytes;
         try
         {
-            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            bytes = await ReadAtMostAsync(request.Body, MaxBytes, request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            bytes = null;
+        }
+
+        if (bytes is null) return Failed(tooLarge);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
             if (document.RootElement.ValueKind != JsonValueKind.Object) return Failed("must be a JSON object");
             return new JsonBody(document.RootElement.Clone());
         }
@@ -29,6 +49,21 @@ public sealed class JsonBody
         {
             return Failed("must be a JSON object (it is missing or not valid JSON)");
         }
+    }
+
+    /// <summary>The whole body, or null as soon as it passes <paramref name="limit"/> bytes (the rest is left unread).</summary>
+    private static async Task<byte[]?> ReadAtMostAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit) return null;
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     private static JsonBody Failed(string problem)

@@ -47,5 +47,5 @@ public sealed record ApiTokenView(string Id, string Name, IReadOnlyList<string> 
 /// <summary>Shown once: <see cref="Token"/> is never stored or shown again.</summary>
 public sealed record CreatedApiToken(ApiTokenView Details, string Token);
 
-/// <summary>Who an API token acts for, when it is valid.</summary>
-public sealed record ApiTokenIdentity(string UserId, string Email, IReadOnlyList<string> Scopes);
+/// <summary>Who an API token acts for, when it is valid. The API refuses it (403) while <paramref name="EmailVerified"/> is false.</summary>
+public sealed record ApiTokenIdentity(string UserId, string Email, IReadOnlyList<string> Scopes, bool EmailVerified = false);

@@ -33,18 +33,24 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Writes a reset link to the outbox.</summary>
     Task StartPasswordReset();
 
-    /// <summary>Sets the new password and revokes every session.</summary>
+    /// <summary>
+    /// Sets the new password, revokes every session and API token, and marks the email verified (the link
+    /// reached the mailbox). When it was not verified before, MFA is turned off too: whoever set it up had
+    /// not proven the address.
+    /// </summary>
     Task CompletePasswordReset(string tokenId, string secret, string newPassword);
 
+    /// <summary>Revokes every session and API token. Wrong current passwords count as failed logins.</summary>
     Task ChangePassword(Caller caller, string currentPassword, string newPassword);
 
     Task<MfaEnrollment> EnrollMfa(Caller caller);
 
     Task<RecoveryCodes> ConfirmMfa(Caller caller, string code);
 
-    /// <summary>Takes a current TOTP code or an unused recovery code.</summary>
+    /// <summary>Takes a current TOTP code or an unused recovery code. Wrong codes count as failed logins, so guessing is throttled.</summary>
     Task DisableMfa(Caller caller, string code);
 
+    /// <summary>Needs a verified email.</summary>
     Task<CreatedApiToken> CreateApiToken(Caller caller, CreateApiToken request);
 
     [ReadOnly]
@@ -59,4 +65,15 @@ public interface IUserGrain : IGrainWithStringKey
     Task SetMembership(MembershipView membership);
 
     Task RemoveMembership(string slug);
+}
+
+public static class UserIds
+{
+    /// <summary>
+    /// Whether <paramref name="value"/> has the shape the email index gives user ids: "u" and 16 lower-case hex
+    /// digits. The API checks it before a user id from a request reaches GetGrain, so anonymous requests with
+    /// made-up owners cannot create activations.
+    /// </summary>
+    public static bool IsWellFormed(string? value) =>
+        value is { Length: 17 } && value[0] == 'u' && value.AsSpan(1).IndexOfAnyExcept("0123456789abcdef") < 0;
 }

@@ -14,10 +14,13 @@ public sealed class AccessTokens(IOptions<AuthOptions> options, SigningKey key, 
     public const string SessionClaim = "sid";
     public const string EmailClaim = JwtRegisteredClaimNames.Email;
 
+    /// <summary>OpenID Connect's name: whether the email was verified when the token was issued.</summary>
+    public const string EmailVerifiedClaim = JwtRegisteredClaimNames.EmailVerified;
+
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
     private readonly SymmetricSecurityKey _securityKey = new(key.Bytes) { KeyId = "clouddeck-1" };
 
-    public (string Token, DateTimeOffset ExpiresAt) Issue(string userId, string email, string sessionId)
+    public (string Token, DateTimeOffset ExpiresAt) Issue(string userId, string email, bool emailVerified, string sessionId)
     {
         var now = clock.GetUtcNow();
         var expires = now + options.Value.AccessTokenLifetime;
@@ -32,6 +35,7 @@ public sealed class AccessTokens(IOptions<AuthOptions> options, SigningKey key, 
             [
                 new Claim(JwtRegisteredClaimNames.Sub, userId),
                 new Claim(EmailClaim, email),
+                new Claim(EmailVerifiedClaim, emailVerified ? "true" : "false", ClaimValueTypes.Boolean),
                 new Claim(SessionClaim, sessionId),
                 new Claim(JwtRegisteredClaimNames.Jti, Secrets.NewId()),
             ]),

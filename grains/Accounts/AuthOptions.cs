@@ -18,6 +18,7 @@ public sealed class AuthOptions
 
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>How long a login's refresh tokens work, counted from the login: rotation does not extend it.</summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
     public TimeSpan MfaChallengeLifetime { get; set; } = TimeSpan.FromMinutes(5);
@@ -30,7 +31,10 @@ public sealed class AuthOptions
 
     public int MinimumPasswordLength { get; set; } = 10;
 
-    /// <summary>Failed logins per account within <see cref="FailureWindow"/> before that account answers 429.</summary>
+    /// <summary>
+    /// Failed logins (wrong passwords or MFA codes) per account, or per email that has no account, within
+    /// <see cref="FailureWindow"/> before it answers 429.
+    /// </summary>
     public int AccountFailureLimit { get; set; } = 5;
 
     /// <summary>Failed logins per client address within <see cref="FailureWindow"/> before that address answers 429.</summary>

@@ -12,6 +12,9 @@ public sealed partial class UserGrain
     public async Task<CreatedApiToken> CreateApiToken(Caller caller, CreateApiToken request)
     {
         RequireSelf(caller, ApiTokenScopes.Admin);
+        // A token outlives the session that made it; an account that has not proven its address (perhaps
+        // someone else's, registered first) must not leave one behind for after the owner takes it over.
+        if (!User.EmailVerified) throw new ForbiddenException(Caller.VerifyEmailFirst);
         var name = request.Name.Trim();
         if (name.Length is 0 or > MaxApiTokenNameLength) throw new InvalidFieldException("name", $"must be 1–{MaxApiTokenNameLength} characters");
         if (request.Scopes.Count == 0 || request.Scopes.Any(s => !ApiTokenScopes.All.Contains(s)))
@@ -64,7 +67,9 @@ public sealed partial class UserGrain
 
         // Kept in memory: it reaches storage with the next write or when the activation is deactivated.
         token.LastUsedAt = Now;
-        return Task.FromResult<ApiTokenIdentity?>(new ApiTokenIdentity(UserId, User.Email, [.. token.Scopes]));
+        // Verification is reported, not required, here: the API answers 403 "verify your email first" for
+        // tokens that predate the rule, which a 401 (null) could not say.
+        return Task.FromResult<ApiTokenIdentity?>(new ApiTokenIdentity(UserId, User.Email, [.. token.Scopes], User.EmailVerified));
     }
 
     private static ApiTokenView View(ApiTokenRecord token) =>

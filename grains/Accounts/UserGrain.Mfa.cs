@@ -41,12 +41,14 @@ public sealed partial class UserGrain
     {
         RequireSession(caller);
         if (!User.MfaEnabled) throw new ConflictException("MFA is not enabled.");
-        if (!AcceptSecondFactor(code)) throw new InvalidFieldException("code", "is neither a current authenticator code nor an unused recovery code");
-        User.MfaEnabled = false;
-        User.TotpSecret = null;
-        User.LastTotpStep = 0;
-        User.RecoveryCodeHashes = [];
-        User.MfaChallenge = null;
+        ThrowIfThrottled();
+        if (!AcceptSecondFactor(code))
+        {
+            Failures.Record(Now);
+            throw new InvalidFieldException("code", "is neither a current authenticator code nor an unused recovery code");
+        }
+
+        TurnOffMfa();
         await state.WriteStateAsync();
     }
 
@@ -72,7 +74,19 @@ public sealed partial class UserGrain
         }
 
         User.MfaChallenge = null;
+        // Both factors were right: now, and only now, the account's failed attempts are forgiven.
+        Failures.Reset();
         return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
+    }
+
+    /// <summary>The caller writes state.</summary>
+    private void TurnOffMfa()
+    {
+        User.MfaEnabled = false;
+        User.TotpSecret = null;
+        User.LastTotpStep = 0;
+        User.RecoveryCodeHashes = [];
+        User.MfaChallenge = null;
     }
 
     /// <summary>A current TOTP code (not replayed) or an unused recovery code, which is then spent. The caller writes state.</summary>

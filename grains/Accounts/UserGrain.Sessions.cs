@@ -3,8 +3,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.Grains.Accounts;
 
-// Sessions: a login starts a refresh-token family; each refresh rotates its token; a rotated-away token
-// presented again revokes the family.
+// Sessions: a login starts a refresh-token family that expires RefreshTokenLifetime after the login, however
+// often it is refreshed; each refresh rotates its token; a rotated-away token presented again revokes the family.
 public sealed partial class UserGrain
 {
     public async Task<TokenPair> Refresh(string familyId, string secret, string clientAddress)
@@ -20,7 +20,7 @@ public sealed partial class UserGrain
             family.UsedHashes.Add(family.CurrentHash);
             if (family.UsedHashes.Count > RefreshFamily.RememberedRotations) family.UsedHashes.RemoveAt(0);
             family.CurrentHash = Secrets.Hash(next);
-            family.ExpiresAt = Now + Settings.RefreshTokenLifetime;
+            // ExpiresAt stays where login set it: rotation must not extend a stolen family forever.
             family.ClientAddress = clientAddress;
             await state.WriteStateAsync();
             return Tokens(family, next);
@@ -77,7 +77,7 @@ public sealed partial class UserGrain
 
     private TokenPair Tokens(RefreshFamily family, string refreshSecret)
     {
-        var (access, accessExpires) = accessTokens.Issue(UserId, User.Email, family.Id);
+        var (access, accessExpires) = accessTokens.Issue(UserId, User.Email, User.EmailVerified, family.Id);
         var refresh = new SecretToken(SecretToken.RefreshToken, UserId, family.Id, refreshSecret).ToString();
         return new TokenPair(access, accessExpires, refresh, family.ExpiresAt);
     }

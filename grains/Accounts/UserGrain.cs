@@ -32,6 +32,7 @@ public sealed partial class UserGrain(
     public async Task<AccountView> Register(string email, string name, string password)
     {
         if (User.Registered) throw new ConflictException("This account already exists.");
+        name = DisplayNames.Check(name);
         passwords.EnsureAcceptable(password, email);
         User.Registered = true;
         User.Email = EmailAddresses.Normalize(email);
@@ -69,16 +70,18 @@ public sealed partial class UserGrain(
             return LoginResult.Invalid;
         }
 
-        Failures.Reset();
         if (rehashed is not null) User.PasswordHash = rehashed;
         if (User.MfaEnabled)
         {
+            // The failures are not forgiven yet: only a right second factor completes the login. Otherwise
+            // the known password would reset the count between every few guessed codes.
             var challenge = NewOneTimeSecret(SecretToken.MfaChallenge, Settings.MfaChallengeLifetime, out var stored);
             User.MfaChallenge = stored;
             await state.WriteStateAsync();
             return new LoginResult(LoginStatus.MfaRequired, MfaChallenge: challenge);
         }
 
+        Failures.Reset();
         return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
     }
 
@@ -112,8 +115,15 @@ public sealed partial class UserGrain(
         passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
         User.PasswordHash = passwords.Hash(newPassword);
         User.PasswordReset = null;
-        // Whoever knew the old password may hold sessions: end them all.
-        RevokeAllSessions();
+        // Whoever knew the old password may hold sessions, API tokens or a pending MFA step: end them all.
+        RevokeAllCredentials();
+        if (!User.EmailVerified)
+        {
+            // Until now nobody had proven the mailbox, so the MFA on this account may be a squatter's, set up
+            // to keep the address's real owner out; the reset is that owner's proof, so the factor goes.
+            TurnOffMfa();
+        }
+
         // The reset link reached the mailbox, which is what verification proves.
         User.EmailVerified = true;
         User.EmailVerification = null;
@@ -124,8 +134,7 @@ public sealed partial class UserGrain(
     public async Task ChangePassword(Caller caller, string currentPassword, string newPassword)
     {
         RequireSession(caller);
-        var wait = Failures.RetryAfter(Now);
-        if (wait > TimeSpan.Zero) throw new UnauthenticatedException("Too many failed attempts; try again later.");
+        ThrowIfThrottled();
         if (!passwords.Verify(User.PasswordHash, currentPassword).Matches)
         {
             Failures.Record(Now);
@@ -134,7 +143,8 @@ public sealed partial class UserGrain(
 
         passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
         User.PasswordHash = passwords.Hash(newPassword);
-        RevokeAllSessions();
+        // A changed password is often a reaction to a leak: what the old one let anyone create ends here.
+        RevokeAllCredentials();
         await state.WriteStateAsync();
     }
 
@@ -169,6 +179,22 @@ public sealed partial class UserGrain(
     {
         RequireSelf(caller, ApiTokenScopes.Admin);
         if (!caller.IsSession) throw new ForbiddenException("Passwords and MFA can only be changed from a signed-in session, not with an API token.");
+    }
+
+    /// <summary>The caller writes state.</summary>
+    private void RevokeAllCredentials()
+    {
+        RevokeAllSessions();
+        User.ApiTokens.Clear();
+        User.MfaChallenge = null;
+    }
+
+    /// <summary>Signed-in checks of a password or code share the login's failure window, so a stolen session cannot guess unthrottled.</summary>
+    /// <exception cref="TooManyAttemptsException">The account is throttled.</exception>
+    private void ThrowIfThrottled()
+    {
+        var wait = Failures.RetryAfter(Now);
+        if (wait > TimeSpan.Zero) throw new TooManyAttemptsException(wait);
     }
 
     private string NewOneTimeSecret(string prefix, TimeSpan lifetime, out OneTimeSecret stored)

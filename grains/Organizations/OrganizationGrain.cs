@@ -19,7 +19,7 @@ public sealed class OrganizationGrain(
     IOptions<AuthOptions> options,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = DisplayNames.MaxLength;
 
     private OrganizationState Org => state.State;
 
@@ -31,8 +31,10 @@ public sealed class OrganizationGrain(
     {
         if (!caller.HasScope(ApiTokenScopes.Admin)) throw new ForbiddenException("Creating an organization needs the 'admin' scope.");
         if (Org.Created) throw new ConflictException($"slug: the organization '{Slug}' already exists");
+        // Validated before the first change: a refused name must leave the slug free, not half-created.
+        name = CheckName(name);
         Org.Created = true;
-        Org.Name = CheckName(name);
+        Org.Name = name;
         Org.Personal = personal;
         Org.CreatedAt = Now;
         Org.Members[caller.UserId] = new MemberRecord { Email = caller.Email, Role = OrganizationRoles.Owner, JoinedAt = Now };
@@ -163,7 +165,7 @@ public sealed class OrganizationGrain(
 
     public async Task<MembershipView> AcceptInvitation(Caller caller, string invitationId, string secret)
     {
-        var invitation = await RedeemAsync(caller, invitationId, secret);
+        var invitation = await RedeemAsync(caller, invitationId, secret, accepting: true);
         if (!Org.Members.ContainsKey(caller.UserId))
         {
             Org.Members[caller.UserId] = new MemberRecord { Email = invitation.Email, Role = invitation.Role, JoinedAt = Now };
@@ -177,7 +179,7 @@ public sealed class OrganizationGrain(
 
     public async Task DeclineInvitation(Caller caller, string invitationId, string secret)
     {
-        var invitation = await RedeemAsync(caller, invitationId, secret);
+        var invitation = await RedeemAsync(caller, invitationId, secret, accepting: false);
         await state.WriteStateAsync();
         await AuditAsync(caller, "invitation.declined", invitation.Email);
     }
@@ -212,8 +214,12 @@ public sealed class OrganizationGrain(
         return member;
     }
 
-    /// <summary>Checks and removes the invitation (the caller writes). Any holder of a wrong or unknown token sees 404.</summary>
-    private Task<InvitationRecord> RedeemAsync(Caller caller, string invitationId, string secret)
+    /// <summary>
+    /// Checks and removes the invitation (the caller writes). Any holder of a wrong or unknown token sees 404.
+    /// Accepting needs a verified email: otherwise whoever registered the invited address first, without
+    /// owning the mailbox, would join in its owner's place. Declining does not, as it grants nothing.
+    /// </summary>
+    private Task<InvitationRecord> RedeemAsync(Caller caller, string invitationId, string secret, bool accepting)
     {
         if (!Org.Created || !Org.Invitations.TryGetValue(invitationId, out var invitation) || !Secrets.Matches(invitation.Hash, secret))
         {
@@ -226,6 +232,8 @@ public sealed class OrganizationGrain(
         {
             throw new ForbiddenException("This invitation was sent to another email address; sign in with that address to answer it.");
         }
+
+        if (accepting && !caller.EmailVerified) throw new ForbiddenException(Caller.VerifyEmailFirstThenRefresh);
 
         Org.Invitations.Remove(invitationId);
         return Task.FromResult(invitation);
@@ -241,11 +249,7 @@ public sealed class OrganizationGrain(
         foreach (var expired in Org.Invitations.Where(i => i.Value.ExpiresAt <= Now).Select(i => i.Key).ToList()) Org.Invitations.Remove(expired);
     }
 
-    private static string CheckName(string name)
-    {
-        name = name.Trim();
-        return name.Length is > 0 and <= MaxNameLength ? name : throw new InvalidFieldException("name", $"must be 1–{MaxNameLength} characters");
-    }
+    private static string CheckName(string name) => DisplayNames.Check(name, "name", MaxNameLength);
 
     private Task SyncMembershipAsync(string userId) => GrainFactory.GetGrain<IUserGrain>(userId).SetMembership(Membership(userId));
 

@@ -86,6 +86,16 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     }
 
     [Fact]
+    public async Task A_chunked_body_over_64_KiB_gets_400_problem_details_from_Kestrel()
+    {
+        var api = await StartApiAsync();
+        // No Content-Length to refuse by: Kestrel's own limit (set per request) and the count while reading must stop it.
+        using var content = new ChunkedJson($$"""{"email":"ada@example.com","password":"not the password","padding":"{{new string('x', 80 * 1024)}}"}""");
+        using var response = await api.Http.PostAsync(new Uri("api/v1/auth/login", UriKind.Relative), content, Cancellation);
+        await AssertProblem(response, "body must be at most 65536 bytes");
+    }
+
+    [Fact]
     public async Task Postgres_without_connection_string_fails_on_start_naming_the_setting()
     {
         var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?>

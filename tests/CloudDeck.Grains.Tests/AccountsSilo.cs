@@ -60,10 +60,21 @@ public sealed class AccountsSilo : IAsyncDisposable
         return new AccountsSilo(cluster, clock, dataDirectory);
     }
 
-    public async Task<(Caller Caller, string PersonalOrganization)> SignUpAsync(string email, string password = Password, string address = "10.0.0.1")
+    /// <param name="verified">Also open the verification link, and answer a caller that says so (as a fresh access token would).</param>
+    public async Task<(Caller Caller, string PersonalOrganization)> SignUpAsync(
+        string email, string password = Password, string address = "10.0.0.1", bool verified = false, string? name = null)
     {
-        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, password, email.Split('@')[0], address));
-        return (new Caller(result.Account.UserId, email, address), result.PersonalOrganization);
+        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, password, name ?? email.Split('@')[0], address));
+        var caller = new Caller(result.Account.UserId, email, address);
+        return (verified ? await VerifyAsync(caller) : caller, result.PersonalOrganization);
+    }
+
+    /// <summary>Opens the newest verification link sent to the caller's address.</summary>
+    public async Task<Caller> VerifyAsync(Caller caller)
+    {
+        var token = await TokenFromOutboxAsync(caller.Email, OutboxKinds.EmailVerification, SecretToken.EmailVerification);
+        await Grains.GetGrain<IUserGrain>(token.Owner).VerifyEmail(token.Id, token.Secret);
+        return caller with { EmailVerified = true };
     }
 
     public Task<LoginResult> LoginAsync(string email, string password = Password, string address = "10.0.0.1") =>

@@ -20,7 +20,7 @@ public sealed class OrganizationTests
         await Assert.ThrowsAsync<ConflictException>(() => org.RemoveMember(owner, owner.UserId));
 
         // With a second owner, the first may step down and then leave; the second is then the last.
-        var (second, _) = await silo.SignUpAsync("sam@example.com");
+        var (second, _) = await silo.SignUpAsync("sam@example.com", verified: true);
         await JoinAsync(silo, org, owner, second, OrganizationRoles.Owner);
         await org.ChangeRole(owner, owner.UserId, OrganizationRoles.Admin);
         await org.RemoveMember(owner, owner.UserId);
@@ -32,12 +32,69 @@ public sealed class OrganizationTests
     }
 
     [Fact]
+    public async Task Two_owners_demoting_each_other_at_once_leave_exactly_one_owner()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (first, _) = await silo.SignUpAsync("olive@example.com");
+        var (second, _) = await silo.SignUpAsync("sam@example.com", verified: true);
+        for (var round = 0; round < 5; round++)
+        {
+            var org = silo.Grains.GetGrain<IOrganizationGrain>($"duo-{round}");
+            await org.Create(first, "Duo", personal: false);
+            await JoinAsync(silo, org, first, second, OrganizationRoles.Owner);
+
+            var demoted = await Task.WhenAll(DemoteAsync(org, first, second), DemoteAsync(org, second, first));
+            // Whoever went first is the last owner; the other, already a viewer, may no longer change roles.
+            Assert.Single(demoted, succeeded => succeeded);
+            var owners = (await org.ListMembers(first)).Where(m => m.Role == OrganizationRoles.Owner).ToList();
+            Assert.Single(owners);
+        }
+    }
+
+    private static Task<bool> DemoteAsync(IOrganizationGrain org, Caller actor, Caller target) => Task.Run(async () =>
+    {
+        try
+        {
+            await org.ChangeRole(actor, target.UserId, OrganizationRoles.Viewer);
+            return true;
+        }
+        catch (Exception e) when (e is ForbiddenException or ConflictException)
+        {
+            return false;
+        }
+    });
+
+    [Theory]
+    [InlineData("CR LF")]
+    [InlineData("TAB")]
+    [InlineData("blank")]
+    public async Task A_refused_organization_name_names_the_field_and_leaves_the_slug_free(string label)
+    {
+        var name = label switch
+        {
+            "CR LF" => "Acme\r\nBcc: everyone@example.com",
+            "TAB" => "Acme\tCorp",
+            _ => "  ",
+        };
+        await using var silo = await AccountsSilo.StartAsync();
+        var (owner, _) = await silo.SignUpAsync("olive@example.com");
+        var org = silo.Grains.GetGrain<IOrganizationGrain>("acme");
+
+        Assert.Equal("name", (await Assert.ThrowsAsync<InvalidFieldException>(() => org.Create(owner, name, personal: false))).Field);
+        await Assert.ThrowsAsync<NotFoundException>(() => org.Get(owner));
+        Assert.Equal("Acme", (await org.Create(owner, "Acme", personal: false)).Name);
+
+        Assert.Equal("name", (await Assert.ThrowsAsync<InvalidFieldException>(() => org.Rename(owner, name))).Field);
+        Assert.Equal("Acme", (await org.Get(owner)).Name);
+    }
+
+    [Fact]
     public async Task Outsiders_get_not_found_weak_roles_and_scopes_get_forbidden()
     {
         await using var silo = await AccountsSilo.StartAsync();
         var (owner, _) = await silo.SignUpAsync("olive@example.com");
-        var (admin, _) = await silo.SignUpAsync("adam@example.com");
-        var (viewer, _) = await silo.SignUpAsync("vera@example.com");
+        var (admin, _) = await silo.SignUpAsync("adam@example.com", verified: true);
+        var (viewer, _) = await silo.SignUpAsync("vera@example.com", verified: true);
         var (outsider, _) = await silo.SignUpAsync("otto@example.com");
         var org = silo.Grains.GetGrain<IOrganizationGrain>("acme");
         await org.Create(owner, "Acme", personal: false);
@@ -69,9 +126,9 @@ public sealed class OrganizationTests
     {
         await using var silo = await AccountsSilo.StartAsync();
         var (owner, _) = await silo.SignUpAsync("olive@example.com");
-        var (ann, _) = await silo.SignUpAsync("ann@example.com");
-        var (dan, _) = await silo.SignUpAsync("dan@example.com");
-        var (eli, _) = await silo.SignUpAsync("eli@example.com");
+        var (ann, _) = await silo.SignUpAsync("ann@example.com", verified: true);
+        var (dan, _) = await silo.SignUpAsync("dan@example.com", verified: true);
+        var (eli, _) = await silo.SignUpAsync("eli@example.com", verified: true);
         var org = silo.Grains.GetGrain<IOrganizationGrain>("acme");
         await org.Create(owner, "Acme", personal: false);
 

@@ -32,6 +32,55 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Two_refreshes_with_one_token_at_once_give_one_success_and_revoke_the_family()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("ivy@example.com");
+        for (var round = 0; round < 3; round++)
+        {
+            var tokens = (await silo.LoginAsync("ivy@example.com")).Tokens!;
+            var attempts = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+            {
+                try
+                {
+                    return await RefreshAsync(silo, tokens.RefreshToken);
+                }
+                catch (UnauthenticatedException)
+                {
+                    return null;
+                }
+            }, TestContext.Current.CancellationToken)));
+
+            // The loser presented a token the winner had just rotated away: reuse, so the family dies,
+            // and the winner's new token with it.
+            var winner = Assert.Single(attempts.OfType<TokenPair>());
+            await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, winner.RefreshToken));
+            Assert.Empty(await silo.User(caller).ListSessions(caller));
+        }
+    }
+
+    [Fact]
+    public async Task A_login_expires_seven_days_after_it_started_however_often_it_is_refreshed()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        await silo.SignUpAsync("hal@example.com");
+        var login = (await silo.LoginAsync("hal@example.com")).Tokens!;
+        var end = silo.Clock.GetUtcNow() + TimeSpan.FromDays(7);
+        Assert.Equal(end, login.RefreshTokenExpiresAt);
+
+        var current = login;
+        for (var day = 1; day < 7; day++)
+        {
+            silo.Clock.Advance(TimeSpan.FromDays(1));
+            current = await RefreshAsync(silo, current.RefreshToken);
+            Assert.Equal(end, current.RefreshTokenExpiresAt);
+        }
+
+        silo.Clock.Advance(TimeSpan.FromDays(1));
+        await Assert.ThrowsAsync<UnauthenticatedException>(() => RefreshAsync(silo, current.RefreshToken));
+    }
+
+    [Fact]
     public async Task Refresh_tokens_expire_and_logout_revokes()
     {
         await using var silo = await AccountsSilo.StartAsync();
@@ -111,6 +160,96 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Wrong_MFA_codes_count_against_the_account_even_between_right_passwords()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("cy@example.com");
+        var (enrollment, _) = await silo.EnableMfaAsync(caller);
+        var wrong = WrongCode(silo, enrollment);
+
+        // Every password and code from a new address, so that only the account's own count can stop them.
+        var checkedCodes = 0;
+        LoginResult? throttled = null;
+        for (var round = 0; round < 10 && throttled is null; round++)
+        {
+            var login = await silo.LoginAsync("cy@example.com", AccountsSilo.Password, $"10.2.{round}.1");
+            if (login.Status == LoginStatus.Throttled)
+            {
+                throttled = login;
+                break;
+            }
+
+            Assert.Equal(LoginStatus.MfaRequired, login.Status);
+            for (var i = 0; i < 2 && throttled is null; i++)
+            {
+                var step = await CompleteAsync(silo, login.MfaChallenge!, wrong, $"10.3.{round}.{i}");
+                if (step.Status == LoginStatus.Throttled) throttled = step;
+                else Assert.Equal(LoginStatus.InvalidCredentials, step.Status);
+                if (step.Status == LoginStatus.InvalidCredentials) checkedCodes++;
+            }
+        }
+
+        Assert.Equal(LoginStatus.Throttled, throttled?.Status);
+        Assert.Equal(5, checkedCodes);
+
+        // Once the window passes: four failures, then both factors right, which forgives them, so four more
+        // failures still leave the account open.
+        silo.Clock.Advance(TimeSpan.FromMinutes(15));
+        for (var i = 0; i < 4; i++) Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync("cy@example.com", "wrong password!", $"10.4.{i}.1")).Status);
+        var next = await silo.LoginAsync("cy@example.com", AccountsSilo.Password, "10.4.9.1");
+        Assert.Equal(LoginStatus.Succeeded, (await CompleteAsync(silo, next.MfaChallenge!, silo.CodeFor(enrollment), "10.4.9.1")).Status);
+        for (var i = 0; i < 4; i++) Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync("cy@example.com", "wrong password!", $"10.5.{i}.1")).Status);
+        Assert.Equal(LoginStatus.MfaRequired, (await silo.LoginAsync("cy@example.com", AccountsSilo.Password, "10.5.9.1")).Status);
+    }
+
+    [Fact]
+    public async Task Wrong_codes_to_disable_MFA_are_throttled_with_the_accounts_logins()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        var (caller, _) = await silo.SignUpAsync("dee@example.com");
+        var (enrollment, _) = await silo.EnableMfaAsync(caller);
+        var user = silo.User(caller);
+        var wrong = WrongCode(silo, enrollment);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("code", (await Assert.ThrowsAsync<InvalidFieldException>(() => user.DisableMfa(caller, wrong))).Field);
+        }
+
+        // Now even the right code waits, and so do logins: the failures are the account's.
+        var throttled = await Assert.ThrowsAsync<TooManyAttemptsException>(() => user.DisableMfa(caller, silo.CodeFor(enrollment)));
+        Assert.Equal(15 * 60, throttled.RetryAfterSeconds);
+        Assert.True((await user.Get(caller)).MfaEnabled);
+        Assert.Equal(LoginStatus.Throttled, (await silo.LoginAsync("dee@example.com", AccountsSilo.Password, "10.9.9.9")).Status);
+
+        silo.Clock.Advance(TimeSpan.FromMinutes(15));
+        await user.DisableMfa(caller, silo.CodeFor(enrollment));
+        Assert.False((await user.Get(caller)).MfaEnabled);
+    }
+
+    [Fact]
+    public async Task Unknown_emails_are_throttled_like_accounts_so_the_answer_does_not_tell_who_is_registered()
+    {
+        await using var silo = await AccountsSilo.StartAsync();
+        await silo.SignUpAsync("known@example.com");
+        var answers = new Dictionary<string, LoginResult>();
+        foreach (var email in new[] { "known@example.com", "unknown@example.com" })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync(email, "wrong password!", $"10.{answers.Count + 1}.{i}.1")).Status);
+            }
+
+            answers[email] = await silo.LoginAsync(email, "wrong password!", $"10.{answers.Count + 1}.9.1");
+        }
+
+        Assert.Equal((LoginStatus.Throttled, 15 * 60), (answers["known@example.com"].Status, answers["known@example.com"].RetryAfterSeconds));
+        Assert.Equal(answers["known@example.com"], answers["unknown@example.com"]);
+
+        silo.Clock.Advance(TimeSpan.FromMinutes(15));
+        Assert.Equal(LoginStatus.InvalidCredentials, (await silo.LoginAsync("unknown@example.com", "wrong password!", "10.7.0.1")).Status);
+    }
+
+    [Fact]
     public async Task A_client_address_is_throttled_after_twenty_failures_across_accounts()
     {
         await using var silo = await AccountsSilo.StartAsync();
@@ -152,9 +291,16 @@ public sealed class SessionTests
         return silo.Grains.GetGrain<IUserGrain>(token.Owner).Refresh(token.Id, token.Secret, "10.0.0.1");
     }
 
-    private static Task<LoginResult> CompleteAsync(AccountsSilo silo, string challenge, string code)
+    private static Task<LoginResult> CompleteAsync(AccountsSilo silo, string challenge, string code, string address = "10.0.0.1")
     {
         Assert.True(SecretToken.TryParse(challenge, SecretToken.MfaChallenge, out var token));
-        return silo.Grains.GetGrain<IUserGrain>(token.Owner).CompleteMfaLogin(token.Id, token.Secret, code, "10.0.0.1");
+        return silo.Grains.GetGrain<IUserGrain>(token.Owner).CompleteMfaLogin(token.Id, token.Secret, code, address);
+    }
+
+    /// <summary>Six digits the authenticator does not show in any step that counts now (a fixed guess could be right by chance).</summary>
+    private static string WrongCode(AccountsSilo silo, MfaEnrollment enrollment)
+    {
+        var near = Enumerable.Range(-2, 5).Select(step => silo.CodeFor(enrollment, Totp.Step * step)).ToHashSet();
+        return new[] { "000000", "111111", "222222", "333333", "444444", "555555" }.First(code => !near.Contains(code));
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using CloudDeck.Api.Http;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains.Accounts;
 
@@ -29,6 +30,114 @@ public sealed class AccountFlowTests : IAsyncDisposable
 
         _api.Clock.Advance(TimeSpan.FromMinutes(15));
         (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = ada.Password })).Expect(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Wrong_MFA_codes_between_right_passwords_hit_429_within_the_accounts_five_failures()
+    {
+        var cy = await _api.SignUpAndLoginAsync("cy@example.com");
+        var secret = await EnableMfaAsync(cy);
+        var step = Totp.TimeStep(_api.Clock.GetUtcNow());
+        var right = Totp.Compute(secret, step);
+        // Not a code of any step that counts now: a fixed guess could be right by chance.
+        var near = new[] { step - 1, step, step + 1 }.Select(s => Totp.Compute(secret, s)).ToHashSet();
+        var wrong = new[] { "000000", "111111", "222222", "333333" }.First(code => !near.Contains(code));
+
+        var wrongCodes = 0;
+        Answer? refused = null;
+        for (var attempt = 0; attempt < 10 && refused is null; attempt++)
+        {
+            var login = await _api.PostAsync("/api/v1/auth/login", new { email = cy.Email, password = cy.Password });
+            if (login.Status == HttpStatusCode.TooManyRequests)
+            {
+                refused = login;
+                break;
+            }
+
+            var challenge = login.Expect(HttpStatusCode.OK).Text("challenge");
+            var second = await _api.PostAsync("/api/v1/auth/login/mfa", new { challenge, code = wrong });
+            if (second.Status == HttpStatusCode.TooManyRequests) refused = second;
+            else second.Expect(HttpStatusCode.Unauthorized);
+            if (second.Status == HttpStatusCode.Unauthorized) wrongCodes++;
+        }
+
+        Assert.True(refused is not null, $"{wrongCodes} wrong codes were checked without a 429.");
+        Assert.Equal(5, wrongCodes);
+        Assert.Equal(TimeSpan.FromMinutes(15), refused.RetryAfter);
+
+        // The signed-in session cannot go on guessing through MFA disabling either: same account, same wait.
+        var disable = await _api.PostAsync("/api/v1/me/mfa/disable", new { code = right }, cy.AccessToken);
+        disable.Expect(HttpStatusCode.TooManyRequests);
+        Assert.Equal(TimeSpan.FromMinutes(15), disable.RetryAfter);
+        Assert.Equal("application/problem+json", disable.MediaType);
+    }
+
+    [Fact]
+    public async Task Unknown_emails_get_the_same_429_as_accounts_so_it_does_not_tell_who_is_registered()
+    {
+        await _api.SignUpAndLoginAsync("ada@example.com");
+        var sixth = new Dictionary<string, Answer>();
+        foreach (var email in new[] { "ada@example.com", "nobody@example.com" })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                (await _api.PostAsync("/api/v1/auth/login", new { email, password = "not the password" })).Expect(HttpStatusCode.Unauthorized);
+            }
+
+            sixth[email] = await _api.PostAsync("/api/v1/auth/login", new { email, password = "not the password" });
+        }
+
+        sixth["ada@example.com"].Expect(HttpStatusCode.TooManyRequests);
+        sixth["nobody@example.com"].Expect(HttpStatusCode.TooManyRequests);
+        Assert.Equal(sixth["ada@example.com"].RetryAfter, sixth["nobody@example.com"].RetryAfter);
+        Assert.Equal(sixth["ada@example.com"].Json.Text("detail"), sixth["nobody@example.com"].Json.Text("detail"));
+    }
+
+    [Fact]
+    public async Task Names_with_control_characters_get_400_naming_the_field_and_change_nothing()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var refused = new[]
+        {
+            await _api.PostAsync("/api/v1/auth/signup", new { email = "eve@example.com", password = InProcessApi.Password, name = "Eve\r\nBcc: everyone@example.com" }),
+            await _api.PostAsync("/api/v1/orgs", new { slug = "evil", name = "Evil\nCorp" }, ada.AccessToken),
+            await _api.SendAsync(HttpMethod.Patch, $"/api/v1/orgs/{ada.PersonalOrganization}", new { name = "Ada\u0007" }, ada.AccessToken),
+        };
+        foreach (var answer in refused)
+        {
+            var problem = answer.Expect(HttpStatusCode.BadRequest);
+            Assert.True(problem["errors"]?["name"] is JsonArray, $"{answer.Request}: the problem should name 'name': {answer.Body}");
+            Assert.Contains("control characters", problem.Text("detail"), StringComparison.Ordinal);
+        }
+
+        // Nothing was made: the address signs up, the slug is free, the name is unchanged.
+        (await _api.PostAsync("/api/v1/auth/signup", new { email = "eve@example.com", password = InProcessApi.Password, name = "Eve" })).Expect(HttpStatusCode.Created);
+        (await _api.PostAsync("/api/v1/orgs", new { slug = "evil", name = "Evil Corp" }, ada.AccessToken)).Expect(HttpStatusCode.Created);
+        Assert.Equal("ada's projects", (await _api.GetAsync($"/api/v1/orgs/{ada.PersonalOrganization}", ada.AccessToken)).Expect(HttpStatusCode.OK).Text("name"));
+    }
+
+    [Fact]
+    public async Task Sign_up_without_a_name_takes_the_local_part_shortened_to_a_valid_name()
+    {
+        var local = new string('l', 120);
+        var account = (await _api.PostAsync("/api/v1/auth/signup", new { email = $"{local}@example.com", password = InProcessApi.Password }))
+            .Expect(HttpStatusCode.Created)["account"]!;
+        Assert.Equal(new string('l', 100), account.Text("name"));
+        Assert.Equal(new string('l', 89) + "'s projects", account["organizations"]![0]!.Text("name"));
+    }
+
+    [Fact]
+    public async Task A_chunked_body_over_64_KiB_gets_400_naming_the_body()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var padding = new string('x', JsonBody.MaxBytes);
+        using var chunked = new ChunkedJson($$"""{"email":"{{ada.Email}}","password":"not the password","padding":"{{padding}}"}""");
+        var problem = (await _api.PostAsync("/api/v1/auth/login", chunked)).Expect(HttpStatusCode.BadRequest);
+        Assert.Contains($"at most {JsonBody.MaxBytes} bytes", problem["errors"]!["body"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Under the limit, a chunked body is read as usual.
+        using var small = new ChunkedJson($$"""{"email":"{{ada.Email}}","password":"{{ada.Password}}"}""");
+        (await _api.PostAsync("/api/v1/auth/login", small)).Expect(HttpStatusCode.OK);
     }
 
     public static TheoryData<string, string, string, string> BadInputs => new()
@@ -70,7 +179,8 @@ public sealed class AccountFlowTests : IAsyncDisposable
     [MemberData(nameof(BadInputs))]
     public async Task Bad_input_gets_400_problem_details_naming_the_field(string method, string path, string body, string field)
     {
-        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        // Verified, so that the API-token rows reach their field checks rather than "verify your email first".
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com", verifyEmail: true);
         var answer = await _api.SendAsync(new HttpMethod(method), path, body.Length == 0 ? null : body, ada.AccessToken);
         var problem = answer.Expect(HttpStatusCode.BadRequest);
         Assert.Equal("application/problem+json", answer.MediaType);
@@ -150,6 +260,18 @@ public sealed class AccountFlowTests : IAsyncDisposable
     }
 
     private static string SecretOf(string token) => token.Split('.')[^1];
+
+    /// <summary>Enrolls and confirms MFA over HTTP; answers the authenticator's key.</summary>
+    private async Task<byte[]> EnableMfaAsync(Account account)
+    {
+        var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, account.AccessToken)).Expect(HttpStatusCode.OK);
+        var secret = Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!);
+        var code = Totp.Compute(secret, Totp.TimeStep(_api.Clock.GetUtcNow()));
+        (await _api.PostAsync("/api/v1/me/mfa/verify", new { code }, account.AccessToken)).Expect(HttpStatusCode.OK);
+        // The confirming code's step is spent; later codes come from the next one.
+        _api.Clock.Advance(Totp.Step);
+        return secret;
+    }
 
     public async ValueTask DisposeAsync() => await _api.DisposeAsync();
 }

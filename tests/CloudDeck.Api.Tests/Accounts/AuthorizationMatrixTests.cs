@@ -141,13 +141,13 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
     [Fact]
     public async Task Every_mapped_route_answers_the_documented_status_for_every_kind_of_caller()
     {
-        _owner = await _api.SignUpAndLoginAsync("owner@acme.test");
+        _owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
         (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
         var admin = await NewMemberAsync("admin", "admin@acme.test");
         var developer = await NewMemberAsync("developer", "developer@acme.test");
         _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
-        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test");
-        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test");
+        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test", verifyEmail: true);
+        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test", verifyEmail: true);
         Account?[] callers = [null, outsider, _viewer, developer, admin, _owner];
 
         var matrix = Matrix();
@@ -197,7 +197,8 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
 
     private async Task<Account> NewMemberAsync(string role, string? email = null)
     {
-        var member = await _api.SignUpAndLoginAsync(email ?? FreshEmail());
+        // Verified: accepting an invitation and minting API tokens (rows below) need it.
+        var member = await _api.SignUpAndLoginAsync(email ?? FreshEmail(), verifyEmail: true);
         (await _api.PostAsync("/api/v1/orgs/acme/invitations", new { email = member.Email, role }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
         var token = await _api.TokenFromOutboxAsync(member.Email, OutboxKinds.Invitation);
         (await _api.PostAsync("/api/v1/invitations/accept", new { token }, member.AccessToken)).Expect(HttpStatusCode.OK);

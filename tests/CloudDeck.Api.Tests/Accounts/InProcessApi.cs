@@ -67,7 +67,8 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     public async Task<Answer> SendAsync(HttpMethod method, string path, object? body = null, string? token = null)
     {
         using var request = new HttpRequestMessage(method, path);
-        if (body is string raw) request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
+        if (body is HttpContent content) request.Content = content;
+        else if (body is string raw) request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
         else if (body is not null) request.Content = JsonContent.Create(body);
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
@@ -81,13 +82,19 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
 
     public Task<Answer> GetAsync(string path, string? token = null) => SendAsync(HttpMethod.Get, path, null, token);
 
-    public async Task<Account> SignUpAndLoginAsync(string email, string password = Password)
+    /// <param name="verifyEmail">Open the verification link before logging in, so the access token says the email is verified.</param>
+    public async Task<Account> SignUpAndLoginAsync(string email, string password = Password, bool verifyEmail = false)
     {
         var signUp = (await PostAsync("/api/v1/auth/signup", new { email, password })).Expect(HttpStatusCode.Created);
         var account = new Account(email, password, signUp["account"]!["userId"]!.GetValue<string>(), signUp["personalOrganization"]!.GetValue<string>());
+        if (verifyEmail) await VerifyEmailAsync(account);
         await LoginAsync(account);
         return account;
     }
+
+    public async Task VerifyEmailAsync(Account account) =>
+        (await PostAsync("/api/v1/auth/verify-email", new { token = await TokenFromOutboxAsync(account.Email, OutboxKinds.EmailVerification) }))
+            .Expect(HttpStatusCode.NoContent);
 
     public async Task LoginAsync(Account account)
     {

@@ -3,6 +3,9 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Actors.Runtime;
+using CloudDeck.Grains.Accounts;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -59,6 +62,59 @@ public sealed class TokenTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Access_tokens_signed_with_the_servers_key_for_another_issuer_or_audience_are_refused()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var key = new SymmetricSecurityKey(_api.Services.GetRequiredService<SigningKey>().Bytes);
+        string Sign(string issuer, string audience)
+        {
+            var now = _api.Clock.GetUtcNow().UtcDateTime;
+            return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = issuer,
+                Audience = audience,
+                IssuedAt = now,
+                NotBefore = now,
+                Expires = now.AddMinutes(10),
+                Subject = new ClaimsIdentity([new Claim("sub", ada.UserId), new Claim("email", ada.Email), new Claim("sid", "x")]),
+                SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+            });
+        }
+
+        // The same recipe with the right issuer and audience is accepted, so the refusals below are theirs alone.
+        (await _api.GetAsync("/api/v1/me", Sign("clouddeck", "clouddeck"))).Expect(HttpStatusCode.OK);
+        foreach (var (what, token) in new[] { ("issuer", Sign("someone-else", "clouddeck")), ("audience", Sign("clouddeck", "another-service")) })
+        {
+            var answer = await _api.GetAsync("/api/v1/me", token);
+            Assert.True(answer.Status == HttpStatusCode.Unauthorized, $"A token for another {what} got {(int)answer.Status}: {answer.Body}");
+            Assert.Equal("application/problem+json", answer.MediaType);
+        }
+    }
+
+    [Fact]
+    public async Task Tokens_whose_owner_is_not_a_user_id_are_refused_without_activating_a_grain()
+    {
+        (await _api.GetAsync("/healthz")).Expect(HttpStatusCode.OK);
+        var silo = _api.Services.GetRequiredService<SiloHealth>();
+        var before = silo.ActivationCount;
+
+        const string rest = "0123456789abcdef.c2VjcmV0";
+        foreach (var owner in new[] { "admin", "u123", "U0123456789ABCDEF", "u0123456789abcdeg", "u0123456789abcdef0", new string('x', 40) })
+        {
+            (await _api.GetAsync("/api/v1/me", $"cdk_{owner}.{rest}")).Expect(HttpStatusCode.Unauthorized);
+            // Tokens in bodies are refused like any malformed token: 400 naming the field.
+            (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/logout", new { refreshToken = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/verify-email", new { token = $"cdv_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/login/mfa", new { challenge = $"cdm_{owner}.{rest}", code = "123456" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = $"cdp_{owner}.{rest}", newPassword = "a fine new passphrase" }))
+                .Expect(HttpStatusCode.BadRequest);
+        }
+
+        Assert.Equal(before, silo.ActivationCount);
+    }
+
+    [Fact]
     public async Task A_reused_refresh_token_revokes_the_family_over_HTTP()
     {
         var ada = await _api.SignUpAndLoginAsync("ada@example.com");
@@ -71,7 +127,7 @@ public sealed class TokenTests : IAsyncDisposable
     [Fact]
     public async Task Api_tokens_authenticate_within_their_scopes_until_revoked_or_expired()
     {
-        var owner = await _api.SignUpAndLoginAsync("owner@example.com");
+        var owner = await _api.SignUpAndLoginAsync("owner@example.com", verifyEmail: true);
         (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, owner.AccessToken)).Expect(HttpStatusCode.Created);
         var read = (await _api.PostAsync("/api/v1/me/tokens", new { name = "ci", scopes = new[] { "read" } }, owner.AccessToken)).Expect(HttpStatusCode.Created);
         var readToken = read.Text("token");
