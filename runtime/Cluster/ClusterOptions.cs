@@ -22,6 +22,17 @@ public sealed class ClusterOptions
     /// <summary>Address other silos and clients use to reach this one.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Address the silo listens on. Unset: loopback when the advertised address is loopback, else all interfaces.
+    /// The cluster port is not authenticated: keep it on a private network.
+    /// </summary>
+    public string? ListenAddress { get; set; }
+
+    internal System.Net.IPAddress ResolveListenAddress() =>
+        ListenAddress is { } configured ? System.Net.IPAddress.Parse(configured)
+        : System.Net.IPAddress.TryParse(AdvertisedAddress, out var advertised) && System.Net.IPAddress.IsLoopback(advertised) ? advertised
+        : System.Net.IPAddress.Any;
+
     public TimeSpan ProbePeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
@@ -34,7 +45,7 @@ public sealed class ClusterOptions
     public int ProbedSilos { get; set; } = 3;
 
     /// <summary>How long a suspicion counts towards a death declaration.</summary>
-    public TimeSpan SuspicionLifetime { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan SuspicionLifetime { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often the table is read even without gossip.</summary>
     public TimeSpan TableRefreshPeriod { get; set; } = TimeSpan.FromSeconds(1);

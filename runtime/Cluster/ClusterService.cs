@@ -11,6 +11,8 @@ internal sealed class ClusterService : IAsyncDisposable
     private readonly GrainRuntime _runtime;
     private readonly ILogger _logger;
     private volatile ClusterView _view = ClusterView.Empty;
+    private readonly Lock _applying = new();
+    private long _lastTableReadTicks;
 
     public ClusterService(GrainRuntime runtime, ClusterOptions options, bool isClient, ILoggerFactory loggers)
     {
@@ -61,6 +63,23 @@ internal sealed class ClusterService : IAsyncDisposable
 
         if (owner == Self)
         {
+            if (!IsClient && Environment.TickCount64 - Interlocked.Read(ref _lastTableReadTicks) > LeaseMilliseconds)
+            {
+                // The view is too old to trust (a paused process, an unreachable database): this silo may have been
+                // declared dead meanwhile. Turn the call away until a fresh read says we still own the grain.
+                RefreshWanted?.Invoke();
+                if (request.IsInbound)
+                {
+                    request.TryFail(new RequestRejectedException($"Silo {Self} has not read the membership table recently; {request} was not run."));
+                }
+                else
+                {
+                    _ = DispatchAgainLaterAsync(request, refresh: true);
+                }
+
+                return true;
+            }
+
             return false;
         }
 
@@ -98,28 +117,50 @@ internal sealed class ClusterService : IAsyncDisposable
             return;
         }
 
+        // A fresh start for forwarding; the deadline, not the hop count, bounds how long views may disagree.
         request.Hops = 0;
         request.SentTo = null;
         _runtime.Dispatch(request);
     }
 
+    /// <summary>A silo serves its grains only while its last table read is this recent.</summary>
+    private long LeaseMilliseconds => (long)(Options.TableRefreshPeriod.TotalMilliseconds * 2.5);
+
+    /// <summary>True when the current view names another silo as the grain's owner.</summary>
+    public bool IsOwnedElsewhere(GrainId grainId) => !IsClient && _view.Owner(grainId) is { } owner && owner != Self;
+
     /// <summary>Reads the membership table and applies the view it describes.</summary>
     public async Task<MembershipTableData> RefreshAsync(CancellationToken cancellationToken)
     {
+        var started = Environment.TickCount64;
         var data = await Table.ReadAllAsync(cancellationToken);
         Apply(new ClusterView(data.Entries, data.Version));
+        // The lease runs from when the read started: what it says was true at least from then on.
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref _lastTableReadTicks);
+        }
+        while (started > seen && Interlocked.CompareExchange(ref _lastTableReadTicks, started, seen) != seen);
+
         return data;
     }
 
     public void Apply(ClusterView next)
     {
-        var previous = _view;
-        if (next.Version == previous.Version && next.ActiveCount == previous.ActiveCount)
+        ClusterView previous;
+        lock (_applying)
         {
-            return;
+            previous = _view;
+            // Reads run concurrently (timer, gossip, votes): an older read must not undo a newer one.
+            if (next.Version < previous.Version || (next.Version == previous.Version && next.ActiveCount == previous.ActiveCount))
+            {
+                return;
+            }
+
+            _view = next;
         }
 
-        _view = next;
         foreach (var gone in previous.Entries.Where(e => e.Status == SiloStatus.Active && !next.IsActive(e.Silo)))
         {
             var now = next.Entries.FirstOrDefault(e => e.Silo == gone.Silo);

@@ -35,8 +35,9 @@ internal sealed class MembershipProtocol : IAsyncDisposable
     public async Task JoinAsync(string siloName, CancellationToken cancellationToken)
     {
         await _cluster.Table.InitializeAsync(cancellationToken);
-        var siloPort = _cluster.Messages.Listen(_options.SiloPort);
-        var gatewayPort = _options.GatewayPort == 0 ? 0 : _cluster.Messages.Listen(_options.GatewayPort);
+        var listenOn = _options.ResolveListenAddress();
+        var siloPort = _cluster.Messages.Listen(listenOn, _options.SiloPort);
+        var gatewayPort = _options.GatewayPort == 0 ? 0 : _cluster.Messages.Listen(listenOn, _options.GatewayPort);
         var silo = new SiloAddress(_options.AdvertisedAddress, siloPort, SiloAddress.NewGeneration());
         _cluster.Self = silo;
         _cluster.Messages.SelfId = "silo/" + silo;
@@ -66,21 +67,44 @@ internal sealed class MembershipProtocol : IAsyncDisposable
     }
 
     /// <summary>Leaves gracefully: ShuttingDown (others stop placing grains here), then Dead once handed off.</summary>
-    public async Task AnnounceShutdownAsync()
+    /// <returns>False if the cluster had already declared this silo dead: it must not hand anything off then.</returns>
+    public async Task<bool> AnnounceShutdownAsync()
     {
-        _self = _self with { Status = SiloStatus.ShuttingDown };
-        await ChangeTableAsync(_ => [_self], CancellationToken.None);
+        if (!await ChangeOwnRowAsync(SiloStatus.ShuttingDown))
+        {
+            return false;
+        }
+
         var data = await _cluster.RefreshAsync(CancellationToken.None);
         _cluster.Messages.Gossip(data.Entries.Where(e => e.Status == SiloStatus.Active).Select(e => e.Silo));
+        return true;
     }
 
     public async Task AnnounceDeadAsync()
     {
         _stopping.Cancel();
-        _self = _self with { Status = SiloStatus.Dead };
-        await ChangeTableAsync(_ => [_self], CancellationToken.None);
+        await ChangeOwnRowAsync(SiloStatus.Dead);
         var data = await _cluster.Table.ReadAllAsync(CancellationToken.None);
         _cluster.Messages.Gossip(data.Entries.Where(e => e.Status == SiloStatus.Active).Select(e => e.Silo));
+    }
+
+    /// <summary>Changes this silo's status from the row as read, never bringing a dead row back to life.</summary>
+    private async Task<bool> ChangeOwnRowAsync(SiloStatus status)
+    {
+        var alive = true;
+        await ChangeTableAsync(data =>
+        {
+            var mine = data.Entries.FirstOrDefault(e => e.Silo == Self);
+            if (mine is null || mine.Status == SiloStatus.Dead)
+            {
+                alive = false;
+                return [];
+            }
+
+            _self = mine with { Status = status };
+            return [_self];
+        }, CancellationToken.None);
+        return alive;
     }
 
     /// <summary>Applies a change to the table with compare-and-swap on its version, re-reading on conflict.</summary>
@@ -187,12 +211,21 @@ internal sealed class MembershipProtocol : IAsyncDisposable
 
         // Each silo watches the next few on the ring, so every silo is watched by as many others.
         var targets = Enumerable.Range(1, Math.Min(_options.ProbedSilos, ring.Count - 1)).Select(i => ring[(index + i) % ring.Count]).ToArray();
-        await Task.WhenAll(targets.Select(target => ProbeOneAsync(target, ring)));
+        var answered = await Task.WhenAll(targets.Select(target => _cluster.Messages.PingAsync(target.Endpoint, _options.ProbeTimeout)));
+        // If nobody answered while several were asked, the likelier fault is here (a starved or cut-off process):
+        // count nothing and vote against nobody this round.
+        if (targets.Length > 1 && !answered.Any(a => a))
+        {
+            _logger.LogWarning("No probed silo answered; this silo may be the unhealthy one, so it casts no votes this round");
+            return;
+        }
+
+        await Task.WhenAll(targets.Select((target, i) => AfterProbeAsync(target, answered[i], ring)));
     }
 
-    private async Task ProbeOneAsync(SiloAddress target, List<SiloAddress> ring)
+    private async Task AfterProbeAsync(SiloAddress target, bool answered, List<SiloAddress> ring)
     {
-        if (await _cluster.Messages.PingAsync(target.Endpoint, _options.ProbeTimeout))
+        if (answered)
         {
             lock (_missedProbes)
             {
@@ -231,7 +264,9 @@ internal sealed class MembershipProtocol : IAsyncDisposable
         await ChangeTableAsync(data =>
         {
             var entry = data.Entries.FirstOrDefault(e => e.Silo == target);
-            if (entry is null || entry.Status == SiloStatus.Dead)
+            var mine = data.Entries.FirstOrDefault(e => e.Silo == Self);
+            // Only an active silo votes: one that was itself declared dead (or is leaving) must not kill others.
+            if (entry is null || entry.Status == SiloStatus.Dead || mine?.Status != SiloStatus.Active)
             {
                 return [];
             }
@@ -240,6 +275,12 @@ internal sealed class MembershipProtocol : IAsyncDisposable
             var votes = entry.Suspicions.Where(s => now - s.At < _options.SuspicionLifetime && s.Voter != Self).Append((Self, now)).ToArray();
             var active = data.Entries.Count(e => e.Status == SiloStatus.Active);
             var needed = Math.Max(1, Math.Min(_options.VotesForDeathDeclaration, (active + 1) / 2));
+            if (now - entry.IAmAliveTime > _options.IAmAlivePeriod * 3)
+            {
+                // Not even heartbeating for three periods: when most of a small cluster died together, the
+                // survivors are too few to out-vote it, so one vote settles it.
+                needed = 1;
+            }
             declaredDead = votes.Length >= needed;
             return [entry with { Suspicions = votes, Status = declaredDead ? SiloStatus.Dead : entry.Status }];
         }, _stopping.Token);

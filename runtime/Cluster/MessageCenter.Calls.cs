@@ -25,6 +25,24 @@ internal sealed partial class MessageCenter
             return;
         }
 
+        byte[] body;
+        try
+        {
+            body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), Wire.Options);
+        }
+        catch (Exception exception)
+        {
+            request.TryFail(new InvalidOperationException($"The arguments of {request} cannot be sent to another silo: {exception.Message}", exception));
+            return;
+        }
+
+        if (body.Length > Message.MaxFrameBytes / 2)
+        {
+            // One oversized frame would make the peer drop the connection and every call on it.
+            request.TryFail(new ArgumentException($"The arguments of {request} take {body.Length} bytes; a call may carry at most {Message.MaxFrameBytes / 2}."));
+            return;
+        }
+
         var oneWay = (request.Flags & RequestFlags.OneWay) != 0;
         var correlation = oneWay ? 0 : Interlocked.Increment(ref _nextCorrelationId);
         request.SentTo = owner;
@@ -42,7 +60,7 @@ internal sealed partial class MessageCenter
             Hops = request.Hops,
             TraceParent = request.TraceParent,
             Chain = CallChainNode.Serialize(request.Chain),
-            Body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), Wire.Options),
+            Body = body,
         };
         if (!connection.Send(message) && (oneWay || _pending.TryRemove(correlation, out _)))
         {
@@ -236,7 +254,9 @@ internal sealed partial class MessageCenter
 
     private async Task AnswerIndirectPingAsync(Connection connection, Message message)
     {
-        var alive = await PingAsync(message.Target!, TimeSpan.FromMilliseconds(Math.Max(100, message.TimeoutMs)));
+        // Only silos of this cluster may be probed on a peer's behalf, not any host:port it names.
+        var known = _runtime.Cluster!.View.Entries.Any(e => e.Silo.Endpoint == message.Target);
+        var alive = known && await PingAsync(message.Target!, TimeSpan.FromMilliseconds(Math.Max(100, message.TimeoutMs)));
         connection.Send(new Message { Kind = MessageKind.Pong, CorrelationId = message.CorrelationId, ExceptionMessage = alive ? null : "unreachable" });
     }
 

@@ -26,7 +26,7 @@ internal sealed partial class MessageCenter : IAsyncDisposable
         _runtime = runtime;
         SelfId = selfId;
         _logger = logger;
-        Wire = new WireFormat(runtime);
+        Wire = new WireFormat(runtime, runtime.Registry.DeclaresGrainInterfaces);
         runtime.Timeouts.AddScan(FailExpired);
     }
 
@@ -38,9 +38,9 @@ internal sealed partial class MessageCenter : IAsyncDisposable
     public event Action? GossipReceived;
 
     /// <summary>Starts listening; returns the port actually bound (useful with port 0).</summary>
-    public int Listen(int port)
+    public int Listen(IPAddress address, int port)
     {
-        var listener = new TcpListener(IPAddress.Any, port);
+        var listener = new TcpListener(address, port);
         listener.Start(512);
         _listeners.Add(listener);
         _ = AcceptLoopAsync(listener);

@@ -79,6 +79,10 @@ internal sealed class GrainTypeRegistry
 
     public IEnumerable<GrainTypeInfo> All => _byName.Values;
 
+    /// <summary>Assemblies whose request classes may arrive over the wire: those declaring the known grain interfaces.</summary>
+    public bool DeclaresGrainInterfaces(System.Reflection.Assembly assembly) =>
+        assembly == typeof(IAddressable).Assembly || _byInterface.Keys.Any(i => i.Assembly == assembly);
+
     public static bool IsGrainInterface(Type type) =>
         type.IsInterface && typeof(IAddressable).IsAssignableFrom(type) && type.Assembly != typeof(IAddressable).Assembly;
 

@@ -91,7 +91,18 @@ internal sealed class SiloHostedService(
         if (_membership is not null && !runtime.IsAbandoned)
         {
             // Others stop placing grains here first, so calls go to the new owners while ours hand off.
-            await _membership.AnnounceShutdownAsync();
+            try
+            {
+                if (!await _membership.AnnounceShutdownAsync())
+                {
+                    // Declared dead while we were away: our activations may live elsewhere now, so write nothing.
+                    runtime.Abandon();
+                }
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Could not announce the shutdown; handing off anyway");
+            }
         }
 
         runtime.BeginShutdown();

@@ -13,8 +13,11 @@ internal sealed class WireFormat
 {
     private readonly ConcurrentDictionary<string, Type?> _requestTypes = new(StringComparer.Ordinal);
 
-    public WireFormat(IGrainFactory grains)
+    private readonly Func<System.Reflection.Assembly, bool> _trustedAssembly;
+
+    public WireFormat(IGrainFactory grains, Func<System.Reflection.Assembly, bool> trustedAssembly)
     {
+        _trustedAssembly = trustedAssembly;
         Options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             IncludeFields = true,
@@ -33,11 +36,22 @@ internal sealed class WireFormat
 
     public GrainRequest DeserializeRequest(string typeName, ReadOnlyMemory<byte> body)
     {
-        var type = _requestTypes.GetOrAdd(typeName, static name =>
+        // Only request classes of the grain interfaces this process knows, and only names that resolve are cached:
+        // a peer cannot make us load arbitrary types or grow the cache without bound.
+        if (!_requestTypes.TryGetValue(typeName, out var type))
         {
-            var found = Type.GetType(name, throwOnError: false);
-            return found is not null && typeof(GrainRequest).IsAssignableFrom(found) ? found : null;
-        }) ?? throw new InvalidOperationException($"Unknown request type '{typeName}': the silos run different grain interface assemblies.");
+            var found = Type.GetType(typeName, throwOnError: false);
+            type = found is not null && typeof(GrainRequest).IsAssignableFrom(found) && _trustedAssembly(found.Assembly) ? found : null;
+            if (type is not null)
+            {
+                _requestTypes[typeName] = type;
+            }
+        }
+
+        if (type is null)
+        {
+            throw new InvalidOperationException($"Unknown request type '{typeName}': the silos run different grain interface assemblies.");
+        }
         return (GrainRequest)(JsonSerializer.Deserialize(body.Span, type, Options)
                               ?? throw new InvalidDataException($"Empty body for a {typeName} request."));
     }

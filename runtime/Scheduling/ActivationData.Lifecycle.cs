@@ -105,6 +105,14 @@ internal sealed partial class ActivationData
             _deactivateWhenIdle = true;
         }
 
+        if (_runtime.Cluster?.IsOwnedElsewhere(GrainId) == true)
+        {
+            // The view changed while we activated: the grain belongs to another silo now, and the calls waiting
+            // here must follow it there rather than run on an activation that the hand-off walk did not see.
+            StartDeactivation(DeactivationReason.Rebalanced);
+            return;
+        }
+
         if (_deactivateWhenIdle && _waiting.IsEmpty)
         {
             StartDeactivation(_inconsistent ? DeactivationReason.InconsistentState : DeactivationReason.ApplicationRequested);
