@@ -23,6 +23,9 @@ public sealed class CloudDeckClusterOptions
 
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>Where the silo listens; unset: loopback if advertised on loopback, else every interface.</summary>
+    public string? ListenAddress { get; set; }
+
     public bool IsCluster => string.Equals(Mode, "Cluster", StringComparison.OrdinalIgnoreCase);
 
     public static CloudDeckClusterOptions Read(IConfiguration configuration, CloudDeckStorageOptions storage)
@@ -65,6 +68,11 @@ public sealed class CloudDeckClusterOptions
                 "CloudDeck:Cluster:Mode is Cluster: set CloudDeck:PostgresConnectionString (or CloudDeck:Cluster:ConnectionString) for the membership table.");
         }
 
+        if (ListenAddress is not null && !System.Net.IPAddress.TryParse(ListenAddress, out _))
+        {
+            throw new InvalidOperationException($"CloudDeck:Cluster:ListenAddress must be an IP address (was '{ListenAddress}').");
+        }
+
         if (string.IsNullOrWhiteSpace(ClusterId))
         {
             throw new InvalidOperationException("CloudDeck:Cluster:ClusterId must not be empty.");
@@ -78,5 +86,6 @@ public sealed class CloudDeckClusterOptions
         options.SiloPort = SiloPort;
         options.GatewayPort = GatewayPort;
         options.AdvertisedAddress = AdvertisedAddress;
+        options.ListenAddress = ListenAddress;
     }
 }
