@@ -130,4 +130,41 @@ public sealed class InProcessClusterTests(PostgresFixture postgres)
             }
         }
     }
+
+    [Fact]
+    public async Task An_activation_that_finishes_after_its_grain_moved_is_handed_off_and_its_calls_follow()
+    {
+        var database = await postgres.Server.CreateDatabaseAsync("handoff", Ct);
+        var clusterId = "h-" + Guid.NewGuid().ToString("N")[..8];
+        using var first = await StartSiloAsync(database, clusterId);
+        var firstRuntime = first.Services.GetRequiredService<GrainRuntime>();
+        var keys = Enumerable.Range(0, 20).Select(i => $"{clusterId}-slow-{i}").ToArray();
+
+        // Every grain starts activating on the only silo; a second silo joins while they are still activating.
+        var calls = keys.Select(k => first.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlowStartGrain>(k).Where()).ToArray();
+        using var second = await StartSiloAsync(database, clusterId);
+        try
+        {
+            var secondRuntime = second.Services.GetRequiredService<GrainRuntime>();
+            await ActivationTests.Eventually(() => firstRuntime.Cluster!.View.ActiveCount == 2);
+            var answers = await Task.WhenAll(calls);
+
+            var moved = keys.Where(k => firstRuntime.Cluster!.View.Owner(new GrainId("slowstart", k)) == secondRuntime.Cluster!.Self).ToArray();
+            Assert.NotEmpty(moved);
+            // No activation of a moved grain stays behind on the first silo, and a call now reaches the owner.
+            await ActivationTests.Eventually(() => moved.All(k => !firstRuntime.Catalog.TryGet(new GrainId("slowstart", k), out _)));
+            foreach (var key in moved)
+            {
+                Assert.Equal(secondRuntime.Cluster!.Self!.ToString(),
+                    await first.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlowStartGrain>(key).Where());
+            }
+
+            Assert.Equal(keys.Length, answers.Length);
+        }
+        finally
+        {
+            await second.StopAsync(Ct);
+            await first.StopAsync(Ct);
+        }
+    }
 }

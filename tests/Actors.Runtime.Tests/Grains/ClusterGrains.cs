@@ -64,3 +64,16 @@ public sealed class PlacedGrain(LocalSiloDetails silo, [PersistentState("count")
         await Increment();
     }
 }
+
+public interface ISlowStartGrain : IGrainWithStringKey
+{
+    Task<string> Where();
+}
+
+/// <summary>Takes a second to activate, so a view change can happen in the middle of its activation.</summary>
+public sealed class SlowStartGrain(LocalSiloDetails silo) : Grain, ISlowStartGrain
+{
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => Task.Delay(1000, cancellationToken);
+
+    public Task<string> Where() => Task.FromResult(silo.Name);
+}
