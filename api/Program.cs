@@ -27,6 +27,7 @@ catch (InvalidOperationException misconfigured)
 }
 
 builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
@@ -39,6 +40,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapHealthEndpoints();
+app.MapOpenApi().AllowAnonymous();
 if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
 {
     app.MapProbeEndpoints();

@@ -34,6 +34,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
     private Dictionary<string, Row> Matrix() => new()
     {
         ["GET /healthz"] = new(Everyone(200), Fixed("/healthz")),
+        ["GET /openapi/{documentName}.json"] = new(Everyone(200), Fixed("/openapi/v1.json")),
         ["PUT /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix", new { value = "x" })),
         ["GET /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix")),
 
