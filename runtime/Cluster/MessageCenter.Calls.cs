@@ -62,14 +62,11 @@ internal sealed partial class MessageCenter
             Chain = CallChainNode.Serialize(request.Chain),
             Body = body,
         };
+        // A one-way caller already has its completed task (GrainRuntime.Invoke); nothing more is owed to it.
         if (!connection.Send(message) && (oneWay || _pending.TryRemove(correlation, out _)))
         {
             // Not written at all, so it certainly did not run: safe to dispatch again.
             _runtime.Dispatch(request);
-        }
-        else if (oneWay)
-        {
-            request.DeliverOneWaySent();
         }
     }
 

@@ -74,11 +74,6 @@ public abstract class GrainRequest
     /// <summary>For a request sent over the wire: the answer that came back.</summary>
     internal abstract void AnswerFromWire(ReadOnlyMemory<byte> body, System.Text.Json.JsonSerializerOptions options);
 
-    /// <summary>A one-way request has left this process: nothing more will be heard of it here.</summary>
-    internal void DeliverOneWaySent() => AnswerFromWire("{}"u8.ToArray(), OneWayOptions);
-
-    private static readonly System.Text.Json.JsonSerializerOptions OneWayOptions = new() { IncludeFields = true };
-
     public override string ToString() => $"{InterfaceName}.{MethodName} on {Target}";
 
     /// <summary>Adapts a Task-returning grain method without allocating when it completed synchronously.</summary>

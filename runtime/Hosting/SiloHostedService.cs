@@ -25,7 +25,11 @@ internal sealed class SiloHostedService(
     ReminderService reminders,
     IEnumerable<IActorStore> stores,
     SiloHealth status,
-    IServiceProvider services,
+    IEnumerable<ClusterMarker> clusterMarkers,
+    Microsoft.Extensions.Options.IOptions<ClusterOptions> clusterOptions,
+    LocalSiloDetails localSilo,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers,
     ILogger<SiloHostedService> logger) : IHostedService, IAsyncDisposable
 {
     private Timer? _collector;
@@ -40,7 +44,7 @@ internal sealed class SiloHostedService(
         }
 
         runtime.Reminders = reminders;
-        if (services.GetService(typeof(ClusterMarker)) is not null)
+        if (clusterMarkers.Any())
         {
             await JoinClusterAsync(cancellationToken);
         }
@@ -56,16 +60,13 @@ internal sealed class SiloHostedService(
 
     private async Task JoinClusterAsync(CancellationToken cancellationToken)
     {
-        var options = ((Microsoft.Extensions.Options.IOptions<ClusterOptions>)services.GetService(typeof(Microsoft.Extensions.Options.IOptions<ClusterOptions>))!).Value;
-        var loggers = (ILoggerFactory)services.GetService(typeof(ILoggerFactory))!;
-        var lifetime = services.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime;
-        _cluster = new ClusterService(runtime, options, isClient: false, loggers);
+        _cluster = new ClusterService(runtime, clusterOptions.Value, isClient: false, loggers);
         _membership = new MembershipProtocol(_cluster, loggers.CreateLogger("Actors.Runtime.Membership"), why =>
         {
             // Declared dead: our activations may already live elsewhere, so drop them without writing.
             runtime.Abandon();
             runtime.FailAllPending();
-            lifetime?.StopApplication();
+            lifetime.StopApplication();
         });
         reminders.IsOwned = grainId => _cluster.View.Owner(grainId) is not { } owner || owner == _cluster.Self;
         _cluster.ViewChanged += (previous, view) =>
@@ -82,7 +83,7 @@ internal sealed class SiloHostedService(
             _ = reminders.RefreshOwnershipAsync();
         };
         await _membership.JoinAsync(Environment.MachineName, cancellationToken);
-        ((LocalSiloDetails)services.GetService(typeof(LocalSiloDetails))!).Address = _cluster.Self;
+        localSilo.Address = _cluster.Self;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
