@@ -42,11 +42,13 @@ public sealed class ActivationJournal(CloudDeckStorageOptions storage) : IAsyncD
         await _created.WaitAsync(cancellationToken);
         try
         {
+            // The statements run as one implicit transaction, so a session lock released by the last statement would be
+            // released before the CREATE commits, and a second silo would race it (23505 on pg_type). The transaction
+            // lock is held until the commit.
             await using var command = _dataSource!.CreateCommand("""
-                SELECT pg_advisory_lock(7283403);
+                SELECT pg_advisory_xact_lock(7283403);
                 CREATE TABLE IF NOT EXISTS clouddeck_activation_journal (
                     grain_id TEXT NOT NULL, activation_id UUID NOT NULL, silo TEXT NOT NULL, activated_at TIMESTAMPTZ NOT NULL);
-                SELECT pg_advisory_unlock(7283403);
                 """);
             await command.ExecuteNonQueryAsync(cancellationToken);
             _tableExists = true;
