@@ -1,7 +1,9 @@
+using System.Threading.RateLimiting;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
 using CloudDeck.Grains.Hosting;
+using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -31,6 +33,26 @@ builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
+// Key-authenticated license routes: a token bucket per client address in this process (CloudDeck:Licenses:RequestsPerSecondPerAddress).
+builder.Services.AddRateLimiter(limiter =>
+{
+    limiter.AddPolicy(LicenseEndpoints.RateLimitPolicy, http =>
+    {
+        var perSecond = http.RequestServices.GetRequiredService<LicenseOptions>().RequestsPerSecondPerAddress;
+        return perSecond == 0
+            ? RateLimitPartition.GetNoLimiter("all")
+            : RateLimitPartition.GetTokenBucketLimiter(http.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
+            });
+    });
+    limiter.OnRejected = async (context, cancellationToken) =>
+    {
+        context.HttpContext.Response.Headers.RetryAfter = "1";
+        await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+            detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
+    };
+});
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
@@ -38,6 +60,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapHealthEndpoints();
 app.MapOpenApi().AllowAnonymous();
@@ -50,7 +73,8 @@ app.MapGroup("/api/v1")
     .AddEndpointFilter<DomainErrorFilter>()
     .MapAuthEndpoints()
     .MapAccountEndpoints()
-    .MapOrganizationEndpoints();
+    .MapOrganizationEndpoints()
+    .MapLicenseEndpoints();
 
 await app.RunAsync();
 return 0;

@@ -123,6 +123,14 @@ public sealed class JsonBody
         return items;
     }
 
+    public int? OptionalInt(string field, int min, int max)
+    {
+        if (!TryGet(field, required: false, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= min && number <= max) return number;
+        _errors[field] = [$"must be a whole number from {min} to {max}"];
+        return null;
+    }
+
     public DateTimeOffset? OptionalDateTime(string field)
     {
         if (!TryGet(field, required: false, out var value) || value.ValueKind == JsonValueKind.Null) return null;
