@@ -297,7 +297,7 @@ public sealed class LicenseGrain(
             : LicenseView.Active;
         return new LicenseView(Id, License.Organization, License.Name, License.Tier, status, License.IssuedAt, License.IssuedBy, License.ExpiresAt,
             License.RevokedAt, License.MaxDevices,
-            [.. License.Devices.OrderBy(d => d.Value.ActivatedAt).Select(d => new DeviceView(d.Key, d.Value.ActivatedAt, d.Value.LastSeenAt, d.Value.LastVersion))]);
+            [.. License.Devices.OrderBy(d => d.Value.ActivatedAt).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DeviceView(d.Key, d.Value.ActivatedAt, d.Value.LastSeenAt, d.Value.LastVersion))]);
     }
 
     private sealed record OfflinePayload(

@@ -5,6 +5,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +35,8 @@ public sealed class AccountsSilo : IAsyncDisposable
 
     public IGrainFactory Grains => _cluster.GrainFactory;
 
+    public IServiceProvider Services => _cluster.Services;
+
     public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var clock = new ManualClock();
@@ -45,17 +48,18 @@ public sealed class AccountsSilo : IAsyncDisposable
             if (sqlite)
             {
                 var path = Path.Combine(dataDirectory, "clouddeck.db");
-                silo.AddSqliteStorage(path).UseSqliteReminders(path);
+                silo.AddSqliteStorage(path).UseSqliteReminders(path).UseSqliteStreams(path);
             }
             else
             {
-                silo.AddMemoryStorage();
+                silo.AddMemoryStorage().UseMemoryStreams();
             }
 
             silo.Services.AddSingleton<TimeProvider>(clock);
             // Fewer PBKDF2 rounds than production: these tests hash hundreds of passwords on two cores.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
+            silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }
