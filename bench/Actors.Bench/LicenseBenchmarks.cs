@@ -20,6 +20,7 @@ namespace Actors.Bench;
 internal static class LicenseBenchmarks
 {
     private const double FixedRate = 10_000;
+    private const double LowerRate = 2_000;
     private const int Licenses = 100;
 
     public static async Task RunAsync(BenchOptions options, Report report)
@@ -63,11 +64,15 @@ internal static class LicenseBenchmarks
 
             report.Add($"license validations/s over HTTP ({Licenses} licenses, {options.Callers} callers)", best, "raw Kestrel constant, same request", bestRaw);
 
+            // The target rate, and a lower one for context on machines where the target saturates the API or the load generator.
             long counter = 0;
-            var licenseLatency = await Measure.LatencyAsync(FixedRate, options.Duration, () => License(Interlocked.Increment(ref counter)));
-            var rawLatency = await Measure.LatencyAsync(FixedRate, options.Duration, () => Constant(Interlocked.Increment(ref counter)));
-            report.Note($"license validate latency at {FixedRate:N0}/s: p50 {licenseLatency.P50:F2} ms, p99 {licenseLatency.P99:F2} ms; " +
-                        $"raw Kestrel constant p50 {rawLatency.P50:F2} ms, p99 {rawLatency.P99:F2} ms");
+            foreach (var rate in new[] { FixedRate, LowerRate })
+            {
+                var licenseLatency = await Measure.LatencyAsync(rate, options.Duration, () => License(Interlocked.Increment(ref counter)));
+                var rawLatency = await Measure.LatencyAsync(rate, options.Duration, () => Constant(Interlocked.Increment(ref counter)));
+                report.Note($"license validate latency at {rate:N0}/s: p50 {licenseLatency.P50:F2} ms, p99 {licenseLatency.P99:F2} ms; " +
+                            $"raw Kestrel constant p50 {rawLatency.P50:F2} ms, p99 {rawLatency.P99:F2} ms");
+            }
         }
         finally
         {

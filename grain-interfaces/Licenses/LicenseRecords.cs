@@ -80,8 +80,12 @@ public sealed record LicenseConsumption(
     long Remaining,
     DateTimeOffset ResetsAt);
 
-/// <summary>One validation, as it goes to the license's validation-history stream.</summary>
-public sealed record LicenseValidationEvent(DateTimeOffset At, string MachineId, string? Version, bool Valid, string? Reason, string ClientAddress);
+/// <summary>
+/// Validations as they go to the license's history stream: <paramref name="Count"/> alike validations (same machine, version,
+/// outcome and client address) between <paramref name="FirstAt"/> and <paramref name="LastAt"/>, within one flush of the buffer.
+/// </summary>
+public sealed record LicenseValidationEvent(
+    DateTimeOffset FirstAt, DateTimeOffset LastAt, int Count, string MachineId, string? Version, bool Valid, string? Reason, string ClientAddress);
 
 /// <summary>
 /// A signed offline license: a JWS (compact serialization, ES256) whose payload names the license, the machine, the

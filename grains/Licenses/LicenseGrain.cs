@@ -1,5 +1,5 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Actors.Runtime;
@@ -25,8 +25,10 @@ public sealed class LicenseGrain(
 {
     private static readonly JsonSerializerOptions OfflineJson = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 
-    private List<LicenseValidationEvent> _buffer = [];
-    private (Task Task, List<LicenseValidationEvent> Batch)? _inFlight;
+    // Validations since the last flush, alike ones counted in one entry (a busy machine is one row per flush, not one per call).
+    private List<PendingValidation> _buffer = [];
+    private readonly Dictionary<PendingValidation, PendingValidation> _alike = new(PendingValidation.Alike);
+    private (Task Task, List<PendingValidation> Batch)? _inFlight;
     private long _dropped;
 
     private LicenseState License => state.State;
@@ -123,7 +125,7 @@ public sealed class LicenseGrain(
         RequireKey(secretHash);
         var now = Now;
         var refusal = Refusal(now) ?? await AdmitAsync(machineId, version, now);
-        Record(new LicenseValidationEvent(now, machineId, version, refusal is null, refusal?.Reason, clientAddress));
+        Record(new PendingValidation(machineId, version, refusal is null, refusal?.Reason, clientAddress) { FirstAt = now, LastAt = now });
         var tier = Tier;
         var cachedUntil = now;
         if (refusal is null)
@@ -241,31 +243,43 @@ public sealed class LicenseGrain(
     private void RequireKey(string secretHash)
     {
         RequireCreated();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(License.SecretHash), Encoding.ASCII.GetBytes(secretHash)))
+        if (!CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(License.SecretHash.AsSpan()), MemoryMarshal.AsBytes(secretHash.AsSpan())))
         {
             throw new NotFoundException("License not found.");
         }
     }
 
-    private void Record(LicenseValidationEvent validation)
+    private void Record(PendingValidation validation)
     {
-        _buffer.Add(validation);
-        if (_buffer.Count > options.HistoryBufferLimit)
+        if (_alike.TryGetValue(validation, out var same))
         {
-            _buffer.RemoveAt(0);
-            if (_dropped++ % 1000 == 0) logger.LogWarning("License {LicenseId}: the validation history buffer is full; dropped {Dropped} validations", Id, _dropped);
+            same.Count++;
+            same.LastAt = validation.LastAt;
+        }
+        else if (_buffer.Count < options.HistoryBufferLimit)
+        {
+            _buffer.Add(validation);
+            _alike[validation] = validation;
+        }
+        else if (_dropped++ % 1000 == 0)
+        {
+            // The stream is not keeping up (or is down): keep what is buffered, count what is not.
+            logger.LogWarning("License {LicenseId}: the validation history buffer is full; {Dropped} validations not recorded", Id, _dropped);
         }
     }
 
-    private void Requeue(List<LicenseValidationEvent> batch)
+    private void Requeue(List<PendingValidation> batch)
     {
         _buffer.InsertRange(0, batch);
         var excess = _buffer.Count - options.HistoryBufferLimit;
         if (excess > 0)
         {
-            _buffer.RemoveRange(0, excess);
+            _buffer.RemoveRange(options.HistoryBufferLimit, excess);
             _dropped += excess;
         }
+
+        _alike.Clear();
+        foreach (var pending in _buffer) _alike.TryAdd(pending, pending);
     }
 
     /// <summary>Starts appending the buffer unless an append is in flight; one at a time keeps the history in order.</summary>
@@ -285,9 +299,11 @@ public sealed class LicenseGrain(
         if (_buffer.Count == 0) return;
         var batch = _buffer;
         _buffer = [];
+        _alike.Clear();
+        LicenseValidationEvent[] items = [.. batch.Select(p => p.ToEvent())];
         var stream = streams.GetStream<LicenseValidationEvent>(LicenseStreams.History, Id);
         // Off the turn: validations keep being answered while the batch is stored.
-        _inFlight = (Task.Run(() => stream.OnNextBatchAsync(batch)), batch);
+        _inFlight = (Task.Run(() => stream.OnNextBatchAsync(items)), batch);
     }
 
     private LicenseView View()
@@ -298,6 +314,30 @@ public sealed class LicenseGrain(
         return new LicenseView(Id, License.Organization, License.Name, License.Tier, status, License.IssuedAt, License.IssuedBy, License.ExpiresAt,
             License.RevokedAt, License.MaxDevices,
             [.. License.Devices.OrderBy(d => d.Value.ActivatedAt).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DeviceView(d.Key, d.Value.ActivatedAt, d.Value.LastSeenAt, d.Value.LastVersion))]);
+    }
+
+    /// <summary>A buffered history entry; equal (for <see cref="Alike"/>) when machine, version, outcome and address match.</summary>
+    private sealed class PendingValidation(string machineId, string? version, bool valid, string? reason, string clientAddress)
+    {
+        public static readonly IEqualityComparer<PendingValidation> Alike = new AlikeComparer();
+
+        public DateTimeOffset FirstAt { get; init; }
+
+        public DateTimeOffset LastAt { get; set; }
+
+        public int Count { get; set; } = 1;
+
+        public LicenseValidationEvent ToEvent() => new(FirstAt, LastAt, Count, machineId, version, valid, reason, clientAddress);
+
+        private sealed class AlikeComparer : IEqualityComparer<PendingValidation>
+        {
+            public bool Equals(PendingValidation? x, PendingValidation? y) =>
+                x is not null && y is not null && x.Key == y.Key;
+
+            public int GetHashCode(PendingValidation obj) => obj.Key.GetHashCode();
+        }
+
+        private (string, string?, bool, string?, string) Key => (machineId, version, valid, reason, clientAddress);
     }
 
     private sealed record OfflinePayload(

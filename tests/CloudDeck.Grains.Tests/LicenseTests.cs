@@ -165,12 +165,22 @@ public sealed class LicenseTests
         for (var i = 0; i < 5; i++) await license.Validate(hash, "m1", $"1.{i}", "10.0.0.7");
         await license.Validate(hash, "m2", "2.0", "10.0.0.8");
         await license.FlushHistory();
+        // Alike validations between two flushes are one entry with a count.
+        for (var i = 0; i < 3; i++)
+        {
+            await license.Validate(hash, "m1", "1.5", "10.0.0.7");
+            silo.Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await license.FlushHistory();
 
         var streams = silo.Services.GetRequiredService<IStreamProvider>();
         var page = await streams.GetStream<LicenseValidationEvent>(LicenseStreams.History, issued.License.Id).ReadAsync(StreamSequenceToken.First, 100);
-        Assert.Equal(["1.0", "1.1", "1.2", "1.3", "1.4", "2.0"], page.Items.Select(i => i.Item.Version));
-        Assert.Equal(LicenseRefusals.DeviceLimit, page.Items[^1].Item.Reason);
-        Assert.All(page.Items.Take(5), i => Assert.True(i.Item.Valid));
+        Assert.Equal(["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "1.5"], page.Items.Select(i => i.Item.Version));
+        Assert.Equal(LicenseRefusals.DeviceLimit, page.Items[5].Item.Reason);
+        Assert.All(page.Items.Take(5), i => Assert.True(i.Item.Valid && i.Item.Count == 1));
+        var coalesced = page.Items[^1].Item;
+        Assert.Equal((3, TimeSpan.FromSeconds(2)), (coalesced.Count, coalesced.LastAt - coalesced.FirstAt));
 
         Assert.True(LicenseKey.TryParse(issued.LicenseKey, out var key));
         var database = await File.ReadAllBytesAsync(Path.Combine(silo.DataDirectory, "clouddeck.db"), TestContext.Current.CancellationToken);
