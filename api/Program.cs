@@ -39,12 +39,10 @@ builder.Services.AddRateLimiter(limiter =>
     limiter.AddPolicy(LicenseEndpoints.RateLimitPolicy, http =>
     {
         var perSecond = http.RequestServices.GetRequiredService<LicenseOptions>().RequestsPerSecondPerAddress;
-        return perSecond == 0
-            ? RateLimitPartition.GetNoLimiter("all")
-            : RateLimitPartition.GetTokenBucketLimiter(http.ClientAddress(), _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
-            });
+        return RateLimitPartition.GetTokenBucketLimiter(http.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
+        });
     });
     limiter.OnRejected = async (context, cancellationToken) =>
     {

@@ -155,6 +155,21 @@ public sealed class LicenseApiTests : IAsyncDisposable
             .Expect(HttpStatusCode.Forbidden);
     }
 
+    [Fact]
+    public async Task Key_routes_are_rate_limited_per_client_address_with_429_and_Retry_After()
+    {
+        await using var limited = new InProcessApi(settings: new Dictionary<string, string?> { ["CloudDeck:Licenses:RequestsPerSecondPerAddress"] = "1" });
+        var key = new GrainInterfaces.Licenses.LicenseKey("0123456789abcdef", new string('x', 43)).ToString();
+        var answers = new List<Answer>();
+        // A burst of 10 is allowed, then one a second: 30 quick requests cannot all get through.
+        for (var i = 0; i < 30; i++) answers.Add(await limited.PostAsync("/api/v1/licenses/validate", new { license_key = key, machine_id = "m" }));
+        Assert.Contains(answers, a => a.Status == HttpStatusCode.NotFound);
+        var refused = Assert.Single(answers.Where(a => a.Status == HttpStatusCode.TooManyRequests).Take(1));
+        Assert.Equal(("application/problem+json", TimeSpan.FromSeconds(1)), (refused.MediaType, refused.RetryAfter));
+        // The public key is not a keyed route and is not limited.
+        (await limited.GetAsync("/api/v1/licenses/public-key")).Expect(HttpStatusCode.OK);
+    }
+
     private static bool Verify(ECDsa key, string jws)
     {
         var parts = jws.Split('.');
