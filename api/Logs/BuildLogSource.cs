@@ -1,0 +1,41 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Builds;
+
+namespace CloudDeck.Api.Logs;
+
+/// <summary>A build's log, opened for a caller the build's organization lets see it.</summary>
+public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> Log, StreamInfo Info)
+{
+    /// <summary>The first line to deliver, when the client asked for <paramref name="requested"/> (values below 1 mean 1).</summary>
+    /// <exception cref="InvalidFieldException">Beyond the next line to be written: no client can have seen that far.</exception>
+    public long StartAt(long requested, string field)
+    {
+        var from = Math.Max(1, requested);
+        if (from > Info.Last + 1)
+        {
+            throw new InvalidFieldException(field, $"line {from} is beyond the end of the log, which has {Info.Last} lines so far (the most is {Info.Last + 1})");
+        }
+
+        return from;
+    }
+}
+
+/// <summary>Where the hub and the HTTP endpoints get logs from: access is the build grain's decision, lines come from the stream.</summary>
+public sealed class BuildLogSource(IGrainFactory grains, IStreamProvider streams)
+{
+    /// <exception cref="InvalidFieldException">The id is malformed (checked before it reaches a grain).</exception>
+    /// <exception cref="NotFoundException">No such build, or another tenant's.</exception>
+    public async Task<OpenedBuildLog> OpenAsync(Caller caller, string buildId, string idField)
+    {
+        if (!BuildIds.IsWellFormed(buildId)) throw new InvalidFieldException(idField, BuildIds.Rule);
+        var build = await grains.GetGrain<IBuildGrain>(buildId).Get(caller);
+        var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId);
+        return new OpenedBuildLog(build, log, await log.GetInfoAsync());
+    }
+
+    /// <summary>The build's status now, for the completion message (access is checked again: it may have been revoked).</summary>
+    public async Task<string> StatusAsync(Caller caller, string buildId) =>
+        (await grains.GetGrain<IBuildGrain>(buildId).Get(caller)).Status;
+}
