@@ -57,12 +57,16 @@ public static class CloudDeckSilo
             silo.AddGrains(GrainsAssembly.Value);
             if (string.Equals(storage.StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
             {
-                silo.AddPostgresStorage(storage.PostgresConnectionString!).UsePostgresReminders(storage.PostgresConnectionString!);
+                silo.AddPostgresStorage(storage.PostgresConnectionString!).UsePostgresReminders(storage.PostgresConnectionString!)
+                    .UsePostgresStreams(storage.PostgresConnectionString!);
             }
             else
             {
-                silo.AddSqliteStorage(storage.SqlitePath).UseSqliteReminders(storage.SqlitePath);
+                silo.AddSqliteStorage(storage.SqlitePath).UseSqliteReminders(storage.SqlitePath).UseSqliteStreams(storage.SqlitePath);
             }
+
+            // CloudDeck:Streams:* (cache size, subscriber buffer, Retention:<namespace>:MaxAge / MaxCount).
+            silo.ConfigureStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
 
             if (cluster.IsCluster)
             {

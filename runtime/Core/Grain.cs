@@ -31,6 +31,11 @@ public abstract class Grain : IAddressable
 
     public virtual Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Runtime grains (streams) release long waits here, so that deactivation need not wait for them.</summary>
+    internal virtual void OnDeactivationStarted()
+    {
+    }
+
     /// <summary>Deactivate this activation once the current request (and any running ones) are done.</summary>
     protected void DeactivateOnIdle() => _activation.RequestDeactivateOnIdle();
 

@@ -48,10 +48,17 @@ public sealed class GrainProxyGenerator : IIncrementalGenerator
         });
     }
 
+    // The runtime's own marker interfaces are not grain interfaces; its system grains' interfaces (streams) are.
+    private static readonly HashSet<string> RuntimeMarkers =
+    [
+        AddressableName, "Actors.Runtime.IGrain", "Actors.Runtime.IGrainWithStringKey", "Actors.Runtime.IGrainWithGuidKey",
+        "Actors.Runtime.IRemindable",
+    ];
+
     internal static bool IsGrainInterface(INamedTypeSymbol symbol) =>
         symbol.TypeKind == TypeKind.Interface
         && symbol.AllInterfaces.Any(i => i.ToDisplayString() == AddressableName)
-        && symbol.ContainingAssembly.Name != "Actors.Runtime";
+        && !RuntimeMarkers.Contains(symbol.ToDisplayString());
 }
 
 internal sealed record MethodError(string Interface, string Method, string Problem);

@@ -52,6 +52,7 @@ internal sealed class GrainTypeRegistry
     private readonly Dictionary<string, GrainTypeInfo> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<Type, GrainTypeInfo> _byInterface = [];
     private readonly HashSet<Type> _ambiguousInterfaces = [];
+    private readonly Dictionary<string, List<string>> _implicitConsumers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, Func<GrainId, IGrainCallInvoker, GrainReference>> _proxyFactories = new();
 
     public GrainTypeRegistry(IEnumerable<Type> grainClasses, ActorRuntimeOptions options)
@@ -67,6 +68,16 @@ internal sealed class GrainTypeRegistry
                     $"Grain classes {_byName[name].GrainClass} and {grainClass} share the type name '{name}'; give one a [GrainType] name.");
             }
 
+            foreach (var subscription in grainClass.GetCustomAttributes<ImplicitStreamSubscriptionAttribute>())
+            {
+                if (!_implicitConsumers.TryGetValue(subscription.Namespace, out var consumers))
+                {
+                    _implicitConsumers[subscription.Namespace] = consumers = [];
+                }
+
+                consumers.Add(name);
+            }
+
             foreach (var grainInterface in grainClass.GetInterfaces().Where(IsGrainInterface))
             {
                 if (!_byInterface.TryAdd(grainInterface, info))
@@ -79,12 +90,19 @@ internal sealed class GrainTypeRegistry
 
     public IEnumerable<GrainTypeInfo> All => _byName.Values;
 
+    /// <summary>Grain type names with an implicit subscription to the stream namespace.</summary>
+    public IReadOnlyList<string> ImplicitConsumersOf(string streamNamespace) =>
+        _implicitConsumers.TryGetValue(streamNamespace, out var consumers) ? consumers : [];
+
     /// <summary>Assemblies whose request classes may arrive over the wire: those declaring the known grain interfaces.</summary>
     public bool DeclaresGrainInterfaces(System.Reflection.Assembly assembly) =>
         assembly == typeof(IAddressable).Assembly || _byInterface.Keys.Any(i => i.Assembly == assembly);
 
+    private static readonly HashSet<Type> RuntimeMarkers =
+        [typeof(IAddressable), typeof(IGrain), typeof(IGrainWithStringKey), typeof(IGrainWithGuidKey), typeof(IRemindable)];
+
     public static bool IsGrainInterface(Type type) =>
-        type.IsInterface && typeof(IAddressable).IsAssignableFrom(type) && type.Assembly != typeof(IAddressable).Assembly;
+        type.IsInterface && typeof(IAddressable).IsAssignableFrom(type) && !RuntimeMarkers.Contains(type);
 
     public static IEnumerable<Type> FindGrainClasses(Assembly assembly) =>
         assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(Grain).IsAssignableFrom(t)

@@ -72,6 +72,28 @@ public sealed class SiloBuilder
 
     public SiloBuilder UsePostgresReminders(string connectionString) => UseReminders(Postgres(connectionString));
 
+    /// <summary>Stream items in a SQLite file (embedded mode); the same file as state when the path is the same.</summary>
+    public SiloBuilder UseSqliteStreams(string databasePath) => UseStreams(Sqlite(databasePath));
+
+    /// <summary>Stream items in PostgreSQL (cluster mode: every silo reads what any silo appended).</summary>
+    public SiloBuilder UsePostgresStreams(string connectionString) => UseStreams(Postgres(connectionString));
+
+    /// <summary>Stream items in process memory: for tests and benchmarks only, nothing is durable.</summary>
+    public SiloBuilder UseMemoryStreams() => UseStreams(new MemoryStreamStore());
+
+    public SiloBuilder ConfigureStreams(Action<StreamOptions> configure)
+    {
+        Services.Configure(configure);
+        return this;
+    }
+
+    private SiloBuilder UseStreams(IStreamStore store)
+    {
+        Services.RemoveAll<IStreamStore>();
+        Services.AddSingleton(store);
+        return this;
+    }
+
     private SiloBuilder AddStorage<TStore>(string name, TStore store) where TStore : class, IGrainStorage, IActorStore
     {
         Services.AddKeyedSingleton<IGrainStorage>(name, store);
@@ -109,9 +131,10 @@ public static class SiloServiceCollectionExtensions
     /// <summary>Hosts a silo in this process. Grain calls go through <see cref="IGrainFactory"/>.</summary>
     public static IServiceCollection AddActorSilo(this IServiceCollection services, Action<SiloBuilder> configure)
     {
-        var grainClasses = new List<Type>();
+        var grainClasses = new List<Type> { typeof(StreamGrain) };
         var builder = new SiloBuilder(services, grainClasses, new Dictionary<string, object>(StringComparer.Ordinal));
         configure(builder);
+        AddStreamProvider(services);
 
         services.AddOptions<ActorRuntimeOptions>();
         services.AddOptions<ReminderOptions>();
@@ -124,6 +147,9 @@ public static class SiloServiceCollectionExtensions
         services.TryAddSingleton<SiloHealth>();
         services.TryAddSingleton<LocalSiloDetails>();
         services.AddHostedService<SiloHostedService>();
+        services.AddHostedService(sp => new StreamRetentionService(sp.GetService<IStreamStore>(), sp.GetRequiredService<IOptions<StreamOptions>>(),
+            sp.GetRequiredService<IOptions<ActorRuntimeOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILogger<StreamRetentionService>>()));
         return services;
     }
 
@@ -134,8 +160,9 @@ public static class SiloServiceCollectionExtensions
     public static IServiceCollection AddActorClusterClient(this IServiceCollection services, Action<ClusterOptions> configure,
         params System.Reflection.Assembly[] grainAssemblies)
     {
-        var grainClasses = grainAssemblies.SelectMany(GrainTypeRegistry.FindGrainClasses).ToList();
+        var grainClasses = grainAssemblies.SelectMany(GrainTypeRegistry.FindGrainClasses).Append(typeof(StreamGrain)).ToList();
         services.Configure(configure);
+        AddStreamProvider(services);
         services.AddOptions<ActorRuntimeOptions>();
         services.TryAddSingleton(sp => new GrainTypeRegistry(grainClasses, sp.GetRequiredService<IOptions<ActorRuntimeOptions>>().Value));
         services.TryAddSingleton<GrainRuntime>();
@@ -146,6 +173,15 @@ public static class SiloServiceCollectionExtensions
         services.TryAddSingleton<SiloHealth>();
         services.AddHostedService<ClusterClientHostedService>();
         return services;
+    }
+
+    private static void AddStreamProvider(IServiceCollection services)
+    {
+        services.AddOptions<StreamOptions>().Validate(
+            options => options.CacheSize >= 1 && options.MaxReadBatch >= 1 && options.SubscriberBuffer >= 1 && options.LiveWait > TimeSpan.Zero
+                       && options.RetentionSweepInterval > TimeSpan.Zero,
+            "StreamOptions: CacheSize, MaxReadBatch and SubscriberBuffer must be at least 1; LiveWait and RetentionSweepInterval must be positive.");
+        services.TryAddSingleton<IStreamProvider>(sp => new StreamProvider(sp.GetRequiredService<GrainRuntime>(), sp.GetRequiredService<IOptions<StreamOptions>>().Value));
     }
 }
 

@@ -20,7 +20,8 @@ internal sealed partial class ActivationData
     private DeactivationReason _deactivationReason;
     private readonly TaskCompletionSource _deactivated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IActivationStateParticipant> _states = [];
-    private readonly List<GrainTimer> _timers = [];
+    // Timers and stream subscriptions: they end with the activation.
+    private readonly List<IDisposable> _timers = [];
 
     public bool IsInLifecycleStep => _lifecycleStepRunning;
 
@@ -33,7 +34,7 @@ internal sealed partial class ActivationData
 
     internal void AddStateParticipant(IActivationStateParticipant state) => _states.Add(state);
 
-    internal void AddTimer(GrainTimer timer)
+    internal void AddTimer(IDisposable timer)
     {
         if (_phase is Phase.Deactivating or Phase.Invalid)
         {
@@ -43,7 +44,7 @@ internal sealed partial class ActivationData
         _timers.Add(timer);
     }
 
-    internal void RemoveTimer(GrainTimer timer) => _timers.Remove(timer);
+    internal void RemoveTimer(IDisposable timer) => _timers.Remove(timer);
 
     /// <summary>A state write hit a stale etag: this activation may not write again, so it must go.</summary>
     internal void MarkInconsistent()
@@ -151,6 +152,15 @@ internal sealed partial class ActivationData
 
         _phase = Phase.Deactivating;
         _deactivationReason = _inconsistent ? DeactivationReason.InconsistentState : reason;
+        try
+        {
+            Instance?.OnDeactivationStarted();
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "The deactivation hook of {GrainId} failed", GrainId);
+        }
+
         TryFinishDeactivation();
     }
 

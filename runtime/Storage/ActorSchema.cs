@@ -31,6 +31,27 @@ internal static class ActorSchema
                 PRIMARY KEY (service_id, grain_type, grain_key, reminder_name)
             );
             """),
+        // Streams: items keyed by (stream, sequence number); the age index serves retention. Payloads are opaque text.
+        (2, """
+            CREATE TABLE IF NOT EXISTS actors_stream_items (
+                service_id  TEXT NOT NULL,
+                stream_ns   TEXT NOT NULL,
+                stream_key  TEXT NOT NULL,
+                seq         BIGINT NOT NULL,
+                appended_at BIGINT NOT NULL,
+                payload     TEXT NULL,
+                PRIMARY KEY (service_id, stream_ns, stream_key, seq)
+            );
+            CREATE INDEX IF NOT EXISTS actors_stream_items_by_age ON actors_stream_items (service_id, stream_ns, appended_at);
+            CREATE TABLE IF NOT EXISTS actors_stream_cursors (
+                service_id TEXT NOT NULL,
+                stream_ns  TEXT NOT NULL,
+                stream_key TEXT NOT NULL,
+                consumer   TEXT NOT NULL,
+                seq        BIGINT NOT NULL,
+                PRIMARY KEY (service_id, stream_ns, stream_key, consumer)
+            );
+            """),
     ];
 
     public const string VersionTable = """

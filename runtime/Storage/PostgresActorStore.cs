@@ -7,7 +7,7 @@ namespace Actors.Runtime;
 /// Grain state and reminders in PostgreSQL (cluster mode). Each write is one statement whose WHERE clause
 /// carries the expected version, so the compare-and-swap happens in the database, not in the silo.
 /// </summary>
-public sealed class PostgresActorStore : IGrainStorage, IReminderTable, IActorStore, IAsyncDisposable
+public sealed partial class PostgresActorStore : IGrainStorage, IReminderTable, IActorStore, IAsyncDisposable
 {
     private const string KeyFilter = "service_id = @s AND grain_type = @t AND grain_key = @k AND state_name = @n";
     private const string ReminderColumns = ActorSchema.ReminderColumns;

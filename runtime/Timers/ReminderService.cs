@@ -19,6 +19,9 @@ internal sealed class ReminderService(GrainRuntime runtime, IReminderTable? tabl
 
     public int ScheduledCount => _scheduled.Count;
 
+    /// <summary>False when the silo has no reminder table: reminders cannot be registered.</summary>
+    internal bool IsAvailable => table is not null;
+
     /// <summary>In a cluster, whether this silo owns the grain and so fires its reminders.</summary>
     public Func<GrainId, bool> IsOwned { get; set; } = _ => true;
 
