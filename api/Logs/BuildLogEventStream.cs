@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
 using Actors.Runtime;
@@ -24,6 +25,9 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    // Non-ASCII text as UTF-8 rather than \u escapes: the stream is never embedded in HTML, and logs are mostly text.
+    private static readonly JsonWriterOptions Writer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
     public async Task ExecuteAsync(HttpContext http)
     {
         var aborted = http.RequestAborted;
@@ -38,7 +42,7 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var subscription = await opened.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new StreamSequenceToken(from));
         var body = response.BodyWriter;
-        var json = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true });
+        var json = new Utf8JsonWriter(body, Writer);
         try
         {
             // Tells EventSource to reconnect after 1 s (not its default 3 s) when the connection drops.

@@ -6,16 +6,17 @@ using CloudDeck.GrainInterfaces.Builds;
 namespace CloudDeck.Api.Logs;
 
 /// <summary>A build's log, opened for a caller the build's organization lets see it.</summary>
-public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> Log, StreamInfo Info)
+/// <param name="LastLine">The last line written so far (0 for none).</param>
+public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> Log, StreamInfo Info, long LastLine)
 {
     /// <summary>The first line to deliver, when the client asked for <paramref name="requested"/> (values below 1 mean 1).</summary>
     /// <exception cref="InvalidFieldException">Beyond the next line to be written: no client can have seen that far.</exception>
     public long StartAt(long requested, string field)
     {
         var from = Math.Max(1, requested);
-        if (from > Info.Last + 1)
+        if (from > LastLine + 1)
         {
-            throw new InvalidFieldException(field, $"line {from} is beyond the end of the log, which has {Info.Last} lines so far (the most is {Info.Last + 1})");
+            throw new InvalidFieldException(field, $"line {from} is beyond the end of the log, which has {LastLine} lines so far (the most is {LastLine + 1})");
         }
 
         return from;
@@ -32,7 +33,19 @@ public sealed class BuildLogSource(IGrainFactory grains, IStreamProvider streams
         if (!BuildIds.IsWellFormed(buildId)) throw new InvalidFieldException(idField, BuildIds.Rule);
         var build = await grains.GetGrain<IBuildGrain>(buildId).Get(caller);
         var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId);
-        return new OpenedBuildLog(build, log, await log.GetInfoAsync());
+        var info = await log.GetInfoAsync();
+        return new OpenedBuildLog(build, log, info, await LastLineAsync(log, info));
+    }
+
+    /// <summary>
+    /// The last line's number. A completed stream's completion marker takes a position of its own (it is
+    /// <see cref="StreamInfo.Last"/> then), so the last position is looked at rather than assumed to be a line.
+    /// </summary>
+    private static async Task<long> LastLineAsync(IAsyncStream<BuildLogLine> log, StreamInfo info)
+    {
+        if (!info.IsCompleted || info.Last < Math.Max(1, info.FirstRetained)) return info.Last;
+        var tail = await log.ReadAsync(new StreamSequenceToken(info.Last), 1);
+        return tail.Items.Count > 0 ? info.Last : info.Last - 1;
     }
 
     /// <summary>The build's status now, for the completion message (access is checked again: it may have been revoked).</summary>

@@ -15,7 +15,7 @@ public sealed class BuildLogText(OpenedBuildLog opened, int pageSize) : IResult
         var aborted = http.RequestAborted;
         http.Response.ContentType = "text/plain; charset=utf-8";
         var body = http.Response.BodyWriter;
-        var last = opened.Info.Last;
+        var last = opened.LastLine;
         var from = new StreamSequenceToken(Math.Max(1, opened.Info.FirstRetained));
         while (from.SequenceNumber <= last)
         {

@@ -22,7 +22,7 @@ public sealed class LogsHub(BuildLogSource source, BuildLogFollowers followers) 
             var opened = await source.OpenAsync(caller, buildId, nameof(buildId));
             var from = opened.StartAt(fromLine, nameof(fromLine));
             await followers.FollowAsync(Context.ConnectionId, caller, opened, from);
-            return new JoinedBuild(buildId, opened.Build.Status, from, opened.Info.Last);
+            return new JoinedBuild(buildId, opened.Build.Status, from, opened.LastLine);
         }
         catch (Exception e) when (e is InvalidFieldException or NotFoundException or ForbiddenException or TooManyFollowsException)
         {
