@@ -171,6 +171,12 @@ run_tests() {
 }
 
 cmd_bench() {
+  # `bench logs`: live build logs, append → receipt by the SignalR JS client (needs node and npm).
+  if [[ "${1:-}" == logs ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Logs.Bench -- "$@"
+    return
+  fi
   dotnet run -c Release --project bench/Actors.Bench -- "$@"
 }
 
@@ -181,6 +187,7 @@ usage: ./build.sh <verb> [args...]
   test    report components, build, run every test; extra args go to `dotnet test`
           (CI=true: missing postgresql/git/node/npm is an error, and skipped-for-missing tests fail)
   bench   dotnet run the benchmarks in bench/Actors.Bench; extra args go to the benchmark
+          (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
 EOF
 }
 
