@@ -130,6 +130,18 @@ public sealed class BuildLogFollowTests : ProcessTest
         Assert.Equal(string.Concat(expected.Select(l => l.Text + "\n")), await text.Content.ReadAsStringAsync(Cancellation));
     }
 
+    [Theory]
+    [InlineData("CloudDeck__Logs__HeartbeatInterval", "00:00:00", "CloudDeck:Logs:HeartbeatInterval")]
+    [InlineData("CloudDeck__Logs__MaxBuildsPerConnection", "0", "CloudDeck:Logs:MaxBuildsPerConnection")]
+    public async Task A_wrong_logs_setting_fails_on_start_naming_it(string variable, string value, string setting)
+    {
+        var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));
+
+        Assert.True(await process.WaitForExitAsync(ApiHost.StartTimeout, Cancellation), $"A wrong {setting} should stop the host.\n{ApiHost.Describe(process)}");
+        Assert.True(process.ExitCode == 1, $"A misconfigured host should exit 1, not crash.\n{ApiHost.Describe(process)}");
+        Assert.Contains(setting, process.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs tests/js/follow-build.mjs against the API and answers the JSON it wrote.</summary>
     private async Task<JsonNode> FollowWithNodeAsync(ApiHost api, LogUser user, string buildId, string transport, bool expectSuccess = true)
     {

@@ -12,7 +12,11 @@ namespace CloudDeck.Api.Tests.Logs;
 /// </summary>
 public sealed class BuildLogRequestTests : IAsyncDisposable
 {
-    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?> { ["CloudDeck:Diagnostics:EnableProbe"] = "true" });
+    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?>
+    {
+        ["CloudDeck:Diagnostics:EnableProbe"] = "true",
+        ["CloudDeck:Logs:HeartbeatInterval"] = "00:00:00.2",
+    });
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -95,6 +99,29 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         deadline.CancelAfter(TimeSpan.FromSeconds(60));
         while (followers.Count != 0) await Task.Delay(50, deadline.Token);
+    }
+
+    [Fact]
+    public async Task A_quiet_event_stream_sends_heartbeat_comments_until_the_log_completes()
+    {
+        var owner = await _api.SignUpAndLoginAsync("hattie@example.com");
+        // A line a second, so the stream is quiet for longer than the (test's) 0.2 s heartbeat between lines.
+        var build = (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 2, linesPerSecond = 1 }, owner.AccessToken))
+            .Expect(HttpStatusCode.Created).Text("id");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/builds/{build}/logs");
+        request.Headers.Authorization = new("Bearer", owner.AccessToken);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var response = await _api.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("no-cache", response.Headers.CacheControl?.ToString());
+
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
+        var received = new List<string>();
+        while (await reader.ReadLineAsync(Cancellation) is { } line) received.Add(line);
+
+        Assert.Contains(": heartbeat", received);
+        Assert.Equal(["id: 1", "id: 2"], received.Where(l => l.StartsWith("id: ", StringComparison.Ordinal)));
+        Assert.Equal("event: completed", received.Last(l => l.StartsWith("event: ", StringComparison.Ordinal)));
     }
 
     private async Task<Answer> FollowAsync(string build, Account user, string lastEventId)
