@@ -1,7 +1,7 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|proxy|sqlite|postgres|cluster] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// ./build.sh bench [--only calls|proxy|sqlite|postgres|streams|cluster] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
 // The same executable is the other processes it measures against: --silo <db> <cluster> and --echo.
 if (args is ["--silo", var siloDatabase, var siloCluster])
 {
@@ -35,6 +35,11 @@ if (options.Runs("sqlite"))
 if (options.Runs("postgres"))
 {
     await StorageBenchmarks.RunPostgresAsync(options, report);
+}
+
+if (options.Runs("streams"))
+{
+    await StreamBenchmarks.RunAsync(options, report);
 }
 
 if (options.Runs("cluster"))

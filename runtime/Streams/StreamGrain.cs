@@ -143,8 +143,11 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
         maxCount = Math.Clamp(maxCount, 1, _options.MaxReadBatch);
         if (from > _last && !_completed && waitMs > 0 && !_retired)
         {
-            // Completed by the next stored write or by deactivation; the delay bounds the wait below the call timeout.
-            await Task.WhenAny(_appended.Task, Task.Delay(Math.Min(waitMs, 20_000)));
+            // Ended by the next stored write or by deactivation; the delay bounds the wait below the call timeout, and is
+            // cancelled when not needed, so a busy stream does not pile up timers.
+            using var waited = new CancellationTokenSource();
+            await Task.WhenAny(_appended.Task, Task.Delay(Math.Min(waitMs, 20_000), waited.Token));
+            waited.Cancel();
         }
 
         if (from > _last)

@@ -71,7 +71,21 @@ internal sealed class StreamSubscription<T> : StreamSubscriptionHandle, IDisposa
 
         _stop.Cancel();
         _completion.TrySetResult();
-        if (_activation is { } activation)
+        ForgetActivation();
+    }
+
+    private void ForgetActivation()
+    {
+        if (_activation is not { } activation)
+        {
+            return;
+        }
+
+        if (SynchronizationContext.Current == activation)
+        {
+            activation.RemoveTimer(this);
+        }
+        else
         {
             activation.Schedule(() => activation.RemoveTimer(this));
         }
@@ -188,15 +202,13 @@ internal sealed class StreamSubscription<T> : StreamSubscriptionHandle, IDisposa
 
             _stop.Cancel();
             _completion.TrySetException(exception);
+            ForgetActivation();
             return;
         }
 
         _stop.Cancel();
         _completion.TrySetResult();
-        if (_activation is { } activation)
-        {
-            activation.Schedule(() => activation.RemoveTimer(this));
-        }
+        ForgetActivation();
     }
 
     private Task RunAsObserverAsync(Func<Task> call)

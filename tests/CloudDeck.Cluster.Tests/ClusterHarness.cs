@@ -78,6 +78,9 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public IGrainFactory Grains => _client!.Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>The client process's services (its stream provider, for one).</summary>
+    public IServiceProvider Services => _client!.Services;
+
     private IClusterClient? Client => _client?.Services.GetRequiredService<IClusterClient>();
 
     public static async Task<ClusterHarness> StartAsync(PostgresFixture postgres, int silos, CancellationToken cancellationToken)

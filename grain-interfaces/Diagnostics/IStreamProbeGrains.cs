@@ -1,0 +1,30 @@
+using Actors.Runtime;
+
+namespace CloudDeck.GrainInterfaces.Diagnostics;
+
+/// <summary>
+/// Test grains for streams across silos: a producer that appends numbered items to stream ("probe-stream", key) and
+/// picks up where the stream ends after its silo dies, and a listener that subscribes from inside its silo.
+/// </summary>
+public interface IStreamProducerProbeGrain : IGrainWithStringKey
+{
+    public const string Namespace = "probe-stream";
+
+    /// <summary>Starts (or resumes, from the stream's end) appending items until the stream holds <paramref name="upTo"/> of them, then completes it.</summary>
+    Task Produce(long upTo, int batch, int pauseMs);
+
+    [ReadOnly]
+    Task<string> Where();
+}
+
+public interface IStreamListenerProbeGrain : IGrainWithStringKey
+{
+    /// <summary>Subscribes to stream ("probe-stream", <paramref name="streamKey"/>) from its first item.</summary>
+    Task Listen(string streamKey);
+
+    [ReadOnly]
+    Task<StreamListenerReport> Report();
+}
+
+/// <summary>What a listener saw: items are numbered like their tokens, so any gap, duplicate or wrong item is counted.</summary>
+public sealed record StreamListenerReport(string Silo, long Count, long Last, long Gaps, long Duplicates, long WrongItems, bool Completed);
