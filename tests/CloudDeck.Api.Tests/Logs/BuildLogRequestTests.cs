@@ -16,6 +16,7 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
     {
         ["CloudDeck:Diagnostics:EnableProbe"] = "true",
         ["CloudDeck:Logs:HeartbeatInterval"] = "00:00:00.2",
+        ["CloudDeck:Logs:MaxBuildsPerConnection"] = "2",
     });
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -76,9 +77,7 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
     public async Task A_hub_connection_stops_following_a_build_when_it_leaves_it_or_closes()
     {
         var owner = await _api.SignUpAndLoginAsync("lee@example.com");
-        // Slow enough to still be running when the connection goes.
-        var build = (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 1000, linesPerSecond = 5 }, owner.AccessToken))
-            .Expect(HttpStatusCode.Created).Text("id");
+        var build = await StartSlowBuildAsync(owner);
         var followers = _api.Services.GetRequiredService<BuildLogFollowers>();
         await using var hub = await LongPollingHubClient.ConnectAsync(_api.Http, owner.AccessToken!, Cancellation);
 
@@ -90,7 +89,16 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
         var badId = await hub.InvokeAsync("JoinBuild", ["../etc", 1], Cancellation, expectError: true);
         Assert.Contains("buildId", badId!.GetValue<string>(), StringComparison.Ordinal);
 
+        // At most two builds per connection here (CloudDeck:Logs:MaxBuildsPerConnection); joining one again is a restart, not a third.
+        var second = await StartSlowBuildAsync(owner);
+        await hub.InvokeAsync("JoinBuild", [second, 1], Cancellation);
+        await hub.InvokeAsync("JoinBuild", [second, 0], Cancellation);
+        var third = await hub.InvokeAsync("JoinBuild", [await StartSlowBuildAsync(owner), 1], Cancellation, expectError: true);
+        Assert.Contains("at most 2 builds", third!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(2, followers.Count);
+
         await hub.InvokeAsync("LeaveBuild", [build], Cancellation);
+        await hub.InvokeAsync("LeaveBuild", [second], Cancellation);
         Assert.Equal(0, followers.Count);
 
         await hub.InvokeAsync("JoinBuild", [build, 0], Cancellation);
@@ -123,6 +131,11 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
         Assert.Equal(["id: 1", "id: 2"], received.Where(l => l.StartsWith("id: ", StringComparison.Ordinal)));
         Assert.Equal("event: completed", received.Last(l => l.StartsWith("event: ", StringComparison.Ordinal)));
     }
+
+    /// <summary>Slow enough to still be running when the test's connection goes.</summary>
+    private async Task<string> StartSlowBuildAsync(Account owner) =>
+        (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 1000, linesPerSecond = 5 }, owner.AccessToken))
+            .Expect(HttpStatusCode.Created).Text("id");
 
     private async Task<Answer> FollowAsync(string build, Account user, string lastEventId)
     {
