@@ -1,6 +1,8 @@
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.Logging;
+using CloudDeck.Api.Logs;
 using CloudDeck.Grains.Hosting;
 using Microsoft.AspNetCore.Authentication;
 
@@ -18,6 +20,8 @@ try
     {
         builder.Services.AddCloudDeckSilo(builder.Configuration);
     }
+
+    builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
 }
 catch (InvalidOperationException misconfigured)
 {
@@ -31,6 +35,11 @@ builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
+builder.Services.AddSignalR();
+builder.Services.AddSingleton<BuildLogSource>();
+builder.Services.AddSingleton<BuildLogFollowers>();
+// Hub clients may send the bearer token in the URL (?access_token=): no logger may print it.
+builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
@@ -44,13 +53,17 @@ app.MapOpenApi().AllowAnonymous();
 if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
 {
     app.MapProbeEndpoints();
+    app.MapDiagnosticBuildEndpoints();
 }
+
+app.MapHub<LogsHub>(LogsHub.Path).RequireAuthorization();
 
 app.MapGroup("/api/v1")
     .AddEndpointFilter<DomainErrorFilter>()
     .MapAuthEndpoints()
     .MapAccountEndpoints()
-    .MapOrganizationEndpoints();
+    .MapOrganizationEndpoints()
+    .MapBuildEndpoints();
 
 await app.RunAsync();
 return 0;

@@ -123,6 +123,15 @@ public sealed class JsonBody
         return items;
     }
 
+    /// <summary>The field's whole number, <paramref name="fallback"/> when it is absent, null (and an error) when it is not a 32-bit integer.</summary>
+    public int? OptionalInt(string field, int fallback)
+    {
+        if (!TryGet(field, required: false, out var value)) return fallback;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return number;
+        _errors[field] = ["must be a whole number"];
+        return null;
+    }
+
     public DateTimeOffset? OptionalDateTime(string field)
     {
         if (!TryGet(field, required: false, out var value) || value.ValueKind == JsonValueKind.Null) return null;

@@ -34,6 +34,8 @@ public sealed class AccountsSilo : IAsyncDisposable
 
     public IGrainFactory Grains => _cluster.GrainFactory;
 
+    public IServiceProvider Services => _cluster.Services;
+
     public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var clock = new ManualClock();
@@ -45,11 +47,11 @@ public sealed class AccountsSilo : IAsyncDisposable
             if (sqlite)
             {
                 var path = Path.Combine(dataDirectory, "clouddeck.db");
-                silo.AddSqliteStorage(path).UseSqliteReminders(path);
+                silo.AddSqliteStorage(path).UseSqliteReminders(path).UseSqliteStreams(path);
             }
             else
             {
-                silo.AddMemoryStorage();
+                silo.AddMemoryStorage().UseMemoryStreams();
             }
 
             silo.Services.AddSingleton<TimeProvider>(clock);
