@@ -34,18 +34,7 @@ public sealed class BuildLogSource(IGrainFactory grains, IStreamProvider streams
         var build = await grains.GetGrain<IBuildGrain>(buildId).Get(caller);
         var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId);
         var info = await log.GetInfoAsync();
-        return new OpenedBuildLog(build, log, info, await LastLineAsync(log, info));
-    }
-
-    /// <summary>
-    /// The last line's number. A completed stream's completion marker takes a position of its own (it is
-    /// <see cref="StreamInfo.Last"/> then), so the last position is looked at rather than assumed to be a line.
-    /// </summary>
-    private static async Task<long> LastLineAsync(IAsyncStream<BuildLogLine> log, StreamInfo info)
-    {
-        if (!info.IsCompleted || info.Last < Math.Max(1, info.FirstRetained)) return info.Last;
-        var tail = await log.ReadAsync(new StreamSequenceToken(info.Last), 1);
-        return tail.Items.Count > 0 ? info.Last : info.Last - 1;
+        return new OpenedBuildLog(build, log, info, info.Last);
     }
 
     /// <summary>The build's status now, for the completion message (access is checked again: it may have been revoked).</summary>

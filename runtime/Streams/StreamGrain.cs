@@ -208,8 +208,9 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
         OnItemsStored();
     }
 
+    // The completion marker takes a position of its own, but it is not an item: Last names the last item.
     public Task<StreamInfo> Info() =>
-        Task.FromResult(new StreamInfo(_id, _first, _last, _completed, _silo.Name));
+        Task.FromResult(new StreamInfo(_id, _first, _completed ? _last - 1 : _last, _completed, _silo.Name));
 
     private async Task<StreamRecord[]> RecordsAsync(long from, int maxCount)
     {
