@@ -88,8 +88,9 @@ check_components() {
   report dotnet "$(first_command dotnet)" "the .NET 10 SDK (see global.json)" yes
   report postgresql "$(postgres_bin)" "apt-get install postgresql" yes
   report git "$(first_command git)" "apt-get install git" yes
-  report node "$(first_command node nodejs)" "apt-get install nodejs" no
-  report npm "$(first_command npm)" "apt-get install npm" no
+  # The live-log tests run the real SignalR JS client (tests/js, installed with `npm ci`).
+  report node "$(first_command node nodejs)" "apt-get install nodejs" yes
+  report npm "$(first_command npm)" "apt-get install npm" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
@@ -170,6 +171,12 @@ run_tests() {
 }
 
 cmd_bench() {
+  # `bench logs`: live build logs, append → receipt by the SignalR JS client (needs node and npm).
+  if [[ "${1:-}" == logs ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Logs.Bench -- "$@"
+    return
+  fi
   dotnet run -c Release --project bench/Actors.Bench -- "$@"
 }
 
@@ -178,8 +185,9 @@ usage() {
 usage: ./build.sh <verb> [args...]
   build   dotnet build Actors.sln -c $CONFIGURATION (default Release)
   test    report components, build, run every test; extra args go to `dotnet test`
-          (CI=true: missing postgresql/git is an error, and skipped-for-missing tests fail)
+          (CI=true: missing postgresql/git/node/npm is an error, and skipped-for-missing tests fail)
   bench   dotnet run the benchmarks in bench/Actors.Bench; extra args go to the benchmark
+          (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
 EOF
 }
 

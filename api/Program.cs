@@ -2,6 +2,8 @@ using System.Threading.RateLimiting;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.Logging;
+using CloudDeck.Api.Logs;
 using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Authentication;
@@ -20,6 +22,8 @@ try
     {
         builder.Services.AddCloudDeckSilo(builder.Configuration);
     }
+
+    builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
 }
 catch (InvalidOperationException misconfigured)
 {
@@ -51,6 +55,11 @@ builder.Services.AddRateLimiter(limiter =>
             detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
     };
 });
+builder.Services.AddSignalR();
+builder.Services.AddSingleton<BuildLogSource>();
+builder.Services.AddSingleton<BuildLogFollowers>();
+// Hub clients may send the bearer token in the URL (?access_token=): no logger may print it.
+builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
@@ -65,14 +74,18 @@ app.MapOpenApi().AllowAnonymous();
 if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
 {
     app.MapProbeEndpoints();
+    app.MapDiagnosticBuildEndpoints();
 }
+
+app.MapHub<LogsHub>(LogsHub.Path).RequireAuthorization();
 
 app.MapGroup("/api/v1")
     .AddEndpointFilter<DomainErrorFilter>()
     .MapAuthEndpoints()
     .MapAccountEndpoints()
     .MapOrganizationEndpoints()
-    .MapLicenseEndpoints();
+    .MapLicenseEndpoints()
+    .MapBuildEndpoints();
 
 await app.RunAsync();
 return 0;

@@ -26,18 +26,36 @@ public sealed class BearerAuthenticationHandler(
     public const string KindClaim = "cd_kind";
     public const string ApiTokenKind = "api_token";
 
+    /// <summary>Where a token may come in the query string instead of the header: SignalR hubs only.</summary>
+    public const string HubsPath = "/hubs";
+
+    /// <summary>The query parameter SignalR's clients put the token in when a transport cannot send headers.</summary>
+    public const string AccessTokenQueryParameter = "access_token";
+
     private const string Prefix = "Bearer ";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
-        if (!header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        string token;
+        if (!string.IsNullOrEmpty(header))
         {
-            return AuthenticateResult.Fail("The Authorization header is not 'Bearer <token>'.");
+            if (!header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return AuthenticateResult.Fail("The Authorization header is not 'Bearer <token>'.");
+            }
+
+            token = header[Prefix.Length..].Trim();
+        }
+        else if (QueryToken() is { } queryToken)
+        {
+            token = queryToken;
+        }
+        else
+        {
+            return AuthenticateResult.NoResult();
         }
 
-        var token = header[Prefix.Length..].Trim();
         ClaimsIdentity? identity;
         if (SecretToken.TryParse(token, SecretToken.ApiToken, out var apiToken))
         {
@@ -64,6 +82,17 @@ public sealed class BearerAuthenticationHandler(
             ? AuthenticateResult.Fail("The bearer token is invalid, expired or revoked.")
             : AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
+
+    /// <summary>
+    /// Browsers cannot set headers on WebSocket and EventSource requests, so SignalR's clients send the token as
+    /// <c>?access_token=</c>. Accepted on hub paths only: elsewhere a token in a URL would end up in proxies' logs and
+    /// browser history for no reason. Our own logs redact it (<see cref="Logging.SecretRedactingLoggerFactory"/>).
+    /// </summary>
+    private string? QueryToken() =>
+        Request.Path.StartsWithSegments(HubsPath, StringComparison.OrdinalIgnoreCase)
+        && Request.Query[AccessTokenQueryParameter] is [{ Length: > 0 } token]
+            ? token.Trim()
+            : null;
 
     /// <summary>
     /// What <c>RequireAuthorization()</c> asks: a signed-in caller, and for an API token an account whose email is
@@ -94,15 +123,17 @@ public sealed class BearerAuthenticationHandler(
 public static class CallerExtensions
 {
     /// <summary>The authenticated caller, as grains see it.</summary>
-    public static Caller Caller(this HttpContext http)
+    public static Caller Caller(this HttpContext http) => http.User.ToCaller(http.ClientAddress());
+
+    /// <summary>The caller an authenticated principal stands for (also a hub connection's <c>Context.User</c>).</summary>
+    public static Caller ToCaller(this ClaimsPrincipal user, string clientAddress)
     {
-        var user = http.User;
         var userId = user.FindFirstValue("sub") ?? throw new InvalidOperationException("The endpoint needs RequireAuthorization().");
         var email = user.FindFirstValue(AccessTokens.EmailClaim) ?? "";
         IReadOnlyList<string>? scopes = user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind
             ? [.. user.FindAll(BearerAuthenticationHandler.ScopeClaim).Select(c => c.Value)]
             : null;
-        return new Caller(userId, email, http.ClientAddress(), scopes, BearerAuthenticationHandler.IsEmailVerified(user));
+        return new Caller(userId, email, clientAddress, scopes, BearerAuthenticationHandler.IsEmailVerified(user));
     }
 
     public static string ClientAddress(this HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";

@@ -43,7 +43,7 @@ public static class LicenseEndpoints
         {
             var body = await JsonBody.ReadAsync(http.Request);
             var (key, machine, problem) = ReadKeyAndMachine(body);
-            var count = body.OptionalInt("count", 1, 1000) ?? 1;
+            var count = body.OptionalIntBetween("count", 1, 1000) ?? 1;
             if ((problem ?? body.Problem()) is { } refused) return refused;
             var answer = await grains.GetGrain<ILicenseGrain>(key!.Id).Consume(Secrets.Hash(key.Secret), machine!, count, http.ClientAddress());
             if (answer.Allowed) return Results.Json(answer, Json);
@@ -94,7 +94,7 @@ public static class LicenseEndpoints
             var body = await JsonBody.ReadAsync(http.Request);
             var tier = body.String("tier", 16);
             var name = body.String("name", OrganizationLicensesGrain.MaxNameLength);
-            var maxDevices = body.OptionalInt("max_devices", -1, OrganizationLicensesGrain.MaxDevicesLimit);
+            var maxDevices = body.OptionalIntBetween("max_devices", -1, OrganizationLicensesGrain.MaxDevicesLimit);
             var expiresAt = body.OptionalDateTime("expires_at");
             if (tier is not null && !LicenseTiers.All.Contains(tier.ToUpperInvariant()))
             {

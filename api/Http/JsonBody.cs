@@ -132,11 +132,21 @@ public sealed class JsonBody
         return items;
     }
 
-    public int? OptionalInt(string field, int min, int max)
+    /// <summary>The field's whole number from <paramref name="min"/> to <paramref name="max"/>; null when it is absent, or (with an error) out of range.</summary>
+    public int? OptionalIntBetween(string field, int min, int max)
     {
         if (!TryGet(field, required: false, out var value)) return null;
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= min && number <= max) return number;
         _errors[field] = [$"must be a whole number from {min} to {max}"];
+        return null;
+    }
+
+    /// <summary>The field's whole number, <paramref name="fallback"/> when it is absent, null (and an error) when it is not a 32-bit integer.</summary>
+    public int? OptionalInt(string field, int fallback)
+    {
+        if (!TryGet(field, required: false, out var value)) return fallback;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return number;
+        _errors[field] = ["must be a whole number"];
         return null;
     }
 

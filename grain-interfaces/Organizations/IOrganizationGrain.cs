@@ -42,6 +42,15 @@ public interface IOrganizationGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<AuditPage> GetAuditLog(Caller caller, AuditQuery query);
+
+    /// <summary>
+    /// For grains that belong to the organization (builds, later projects and deployments): may the caller do
+    /// <paramref name="action"/> (one of <see cref="OrganizationActions"/>) here? Answers the caller's role, or throws
+    /// as every method here does: <see cref="NotFoundException"/> for non-members, <see cref="ForbiddenException"/> for
+    /// members whose role or token scope falls short.
+    /// </summary>
+    [ReadOnly]
+    Task<string> Authorize(Caller caller, string action);
 }
 
 /// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization grain calls it.</summary>

@@ -16,6 +16,16 @@ public static class OrganizationRoles
     public static int Rank(string role) => All.Count - All.ToList().IndexOf(role);
 }
 
+/// <summary>What grains outside the organization ask <see cref="IOrganizationGrain.Authorize"/> about.</summary>
+public static class OrganizationActions
+{
+    /// <summary>See the organization's builds and follow their logs: every member (token scope 'read').</summary>
+    public const string ViewBuilds = "view-builds";
+
+    /// <summary>Start builds and deploy projects: developers and above (token scope 'deploy').</summary>
+    public const string Deploy = "deploy";
+}
+
 public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount);
 
 public sealed record MemberView(string UserId, string Email, string Role, DateTimeOffset JoinedAt);

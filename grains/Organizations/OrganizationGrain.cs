@@ -190,6 +190,8 @@ public sealed class OrganizationGrain(
         return GrainFactory.GetGrain<IAuditLogGrain>(Slug).Read(query);
     }
 
+    public Task<string> Authorize(Caller caller, string action) => Task.FromResult(Require(caller, ForAction(action)).Role);
+
     /// <summary>
     /// Non-members (and everyone, for an organization that does not exist) get 404, so slugs do not leak;
     /// members whose role or token scope falls short get 403.

@@ -16,4 +16,14 @@ public static class OrganizationPermissions
     public static readonly Permission ManageMembers = new("invite, change roles of and remove members", ApiTokenScopes.Admin, OrganizationRoles.Admin);
     public static readonly Permission ReadAuditLog = new("read the audit log", ApiTokenScopes.Read, OrganizationRoles.Admin);
     public static readonly Permission LeaveOrganization = new("leave the organization", ApiTokenScopes.Admin, OrganizationRoles.Viewer);
+    public static readonly Permission ViewBuilds = new("view builds and their logs", ApiTokenScopes.Read, OrganizationRoles.Viewer);
+    public static readonly Permission Deploy = new("start builds and deploy projects", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
+
+    /// <summary>The permissions other grains ask for by name (<see cref="OrganizationActions"/>).</summary>
+    public static Permission ForAction(string action) => action switch
+    {
+        OrganizationActions.ViewBuilds => ViewBuilds,
+        OrganizationActions.Deploy => Deploy,
+        _ => throw new ArgumentException($"Unknown organization action '{action}'.", nameof(action)),
+    };
 }

@@ -80,7 +80,12 @@ public sealed partial class PostgresActorStore : IStreamStore
     public async Task<long> DeleteOlderThanAsync(string serviceId, string streamNamespace, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         await _initialized.EnsureAsync();
-        await using var command = _dataSource.CreateCommand("DELETE FROM actors_stream_items WHERE service_id = @s AND stream_ns = @ns AND appended_at < @a");
+        // Each stream's newest row stays, expired or not: it carries the stream's numbering (and completion) across activations.
+        await using var command = _dataSource.CreateCommand("""
+            DELETE FROM actors_stream_items WHERE service_id = @s AND stream_ns = @ns AND appended_at < @a
+              AND seq < (SELECT MAX(j.seq) FROM actors_stream_items AS j WHERE j.service_id = actors_stream_items.service_id
+                         AND j.stream_ns = actors_stream_items.stream_ns AND j.stream_key = actors_stream_items.stream_key)
+            """);
         command.Parameters.AddWithValue("s", serviceId);
         command.Parameters.AddWithValue("ns", streamNamespace);
         command.Parameters.AddWithValue("a", cutoff.ToUnixTimeMilliseconds());

@@ -83,8 +83,13 @@ public sealed partial class SqliteActorStore : IStreamStore
     public Task<long> DeleteOlderThanAsync(string serviceId, string streamNamespace, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
         WriteAsync((connection, transaction) =>
         {
+            // Each stream's newest row stays, expired or not: it carries the stream's numbering (and completion) across activations.
             var delete = PreparedStreamWrite(connection, transaction,
-                "DELETE FROM actors_stream_items WHERE service_id = $s AND stream_ns = $ns AND appended_at < $a", "$s", "$ns", "$a");
+                """
+                DELETE FROM actors_stream_items WHERE service_id = $s AND stream_ns = $ns AND appended_at < $a
+                  AND seq < (SELECT MAX(j.seq) FROM actors_stream_items AS j WHERE j.service_id = actors_stream_items.service_id
+                             AND j.stream_ns = actors_stream_items.stream_ns AND j.stream_key = actors_stream_items.stream_key)
+                """, "$s", "$ns", "$a");
             delete.Parameters["$s"].Value = serviceId;
             delete.Parameters["$ns"].Value = streamNamespace;
             delete.Parameters["$a"].Value = cutoff.ToUnixTimeMilliseconds();

@@ -58,7 +58,7 @@ internal sealed class AsyncStream<T>(StreamId id, IStreamGrain grain, StreamOpti
             }
         }
 
-        return new StreamPage<T>(items, slice.Last, slice.Completed);
+        return new StreamPage<T>(items, slice.Completed ? slice.Last - 1 : slice.Last, slice.Completed);
     }
 
     public Task<StreamInfo> GetInfoAsync() => grain.Info();

@@ -80,7 +80,7 @@ public sealed class MemoryStreamStore : IStreamStore
                     continue;
                 }
 
-                foreach (var old in items.Values.Where(record => record.AppendedAtMs < cutoffMs).ToArray())
+                foreach (var old in items.Values.Where(record => record.AppendedAtMs < cutoffMs && record.Seq < items.Keys[^1]).ToArray())
                 {
                     items.Remove(old.Seq);
                     deleted++;

@@ -85,7 +85,7 @@ public abstract class StreamSubscriptionHandle : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>What a stream holds right now.</summary>
+/// <summary>What a stream holds right now. <see cref="Last"/> is the last item's position (a completion is not an item).</summary>
 public sealed record StreamInfo(StreamId StreamId, long FirstRetained, long Last, bool IsCompleted, string Host)
 {
     public long Count => Last < FirstRetained ? 0 : Last - FirstRetained + 1;

@@ -31,7 +31,7 @@ internal sealed partial class StreamGrain
             _cursors[consumer] = stored.GetValueOrDefault(consumer, _first - 1);
         }
 
-        _reminderRegistered = (await GetReminder(DeliveryReminder)) is not null;
+        _reminderRegistered = Activation.Runtime.Reminders.IsAvailable && (await GetReminder(DeliveryReminder)) is not null;
         StartDeliveries();
     }
 
@@ -58,6 +58,12 @@ internal sealed partial class StreamGrain
         {
             _reminderRegistered = false;
             await UnregisterReminder(DeliveryReminder);
+            // An append during the unregister may have registered it again, or found it still registered: settle it.
+            if (!_reminderRegistered && _consumers.Any(consumer => _cursors[consumer] < _last))
+            {
+                _reminderRegistered = true;
+                await RegisterDeliveryReminderAsync();
+            }
         }
     }
 
@@ -87,6 +93,7 @@ internal sealed partial class StreamGrain
 
     private async Task DeliverAsync(string consumer)
     {
+        CallChainNode.Current = null; // Started by whichever append stored the items; not part of its call.
         var backoff = TimeSpan.FromMilliseconds(100);
         try
         {

@@ -39,6 +39,7 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
     private readonly IStreamStore _store;
     private readonly StreamOptions _options;
     private readonly string _serviceId;
+    private readonly int _longestWaitMs;
     private readonly LocalSiloDetails _silo;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -54,6 +55,7 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
     private bool _completed;
     private bool _flushing;
     private bool _retired;
+    private long _boundsCheckedAt;
 
     public StreamGrain(IServiceProvider services, IOptions<StreamOptions> options, IOptions<ActorRuntimeOptions> runtimeOptions,
         LocalSiloDetails silo, ILogger<StreamGrain> logger)
@@ -62,6 +64,7 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
             "No stream storage is configured on this silo: call UseSqliteStreams, UsePostgresStreams or UseMemoryStreams on the silo builder.");
         _options = options.Value;
         _serviceId = runtimeOptions.Value.ServiceId;
+        _longestWaitMs = (int)Math.Min(20_000, runtimeOptions.Value.ResponseTimeout.TotalMilliseconds / 2);
         _silo = silo;
         _logger = logger;
         _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -88,6 +91,13 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
     {
         // Readers waiting at the head must go now, to ask the next activation, instead of holding this one for their wait.
         _retired = true;
+        var retry = new StreamActivationRetiredException($"Stream {_id} is moving to a new activation; retry.");
+        foreach (var append in _pending)
+        {
+            append.Completion.TrySetException(retry);
+        }
+
+        _pending.Clear();
         _appended.TrySetResult();
     }
 
@@ -146,8 +156,13 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
             // Ended by the next stored write or by deactivation; the delay bounds the wait below the call timeout, and is
             // cancelled when not needed, so a busy stream does not pile up timers.
             using var waited = new CancellationTokenSource();
-            await Task.WhenAny(_appended.Task, Task.Delay(Math.Min(waitMs, 20_000), waited.Token));
+            var woken = _appended.Task;
+            await Task.WhenAny(woken, Task.Delay(Math.Min(waitMs, _longestWaitMs), waited.Token));
             waited.Cancel();
+            if (!woken.IsCompleted && !_retired)
+            {
+                await CatchUpWithStorageAsync();
+            }
         }
 
         if (from > _last)
@@ -161,8 +176,41 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
         return new StreamSlice(records, records.Length == 0 ? Math.Max(_first, _last + 1) : _first, _last, _completed);
     }
 
+    /// <summary>Another activation's write may have landed after ours read its bounds: adopt it, or retire if we are writing.</summary>
+    private async Task CatchUpWithStorageAsync()
+    {
+        var now = Environment.TickCount64;
+        if (now - _boundsCheckedAt < _options.LiveWait.TotalMilliseconds / 2)
+        {
+            return;
+        }
+
+        _boundsCheckedAt = now;
+        var bounds = await _store.GetBoundsAsync(_serviceId, _id, CancellationToken.None);
+        if (_retired || bounds.Last <= _last)
+        {
+            return;
+        }
+
+        if (_flushing || _pending.Count > 0)
+        {
+            Retire(new StreamConflictException($"Stream {_id}: storage holds items up to {bounds.Last}, past this activation's {_last}."));
+            return;
+        }
+
+        _last = bounds.Last;
+        _next = _last + 1;
+        _completed = bounds.Completed;
+        _completionSeq = bounds.Completed ? bounds.Last : 0;
+        var appended = _appended;
+        _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        appended.TrySetResult();
+        OnItemsStored();
+    }
+
+    // The completion marker takes a position of its own, but it is not an item: Last names the last item.
     public Task<StreamInfo> Info() =>
-        Task.FromResult(new StreamInfo(_id, _first, _last, _completed, _silo.Name));
+        Task.FromResult(new StreamInfo(_id, _first, _completed ? _last - 1 : _last, _completed, _silo.Name));
 
     private async Task<StreamRecord[]> RecordsAsync(long from, int maxCount)
     {
@@ -222,6 +270,8 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
 
     private async Task FlushAsync()
     {
+        // The loop outlives the append that started it: it must not carry that caller's chain (a false deadlock otherwise).
+        CallChainNode.Current = null;
         try
         {
             while (_pending.Count > 0 && !_retired)
@@ -291,12 +341,18 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
     {
         _logger.LogWarning(exception, "Appending to stream {Stream} failed; the activation retires and callers retry on the next one", _id);
         _retired = true;
-        var failure = exception is StreamConflictException
-            ? exception
+        var retry = new StreamActivationRetiredException($"Stream {_id} is moving to a new activation; retry.");
+        Exception failure = exception is StreamConflictException
+            ? retry
             : new InvalidOperationException($"Appending to stream {_id} failed: {exception.Message}", exception);
-        foreach (var append in _inFlight.Concat(_pending))
+        foreach (var append in _inFlight)
         {
             append.Completion.TrySetException(failure);
+        }
+
+        foreach (var append in _pending)
+        {
+            append.Completion.TrySetException(retry);
         }
 
         _inFlight.Clear();
@@ -339,7 +395,18 @@ internal sealed partial class StreamGrain : Grain, IStreamGrain, IRemindable
             return;
         }
 
+        // Never past what an implicit consumer has yet to acknowledge: delivery to it is at least once.
         var firstToKeep = _last - maxCount + 1;
+        foreach (var consumer in _consumers)
+        {
+            firstToKeep = Math.Min(firstToKeep, _cursors[consumer] + 1);
+        }
+
+        if (firstToKeep <= _first)
+        {
+            return;
+        }
+
         try
         {
             await _store.TrimAsync(_serviceId, _id, firstToKeep, CancellationToken.None);

@@ -18,8 +18,10 @@ internal sealed class StreamRetentionService(IStreamStore? store, IOptions<Strea
             return;
         }
 
+        // The first sweep comes one interval after start, not at start: ExecuteAsync runs on the thread pool, so a sweep
+        // at start would race whatever the process does first.
         using var timer = new PeriodicTimer(options.Value.RetentionSweepInterval, time);
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
@@ -30,7 +32,6 @@ internal sealed class StreamRetentionService(IStreamStore? store, IOptions<Strea
                 logger.LogWarning(exception, "Stream retention sweep failed; the next one retries");
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>One pass over every namespace with a MaxAge; returns how many items were deleted.</summary>

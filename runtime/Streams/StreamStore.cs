@@ -25,7 +25,10 @@ public interface IStreamStore
     /// <summary>Deletes the records before <paramref name="firstToKeep"/>.</summary>
     Task TrimAsync(string serviceId, StreamId stream, long firstToKeep, CancellationToken cancellationToken);
 
-    /// <summary>Deletes every record of the namespace appended before <paramref name="cutoff"/>; returns how many.</summary>
+    /// <summary>
+    /// Deletes the records of the namespace appended before <paramref name="cutoff"/>, except each stream's newest (it keeps the
+    /// numbering going); returns how many.
+    /// </summary>
     Task<long> DeleteOlderThanAsync(string serviceId, string streamNamespace, DateTimeOffset cutoff, CancellationToken cancellationToken);
 
     /// <summary>How far each implicit consumer of the stream has acknowledged.</summary>
@@ -35,4 +38,13 @@ public interface IStreamStore
 }
 
 /// <summary>Duplicate sequence numbers: another activation of the stream appended first.</summary>
-public sealed class StreamConflictException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class StreamConflictException : Exception
+{
+    public StreamConflictException(string message) : base(message)
+    {
+    }
+
+    public StreamConflictException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

@@ -97,7 +97,7 @@ public sealed class StreamTests(PostgresFixture postgres)
         AssertExactly(fromToken.Items, 3_000, 6_000);
         Assert.Equal(6_000, first.LastDelivered?.SequenceNumber);
         var info = await stream.GetInfoAsync();
-        Assert.Equal((1L, 6_001L, true), (info.FirstRetained, info.Last, info.IsCompleted)); // 6,001: the completion marker
+        Assert.Equal((1L, 6_000L, 6_000L, true), (info.FirstRetained, info.Last, info.Count, info.IsCompleted));
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class StreamTests(PostgresFixture postgres)
         await stream.OnCompletedAsync();
         await stream.OnCompletedAsync(); // Completing twice is the same completion.
         await Assert.ThrowsAsync<StreamCompletedException>(() => stream.OnNextAsync(4));
-        Assert.Equal(4, (await stream.GetInfoAsync()).Last);
+        Assert.Equal((3L, true), ((await stream.GetInfoAsync()).Last, (await stream.GetInfoAsync()).IsCompleted));
     }
 
     [Theory]
@@ -262,6 +262,37 @@ public sealed class StreamTests(PostgresFixture postgres)
         await aging.OnCompletedAsync();
         await observer.Completed.WaitAsync(Patience, Cancellation);
         AssertExactly(observer.Items, 101, 120);
+    }
+
+    [Fact]
+    public async Task Numbering_goes_on_after_every_item_of_a_stream_expired()
+    {
+        var clock = new ManualClock();
+        await using var silo = await StartAsync(StorageKind.Sqlite, s =>
+        {
+            s.Services.AddSingleton<TimeProvider>(clock);
+            s.ConfigureStreams(o => o.Retention["aging"] = new StreamRetention(MaxAge: TimeSpan.FromHours(1)));
+        });
+        await AppendRangeAsync(Stream<long>(silo, "aging", "all"), 1, 10, 5);
+        clock.Advance(TimeSpan.FromHours(2));
+        var sweeper = silo.Services.GetServices<IHostedService>().OfType<StreamRetentionService>().Single();
+        Assert.Equal(9, await sweeper.SweepAsync(Cancellation)); // The newest row stays: it carries the numbering.
+
+        await silo.RestartAsync(graceful: false);
+        var stream = Stream<long>(silo, "aging", "all");
+        Assert.Empty((await stream.ReadAsync(StreamSequenceToken.First, 100)).Items);
+        Assert.Equal(11, (await stream.OnNextAsync(11)).SequenceNumber);
+    }
+
+    [Fact]
+    public async Task An_implicit_subscription_works_on_a_silo_without_reminders()
+    {
+        await using var silo = await TestSilos.StartAsync(s => s.UseMemoryStreams());
+        var stream = silo.Services.GetRequiredService<IStreamProvider>().GetStream<long>("tally", "no-reminders");
+        await AppendRangeAsync(stream, 1, 100, 10);
+        var tally = silo.GrainFactory.GetGrain<ITallyGrain>("no-reminders");
+        await ActivationTests.Eventually(async () => (await tally.Get()).Count == 100, (int)Patience.TotalMilliseconds);
+        Assert.Equal(5_050, (await tally.Get()).Sum);
     }
 
     [Fact]

@@ -21,8 +21,10 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
     private Account _viewer = null!;
     private Account _loginUser = null!;
     private (string Id, string Key)? _license;
+    private string? _acmeBuild;
 
-    private sealed record Row(int[] Expected, Func<Account?, Task<(string Path, object? Body)>> Build, Func<Account?, Answer, Task>? After = null);
+    /// <param name="Method">For routes mapped for any method (SignalR's): the method to call them with.</param>
+    private sealed record Row(int[] Expected, Func<Account?, Task<(string Path, object? Body)>> Build, Func<Account?, Answer, Task>? After = null, string? Method = null);
 
     private static int[] Everyone(int status) => [status, status, status, status, status, status];
 
@@ -157,6 +159,18 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
         ["POST /api/v1/invitations/decline"] = new(SignedIn(204), async caller =>
             ("/api/v1/invitations/decline", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
+
+        ["POST /_diag/builds"] = new(Org(403, 201, 201, 201), Fixed("/_diag/builds", new { org = "acme", lines = 3 })),
+        ["GET /api/v1/builds/{id}"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/builds/{await AcmeBuildAsync()}", null)),
+        ["GET /api/v1/builds/{id}/logs"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/builds/{await AcmeBuildAsync()}/logs", null)),
+        // SignalR maps its routes for any method; clients POST to negotiate, then (long polling) GET with the connection's token.
+        ["ANY /hubs/logs/negotiate"] = new(SignedIn(200), Fixed("/hubs/logs/negotiate?negotiateVersion=1"), Method: "POST"),
+        ["ANY /hubs/logs"] = new(SignedIn(200), async caller =>
+        {
+            if (caller is null) return ("/hubs/logs?id=none", null);
+            var negotiated = (await _api.SendAsync(HttpMethod.Post, "/hubs/logs/negotiate?negotiateVersion=1", null, caller.AccessToken)).Expect(HttpStatusCode.OK);
+            return ($"/hubs/logs?id={negotiated.Text("connectionToken")}", null);
+        }, Method: "GET"),
     };
 
     [Fact]
@@ -188,7 +202,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         var failures = new List<string>();
         foreach (var (route, row) in matrix.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
-            var method = new HttpMethod(route.Split(' ')[0]);
+            var method = new HttpMethod(row.Method ?? route.Split(' ')[0]);
             for (var i = 0; i < callers.Length; i++)
             {
                 var caller = callers[i];
@@ -220,6 +234,13 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         var license = (issued["license"]!.Text("id"), issued.Text("license_key"));
         if (!fresh) _license = license;
         return license;
+    }
+
+    /// <summary>A build in "acme", started once by its owner.</summary>
+    private async Task<string> AcmeBuildAsync()
+    {
+        _acmeBuild ??= (await _api.PostAsync("/_diag/builds", new { org = "acme", lines = 5 }, _owner.AccessToken)).Expect(HttpStatusCode.Created).Text("id");
+        return _acmeBuild;
     }
 
     private string FreshEmail() => $"user{Interlocked.Increment(ref _fresh)}@fresh.test";

@@ -1,0 +1,61 @@
+using System.Globalization;
+using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Logs;
+using CloudDeck.GrainInterfaces;
+
+namespace CloudDeck.Api.Endpoints;
+
+/// <summary>
+/// <c>/api/v1/builds</c>: a build and its log. The log is plain text, or with <c>?follow=true</c> (or
+/// <c>Accept: text/event-stream</c>) Server-Sent Events whose ids are line numbers, so a client that reconnects with
+/// <c>Last-Event-ID</c> resumes at the next line.
+/// </summary>
+public static class BuildEndpoints
+{
+    public const string LastEventIdHeader = "Last-Event-ID";
+
+    public static RouteGroupBuilder MapBuildEndpoints(this RouteGroupBuilder api)
+    {
+        var builds = api.MapGroup("/builds").RequireAuthorization();
+        builds.MapGet("/{id}", async (string id, HttpContext http, BuildLogSource source) =>
+            Results.Ok((await source.OpenAsync(http.Caller(), id, "id")).Build));
+        builds.MapGet("/{id}/logs", GetLogAsync);
+        return api;
+    }
+
+    private static async Task<IResult> GetLogAsync(
+        string id, string? follow, HttpContext http, BuildLogSource source, BuildLogOptions options, ILoggerFactory loggers)
+    {
+        var following = Following(follow, http.Request.Headers.Accept.ToString());
+        var lastEventId = LastEventId(http.Request.Headers[LastEventIdHeader].ToString());
+        var caller = http.Caller();
+        var opened = await source.OpenAsync(caller, id, "id");
+        if (!following)
+        {
+            return new BuildLogText(opened, options.ReadPageSize);
+        }
+
+        var from = opened.StartAt(lastEventId + 1, LastEventIdHeader);
+        return new BuildLogEventStream(opened, from, caller, source, options, loggers.CreateLogger(typeof(BuildLogEventStream)));
+    }
+
+    /// <summary><c>?follow=true|false</c> decides; without it, asking for <c>text/event-stream</c> means follow.</summary>
+    private static bool Following(string? follow, string accept) => follow switch
+    {
+        null => accept.Contains(BuildLogEventStream.ContentType, StringComparison.OrdinalIgnoreCase),
+        _ when bool.TryParse(follow, out var value) => value,
+        _ => throw new InvalidFieldException("follow", "must be true or false"),
+    };
+
+    /// <summary>The last line the client has (0 when it has none): the SSE reconnection header, a line number.</summary>
+    private static long LastEventId(string header)
+    {
+        if (string.IsNullOrWhiteSpace(header)) return 0;
+        if (!long.TryParse(header.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var line))
+        {
+            throw new InvalidFieldException(LastEventIdHeader, "must be a line number (the id of the last event received)");
+        }
+
+        return line;
+    }
+}

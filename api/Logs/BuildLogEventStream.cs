@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.IO.Pipelines;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Channels;
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Builds;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CloudDeck.Api.Logs;
+
+/// <summary>
+/// A build's log as Server-Sent Events: <c>id: &lt;line&gt;</c>, <c>event: line</c>, <c>data: {json}</c> per line, then
+/// <c>event: completed</c> with the final status, and a comment every heartbeat interval while nothing else is sent.
+/// The subscription hands over whole batches through a small bounded channel; this loop writes each batch and flushes
+/// once, and is the only writer of the response, so heartbeats never interleave with a line.
+/// </summary>
+public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller caller, BuildLogSource source, BuildLogOptions options, ILogger logger)
+    : IResult
+{
+    public const string ContentType = "text/event-stream";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    // Non-ASCII text as UTF-8 rather than \u escapes: the stream is never embedded in HTML, and logs are mostly text.
+    private static readonly JsonWriterOptions Writer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        var aborted = http.RequestAborted;
+        var response = http.Response;
+        response.ContentType = ContentType;
+        response.Headers.CacheControl = "no-cache";
+        // nginx buffers proxied responses unless told not to; a log that arrives in bursts of 4 KiB is not live.
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var batches = Channel.CreateBounded<StreamItem<BuildLogLine>[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var subscription = await opened.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new StreamSequenceToken(from));
+        var body = response.BodyWriter;
+        var json = new Utf8JsonWriter(body, Writer);
+        try
+        {
+            // Tells EventSource to reconnect after 1 s (not its default 3 s) when the connection drops.
+            Write(body, "retry: 1000\n\n"u8);
+            await body.FlushAsync(aborted);
+            while (await NextAsync(batches.Reader, body, aborted))
+            {
+                while (batches.Reader.TryRead(out var batch))
+                {
+                    foreach (var item in batch) WriteLine(body, json, BuildLogLineMessage.From(opened.Build.Id, item));
+                }
+
+                await body.FlushAsync(aborted);
+            }
+
+            WriteEvent(body, json, BuildLogMessageNames.Completed, new BuildLogCompletedMessage(opened.Build.Id, await source.StatusAsync(caller, opened.Build.Id)));
+            await body.FlushAsync(aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client went away; it resumes with Last-Event-ID.
+        }
+        catch (Exception e) when (e is NotFoundException or ChannelClosedException && !aborted.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Following the log of build {BuildId} failed", opened.Build.Id);
+            WriteEvent(body, json, BuildLogMessageNames.Error, new BuildLogErrorMessage(opened.Build.Id,
+                e is NotFoundException ? e.Message : "Following this log failed; reconnect with Last-Event-ID to resume."));
+            await body.FlushAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await subscription.DisposeAsync();
+            await json.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits for the next batch, writing a heartbeat comment each time the interval passes without one.</summary>
+    /// <returns>false when the log completed and every batch was read.</returns>
+    private async Task<bool> NextAsync(ChannelReader<StreamItem<BuildLogLine>[]> reader, PipeWriter body, CancellationToken aborted)
+    {
+        while (true)
+        {
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            quiet.CancelAfter(options.HeartbeatInterval);
+            try
+            {
+                return await reader.WaitToReadAsync(quiet.Token);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                Write(body, ": heartbeat\n\n"u8);
+                await body.FlushAsync(aborted);
+            }
+        }
+    }
+
+    private static void WriteLine(PipeWriter body, Utf8JsonWriter json, BuildLogLineMessage line)
+    {
+        Write(body, "id: "u8);
+        var span = body.GetSpan(20);
+        Utf8Formatter.TryFormat(line.Line, span, out var written);
+        body.Advance(written);
+        Write(body, "\n"u8);
+        WriteEvent(body, json, BuildLogMessageNames.Line, line);
+    }
+
+    private static void WriteEvent<T>(PipeWriter body, Utf8JsonWriter json, string name, T data)
+    {
+        Write(body, "event: "u8);
+        Write(body, System.Text.Encoding.UTF8.GetBytes(name));
+        // JSON on one line: strings escape their line breaks, so one data field carries the whole value.
+        Write(body, "\ndata: "u8);
+        json.Reset(body);
+        JsonSerializer.Serialize(json, data, Json);
+        json.Flush();
+        Write(body, "\n\n"u8);
+    }
+
+    private static void Write(PipeWriter body, ReadOnlySpan<byte> bytes) => body.Write(bytes);
+
+    /// <summary>Hands each delivered batch to the response loop; waits while the loop is behind, so the subscription is paced by the client.</summary>
+    private sealed class ChannelObserver(ChannelWriter<StreamItem<BuildLogLine>[]> writer, CancellationToken stop) : IAsyncObserver<BuildLogLine>
+    {
+        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token) => OnNextBatchAsync([new StreamItem<BuildLogLine>(item, token)]);
+
+        public async Task OnNextBatchAsync(IReadOnlyList<StreamItem<BuildLogLine>> items)
+        {
+            try
+            {
+                // Copied: the list is the subscription's, and the response loop reads it after this call returns.
+                await writer.WriteAsync([.. items], stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+        }
+
+        public Task OnCompletedAsync()
+        {
+            writer.TryComplete();
+            return Task.CompletedTask;
+        }
+
+        public Task OnErrorAsync(Exception error)
+        {
+            writer.TryComplete(new ChannelClosedException(error));
+            return Task.CompletedTask;
+        }
+    }
+}

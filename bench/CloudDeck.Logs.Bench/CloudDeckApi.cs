@@ -1,0 +1,92 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Logs.Bench;
+
+internal sealed record BenchUser(string AccessToken, string Organization);
+
+/// <summary>
+/// The real API (api/bin/Release, embedded silo on SQLite, synthetic builds enabled) as a child process on a free
+/// loopback port, as a user would run it.
+/// </summary>
+internal sealed class CloudDeckApi : IAsyncDisposable
+{
+    private const string Password = "correct horse battery staple";
+    private readonly ChildProcess _process;
+    private readonly HttpClient _http;
+
+    private CloudDeckApi(ChildProcess process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        _http = new HttpClient { BaseAddress = baseAddress };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public static async Task<CloudDeckApi> StartAsync(string dataDirectory)
+    {
+        var dll = RepoPaths.ProjectOutput("api", "CloudDeck.Api");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build api/CloudDeck.Api.csproj in Release.", dll);
+        var port = ChildProcess.FreeTcpPort();
+        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["CloudDeck__DataDirectory"] = dataDirectory,
+            ["CloudDeck__Diagnostics__EnableProbe"] = "true",
+            ["CloudDeck__StorageProvider"] = null,
+            ["CloudDeck__PostgresConnectionString"] = null,
+        }, Path.GetDirectoryName(dll));
+        var api = new CloudDeckApi(process, new Uri($"http://127.0.0.1:{port}/"));
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var health = await api._http.GetAsync(new Uri("healthz", UriKind.Relative));
+                if (health.IsSuccessStatusCode) return api;
+            }
+            catch (HttpRequestException) when (attempt < 300 && !process.HasExited)
+            {
+            }
+
+            if (attempt >= 300 || process.HasExited)
+            {
+                await api.DisposeAsync();
+                throw new InvalidOperationException($"CloudDeck.Api did not start:\n{process.Output}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    public async Task<BenchUser> SignUpAsync(string email)
+    {
+        var created = await PostAsync("api/v1/auth/signup", new { email, password = Password }, token: null);
+        var session = await PostAsync("api/v1/auth/login", new { email, password = Password }, token: null);
+        return new BenchUser(session["accessToken"]!.GetValue<string>(), created["personalOrganization"]!.GetValue<string>());
+    }
+
+    public async Task<string> StartBuildAsync(BenchUser user, LogBenchOptions options) =>
+        (await PostAsync("_diag/builds", new { org = user.Organization, lines = options.Lines, linesPerSecond = options.Rate, lineBytes = options.LineBytes },
+            user.AccessToken))["id"]!.GetValue<string>();
+
+    private async Task<JsonNode> PostAsync(string path, object body, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        _process.Kill(Signal.SIGTERM);
+        if (!await _process.WaitForExitAsync(TimeSpan.FromSeconds(30))) _process.Kill();
+        await _process.DisposeAsync();
+    }
+}

@@ -1,0 +1,74 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.GrainInterfaces.Builds;
+
+/// <summary>
+/// One build of a project, keyed by build id (<see cref="BuildIds"/>). For now it holds who the build belongs to and
+/// its status; the build pipeline issue grows it into the real build. Its log is the stream
+/// (<see cref="BuildLogs.Namespace"/>, build id); the grain completes that stream when the build finishes, after
+/// writing the final status, so whoever sees the log complete reads a terminal status.
+/// </summary>
+public interface IBuildGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Creates the build, queued, in the organization. The caller must be allowed to deploy there (developer or above;
+    /// an API token needs the 'deploy' scope). A build id that is already taken is a <see cref="ConflictException"/>.
+    /// </summary>
+    Task<BuildView> Create(Caller caller, string organization, string project);
+
+    /// <summary>
+    /// The build, for a member of its organization (an API token needs 'read'). Anyone else gets
+    /// <see cref="NotFoundException"/>, as for a build that does not exist.
+    /// </summary>
+    [ReadOnly]
+    Task<BuildView> Get(Caller caller);
+
+    // The producer's side: called by the build's executor (for now the synthetic producer), never with a request's input.
+
+    /// <summary>queued → building. Refused (<see cref="ConflictException"/>) once the build has finished.</summary>
+    Task<BuildView> Start();
+
+    /// <summary>
+    /// Ends the build with a terminal status (<see cref="BuildStatuses.IsTerminal"/>), then completes its log stream.
+    /// Finishing a finished build again changes nothing and answers it as it is.
+    /// </summary>
+    Task<BuildView> Finish(string status);
+}
+
+public sealed record BuildView(
+    string Id,
+    string Organization,
+    string Project,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string CreatedBy);
+
+public static class BuildStatuses
+{
+    public const string Queued = "queued";
+    public const string Building = "building";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Canceled = "canceled";
+    public const string TimedOut = "timed_out";
+
+    public static readonly IReadOnlyList<string> All = [Queued, Building, Succeeded, Failed, Canceled, TimedOut];
+
+    public static readonly IReadOnlyList<string> Terminal = [Succeeded, Failed, Canceled, TimedOut];
+
+    public static bool IsTerminal(string? status) => status is Succeeded or Failed or Canceled or TimedOut;
+}
+
+/// <summary>Build ids: 16 lower-case hex digits (64 random bits), checked before an id from a request reaches GetGrain.</summary>
+public static class BuildIds
+{
+    public const string Rule = "a build id is 16 lower-case hex digits";
+
+    public static string New() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    public static bool IsWellFormed(string? value) =>
+        value is { Length: 16 } && value.AsSpan().IndexOfAnyExcept("0123456789abcdef") < 0;
+}

@@ -1,0 +1,103 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Organizations;
+
+namespace CloudDeck.Grains.Builds;
+
+/// <summary>
+/// A build's identity and status. Access is the organization's decision (<see cref="IOrganizationGrain.Authorize"/>),
+/// so roles and token scopes are checked in one place for organizations and everything they own.
+/// </summary>
+public sealed class BuildGrain(
+    [PersistentState("build")] IPersistentState<BuildState> state,
+    IStreamProvider streams,
+    TimeProvider clock) : Grain, IBuildGrain
+{
+    public const int MaxProjectLength = 100;
+
+    private BuildState Build => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    public async Task<BuildView> Create(Caller caller, string organization, string project)
+    {
+        if (string.IsNullOrWhiteSpace(project) || project.Length > MaxProjectLength || project.Any(char.IsControl))
+        {
+            throw new InvalidFieldException("project", $"must be 1–{MaxProjectLength} characters without control characters");
+        }
+
+        // Asked before anything is written: a refused caller must not learn whether the id is taken.
+        await GrainFactory.GetGrain<IOrganizationGrain>(organization).Authorize(caller, OrganizationActions.Deploy);
+        if (Build.Created) throw new ConflictException($"A build with id '{Id}' already exists.");
+        Build.Created = true;
+        Build.Organization = organization;
+        Build.Project = project;
+        Build.Status = BuildStatuses.Queued;
+        Build.CreatedBy = caller.UserId;
+        Build.CreatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        return View();
+    }
+
+    public async Task<BuildView> Get(Caller caller)
+    {
+        if (!Build.Created) throw NotFound();
+        try
+        {
+            await GrainFactory.GetGrain<IOrganizationGrain>(Build.Organization).Authorize(caller, OrganizationActions.ViewBuilds);
+        }
+        catch (NotFoundException)
+        {
+            // The organization said "not a member": say it about the build, whose id is what the caller asked for.
+            throw NotFound();
+        }
+
+        return View();
+    }
+
+    public async Task<BuildView> Start()
+    {
+        if (!Build.Created) throw NotFound();
+        if (BuildStatuses.IsTerminal(Build.Status)) throw new ConflictException($"Build '{Id}' has already finished ({Build.Status}).");
+        if (Build.Status == BuildStatuses.Queued)
+        {
+            Build.Status = BuildStatuses.Building;
+            Build.StartedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+
+        return View();
+    }
+
+    public async Task<BuildView> Finish(string status)
+    {
+        if (!Build.Created) throw NotFound();
+        if (!BuildStatuses.IsTerminal(status))
+        {
+            throw new InvalidFieldException("status", $"must be one of {string.Join(", ", BuildStatuses.Terminal)}");
+        }
+
+        if (!BuildStatuses.IsTerminal(Build.Status))
+        {
+            Build.Status = status;
+            Build.FinishedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+
+        // After the status is written, so a follower that sees the log end reads the final status. Also on a repeated
+        // Finish: the first one may have stopped between its write and this.
+        var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, Id);
+        if (!(await log.GetInfoAsync()).IsCompleted)
+        {
+            await log.OnCompletedAsync();
+        }
+
+        return View();
+    }
+
+    private NotFoundException NotFound() => new($"Build '{Id}' not found.");
+
+    private BuildView View() => new(Id, Build.Organization, Build.Project, Build.Status, Build.CreatedAt, Build.StartedAt, Build.FinishedAt, Build.CreatedBy);
+}
