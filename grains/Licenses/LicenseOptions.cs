@@ -39,8 +39,11 @@ public sealed class LicenseOptions
     /// </summary>
     public int RequestsPerSecondPerAddress { get; set; } = 100;
 
-    /// <summary>Tiers by name (FREE, PRO, TEAM, ENT); the built-in defaults, with whatever is configured laid over them.</summary>
-    public IReadOnlyDictionary<string, LicenseTier> Tiers { get; private set; } = Defaults;
+    /// <summary>
+    /// Tiers by name (FREE, PRO, TEAM, ENT): the built-in defaults with <c>Tiers:*</c> laid over them. Not named "Tiers", so that
+    /// binding the section never touches it (or <see cref="Defaults"/>); <see cref="Read"/> reads that part itself.
+    /// </summary>
+    public IReadOnlyDictionary<string, LicenseTier> EffectiveTiers { get; private set; } = Defaults;
 
     public static readonly IReadOnlyDictionary<string, LicenseTier> Defaults = new Dictionary<string, LicenseTier>(StringComparer.Ordinal)
     {
@@ -89,12 +92,12 @@ public sealed class LicenseOptions
             tiers[name] = new LicenseTier(settings.Features ?? fallback.Features, quotas, settings.MaxDevices ?? fallback.MaxDevices);
         }
 
-        options.Tiers = tiers;
+        options.EffectiveTiers = tiers;
         options.Validate();
         return options;
     }
 
-    public LicenseTier Tier(string name) => Tiers.TryGetValue(name, out var tier) ? tier : Defaults[LicenseTiers.Free];
+    public LicenseTier Tier(string name) => EffectiveTiers.TryGetValue(name, out var tier) ? tier : Defaults[LicenseTiers.Free];
 
     private void Validate()
     {
@@ -115,7 +118,7 @@ public sealed class LicenseOptions
         RequirePositive(nameof(HistoryFlushInterval), HistoryFlushInterval);
         if (HistoryBufferLimit < 1) throw Invalid(nameof(HistoryBufferLimit), "must be at least 1");
         if (RequestsPerSecondPerAddress < 0) throw Invalid(nameof(RequestsPerSecondPerAddress), "must be 0 (no limit) or more");
-        foreach (var (name, tier) in Tiers)
+        foreach (var (name, tier) in EffectiveTiers)
         {
             if (tier.MaxDevices is 0 or < -1) throw Invalid($"Tiers:{name}:MaxDevices", "must be at least 1, or -1 for unlimited");
             foreach (var (quota, limit) in tier.Quotas)

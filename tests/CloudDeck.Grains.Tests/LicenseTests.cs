@@ -215,6 +215,9 @@ public sealed class LicenseTests
         Assert.Equal(-1, options.Tier("PRO").Quotas["commands_per_day"]);
         Assert.Equal(["core", "offline"], options.Tier("PRO").Features);
         Assert.Equal(["core", "beta"], options.Tier("FREE").Features);
+        // The built-in defaults are untouched by what was read.
+        Assert.Equal((3, 10_000L), (LicenseOptions.Defaults["PRO"].MaxDevices, LicenseOptions.Defaults["PRO"].Quotas["commands_per_day"]));
+        Assert.Equal(["core"], LicenseOptions.Defaults["FREE"].Features);
 
         var wrong = Assert.Throws<InvalidOperationException>(() => LicenseOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(
             new Dictionary<string, string?> { ["CloudDeck:Licenses:Tiers:GOLD:MaxDevices"] = "5" }).Build()));
