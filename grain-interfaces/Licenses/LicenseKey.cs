@@ -19,8 +19,6 @@ public sealed record LicenseKey(string Id, string Secret)
 
     public const string Rule = "must be a license key (cdl_…, as shown when the license was issued)";
 
-    public static LicenseKey New(string id, string secret) => new(id, secret);
-
     public override string ToString() => $"{Prefix}{Id}.{Secret}.{Check(Id, Secret)}";
 
     /// <summary>True only for a key of the right shape whose check segment matches; no I/O.</summary>
