@@ -1,9 +1,11 @@
+using System.Threading.RateLimiting;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
 using CloudDeck.Grains.Hosting;
+using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -35,6 +37,24 @@ builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
+// Key-authenticated license routes: a token bucket per client address in this process (CloudDeck:Licenses:RequestsPerSecondPerAddress).
+builder.Services.AddRateLimiter(limiter =>
+{
+    limiter.AddPolicy(LicenseEndpoints.RateLimitPolicy, http =>
+    {
+        var perSecond = http.RequestServices.GetRequiredService<LicenseOptions>().RequestsPerSecondPerAddress;
+        return RateLimitPartition.GetTokenBucketLimiter(http.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
+        });
+    });
+    limiter.OnRejected = async (context, cancellationToken) =>
+    {
+        context.HttpContext.Response.Headers.RetryAfter = "1";
+        await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+            detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
+    };
+});
 builder.Services.AddSignalR();
 builder.Services.AddSingleton<BuildLogSource>();
 builder.Services.AddSingleton<BuildLogFollowers>();
@@ -47,6 +67,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapHealthEndpoints();
 app.MapOpenApi().AllowAnonymous();
@@ -63,6 +84,7 @@ app.MapGroup("/api/v1")
     .MapAuthEndpoints()
     .MapAccountEndpoints()
     .MapOrganizationEndpoints()
+    .MapLicenseEndpoints()
     .MapBuildEndpoints();
 
 await app.RunAsync();

@@ -61,8 +61,8 @@ internal static class ClusterBenchmarks
                 "raw TCP echo, same frames, one connection", echoRate);
 
             long counter = 0;
-            var grainLatency = await LatencyAsync(FixedRate, options.Duration, () => grains[(int)(Interlocked.Increment(ref counter) % grains.Length)].Echo(1));
-            var echoLatency = await LatencyAsync(FixedRate, options.Duration, echo.CallAsync);
+            var grainLatency = await Measure.LatencyAsync(FixedRate, options.Duration, () => grains[(int)(Interlocked.Increment(ref counter) % grains.Length)].Echo(1));
+            var echoLatency = await Measure.LatencyAsync(FixedRate, options.Duration, echo.CallAsync);
             report.Note($"latency at {FixedRate:N0} calls/s: grain calls p50 {grainLatency.P50:F2} ms, p99 {grainLatency.P99:F2} ms; " +
                         $"raw TCP echo p50 {echoLatency.P50:F2} ms, p99 {echoLatency.P99:F2} ms");
         }
@@ -119,45 +119,6 @@ internal static class ClusterBenchmarks
     private sealed class BenchEchoProbe
     {
         public int Arg0 = 1;
-    }
-
-    /// <summary>
-    /// Open loop: a pacing thread issues calls on schedule whatever the answers do (so slow answers cannot slow
-    /// the offered load), and each call's latency is taken from its scheduled send time.
-    /// </summary>
-    private static async Task<(double P50, double P99)> LatencyAsync(double rate, TimeSpan duration, Func<Task> call)
-    {
-        var total = (int)(rate * duration.TotalSeconds);
-        var latencies = new double[total];
-        var calls = new Task[total];
-        var clock = Stopwatch.StartNew();
-        var pacer = new Thread(() =>
-        {
-            for (var i = 0; i < total; i++)
-            {
-                var due = i / rate * 1000;
-                while (clock.Elapsed.TotalMilliseconds < due)
-                {
-                    if (due - clock.Elapsed.TotalMilliseconds > 1.5)
-                    {
-                        Thread.Sleep(1);
-                    }
-                    else
-                    {
-                        Thread.SpinWait(20);
-                    }
-                }
-
-                var index = i;
-                var sent = clock.Elapsed.TotalMilliseconds;
-                calls[i] = call().ContinueWith(_ => latencies[index] = clock.Elapsed.TotalMilliseconds - sent, TaskScheduler.Default);
-            }
-        }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
-        pacer.Start();
-        await Task.Run(pacer.Join);
-        await Task.WhenAll(calls);
-        Array.Sort(latencies);
-        return (latencies[total / 2], latencies[(int)(total * 0.99)]);
     }
 
     /// <summary>Three silo processes and a client; kills the owner of a grain and times the first call that succeeds again.</summary>

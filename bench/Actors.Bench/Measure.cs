@@ -33,4 +33,43 @@ internal static class Measure
     }
 
     public static double Ratio(double value, double baseline) => baseline == 0 ? 0 : value / baseline;
+
+    /// <summary>
+    /// Open loop: a pacing thread issues calls on schedule whatever the answers do (so slow answers cannot slow
+    /// the offered load), and each call's latency is taken from its scheduled send time.
+    /// </summary>
+    public static async Task<(double P50, double P99)> LatencyAsync(double rate, TimeSpan duration, Func<Task> call)
+    {
+        var total = (int)(rate * duration.TotalSeconds);
+        var latencies = new double[total];
+        var calls = new Task[total];
+        var clock = Stopwatch.StartNew();
+        var pacer = new Thread(() =>
+        {
+            for (var i = 0; i < total; i++)
+            {
+                var due = i / rate * 1000;
+                while (clock.Elapsed.TotalMilliseconds < due)
+                {
+                    if (due - clock.Elapsed.TotalMilliseconds > 1.5)
+                    {
+                        Thread.Sleep(1);
+                    }
+                    else
+                    {
+                        Thread.SpinWait(20);
+                    }
+                }
+
+                var index = i;
+                var sent = clock.Elapsed.TotalMilliseconds;
+                calls[i] = call().ContinueWith(_ => latencies[index] = clock.Elapsed.TotalMilliseconds - sent, TaskScheduler.Default);
+            }
+        }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
+        pacer.Start();
+        await Task.Run(pacer.Join);
+        await Task.WhenAll(calls);
+        Array.Sort(latencies);
+        return (latencies[total / 2], latencies[(int)(total * 0.99)]);
+    }
 }

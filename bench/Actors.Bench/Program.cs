@@ -1,11 +1,16 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|proxy|sqlite|postgres|streams|cluster] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
-// The same executable is the other processes it measures against: --silo <db> <cluster> and --echo.
+// ./build.sh bench [--only calls|proxy|sqlite|postgres|streams|cluster|licenses] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// The same executable is the other processes it measures against: --silo <db> <cluster>, --echo and --kestrel.
 if (args is ["--silo", var siloDatabase, var siloCluster])
 {
     return await BenchProcesses.RunSiloAsync(siloDatabase, siloCluster);
+}
+
+if (args is ["--kestrel"])
+{
+    return await LicenseBenchmarks.RunKestrelAsync();
 }
 
 if (args is ["--echo"])
@@ -45,6 +50,11 @@ if (options.Runs("streams"))
 if (options.Runs("cluster"))
 {
     await ClusterBenchmarks.RunAsync(options, report);
+}
+
+if (options.Runs("licenses"))
+{
+    await LicenseBenchmarks.RunAsync(options, report);
 }
 
 report.Print();

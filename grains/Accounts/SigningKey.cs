@@ -28,26 +28,7 @@ public sealed class SigningKey
         }
 
         var path = PathUnder(dataDirectory);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (!File.Exists(path))
-        {
-            try
-            {
-                var fresh = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-                // CreateNew: of two processes starting at once on one directory, one writes and both read its key.
-                var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                using (var writer = new StreamWriter(path, create))
-                {
-                    writer.Write(fresh);
-                }
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-            }
-        }
-
-        var text = File.ReadAllText(path).Trim();
+        var text = KeyFile.ReadOrCreate(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         byte[] bytes;
         try
         {

@@ -1,5 +1,6 @@
 using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Licenses;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -48,6 +49,7 @@ public static class CloudDeckSilo
         var cluster = CloudDeckClusterOptions.Read(configuration, storage);
         services.AddSingleton(storage);
         services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
+        services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
@@ -91,6 +93,7 @@ public static class CloudDeckSilo
 
         services.AddSingleton(storage);
         services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
+        services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster: true);
         services.AddSingleton(cluster);
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
         services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");

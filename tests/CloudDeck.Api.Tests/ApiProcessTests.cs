@@ -113,6 +113,9 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     [InlineData("CloudDeck__Auth__SigningKey", "too-short", "CloudDeck:Auth:SigningKey")]
     [InlineData("CloudDeck__Auth__AccountFailureLimit", "0", "CloudDeck:Auth:AccountFailureLimit")]
     [InlineData("CloudDeck__Auth__LinkBaseUrl", "not a url", "CloudDeck:Auth:LinkBaseUrl")]
+    [InlineData("CloudDeck__Licenses__SigningKey", "not a pem", "CloudDeck:Licenses:SigningKey")]
+    [InlineData("CloudDeck__Licenses__Tiers__GOLD__MaxDevices", "5", "CloudDeck:Licenses:Tiers:GOLD")]
+    [InlineData("CloudDeck__Licenses__Tiers__PRO__MaxDevices", "0", "CloudDeck:Licenses:Tiers:PRO:MaxDevices")]
     public async Task A_wrong_auth_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
     {
         var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));

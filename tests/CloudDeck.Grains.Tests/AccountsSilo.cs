@@ -5,6 +5,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             // Fewer PBKDF2 rounds than production: these tests hash hundreds of passwords on two cores.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
+            silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }

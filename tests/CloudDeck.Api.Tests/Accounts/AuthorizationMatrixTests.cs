@@ -20,6 +20,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
     private Account _owner = null!;
     private Account _viewer = null!;
     private Account _loginUser = null!;
+    private (string Id, string Key)? _license;
     private string? _acmeBuild;
 
     /// <param name="Method">For routes mapped for any method (SignalR's): the method to call them with.</param>
@@ -135,6 +136,25 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         }),
         ["GET /api/v1/orgs/{slug}/audit"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/audit?limit=10")),
 
+        // Machines call these with a license key and no session: the key is the credential, so every caller gets the same answer.
+        ["POST /api/v1/licenses/validate"] = new(Everyone(200), async _ => ("/api/v1/licenses/validate", new { license_key = (await LicenseAsync()).Key, machine_id = "matrix-1" })),
+        ["POST /api/v1/licenses/consume"] = new(Everyone(200), async _ => ("/api/v1/licenses/consume", new { license_key = (await LicenseAsync()).Key, machine_id = "matrix-1" })),
+        ["POST /api/v1/licenses/deactivate"] = new(Everyone(204), async _ => ("/api/v1/licenses/deactivate", new { license_key = (await LicenseAsync()).Key, machine_id = "matrix-2" })),
+        ["GET /api/v1/licenses/public-key"] = new(Everyone(200), Fixed("/api/v1/licenses/public-key")),
+        ["GET /api/v1/orgs/{slug}/licenses"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/licenses")),
+        ["POST /api/v1/orgs/{slug}/licenses"] = new(Org(403, 403, 201, 201), Fixed("/api/v1/orgs/acme/licenses", new { tier = "PRO", name = "Matrix" })),
+        ["GET /api/v1/orgs/{slug}/licenses/{licenseId}"] = new(Org(403, 403, 200, 200), async _ => ($"/api/v1/orgs/acme/licenses/{(await LicenseAsync()).Id}", null)),
+        ["POST /api/v1/orgs/{slug}/licenses/{licenseId}/revoke"] = new(Org(403, 403, 200, 200), async _ =>
+            ($"/api/v1/orgs/acme/licenses/{(await LicenseAsync(fresh: true)).Id}/revoke", null)),
+        ["DELETE /api/v1/orgs/{slug}/licenses/{licenseId}/devices/{machineId}"] = new(Org(403, 403, 200, 200), async _ =>
+        {
+            var license = await LicenseAsync();
+            (await _api.PostAsync("/api/v1/licenses/validate", new { license_key = license.Key, machine_id = "doomed" })).Expect(HttpStatusCode.OK);
+            return ($"/api/v1/orgs/acme/licenses/{license.Id}/devices/doomed", null);
+        }),
+        ["POST /api/v1/orgs/{slug}/licenses/{licenseId}/offline"] = new(Org(403, 403, 200, 200), async _ =>
+            ($"/api/v1/orgs/acme/licenses/{(await LicenseAsync()).Id}/offline", new { machine_id = "air-gapped" })),
+
         ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
         ["POST /api/v1/invitations/decline"] = new(SignedIn(204), async caller =>
@@ -205,6 +225,16 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
 
     /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and the README say "/api/v1/me".</summary>
     private static string? Normalize(string? pattern) => pattern is { Length: > 1 } ? pattern.TrimEnd('/') : pattern;
+
+    /// <summary>An ENT license of acme (unlimited machines and commands), issued by its owner; a new one when <paramref name="fresh"/>.</summary>
+    private async Task<(string Id, string Key)> LicenseAsync(bool fresh = false)
+    {
+        if (_license is { } existing && !fresh) return existing;
+        var issued = (await _api.PostAsync("/api/v1/orgs/acme/licenses", new { tier = "ENT", name = "Matrix" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+        var license = (issued["license"]!.Text("id"), issued.Text("license_key"));
+        if (!fresh) _license = license;
+        return license;
+    }
 
     /// <summary>A build in "acme", started once by its owner.</summary>
     private async Task<string> AcmeBuildAsync()
