@@ -1,0 +1,31 @@
+namespace CloudDeck.Grains.Usage;
+
+/// <summary>
+/// An organization's meter. <see cref="LastAppliedSequence"/> is written in the same state write as the totals it
+/// produced, so a batch the stream delivers again after a crash is recognised and skipped.
+/// </summary>
+public sealed class UsageMeterState
+{
+    public long LastAppliedSequence { get; set; }
+
+    /// <summary>By billing period (<c>YYYY-MM</c>).</summary>
+    public Dictionary<string, UsagePeriodState> Periods { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class UsagePeriodState
+{
+    public Dictionary<string, long> Totals { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>By UTC day (<c>YYYY-MM-DD</c>), totals per kind.</summary>
+    public Dictionary<string, Dictionary<string, long>> Days { get; set; } = new(StringComparer.Ordinal);
+
+    public long Events { get; set; }
+
+    public long DuplicatesIgnored { get; set; }
+
+    /// <summary>Events of kinds beyond <see cref="UsageOptions.MaxKindsPerPeriod"/>.</summary>
+    public long DroppedForTooManyKinds { get; set; }
+
+    /// <summary>The idempotency ids counted in this period, oldest first, at most <see cref="UsageOptions.IdempotencyIdsPerPeriod"/>.</summary>
+    public Queue<string> RecentIds { get; set; } = new();
+}
