@@ -79,7 +79,7 @@ public static class UsageEndpoints
             }
 
             long quantity = 1;
-            if (item.TryGetProperty("quantity", out var quantityValue)
+            if (item.TryGetProperty("quantity", out var quantityValue) && quantityValue.ValueKind != JsonValueKind.Null
                 && !(quantityValue.ValueKind == JsonValueKind.Number && quantityValue.TryGetInt64(out quantity) && quantity is >= 1 and <= MaxQuantity))
             {
                 body.Fail($"{at}.quantity", $"must be a whole number from 1 to {MaxQuantity}");
@@ -87,7 +87,7 @@ public static class UsageEndpoints
             }
 
             var time = now;
-            if (item.TryGetProperty("time", out var timeValue)
+            if (item.TryGetProperty("time", out var timeValue) && timeValue.ValueKind != JsonValueKind.Null
                 && !(timeValue.ValueKind == JsonValueKind.String && timeValue.TryGetDateTimeOffset(out time)))
             {
                 body.Fail($"{at}.time", "must be an ISO 8601 date and time such as 2026-11-22T12:00:00Z");
