@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,9 @@ public sealed class AccountsSilo : IAsyncDisposable
 
     public IServiceProvider Services => _cluster.Services;
 
+    /// <summary>Stops the silo (a crash when not <paramref name="graceful"/>: nothing unwritten survives) and starts it on the same storage.</summary>
+    public Task RestartAsync(bool graceful = true) => _cluster.RestartAsync(graceful);
+
     public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var clock = new ManualClock();
@@ -60,6 +64,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
+            silo.Services.AddCloudDeckUsage(configuration);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }
