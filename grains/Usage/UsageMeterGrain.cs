@@ -19,8 +19,9 @@ public sealed class UsageMeterGrain(
     TimeProvider clock,
     ILogger<UsageMeterGrain> logger) : Grain, IUsageMeterGrain, IStreamConsumer<UsageEvent>
 {
-    // The ids of each period as a set, built from the stored queue when a period is first touched in this activation.
-    private readonly Dictionary<string, HashSet<string>> _idsByPeriod = new(StringComparer.Ordinal);
+    // The id window of each period touched in this activation, loaded from the stored hashes on first touch.
+    private readonly Dictionary<string, UsageIdWindow> _idsByPeriod = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _changedPeriods = new(StringComparer.Ordinal);
 
     private UsageMeterState Meter => state.State;
 
@@ -39,6 +40,12 @@ public sealed class UsageMeterGrain(
 
         if (!applied) return;
         DropOldPeriods();
+        foreach (var period in _changedPeriods)
+        {
+            if (Meter.Periods.TryGetValue(period, out var changed)) changed.RecentIdHashes = _idsByPeriod[period].ToBytes();
+        }
+
+        _changedPeriods.Clear();
         // Totals, ids and the last applied position in one write: after a crash either all of this batch counts or none.
         try
         {
@@ -49,6 +56,7 @@ public sealed class UsageMeterGrain(
             // Memory is now ahead of storage, and the stream will deliver the batch again: leave, so that it meets the
             // stored state (deactivation writes this state if it still can, which also counts the batch exactly once).
             _idsByPeriod.Clear();
+            _changedPeriods.Clear();
             DeactivateOnIdle();
             throw;
         }
@@ -91,15 +99,13 @@ public sealed class UsageMeterGrain(
             Meter.Periods[period] = counted = new UsagePeriodState();
         }
 
-        var ids = IdsOf(period, counted);
-        if (!ids.Add(usage.Id))
+        if (!IdsOf(period, counted).Add(usage.Id, options.IdempotencyIdsPerPeriod))
         {
             counted.DuplicatesIgnored++;
             return;
         }
 
-        counted.RecentIds.Enqueue(usage.Id);
-        while (counted.RecentIds.Count > options.IdempotencyIdsPerPeriod) ids.Remove(counted.RecentIds.Dequeue());
+        _changedPeriods.Add(period);
 
         if (!counted.Totals.ContainsKey(usage.Kind) && counted.Totals.Count >= options.MaxKindsPerPeriod)
         {
@@ -119,11 +125,12 @@ public sealed class UsageMeterGrain(
         day[usage.Kind] = day.GetValueOrDefault(usage.Kind) + usage.Quantity;
     }
 
-    private HashSet<string> IdsOf(string period, UsagePeriodState counted)
+    private UsageIdWindow IdsOf(string period, UsagePeriodState counted)
     {
         if (!_idsByPeriod.TryGetValue(period, out var ids))
         {
-            _idsByPeriod[period] = ids = new HashSet<string>(counted.RecentIds, StringComparer.Ordinal);
+            if (Meter.IdHashKey.Length == 0) Meter.IdHashKey = UsageIdWindow.NewKey();
+            _idsByPeriod[period] = ids = UsageIdWindow.Load(Meter.IdHashKey, counted.RecentIdHashes);
         }
 
         return ids;
@@ -136,6 +143,7 @@ public sealed class UsageMeterGrain(
         {
             Meter.Periods.Remove(period);
             _idsByPeriod.Remove(period);
+            _changedPeriods.Remove(period);
         }
     }
 }

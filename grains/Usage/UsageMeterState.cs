@@ -8,6 +8,9 @@ public sealed class UsageMeterState
 {
     public long LastAppliedSequence { get; set; }
 
+    /// <summary>The key of this meter's id hashes (<see cref="UsageIdWindow"/>), made on first use.</summary>
+    public byte[] IdHashKey { get; set; } = [];
+
     /// <summary>By billing period (<c>YYYY-MM</c>).</summary>
     public Dictionary<string, UsagePeriodState> Periods { get; set; } = new(StringComparer.Ordinal);
 }
@@ -26,6 +29,9 @@ public sealed class UsagePeriodState
     /// <summary>Events of kinds beyond <see cref="UsageOptions.MaxKindsPerPeriod"/>.</summary>
     public long DroppedForTooManyKinds { get; set; }
 
-    /// <summary>The idempotency ids counted in this period, oldest first, at most <see cref="UsageOptions.IdempotencyIdsPerPeriod"/>.</summary>
-    public Queue<string> RecentIds { get; set; } = new();
+    /// <summary>
+    /// The idempotency ids counted in this period as 8-byte hashes, oldest first, at most
+    /// <see cref="UsageOptions.IdempotencyIdsPerPeriod"/> (<see cref="UsageIdWindow"/>).
+    /// </summary>
+    public byte[] RecentIdHashes { get; set; } = [];
 }
