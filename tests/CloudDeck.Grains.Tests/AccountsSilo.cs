@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Organizations;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,6 +61,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
+            silo.Services.AddCloudDeckPlans(configuration);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }
