@@ -49,6 +49,9 @@ public sealed class PlanOptions
             BandwidthGbPerMonth: -1, Projects: -1, TeamMembers: -1),
     };
 
+    /// <summary>Keeps the limit in bytes within a long.</summary>
+    private const long MaxBandwidthGb = 1_000_000_000;
+
     private static readonly string[] SettingNames = [.. typeof(PlanLimits).GetProperties().Select(p => p.Name).Where(n => n != "EqualityContract")];
 
     public PlanOptions(IReadOnlyDictionary<string, PlanLimits> plans) => Plans = plans;
@@ -77,6 +80,11 @@ public sealed class PlanOptions
                     || value < QuotaLimits.Unlimited)
                 {
                     throw Invalid($"{planSection.Key}:{setting.Key}", $"must be a whole number, 0 or more, or -1 for unlimited (was '{setting.Value}')");
+                }
+
+                if (name == nameof(PlanLimits.BandwidthGbPerMonth) && value > MaxBandwidthGb)
+                {
+                    throw Invalid($"{planSection.Key}:{setting.Key}", $"must be at most {MaxBandwidthGb} (GB), or -1 for unlimited");
                 }
 
                 limits = With(limits, name, value);
