@@ -67,6 +67,37 @@ public sealed class QuotaTests
     }
 
     [Fact]
+    public async Task The_midnight_reminder_starts_the_new_day_in_the_stored_state_without_any_call()
+    {
+        await using var silo = await AccountsSilo.StartAsync(sqlite: true);
+        // One second of (real) time before midnight on the manual clock: the reminder registered by the first count is due then.
+        silo.Clock.Set(new DateTimeOffset(2030, 1, 31, 23, 59, 59, TimeSpan.Zero));
+        await silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme").Count(QuotaLimits.BuildsPerDay, 4);
+        Assert.Equal(4, await StoredBuildsTodayAsync(silo));
+
+        silo.Clock.Advance(TimeSpan.FromSeconds(2));
+        // Waiting for the reminder to fire (real time, due in about a second); nothing calls the grain meanwhile.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await StoredBuildsTodayAsync(silo) != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The period reminder did not start the new day in the stored state.");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>The builds_per_day count as written in the quota grain's stored state.</summary>
+    private static async Task<long> StoredBuildsTodayAsync(AccountsSilo silo)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(silo.DataDirectory, "clouddeck.db")};Mode=ReadOnly");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM actors_grain_state WHERE grain_key = 'acme' AND state_name = 'organization-quota'";
+        var payload = (string?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+        var state = System.Text.Json.JsonSerializer.Deserialize<Organizations.OrganizationQuotaState>(payload!, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+        return state.Counters[QuotaLimits.BuildsPerDay].Used;
+    }
+
+    [Fact]
     public async Task Invitations_and_acceptances_beyond_the_plans_team_members_are_refused_with_402_until_the_owner_upgrades()
     {
         await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:TeamMembers"] = "2" });
