@@ -33,6 +33,8 @@ public sealed class BuildGrain(
         if (Build.Created) throw new ConflictException($"A build with id '{Id}' already exists.");
         // The plan's concurrent builds and builds per day: a slot held until the build finishes, one of today's builds.
         var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(organization);
+        // A month whose build minutes are spent starts no more builds (402); minutes are recorded when builds finish.
+        await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
         await quota.AcquireSlot(QuotaLimits.ConcurrentBuilds, Id, QuotaLimits.BuildsPerDay);
         Build.Created = true;
         Build.Organization = organization;

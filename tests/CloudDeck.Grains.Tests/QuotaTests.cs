@@ -176,6 +176,12 @@ public sealed class QuotaTests
         var usage = await silo.Grains.GetGrain<IOrganizationGrain>(org).GetQuotas(owner);
         Assert.Equal(0, usage.Limits.Single(l => l.Limit == QuotaLimits.ConcurrentBuilds).Current);
         Assert.Equal(2, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildMinutesPerMonth).Current);
+
+        // Tomorrow the day's builds are back, but a month whose build minutes are spent starts none (402).
+        silo.Clock.Advance(TimeSpan.FromDays(1));
+        await silo.Grains.GetGrain<IOrganizationQuotaGrain>(org).Record(QuotaLimits.BuildMinutesPerMonth, 10_000);
+        var spent = await Assert.ThrowsAsync<PlanLimitExceededException>(() => silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, org, "web"));
+        Assert.Equal(QuotaLimits.BuildMinutesPerMonth, spent.Refusal.Limit);
     }
 
     [Fact]
