@@ -26,7 +26,7 @@ public static class OrganizationActions
     public const string Deploy = "deploy";
 }
 
-public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount);
+public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount, string Plan);
 
 public sealed record MemberView(string UserId, string Email, string Role, DateTimeOffset JoinedAt);
 
