@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace CloudDeck.GrainInterfaces;
 
 // Grain exceptions cross the wire as (type, message) and are rebuilt through their (string message)
@@ -84,4 +86,61 @@ public sealed class RateLimitedException : Exception
     }
 
     public int RetryAfterSeconds { get; }
+}
+
+/// <summary>
+/// What a refused quota names: the limit (one of <c>QuotaLimits</c>), its current value, the plan's maximum and, for
+/// counters of a period, when the period ends. Carried in the exception's message, which ends with a fixed tail
+/// (<c>[limit=… current=… maximum=… resets_at=…]</c>) so the exception can be rebuilt on the caller's side of the wire.
+/// </summary>
+public sealed record QuotaRefusal(string Limit, long Current, long Maximum, DateTimeOffset? ResetsAt)
+{
+    private const string TailStart = " [limit=";
+
+    public string ToMessage(string text) =>
+        $"{text}{TailStart}{Limit} current={Current.ToString(CultureInfo.InvariantCulture)} maximum={Maximum.ToString(CultureInfo.InvariantCulture)} " +
+        $"resets_at={(ResetsAt is { } at ? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) : "never")}]";
+
+    /// <summary>Reads the tail <see cref="ToMessage"/> wrote; a message without one names an unknown limit.</summary>
+    public static QuotaRefusal Parse(string message)
+    {
+        var start = message.LastIndexOf(TailStart, StringComparison.Ordinal);
+        if (start < 0 || !message.EndsWith(']')) return new QuotaRefusal("unknown", 0, 0, null);
+        var fields = message[(start + 2)..^1].Split(' ')
+            .Select(pair => pair.Split('=', 2)).Where(pair => pair.Length == 2)
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
+        long Number(string key) => fields.TryGetValue(key, out var value)
+            && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number : 0;
+        DateTimeOffset? resetsAt = fields.TryGetValue("resets_at", out var text)
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+        return new QuotaRefusal(fields.GetValueOrDefault("limit", "unknown"), Number("current"), Number("maximum"), resetsAt);
+    }
+}
+
+/// <summary>
+/// The organization's plan does not allow more of this (team members, projects, a month's build minutes or bandwidth):
+/// HTTP 402, until the plan changes or the month ends.
+/// </summary>
+public sealed class PlanLimitExceededException : Exception
+{
+    public PlanLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
+
+    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
+    public PlanLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
+
+    public QuotaRefusal Refusal { get; }
+}
+
+/// <summary>
+/// A rate the plan allows is used up for now (builds or deployments today, concurrent builds): HTTP 429 with Retry-After,
+/// until the day ends or a running build finishes.
+/// </summary>
+public sealed class RateLimitExceededException : Exception
+{
+    public RateLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
+
+    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
+    public RateLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
+
+    public QuotaRefusal Refusal { get; }
 }

@@ -109,6 +109,18 @@ public static class OrganizationEndpoints
             return Results.Ok(await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit)));
         });
 
+        org.MapGet("/quotas", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).GetQuotas(http.Caller())));
+
+        // Owners change the plan here until billing owns it.
+        org.MapPut("/plan", async (string slug, HttpContext http, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var plan = body.String("plan", 16);
+            if (plan is not null && !PlanNames.IsValid(plan)) return JsonBody.FieldProblem("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
+            if (body.Problem() is { } problem) return problem;
+            return Results.Ok(await Org(grains, slug).ChangePlan(http.Caller(), plan!));
+        });
+
         var invitations = api.MapGroup("/invitations").RequireAuthorization();
 
         invitations.MapPost("/accept", async (HttpContext http, IGrainFactory grains) =>

@@ -36,6 +36,17 @@ public sealed class DomainErrorFilter : IEndpointFilter
         {
             return Results.Problem(statusCode: StatusCodes.Status410Gone, title: "Expired", detail: e.Message);
         }
+        catch (PlanLimitExceededException e)
+        {
+            return QuotaProblem(StatusCodes.Status402PaymentRequired, "Plan limit reached", e.Message, e.Refusal);
+        }
+        catch (RateLimitExceededException e)
+        {
+            var now = context.HttpContext.RequestServices.GetService<TimeProvider>()?.GetUtcNow() ?? DateTimeOffset.UtcNow;
+            var wait = e.Refusal.ResetsAt is { } resetsAt ? resetsAt - now : QuotaRetryAfterWithoutReset;
+            context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return QuotaProblem(StatusCodes.Status429TooManyRequests, "Rate limit reached", e.Message, e.Refusal);
+        }
         catch (TooManyAttemptsException e)
         {
             context.HttpContext.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -46,6 +57,22 @@ public sealed class DomainErrorFilter : IEndpointFilter
             context.HttpContext.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Rate limit reached", detail: e.Message);
         }
+    }
+
+    /// <summary>Retry-After for a refusal with no period end (a full concurrent limit): when a slot frees is not known.</summary>
+    private static readonly TimeSpan QuotaRetryAfterWithoutReset = TimeSpan.FromSeconds(30);
+
+    /// <summary>The detail without the machine-readable tail, and the refusal as extensions: limit, current, maximum, resets_at.</summary>
+    private static IResult QuotaProblem(int status, string title, string message, QuotaRefusal refusal)
+    {
+        var tail = message.LastIndexOf(" [limit=", StringComparison.Ordinal);
+        return Results.Problem(statusCode: status, title: title, detail: tail > 0 ? message[..tail] : message, extensions: new Dictionary<string, object?>
+        {
+            ["limit"] = refusal.Limit,
+            ["current"] = refusal.Current,
+            ["maximum"] = refusal.Maximum,
+            ["resets_at"] = refusal.ResetsAt,
+        });
     }
 }
 

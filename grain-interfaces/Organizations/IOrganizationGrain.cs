@@ -44,6 +44,15 @@ public interface IOrganizationGrain : IGrainWithStringKey
     Task<AuditPage> GetAuditLog(Caller caller, AuditQuery query);
 
     /// <summary>
+    /// Owners change the plan (one of <see cref="PlanNames"/>). Until billing owns it, this is how a plan changes; a
+    /// downgrade below current usage keeps what exists and refuses more. Repeating it is harmless.
+    /// </summary>
+    Task<OrganizationView> ChangePlan(Caller caller, string plan);
+
+    /// <summary>The plan's limits and current usage, for every member (an API token needs 'read').</summary>
+    Task<QuotaUsageView> GetQuotas(Caller caller);
+
+    /// <summary>
     /// For grains that belong to the organization (builds, later projects and deployments): may the caller do
     /// <paramref name="action"/> (one of <see cref="OrganizationActions"/>) here? Answers the caller's role, or throws
     /// as every method here does: <see cref="NotFoundException"/> for non-members, <see cref="ForbiddenException"/> for

@@ -32,7 +32,7 @@ public static class OrganizationActions
     public const string ReportUsage = "report-usage";
 }
 
-public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount);
+public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount, string Plan);
 
 public sealed record MemberView(string UserId, string Email, string Role, DateTimeOffset JoinedAt);
 

@@ -32,13 +32,27 @@ public sealed class BuildGrain(
         // Asked before anything is written: a refused caller must not learn whether the id is taken.
         await GrainFactory.GetGrain<IOrganizationGrain>(organization).Authorize(caller, OrganizationActions.Deploy);
         if (Build.Created) throw new ConflictException($"A build with id '{Id}' already exists.");
+        // The plan's concurrent builds and builds per day: a slot held until the build finishes, one of today's builds.
+        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(organization);
+        // A month whose build minutes are spent starts no more builds (402); minutes are recorded when builds finish.
+        await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
+        await quota.AcquireSlot(QuotaLimits.ConcurrentBuilds, Id, QuotaLimits.BuildsPerDay);
         Build.Created = true;
         Build.Organization = organization;
         Build.Project = project;
         Build.Status = BuildStatuses.Queued;
         Build.CreatedBy = caller.UserId;
         Build.CreatedAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            await quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, Id);
+            throw;
+        }
+
         return View();
     }
 
@@ -80,12 +94,21 @@ public sealed class BuildGrain(
             throw new InvalidFieldException("status", $"must be one of {string.Join(", ", BuildStatuses.Terminal)}");
         }
 
+        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(Build.Organization);
         if (!BuildStatuses.IsTerminal(Build.Status))
         {
             Build.Status = status;
             Build.FinishedAt = clock.GetUtcNow();
             await state.WriteStateAsync();
+            if (Build.StartedAt is { } started)
+            {
+                // Whole minutes, rounded up, as build minutes are billed; recorded once, when the status becomes terminal.
+                await quota.Record(QuotaLimits.BuildMinutesPerMonth, (long)Math.Ceiling((Build.FinishedAt.Value - started).TotalMinutes));
+            }
         }
+
+        // Also on a repeated Finish: the first one may have stopped before giving the slot back.
+        await quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, Id);
 
         // Also on a repeated Finish (the first may have stopped after its write): the id makes it count once.
         await MeterBuildMinutesAsync();

@@ -17,6 +17,7 @@ namespace CloudDeck.Grains.Organizations;
 public sealed class OrganizationGrain(
     [PersistentState("organization")] IPersistentState<OrganizationState> state,
     IOptions<AuthOptions> options,
+    PlanOptions plans,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
     public const int MaxNameLength = DisplayNames.MaxLength;
@@ -123,6 +124,8 @@ public sealed class OrganizationGrain(
         if (Org.Members.Values.Any(m => m.Email == email)) throw new ConflictException($"email: {email} is already a member");
 
         PruneInvitations();
+        // Pending invitations hold a seat: inviting more people than the plan has room for would only fail at acceptance.
+        EnsureRoomForMembers(Org.Members.Count + Org.Invitations.Count(i => i.Value.Email != email));
         // A new invitation to the same address replaces the old one, whose link stops working.
         foreach (var old in Org.Invitations.Where(i => i.Value.Email == email).Select(i => i.Key).ToList()) Org.Invitations.Remove(old);
         var token = new SecretToken(SecretToken.Invitation, Slug, Secrets.NewId(), Secrets.NewSecret());
@@ -190,6 +193,36 @@ public sealed class OrganizationGrain(
         return GrainFactory.GetGrain<IAuditLogGrain>(Slug).Read(query);
     }
 
+    public async Task<OrganizationView> ChangePlan(Caller caller, string plan)
+    {
+        Require(caller, OrganizationPermissions.ChangePlan);
+        if (!PlanNames.IsValid(plan)) throw new InvalidFieldException("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
+        var before = Org.Plan;
+        Org.Plan = plan;
+        await state.WriteStateAsync();
+        // The quota grain keeps its own copy of the plan; if this call fails, repeating ChangePlan (or GetQuotas) repairs it.
+        await Quota.SetPlan(plan);
+        if (before != plan) await AuditAsync(caller, "organization.plan_changed", $"{before} -> {plan}");
+        return View(caller.UserId);
+    }
+
+    public async Task<QuotaUsageView> GetQuotas(Caller caller)
+    {
+        Require(caller, ViewOrganization);
+        var usage = await Quota.GetUsage();
+        if (usage.Plan != Org.Plan)
+        {
+            await Quota.SetPlan(Org.Plan);
+            usage = await Quota.GetUsage();
+        }
+
+        // Members are counted here, where they are kept.
+        return usage with
+        {
+            Limits = [.. usage.Limits.Select(l => l.Limit == QuotaLimits.TeamMembers ? l with { Current = Org.Members.Count } : l)],
+        };
+    }
+
     public Task<string> Authorize(Caller caller, string action) => Task.FromResult(Require(caller, ForAction(action)).Role);
 
     /// <summary>
@@ -236,9 +269,22 @@ public sealed class OrganizationGrain(
         }
 
         if (accepting && !caller.EmailVerified) throw new ForbiddenException(Caller.VerifyEmailFirstThenRefresh);
+        // Checked before the invitation is used up: a full organization keeps it, so it works after an upgrade.
+        if (accepting && !Org.Members.ContainsKey(caller.UserId)) EnsureRoomForMembers(Org.Members.Count);
 
         Org.Invitations.Remove(invitationId);
         return Task.FromResult(invitation);
+    }
+
+    private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(Slug);
+
+    /// <summary>Team members are a ceiling this grain counts itself (members live here), against the plan in its own state.</summary>
+    private void EnsureRoomForMembers(int seatsTaken)
+    {
+        var maximum = plans.For(Org.Plan).TeamMembers;
+        if (maximum == QuotaLimits.Unlimited || seatsTaken < maximum) return;
+        throw new PlanLimitExceededException(new QuotaRefusal(QuotaLimits.TeamMembers, seatsTaken, maximum, null),
+            $"The {Org.Plan} plan allows {maximum} team members (pending invitations included); change the plan for more.");
     }
 
     private MemberRecord Member(string userId) =>
@@ -261,7 +307,7 @@ public sealed class OrganizationGrain(
         GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(caller.UserId, action, target, caller.ClientAddress);
 
     private OrganizationView View(string userId) =>
-        new(Slug, Org.Name, Org.Personal, Org.CreatedAt, Org.Members[userId].Role, Org.Members.Count);
+        new(Slug, Org.Name, Org.Personal, Org.CreatedAt, Org.Members[userId].Role, Org.Members.Count, Org.Plan);
 
     private static InvitationView View(string id, InvitationRecord invitation) =>
         new(id, invitation.Email, invitation.Role, invitation.InvitedBy, invitation.CreatedAt, invitation.ExpiresAt);

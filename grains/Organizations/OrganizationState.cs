@@ -10,6 +10,9 @@ public sealed class OrganizationState
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>One of <c>PlanNames</c>. Changed by owners for now; billing will own it.</summary>
+    public string Plan { get; set; } = GrainInterfaces.Organizations.PlanNames.Default;
+
     /// <summary>By user id.</summary>
     public Dictionary<string, MemberRecord> Members { get; set; } = [];
 

@@ -116,6 +116,10 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     [InlineData("CloudDeck__Licenses__SigningKey", "not a pem", "CloudDeck:Licenses:SigningKey")]
     [InlineData("CloudDeck__Licenses__Tiers__GOLD__MaxDevices", "5", "CloudDeck:Licenses:Tiers:GOLD")]
     [InlineData("CloudDeck__Licenses__Tiers__PRO__MaxDevices", "0", "CloudDeck:Licenses:Tiers:PRO:MaxDevices")]
+    [InlineData("CloudDeck__Plans__Hobby__TeamMembers", "lots", "CloudDeck:Plans:Hobby:TeamMembers")]
+    [InlineData("CloudDeck__Plans__Pro__BuildsPerDay", "-2", "CloudDeck:Plans:Pro:BuildsPerDay")]
+    [InlineData("CloudDeck__Plans__Gold__Projects", "5", "CloudDeck:Plans:Gold")]
+    [InlineData("CloudDeck__Plans__Team__BuildsPerMonth", "5", "CloudDeck:Plans:Team:BuildsPerMonth")]
     public async Task A_wrong_auth_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
     {
         var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));

@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
@@ -38,14 +39,20 @@ public sealed class AccountsSilo : IAsyncDisposable
 
     public IServiceProvider Services => _cluster.Services;
 
-    /// <summary>Stops the silo (a crash when not <paramref name="graceful"/>: nothing unwritten survives) and starts it on the same storage.</summary>
-    public Task RestartAsync(bool graceful = true) => _cluster.RestartAsync(graceful);
+    /// <summary>Stops and starts the silo; <paramref name="graceful"/> false drops activations without writing (a crash).</summary>
+    public Task RestartAsync(bool graceful) => _cluster.RestartAsync(graceful);
 
     public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var clock = new ManualClock();
         var dataDirectory = Directory.CreateTempSubdirectory("clouddeck-grains-").FullName;
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
+        // Most tests exercise roles and builds, not plans: their organizations stay on Hobby, so lift Hobby's one-person
+        // and one-build limits unless a test sets them (the quota tests do).
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["CloudDeck:Plans:Hobby:TeamMembers"] = "-1",
+            ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1",
+        }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var cluster = await InProcessTestCluster.StartAsync(silo =>
         {
             silo.AddGrains(GrainsAssembly.Value);
@@ -56,7 +63,8 @@ public sealed class AccountsSilo : IAsyncDisposable
             }
             else
             {
-                silo.AddMemoryStorage().UseMemoryStreams();
+                // Reminders need a table (organization quota grains register one for period boundaries): SQLite in the temp directory.
+                silo.AddMemoryStorage().UseMemoryStreams().UseSqliteReminders(Path.Combine(dataDirectory, "reminders.db"));
             }
 
             silo.Services.AddSingleton<TimeProvider>(clock);
@@ -64,6 +72,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
+            silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);

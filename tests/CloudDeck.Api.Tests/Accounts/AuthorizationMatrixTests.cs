@@ -134,6 +134,8 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
             var invitation = (await _api.PostAsync("/api/v1/orgs/acme/invitations", new { email = FreshEmail(), role = "viewer" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
             return ($"/api/v1/orgs/acme/invitations/{invitation.Text("id")}", null);
         }),
+        ["GET /api/v1/orgs/{slug}/quotas"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/quotas")),
+        ["PUT /api/v1/orgs/{slug}/plan"] = new(Org(403, 403, 403, 200), Fixed("/api/v1/orgs/acme/plan", new { plan = "hobby" })),
         ["GET /api/v1/orgs/{slug}/audit"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/audit?limit=10")),
 
         // Machines call these with a license key and no session: the key is the credential, so every caller gets the same answer.

@@ -50,6 +50,10 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("CloudDeck:DataDirectory", DataDirectory);
+        // Most tests exercise roles and builds, not plans: their organizations stay on Hobby, so lift Hobby's one-person
+        // and one-build limits unless a test sets them (the quota tests do).
+        builder.UseSetting("CloudDeck:Plans:Hobby:TeamMembers", "-1");
+        builder.UseSetting("CloudDeck:Plans:Hobby:ConcurrentBuilds", "-1");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging =>
         {

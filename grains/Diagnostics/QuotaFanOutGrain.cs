@@ -1,0 +1,28 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Diagnostics;
+using CloudDeck.GrainInterfaces.Organizations;
+
+namespace CloudDeck.Grains.Diagnostics;
+
+public sealed class QuotaFanOutGrain(LocalSiloDetails silo) : Grain, IQuotaFanOutGrain
+{
+    public async Task<QuotaFanOutResult> Count(string organization, string limit, int requests)
+    {
+        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(organization);
+        var answers = await Task.WhenAll(Enumerable.Range(0, requests).Select(async _ =>
+        {
+            try
+            {
+                await quota.Count(limit, 1);
+                return null;
+            }
+            catch (Exception e) when (e is RateLimitExceededException or PlanLimitExceededException)
+            {
+                return e.GetType().Name;
+            }
+        }));
+        return new QuotaFanOutResult(silo.Name, answers.Count(a => a is null),
+            answers.OfType<string>().GroupBy(a => a).ToDictionary(g => g.Key, g => g.Count()));
+    }
+}

@@ -1,0 +1,218 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Organizations;
+
+namespace CloudDeck.Grains.Organizations;
+
+/// <summary>
+/// Counts an organization's usage against its plan in memory. Every change is written before the call returns (write on
+/// change), so a restart or a move to another silo never resets a counter mid-period; refusals write nothing. Periods are
+/// UTC days and calendar months: a daily reminder at midnight UTC starts new periods, and every call checks the period
+/// too, so a late reminder never lets an old period's count leak into the new one.
+/// </summary>
+public sealed class OrganizationQuotaGrain(
+    [PersistentState("organization-quota")] IPersistentState<OrganizationQuotaState> state,
+    PlanOptions plans,
+    TimeProvider clock) : Grain, IOrganizationQuotaGrain, IRemindable
+{
+    public const string PeriodReminder = "quota-period-boundary";
+
+    /// <summary>Retry-After for a refused concurrent slot: when a running build ends is not known, so ask again soon.</summary>
+    public static readonly TimeSpan ConcurrentSlotRetryAfter = TimeSpan.FromSeconds(30);
+
+    private bool _reminderRegistered;
+
+    private OrganizationQuotaState Quota => state.State;
+
+    private PlanLimits Limits => plans.For(Quota.Plan);
+
+    private DateTimeOffset Now => clock.GetUtcNow();
+
+    public async Task<QuotaLimitView> Count(string limit, long amount)
+    {
+        var counter = PeriodCounterFor(limit, amount);
+        var maximum = Limits.Maximum(limit);
+        if (maximum != QuotaLimits.Unlimited && counter.Used + amount > maximum) throw Refuse(limit, counter.Used, maximum);
+        counter.Used += amount;
+        await SaveAsync();
+        return View(limit);
+    }
+
+    public async Task<QuotaLimitView> Record(string limit, long amount)
+    {
+        PeriodCounterFor(limit, amount).Used += amount;
+        await SaveAsync();
+        return View(limit);
+    }
+
+    public async Task<QuotaLimitView> AcquireSlot(string limit, string holderId, string? alsoCount)
+    {
+        if (QuotaLimits.KindOf(limit) != QuotaKinds.Concurrent) throw new ArgumentException($"'{limit}' is not a concurrent limit.", nameof(limit));
+        var holders = Holders(limit);
+        if (holders.Contains(holderId)) return View(limit);
+        var maximum = Limits.Maximum(limit);
+        if (maximum != QuotaLimits.Unlimited && holders.Count >= maximum) throw Refuse(limit, holders.Count, maximum);
+
+        // Checked before either changes, so a refusal of the second leaves the first untouched.
+        PeriodCounter? counter = null;
+        if (alsoCount is not null)
+        {
+            counter = PeriodCounterFor(alsoCount, 1);
+            var countedMaximum = Limits.Maximum(alsoCount);
+            if (countedMaximum != QuotaLimits.Unlimited && counter.Used + 1 > countedMaximum) throw Refuse(alsoCount, counter.Used, countedMaximum);
+        }
+
+        holders.Add(holderId);
+        if (counter is not null) counter.Used++;
+        await SaveAsync();
+        return View(limit);
+    }
+
+    public async Task ReleaseSlot(string limit, string holderId)
+    {
+        if (Quota.Slots.TryGetValue(limit, out var holders) && holders.Remove(holderId)) await SaveAsync();
+    }
+
+    public Task EnsureRoomForOneMore(string limit, long current)
+    {
+        var maximum = Limits.Maximum(limit);
+        var used = QuotaLimits.KindOf(limit) switch
+        {
+            QuotaKinds.Ceiling => current,
+            QuotaKinds.Concurrent => Quota.Slots.TryGetValue(limit, out var holders) ? holders.Count : 0,
+            _ => UsedThisPeriod(limit),
+        };
+        if (maximum != QuotaLimits.Unlimited && used + 1 > maximum) throw Refuse(limit, used, maximum);
+        return Task.CompletedTask;
+    }
+
+    public Task<QuotaUsageView> GetUsage() =>
+        Task.FromResult(new QuotaUsageView(GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
+
+    public async Task SetPlan(string plan)
+    {
+        if (!PlanNames.IsValid(plan)) throw new InvalidFieldException("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
+        if (Quota.Plan == plan) return;
+        Quota.Plan = plan;
+        await state.WriteStateAsync();
+    }
+
+    /// <summary>At each midnight UTC: start the new day's (and on the 1st, the new month's) counters.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != PeriodReminder) return;
+        var changed = false;
+        foreach (var (limit, counter) in Quota.Counters)
+        {
+            var start = QuotaPeriods.Start(QuotaLimits.KindOf(limit), Now);
+            if (counter.PeriodStart == start) continue;
+            counter.PeriodStart = start;
+            counter.Used = 0;
+            changed = true;
+        }
+
+        if (changed) await state.WriteStateAsync();
+    }
+
+    /// <summary>The counter of the current period, started anew (in memory) when the stored one belongs to an earlier period.</summary>
+    private PeriodCounter PeriodCounterFor(string limit, long amount)
+    {
+        var kind = QuotaLimits.KindOf(limit);
+        if (kind is not (QuotaKinds.PerDay or QuotaKinds.PerMonth)) throw new ArgumentException($"'{limit}' is not counted per period.", nameof(limit));
+        if (amount < 0) throw new ArgumentOutOfRangeException(nameof(amount), "Usage is never negative.");
+        var start = QuotaPeriods.Start(kind, Now);
+        if (!Quota.Counters.TryGetValue(limit, out var counter)) Quota.Counters[limit] = counter = new PeriodCounter { PeriodStart = start };
+        if (counter.PeriodStart != start)
+        {
+            counter.PeriodStart = start;
+            counter.Used = 0;
+        }
+
+        return counter;
+    }
+
+    private long UsedThisPeriod(string limit) =>
+        Quota.Counters.TryGetValue(limit, out var counter) && counter.PeriodStart == QuotaPeriods.Start(QuotaLimits.KindOf(limit), Now) ? counter.Used : 0;
+
+    private HashSet<string> Holders(string limit) =>
+        Quota.Slots.TryGetValue(limit, out var holders) ? holders : Quota.Slots[limit] = new HashSet<string>(StringComparer.Ordinal);
+
+    private async Task SaveAsync()
+    {
+        await state.WriteStateAsync();
+        if (!_reminderRegistered)
+        {
+            // Once per activation that counts something; the reminder row lives on after it.
+            var nextMidnight = QuotaPeriods.Start(QuotaKinds.PerDay, Now).AddDays(1);
+            await RegisterOrUpdateReminder(PeriodReminder, nextMidnight - Now, TimeSpan.FromDays(1));
+            _reminderRegistered = true;
+        }
+    }
+
+    private QuotaLimitView View(string limit)
+    {
+        var kind = QuotaLimits.KindOf(limit);
+        var current = kind switch
+        {
+            QuotaKinds.Concurrent => Quota.Slots.TryGetValue(limit, out var holders) ? holders.Count : 0,
+            QuotaKinds.Ceiling => 0,
+            _ => UsedThisPeriod(limit),
+        };
+        return new QuotaLimitView(limit, kind, current, Limits.Maximum(limit), QuotaPeriods.ResetsAt(kind, Now));
+    }
+
+    private Exception Refuse(string limit, long current, long maximum)
+    {
+        var kind = QuotaLimits.KindOf(limit);
+        var refusal = new QuotaRefusal(limit, current, maximum, QuotaPeriods.ResetsAt(kind, Now));
+        var plan = Quota.Plan;
+        return kind switch
+        {
+            QuotaKinds.PerDay => new RateLimitExceededException(refusal,
+                $"The {plan} plan allows {maximum} {limit} and today's are used; more after midnight UTC."),
+            QuotaKinds.Concurrent => new RateLimitExceededException(refusal,
+                $"The {plan} plan allows {maximum} {limit} at once; try again when one finishes."),
+            _ => new PlanLimitExceededException(refusal, $"The {plan} plan allows {maximum} {limit}; change the plan for more."),
+        };
+    }
+}
+
+/// <summary>UTC days and calendar months.</summary>
+public static class QuotaPeriods
+{
+    public static DateTimeOffset Start(string kind, DateTimeOffset now)
+    {
+        var utc = now.ToUniversalTime();
+        return kind switch
+        {
+            QuotaKinds.PerDay => new DateTimeOffset(utc.Year, utc.Month, utc.Day, 0, 0, 0, TimeSpan.Zero),
+            QuotaKinds.PerMonth => new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero),
+            _ => DateTimeOffset.MinValue,
+        };
+    }
+
+    public static DateTimeOffset? ResetsAt(string kind, DateTimeOffset now) => kind switch
+    {
+        QuotaKinds.PerDay => Start(kind, now).AddDays(1),
+        QuotaKinds.PerMonth => Start(kind, now).AddMonths(1),
+        _ => null,
+    };
+}
+
+public sealed class OrganizationQuotaState
+{
+    public string Plan { get; set; } = PlanNames.Default;
+
+    /// <summary>Per-period counters by limit.</summary>
+    public Dictionary<string, PeriodCounter> Counters { get; set; } = [];
+
+    /// <summary>Holders (build ids) of concurrent slots, by limit.</summary>
+    public Dictionary<string, HashSet<string>> Slots { get; set; } = [];
+}
+
+public sealed class PeriodCounter
+{
+    public DateTimeOffset PeriodStart { get; set; }
+
+    public long Used { get; set; }
+}

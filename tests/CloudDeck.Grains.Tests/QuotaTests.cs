@@ -1,0 +1,195 @@
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.GrainInterfaces.Organizations;
+
+namespace CloudDeck.Grains.Tests;
+
+/// <summary>Plan limits counted in the organization's quota grain: exact refusals, period boundaries on a manual clock, members and builds.</summary>
+public sealed class QuotaTests
+{
+    private static readonly DateTimeOffset LateOnTheLastDayOfJanuary = new(2030, 1, 31, 23, 59, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Daily_and_monthly_counters_start_again_at_the_utc_boundary_without_waiting_for_the_reminder()
+    {
+        await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "3",
+            ["CloudDeck:Plans:Hobby:BuildMinutesPerMonth"] = "100",
+        });
+        silo.Clock.Set(LateOnTheLastDayOfJanuary);
+        var quota = silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+
+        for (var i = 1; i <= 3; i++) Assert.Equal(i, (await quota.Count(QuotaLimits.BuildsPerDay, 1)).Current);
+        var refused = await Assert.ThrowsAsync<RateLimitExceededException>(() => quota.Count(QuotaLimits.BuildsPerDay, 1));
+        Assert.Equal(new QuotaRefusal(QuotaLimits.BuildsPerDay, 3, 3, new DateTimeOffset(2030, 2, 1, 0, 0, 0, TimeSpan.Zero)), refused.Refusal);
+
+        // Usage that happened is recorded even past the maximum; then the month refuses more with a 402.
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 120);
+        var monthly = await Assert.ThrowsAsync<PlanLimitExceededException>(() => quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0));
+        Assert.Equal(new QuotaRefusal(QuotaLimits.BuildMinutesPerMonth, 120, 100, new DateTimeOffset(2030, 2, 1, 0, 0, 0, TimeSpan.Zero)), monthly.Refusal);
+
+        // One minute later it is February (UTC): the day's and the month's counters start from 0, reminder or not.
+        silo.Clock.Advance(TimeSpan.FromMinutes(1));
+        var usage = await quota.GetUsage();
+        Assert.Equal(0, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildsPerDay).Current);
+        Assert.Equal(0, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildMinutesPerMonth).Current);
+        Assert.Equal(new DateTimeOffset(2030, 3, 1, 0, 0, 0, TimeSpan.Zero), usage.Limits.Single(l => l.Limit == QuotaLimits.BuildMinutesPerMonth).ResetsAt);
+        Assert.Equal(1, (await quota.Count(QuotaLimits.BuildsPerDay, 1)).Current);
+        await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
+
+        // Within February, the next day starts the day's counter again but not the month's.
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 30);
+        silo.Clock.Advance(TimeSpan.FromDays(1));
+        usage = await quota.GetUsage();
+        Assert.Equal(0, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildsPerDay).Current);
+        Assert.Equal(30, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildMinutesPerMonth).Current);
+    }
+
+    [Fact]
+    public async Task Counts_are_written_on_change_so_a_crash_keeps_them_until_the_period_ends()
+    {
+        await using var silo = await AccountsSilo.StartAsync(sqlite: true, settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "5" });
+        silo.Clock.Set(LateOnTheLastDayOfJanuary);
+        var quota = silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+        await quota.Count(QuotaLimits.BuildsPerDay, 4);
+
+        // Written on change: after a crash (nothing written on the way down) the new activation reads the count back.
+        await silo.RestartAsync(graceful: false);
+        quota = silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+        Assert.Equal(4, (await quota.GetUsage()).Limits.Single(l => l.Limit == QuotaLimits.BuildsPerDay).Current);
+        await Assert.ThrowsAsync<RateLimitExceededException>(() => quota.Count(QuotaLimits.BuildsPerDay, 2));
+
+        silo.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(5, (await quota.Count(QuotaLimits.BuildsPerDay, 5)).Current);
+    }
+
+    [Fact]
+    public async Task The_midnight_reminder_starts_the_new_day_in_the_stored_state_without_any_call()
+    {
+        await using var silo = await AccountsSilo.StartAsync(sqlite: true);
+        // One second of (real) time before midnight on the manual clock: the reminder registered by the first count is due then.
+        silo.Clock.Set(new DateTimeOffset(2030, 1, 31, 23, 59, 59, TimeSpan.Zero));
+        await silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme").Count(QuotaLimits.BuildsPerDay, 4);
+        Assert.Equal(4, await StoredBuildsTodayAsync(silo));
+
+        silo.Clock.Advance(TimeSpan.FromSeconds(2));
+        // Waiting for the reminder to fire (real time, due in about a second); nothing calls the grain meanwhile.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await StoredBuildsTodayAsync(silo) != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The period reminder did not start the new day in the stored state.");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>The builds_per_day count as written in the quota grain's stored state.</summary>
+    private static async Task<long> StoredBuildsTodayAsync(AccountsSilo silo)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(silo.DataDirectory, "clouddeck.db")};Mode=ReadOnly");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM actors_grain_state WHERE grain_key = 'acme' AND state_name = 'organization-quota'";
+        var payload = (string?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+        var state = System.Text.Json.JsonSerializer.Deserialize<Organizations.OrganizationQuotaState>(payload!, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+        return state.Counters[QuotaLimits.BuildsPerDay].Used;
+    }
+
+    [Fact]
+    public async Task Invitations_and_acceptances_beyond_the_plans_team_members_are_refused_with_402_until_the_owner_upgrades()
+    {
+        await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:TeamMembers"] = "2" });
+        var (owner, _) = await silo.SignUpAsync("olive@example.com");
+        var (ann, _) = await silo.SignUpAsync("ann@example.com", verified: true);
+        var org = silo.Grains.GetGrain<IOrganizationGrain>("acme");
+        Assert.Equal(PlanNames.Hobby, (await org.Create(owner, "Acme", personal: false)).Plan);
+
+        // The pending invitation holds the second seat.
+        await org.Invite(owner, "ann@example.com", OrganizationRoles.Developer);
+        var refused = await Assert.ThrowsAsync<PlanLimitExceededException>(() => org.Invite(owner, "bob@example.com", OrganizationRoles.Viewer));
+        Assert.Equal(new QuotaRefusal(QuotaLimits.TeamMembers, 2, 2, null), refused.Refusal);
+
+        var token = await silo.TokenFromOutboxAsync("ann@example.com", OutboxKinds.Invitation, SecretToken.Invitation);
+        await org.AcceptInvitation(ann, token.Id, token.Secret);
+        await Assert.ThrowsAsync<PlanLimitExceededException>(() => org.Invite(owner, "bob@example.com", OrganizationRoles.Viewer));
+        var quotas = await org.GetQuotas(ann);
+        Assert.Equal(new QuotaLimitView(QuotaLimits.TeamMembers, QuotaKinds.Ceiling, 2, 2, null), quotas.Limits.Single(l => l.Limit == QuotaLimits.TeamMembers));
+
+        // Only the owner changes the plan; after the upgrade the limit is Pro's.
+        await Assert.ThrowsAsync<ForbiddenException>(() => org.ChangePlan(ann, PlanNames.Pro));
+        await Assert.ThrowsAsync<NotFoundException>(() => org.GetQuotas(new Caller("u_outsider0000000000000000", "eve@example.com", "10.0.0.9")));
+        Assert.Equal(PlanNames.Pro, (await org.ChangePlan(owner, PlanNames.Pro)).Plan);
+        await org.Invite(owner, "bob@example.com", OrganizationRoles.Viewer);
+        Assert.Equal(PlanNames.Pro, (await org.GetQuotas(owner)).Plan);
+    }
+
+    [Fact]
+    public async Task A_full_organization_keeps_the_invitation_so_it_can_be_accepted_after_an_upgrade()
+    {
+        await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:TeamMembers"] = "2" });
+        var (owner, _) = await silo.SignUpAsync("olive@example.com");
+        var (ann, _) = await silo.SignUpAsync("ann@example.com", verified: true);
+        var org = silo.Grains.GetGrain<IOrganizationGrain>("acme");
+        await org.Create(owner, "Acme", personal: false);
+        await org.ChangePlan(owner, PlanNames.Pro);
+        await org.Invite(owner, "ann@example.com", OrganizationRoles.Developer);
+        await org.Invite(owner, "bob@example.com", OrganizationRoles.Developer);
+        await org.ChangePlan(owner, PlanNames.Hobby);
+        var (bob, _) = await silo.SignUpAsync("bob@example.com", verified: true);
+        var bobsToken = await silo.TokenFromOutboxAsync("bob@example.com", OutboxKinds.Invitation, SecretToken.Invitation);
+        var annsToken = await silo.TokenFromOutboxAsync("ann@example.com", OutboxKinds.Invitation, SecretToken.Invitation);
+
+        await org.AcceptInvitation(ann, annsToken.Id, annsToken.Secret);
+        await Assert.ThrowsAsync<PlanLimitExceededException>(() => org.AcceptInvitation(bob, bobsToken.Id, bobsToken.Secret));
+        await org.ChangePlan(owner, PlanNames.Team);
+        await org.AcceptInvitation(bob, bobsToken.Id, bobsToken.Secret);
+        Assert.Equal(3, (await org.Get(owner)).MemberCount);
+    }
+
+    [Fact]
+    public async Task A_build_takes_a_concurrent_slot_and_one_of_the_days_builds_and_gives_the_slot_back_when_it_finishes()
+    {
+        await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "1",
+            ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "2",
+        });
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        var first = silo.Grains.GetGrain<IBuildGrain>(BuildIds.New());
+        await first.Create(owner, org, "web");
+        await first.Start();
+
+        var busy = await Assert.ThrowsAsync<RateLimitExceededException>(() => silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, org, "web"));
+        Assert.Equal(new QuotaRefusal(QuotaLimits.ConcurrentBuilds, 1, 1, null), busy.Refusal);
+
+        silo.Clock.Advance(TimeSpan.FromSeconds(61));
+        await first.Finish(BuildStatuses.Succeeded);
+        await first.Finish(BuildStatuses.Succeeded);
+        var second = silo.Grains.GetGrain<IBuildGrain>(BuildIds.New());
+        await second.Create(owner, org, "web");
+        await second.Finish(BuildStatuses.Canceled);
+
+        var daily = await Assert.ThrowsAsync<RateLimitExceededException>(() => silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, org, "web"));
+        Assert.Equal(QuotaLimits.BuildsPerDay, daily.Refusal.Limit);
+        var usage = await silo.Grains.GetGrain<IOrganizationGrain>(org).GetQuotas(owner);
+        Assert.Equal(0, usage.Limits.Single(l => l.Limit == QuotaLimits.ConcurrentBuilds).Current);
+        Assert.Equal(2, usage.Limits.Single(l => l.Limit == QuotaLimits.BuildMinutesPerMonth).Current);
+
+        // Tomorrow the day's builds are back, but a month whose build minutes are spent starts none (402).
+        silo.Clock.Advance(TimeSpan.FromDays(1));
+        await silo.Grains.GetGrain<IOrganizationQuotaGrain>(org).Record(QuotaLimits.BuildMinutesPerMonth, 10_000);
+        var spent = await Assert.ThrowsAsync<PlanLimitExceededException>(() => silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, org, "web"));
+        Assert.Equal(QuotaLimits.BuildMinutesPerMonth, spent.Refusal.Limit);
+    }
+
+    [Fact]
+    public void Refusals_rebuilt_from_their_message_keep_limit_current_maximum_and_reset()
+    {
+        var refusal = new QuotaRefusal(QuotaLimits.DeploymentsPerDay, 100, 100, new DateTimeOffset(2030, 2, 1, 0, 0, 0, TimeSpan.Zero));
+        var original = new RateLimitExceededException(refusal, "The hobby plan allows 100 deployments_per_day.");
+        Assert.Equal(refusal, new RateLimitExceededException(original.Message).Refusal);
+        Assert.Equal(refusal with { ResetsAt = null }, new PlanLimitExceededException(new PlanLimitExceededException(refusal with { ResetsAt = null }, "x").Message).Refusal);
+    }
+}
