@@ -85,7 +85,8 @@ app.MapGroup("/api/v1")
     .MapAccountEndpoints()
     .MapOrganizationEndpoints()
     .MapLicenseEndpoints()
-    .MapBuildEndpoints();
+    .MapBuildEndpoints()
+    .MapUsageEndpoints();
 
 await app.RunAsync();
 return 0;

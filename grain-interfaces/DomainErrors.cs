@@ -65,6 +65,29 @@ public sealed class InvalidFieldException : Exception
     public string Problem { get; }
 }
 
+/// <summary>A rate limit (events or requests per second) was reached: HTTP 429 with Retry-After.</summary>
+public sealed class RateLimitedException : Exception
+{
+    private const string Marker = "; retry in ";
+
+    public RateLimitedException(string limit, TimeSpan wait)
+        : this($"{limit}{Marker}{Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} seconds.")
+    {
+    }
+
+    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
+    public RateLimitedException(string message) : base(message)
+    {
+        var at = message.LastIndexOf(Marker, StringComparison.Ordinal);
+        var number = at < 0 ? "" : message[(at + Marker.Length)..].Split(' ')[0];
+        RetryAfterSeconds = int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? seconds
+            : 1;
+    }
+
+    public int RetryAfterSeconds { get; }
+}
+
 /// <summary>
 /// What a refused quota names: the limit (one of <c>QuotaLimits</c>), its current value, the plan's maximum and, for
 /// counters of a period, when the period ends. Carried in the exception's message, which ends with a fixed tail

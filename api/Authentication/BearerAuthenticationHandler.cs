@@ -24,6 +24,9 @@ public sealed class BearerAuthenticationHandler(
     public const string SchemeName = "Bearer";
     public const string ScopeClaim = "cd_scope";
     public const string KindClaim = "cd_kind";
+
+    /// <summary>An API token's id (not its secret): what per-token limits are keyed by.</summary>
+    public const string TokenIdClaim = "cd_token";
     public const string ApiTokenKind = "api_token";
 
     /// <summary>Where a token may come in the query string instead of the header: SignalR hubs only.</summary>
@@ -69,6 +72,7 @@ public sealed class BearerAuthenticationHandler(
                 new Claim(AccessTokens.EmailClaim, holder.Email),
                 new Claim(AccessTokens.EmailVerifiedClaim, holder.EmailVerified ? "true" : "false", ClaimValueTypes.Boolean),
                 new Claim(KindClaim, ApiTokenKind),
+                new Claim(TokenIdClaim, apiToken.Id),
                 .. holder.Scopes.Select(scope => new Claim(ScopeClaim, scope)),
             ], SchemeName, "sub", null);
         }

@@ -52,6 +52,11 @@ public sealed class DomainErrorFilter : IEndpointFilter
             context.HttpContext.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed attempts", detail: e.Message);
         }
+        catch (RateLimitedException e)
+        {
+            context.HttpContext.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Rate limit reached", detail: e.Message);
+        }
     }
 
     /// <summary>Retry-After for a refusal with no period end (a full concurrent limit): when a slot frees is not known.</summary>

@@ -17,21 +17,24 @@ public sealed class JsonBody
 
     private JsonBody(JsonElement root) => _root = root;
 
-    public static async Task<JsonBody> ReadAsync(HttpRequest request)
+    public static Task<JsonBody> ReadAsync(HttpRequest request) => ReadAsync(request, MaxBytes);
+
+    /// <summary>For routes that take more than <see cref="MaxBytes"/> (usage batches): the body's limit is <paramref name="maxBytes"/>.</summary>
+    public static async Task<JsonBody> ReadAsync(HttpRequest request, int maxBytes)
     {
-        var tooLarge = $"must be at most {MaxBytes} bytes";
-        if (request.ContentLength > MaxBytes) return Failed(tooLarge);
+        var tooLarge = $"must be at most {maxBytes} bytes";
+        if (request.ContentLength > maxBytes) return Failed(tooLarge);
         // A chunked body has no Content-Length to check, so the server is told the limit too (Kestrel then
         // refuses to read past it) and the bytes are counted here, for servers that have no such feature.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxBytes;
+            limit.MaxRequestBodySize = maxBytes;
         }
 
         byte[]? bytes;
         try
         {
-            bytes = await ReadAtMostAsync(request.Body, MaxBytes, request.HttpContext.RequestAborted, request.ContentLength);
+            bytes = await ReadAtMostAsync(request.Body, maxBytes, request.HttpContext.RequestAborted, request.ContentLength);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -54,7 +57,7 @@ public sealed class JsonBody
     /// <summary>The whole body, or null as soon as it passes <paramref name="limit"/> bytes (the rest is left unread).</summary>
     private static async Task<byte[]?> ReadAtMostAsync(Stream body, int limit, CancellationToken cancellationToken, long? contentLength = null)
     {
-        if (contentLength is { } length and <= MaxBytes)
+        if (contentLength is { } length && length <= limit)
         {
             // The usual case, and the hot path of machine calls: one array of the announced size, no copies.
             var exact = new byte[length];
@@ -133,6 +136,24 @@ public sealed class JsonBody
     }
 
     /// <summary>The field's whole number from <paramref name="min"/> to <paramref name="max"/>; null when it is absent, or (with an error) out of range.</summary>
+    /// <summary>The array in <paramref name="field"/> with 1 to <paramref name="maxItems"/> items, or null (and a 400 naming the field).</summary>
+    public JsonElement? Array(string field, int maxItems)
+    {
+        if (!TryGet(field, required: true, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Array) return Fail(field, "must be an array");
+        var count = value.GetArrayLength();
+        if (count == 0) return Fail(field, "must have at least one item");
+        if (count > maxItems) return Fail(field, $"must have at most {maxItems} items");
+        return value;
+    }
+
+    /// <summary>Records a problem found by the caller's own reading (an item of an array); answers null for chaining.</summary>
+    public JsonElement? Fail(string field, string problem)
+    {
+        Error<string>(field, problem);
+        return null;
+    }
+
     public int? OptionalIntBetween(string field, int min, int max)
     {
         if (!TryGet(field, required: false, out var value)) return null;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|proxy|sqlite|postgres|streams|cluster|licenses] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// ./build.sh bench [--only calls|proxy|sqlite|postgres|streams|cluster|licenses|usage] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
 // The same executable is the other processes it measures against: --silo <db> <cluster>, --echo and --kestrel.
 if (args is ["--silo", var siloDatabase, var siloCluster])
 {
@@ -50,6 +50,11 @@ if (options.Runs("streams"))
 if (options.Runs("cluster"))
 {
     await ClusterBenchmarks.RunAsync(options, report);
+}
+
+if (options.Runs("usage"))
+{
+    await UsageBenchmarks.RunAsync(options, report);
 }
 
 if (options.Runs("licenses"))

@@ -24,6 +24,12 @@ public static class OrganizationActions
 
     /// <summary>Start builds and deploy projects: developers and above (token scope 'deploy').</summary>
     public const string Deploy = "deploy";
+
+    /// <summary>See the organization's usage: every member (token scope 'read').</summary>
+    public const string ViewUsage = "view-usage";
+
+    /// <summary>Report usage events for the organization (SDKs): developers and above (token scope 'deploy').</summary>
+    public const string ReportUsage = "report-usage";
 }
 
 public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount, string Plan);

@@ -3,6 +3,7 @@ using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.GrainInterfaces.Usage;
 
 namespace CloudDeck.Grains.Builds;
 
@@ -109,6 +110,9 @@ public sealed class BuildGrain(
         // Also on a repeated Finish: the first one may have stopped before giving the slot back.
         await quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, Id);
 
+        // Also on a repeated Finish (the first may have stopped after its write): the id makes it count once.
+        await MeterBuildMinutesAsync();
+
         // After the status is written, so a follower that sees the log end reads the final status. Also on a repeated
         // Finish: the first one may have stopped between its write and this.
         var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, Id);
@@ -118,6 +122,16 @@ public sealed class BuildGrain(
         }
 
         return View();
+    }
+
+    /// <summary>Build minutes for the organization's meter: the time from start to finish, rounded up to whole minutes.</summary>
+    private async Task MeterBuildMinutesAsync()
+    {
+        if (Build.StartedAt is not { } started || Build.FinishedAt is not { } finished) return;
+        var minutes = (long)Math.Ceiling(Math.Max(0, (finished - started).TotalMinutes));
+        if (minutes == 0) return;
+        await streams.GetStream<UsageEvent>(UsageStreams.Namespace, Build.Organization)
+            .OnNextAsync(new UsageEvent($"build:{Id}", UsageKinds.BuildMinutes, minutes, finished));
     }
 
     private NotFoundException NotFound() => new($"Build '{Id}' not found.");

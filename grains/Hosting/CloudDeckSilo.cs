@@ -2,6 +2,7 @@ using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
+using CloudDeck.Grains.Usage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -52,6 +53,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckPlans(configuration);
+        services.AddCloudDeckUsage(configuration);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
@@ -98,6 +100,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster: true);
         // Validated here too, so a wrong plan setting stops the API process as it stops a silo.
         services.AddCloudDeckPlans(configuration);
+        services.AddCloudDeckUsage(configuration);
         services.AddSingleton(cluster);
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
         services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");

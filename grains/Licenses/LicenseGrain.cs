@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Actors.Runtime;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Licenses;
+using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Accounts;
 using Microsoft.Extensions.Logging;
 
@@ -302,8 +303,22 @@ public sealed class LicenseGrain(
         _alike.Clear();
         LicenseValidationEvent[] items = [.. batch.Select(p => p.ToEvent())];
         var stream = streams.GetStream<LicenseValidationEvent>(LicenseStreams.History, Id);
+        var usage = streams.GetStream<UsageEvent>(UsageStreams.Namespace, License.Organization);
+        var validations = batch.Sum(pending => (long)pending.Count);
+        var at = batch.Max(pending => pending.LastAt);
         // Off the turn: validations keep being answered while the batch is stored.
-        _inFlight = (Task.Run(() => stream.OnNextBatchAsync(items)), batch);
+        _inFlight = (Task.Run(() => AppendHistoryAndUsageAsync(stream, items, usage, validations, at)), batch);
+    }
+
+    /// <summary>
+    /// The history batch, then one usage event counting its validations for the organization's meter, named by the
+    /// history position so that the same batch is never metered under two ids.
+    /// </summary>
+    private async Task AppendHistoryAndUsageAsync(
+        IAsyncStream<LicenseValidationEvent> history, LicenseValidationEvent[] items, IAsyncStream<UsageEvent> usage, long validations, DateTimeOffset at)
+    {
+        var last = await history.OnNextBatchAsync(items);
+        await usage.OnNextAsync(new UsageEvent($"license:{Id}:{last.SequenceNumber}", UsageKinds.LicenseValidations, validations, at));
     }
 
     private LicenseView View()

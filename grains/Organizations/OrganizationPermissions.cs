@@ -19,12 +19,16 @@ public static class OrganizationPermissions
     public static readonly Permission LeaveOrganization = new("leave the organization", ApiTokenScopes.Admin, OrganizationRoles.Viewer);
     public static readonly Permission ViewBuilds = new("view builds and their logs", ApiTokenScopes.Read, OrganizationRoles.Viewer);
     public static readonly Permission Deploy = new("start builds and deploy projects", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
+    public static readonly Permission ViewUsage = new("view usage", ApiTokenScopes.Read, OrganizationRoles.Viewer);
+    public static readonly Permission ReportUsage = new("report usage events", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
 
     /// <summary>The permissions other grains ask for by name (<see cref="OrganizationActions"/>).</summary>
     public static Permission ForAction(string action) => action switch
     {
         OrganizationActions.ViewBuilds => ViewBuilds,
         OrganizationActions.Deploy => Deploy,
+        OrganizationActions.ViewUsage => ViewUsage,
+        OrganizationActions.ReportUsage => ReportUsage,
         _ => throw new ArgumentException($"Unknown organization action '{action}'.", nameof(action)),
     };
 }

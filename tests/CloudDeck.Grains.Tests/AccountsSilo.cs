@@ -7,6 +7,7 @@ using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
+using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -72,6 +73,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
             silo.Services.AddCloudDeckPlans(configuration);
+            silo.Services.AddCloudDeckUsage(configuration);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }

@@ -157,6 +157,10 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/orgs/{slug}/licenses/{licenseId}/offline"] = new(Org(403, 403, 200, 200), async _ =>
             ($"/api/v1/orgs/acme/licenses/{(await LicenseAsync()).Id}/offline", new { machine_id = "air-gapped" })),
 
+        ["GET /api/v1/orgs/{slug}/usage"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/usage")),
+        ["POST /api/v1/usage/events"] = new(Org(403, 202, 202, 202), _ => Task.FromResult<(string, object?)>(("/api/v1/usage/events",
+            new { org = "acme", events = new[] { new { id = $"matrix-{Interlocked.Increment(ref _fresh)}", kind = "api_requests", quantity = 2 } } }))),
+
         ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
         ["POST /api/v1/invitations/decline"] = new(SignedIn(204), async caller =>

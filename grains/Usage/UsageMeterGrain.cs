@@ -1,0 +1,149 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.GrainInterfaces.Usage;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Usage;
+
+/// <summary>
+/// Consumes an organization's usage stream (implicitly subscribed, keyed by the org slug): at least once and in order, so
+/// items at or before <see cref="UsageMeterState.LastAppliedSequence"/> are redeliveries and skipped, and an event id
+/// already counted in its period (an SDK retry, or a producer's) is counted once. One state write per delivered batch.
+/// </summary>
+[ImplicitStreamSubscription(UsageStreams.Namespace)]
+public sealed class UsageMeterGrain(
+    [PersistentState("usage-meter")] IPersistentState<UsageMeterState> state,
+    UsageOptions options,
+    TimeProvider clock,
+    ILogger<UsageMeterGrain> logger) : Grain, IUsageMeterGrain, IStreamConsumer<UsageEvent>
+{
+    // The id window of each period touched in this activation, loaded from the stored hashes on first touch.
+    private readonly Dictionary<string, UsageIdWindow> _idsByPeriod = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _changedPeriods = new(StringComparer.Ordinal);
+
+    private UsageMeterState Meter => state.State;
+
+    private string Slug => GetPrimaryKeyString();
+
+    public async Task OnNextBatchAsync(StreamId stream, IReadOnlyList<StreamItem<UsageEvent>> items)
+    {
+        var applied = false;
+        foreach (var item in items)
+        {
+            if (item.Token.SequenceNumber <= Meter.LastAppliedSequence) continue; // delivered again after a crash
+            Apply(item.Item);
+            Meter.LastAppliedSequence = item.Token.SequenceNumber;
+            applied = true;
+        }
+
+        if (!applied) return;
+        DropOldPeriods();
+        foreach (var period in _changedPeriods)
+        {
+            if (Meter.Periods.TryGetValue(period, out var changed)) changed.RecentIdHashes = _idsByPeriod[period].ToBytes();
+        }
+
+        _changedPeriods.Clear();
+        // Totals, ids and the last applied position in one write: after a crash either all of this batch counts or none.
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception)
+        {
+            // Memory is now ahead of storage, and the stream will deliver the batch again: leave, so that it meets the
+            // stored state (deactivation writes this state if it still can, which also counts the batch exactly once).
+            _idsByPeriod.Clear();
+            _changedPeriods.Clear();
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    public async Task<UsageReport> Get(Caller caller, string period)
+    {
+        await GrainFactory.GetGrain<IOrganizationGrain>(Slug).Authorize(caller, OrganizationActions.ViewUsage);
+        return await Report(period);
+    }
+
+    public Task<UsageReport> Report(string period)
+    {
+        if (!BillingPeriods.TryParse(period, out var start)) throw new InvalidFieldException("period", "must be a month such as 2026-11 (YYYY-MM)");
+        var now = clock.GetUtcNow();
+        var end = start.AddMonths(1);
+        var lastDay = now < end ? now : end.AddDays(-1);
+        Meter.Periods.TryGetValue(period, out var usage);
+        var days = new List<UsageDay>();
+        for (var day = start; day <= lastDay; day = day.AddDays(1))
+        {
+            var date = BillingPeriods.DayOf(day);
+            IReadOnlyDictionary<string, long> totals = usage?.Days.GetValueOrDefault(date) is { } found
+                ? new SortedDictionary<string, long>(found, StringComparer.Ordinal)
+                : new Dictionary<string, long>();
+            days.Add(new UsageDay(date, totals));
+        }
+
+        var periodTotals = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var kind in UsageKinds.BuiltIn) periodTotals[kind] = 0;
+        foreach (var (kind, total) in usage?.Totals ?? []) periodTotals[kind] = total;
+        return Task.FromResult(new UsageReport(Slug, period, periodTotals, days, usage?.Events ?? 0, usage?.DuplicatesIgnored ?? 0));
+    }
+
+    private void Apply(UsageEvent usage)
+    {
+        var period = BillingPeriods.Of(usage.Time);
+        if (!Meter.Periods.TryGetValue(period, out var counted))
+        {
+            Meter.Periods[period] = counted = new UsagePeriodState();
+        }
+
+        if (!IdsOf(period, counted).Add(usage.Id, options.IdempotencyIdsPerPeriod))
+        {
+            counted.DuplicatesIgnored++;
+            return;
+        }
+
+        _changedPeriods.Add(period);
+
+        if (!counted.Totals.ContainsKey(usage.Kind) && counted.Totals.Count >= options.MaxKindsPerPeriod)
+        {
+            if (counted.DroppedForTooManyKinds++ % 1000 == 0)
+            {
+                logger.LogWarning("Usage of {Organization} in {Period}: more than {Max} kinds; events of kind {Kind} are not counted",
+                    Slug, period, options.MaxKindsPerPeriod, usage.Kind);
+            }
+
+            return;
+        }
+
+        counted.Events++;
+        counted.Totals[usage.Kind] = counted.Totals.GetValueOrDefault(usage.Kind) + usage.Quantity;
+        var date = BillingPeriods.DayOf(usage.Time);
+        if (!counted.Days.TryGetValue(date, out var day)) counted.Days[date] = day = new Dictionary<string, long>(StringComparer.Ordinal);
+        day[usage.Kind] = day.GetValueOrDefault(usage.Kind) + usage.Quantity;
+    }
+
+    private UsageIdWindow IdsOf(string period, UsagePeriodState counted)
+    {
+        if (!_idsByPeriod.TryGetValue(period, out var ids))
+        {
+            if (Meter.IdHashKey.Length == 0) Meter.IdHashKey = UsageIdWindow.NewKey();
+            _idsByPeriod[period] = ids = UsageIdWindow.Load(Meter.IdHashKey, counted.RecentIdHashes);
+        }
+
+        return ids;
+    }
+
+    private void DropOldPeriods()
+    {
+        if (Meter.Periods.Count <= options.RetainedPeriods) return;
+        foreach (var period in Meter.Periods.Keys.Order(StringComparer.Ordinal).Take(Meter.Periods.Count - options.RetainedPeriods).ToList())
+        {
+            Meter.Periods.Remove(period);
+            _idsByPeriod.Remove(period);
+            _changedPeriods.Remove(period);
+        }
+    }
+}
