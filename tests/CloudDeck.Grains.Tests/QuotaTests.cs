@@ -70,13 +70,14 @@ public sealed class QuotaTests
     public async Task The_midnight_reminder_starts_the_new_day_in_the_stored_state_without_any_call()
     {
         await using var silo = await AccountsSilo.StartAsync(sqlite: true);
-        // One second of (real) time before midnight on the manual clock: the reminder registered by the first count is due then.
-        silo.Clock.Set(new DateTimeOffset(2030, 1, 31, 23, 59, 59, TimeSpan.Zero));
+        // Five seconds of (real) time before midnight on the manual clock: the reminder registered by the first count is due
+        // then. The margin must cover the count and the read below on a loaded machine, or the reminder fires on the old day.
+        silo.Clock.Set(new DateTimeOffset(2030, 1, 31, 23, 59, 55, TimeSpan.Zero));
         await silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme").Count(QuotaLimits.BuildsPerDay, 4);
         Assert.Equal(4, await StoredBuildsTodayAsync(silo));
 
-        silo.Clock.Advance(TimeSpan.FromSeconds(2));
-        // Waiting for the reminder to fire (real time, due in about a second); nothing calls the grain meanwhile.
+        silo.Clock.Advance(TimeSpan.FromSeconds(6));
+        // Waiting for the reminder to fire (real time, due in about five seconds); nothing calls the grain meanwhile.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (await StoredBuildsTodayAsync(silo) != 0)
         {
