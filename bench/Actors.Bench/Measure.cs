@@ -32,6 +32,19 @@ internal static class Measure
         return counts.Sum() / stopwatch.Elapsed.TotalSeconds;
     }
 
+    /// <summary>Rounds in alternation, best of each, so drift on a shared machine hits both sides alike.</summary>
+    public static async Task<(double Measured, double Baseline)> AlternateAsync(BenchOptions options, Func<Task<double>> measured, Func<Task<double>> baseline)
+    {
+        double best = 0, bestBaseline = 0;
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            bestBaseline = Math.Max(bestBaseline, await baseline());
+            best = Math.Max(best, await measured());
+        }
+
+        return (best, bestBaseline);
+    }
+
     public static double Ratio(double value, double baseline) => baseline == 0 ? 0 : value / baseline;
 
     /// <summary>

@@ -19,7 +19,7 @@ internal static class StorageBenchmarks
         {
             var grainDb = Path.Combine(directory.FullName, "grains.db");
             var rawDb = Path.Combine(directory.FullName, "raw.db");
-            var (grainRate, rawRate) = await AlternateAsync(options,
+            var (grainRate, rawRate) = await Measure.AlternateAsync(options,
                 () => GrainWritesAsync(options, s => s.AddSqliteStorage(grainDb)),
                 () => RawSqliteUpsertsAsync(options, rawDb));
             report.Add($"SQLite state writes/s ({options.StorageCallers} writers)", grainRate, "raw UPSERT, a connection per writer", rawRate);
@@ -42,23 +42,10 @@ internal static class StorageBenchmarks
         await using var server = await PostgresServer.StartAsync(durable: true);
         var grainDb = await server.CreateDatabaseAsync("grains");
         var rawDb = await server.CreateDatabaseAsync("raw");
-        var (grainRate, rawRate) = await AlternateAsync(options,
+        var (grainRate, rawRate) = await Measure.AlternateAsync(options,
             () => GrainWritesAsync(options, s => s.AddPostgresStorage(grainDb)),
             () => RawPostgresUpsertsAsync(options, rawDb));
         report.Add($"PostgreSQL state writes/s ({options.StorageCallers} writers, durable commits)", grainRate, "raw UPSERT via NpgsqlDataSource", rawRate);
-    }
-
-    /// <summary>Rounds in alternation, best of each, so drift on a shared machine hits both sides alike.</summary>
-    private static async Task<(double Measured, double Baseline)> AlternateAsync(BenchOptions options, Func<Task<double>> measured, Func<Task<double>> baseline)
-    {
-        double best = 0, bestBaseline = 0;
-        for (var round = 0; round < options.Rounds; round++)
-        {
-            bestBaseline = Math.Max(bestBaseline, await baseline());
-            best = Math.Max(best, await measured());
-        }
-
-        return (best, bestBaseline);
     }
 
     private static async Task<double> GrainWritesAsync(BenchOptions options, Action<SiloBuilder> storage)

@@ -34,7 +34,7 @@ internal static class StreamBenchmarks
         {
             var db = Path.Combine(directory.FullName, "streams.db");
             var raw = Path.Combine(directory.FullName, "raw.db");
-            var (one, rawRate) = await AlternateAsync(options, () => OneStreamAsync(options, s => s.UseSqliteStreams(db)), () => RawSqliteAsync(options, raw));
+            var (one, rawRate) = await Measure.AlternateAsync(options, () => OneStreamAsync(options, s => s.UseSqliteStreams(db)), () => RawSqliteAsync(options, raw));
             report.Add($"SQLite stream appends, lines/s (1 stream, {ProducersPerStream} producers, batches of {Batch})", one, "raw batched INSERT, a transaction per batch", rawRate);
             var many = await BestAsync(options, () => ManyStreamsAsync(options, s => s.UseSqliteStreams(db)));
             report.Add($"SQLite stream appends, lines/s ({ManyStreams} streams, batches of {ManyStreamsBatch})", many, "raw batched INSERT, a transaction per batch", rawRate);
@@ -54,7 +54,7 @@ internal static class StreamBenchmarks
         await using var server = await PostgresServer.StartAsync(durable: true);
         var streamsDb = await server.CreateDatabaseAsync("streams");
         var rawDb = await server.CreateDatabaseAsync("raw");
-        var (pgOne, pgRaw) = await AlternateAsync(options, () => OneStreamAsync(options, s => s.UsePostgresStreams(streamsDb)), () => RawPostgresAsync(options, rawDb));
+        var (pgOne, pgRaw) = await Measure.AlternateAsync(options, () => OneStreamAsync(options, s => s.UsePostgresStreams(streamsDb)), () => RawPostgresAsync(options, rawDb));
         report.Add($"PostgreSQL stream appends, lines/s (1 stream, {ProducersPerStream} producers, batches of {Batch})", pgOne, "raw INSERT ... unnest, a statement per batch", pgRaw);
         var pgMany = await BestAsync(options, () => ManyStreamsAsync(options, s => s.UsePostgresStreams(streamsDb)));
         report.Add($"PostgreSQL stream appends, lines/s ({ManyStreams} streams, batches of {ManyStreamsBatch})", pgMany, "raw INSERT ... unnest, a statement per batch", pgRaw);
@@ -154,18 +154,6 @@ internal static class StreamBenchmarks
 
         await Measure.ThroughputAsync(1, options.Warmup, (c, _) => WriteBatch(c));
         return Batch * await Measure.ThroughputAsync(1, options.Duration, (c, _) => WriteBatch(c));
-    }
-
-    private static async Task<(double Measured, double Baseline)> AlternateAsync(BenchOptions options, Func<Task<double>> measured, Func<Task<double>> baseline)
-    {
-        double best = 0, bestBaseline = 0;
-        for (var round = 0; round < options.Rounds; round++)
-        {
-            bestBaseline = Math.Max(bestBaseline, await baseline());
-            best = Math.Max(best, await measured());
-        }
-
-        return (best, bestBaseline);
     }
 
     private static async Task<double> BestAsync(BenchOptions options, Func<Task<double>> measured)
