@@ -5,7 +5,6 @@ using CloudDeck.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Actors.Bench;
 
@@ -128,32 +127,19 @@ internal static class StreamBenchmarks
     private static async Task<double> RawPostgresAsync(BenchOptions options, string connectionString)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await using (var setup = dataSource.CreateCommand("""
-            CREATE TABLE IF NOT EXISTS items (s TEXT NOT NULL, ns TEXT NOT NULL, k TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL, payload TEXT NULL,
-                PRIMARY KEY (s, ns, k, seq));
-            CREATE INDEX IF NOT EXISTS items_by_age ON items (s, ns, at);
-            """))
-        {
-            await setup.ExecuteNonQueryAsync();
-        }
-
+        await RawStreamTable.CreateAsync(dataSource);
         var payloads = Payloads();
         var key = Guid.NewGuid().ToString("N");
         long next = 0;
-        async Task WriteBatch(int producer)
+        Task WriteBatch()
         {
-            var first = Interlocked.Add(ref next, Batch) - Batch;
-            await using var command = dataSource.CreateCommand(
-                "INSERT INTO items SELECT 'bench', 'raw', @k, i.seq, i.at, i.payload FROM unnest(@q, @a, @p) AS i(seq, at, payload)");
-            command.Parameters.AddWithValue("k", key);
-            command.Parameters.Add(new NpgsqlParameter("q", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = Enumerable.Range(1, Batch).Select(i => first + i).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter("a", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = Enumerable.Repeat(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Batch).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
-            await command.ExecuteNonQueryAsync();
+            var first = next;
+            next += Batch;
+            return RawStreamTable.InsertAsync(dataSource, key, first, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), payloads);
         }
 
-        await Measure.ThroughputAsync(1, options.Warmup, (c, _) => WriteBatch(c));
-        return Batch * await Measure.ThroughputAsync(1, options.Duration, (c, _) => WriteBatch(c));
+        await Measure.ThroughputAsync(1, options.Warmup, (_, _) => WriteBatch());
+        return Batch * await Measure.ThroughputAsync(1, options.Duration, (_, _) => WriteBatch());
     }
 
     private static async Task<double> BestAsync(BenchOptions options, Func<Task<double>> measured)

@@ -9,7 +9,6 @@ using CloudDeck.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Actors.Bench;
 
@@ -108,31 +107,17 @@ internal static class UsageBenchmarks
     private static async Task<double> RawPostgresAsync(BenchOptions options, string connectionString)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await using (var setup = dataSource.CreateCommand("""
-            CREATE TABLE IF NOT EXISTS items (s TEXT NOT NULL, ns TEXT NOT NULL, k TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL, payload TEXT NULL,
-                PRIMARY KEY (s, ns, k, seq));
-            CREATE INDEX IF NOT EXISTS items_by_age ON items (s, ns, at);
-            """))
-        {
-            await setup.ExecuteNonQueryAsync();
-        }
-
+        await RawStreamTable.CreateAsync(dataSource);
         var key = Guid.NewGuid().ToString("N");
         var time = DateTimeOffset.UtcNow;
         long next = 0;
-        async Task WriteBatch(long n)
+        Task WriteBatch(long n)
         {
             // Serialized per batch, as the stream does: the baseline pays for the same JSON.
             var payloads = NewBatch(key, n, time).Select(e => JsonSerializer.Serialize(e, JsonSerializerOptions.Web)).ToArray();
             var first = next;
             next += Batch;
-            await using var command = dataSource.CreateCommand(
-                "INSERT INTO items SELECT 'bench', 'raw', @k, i.seq, i.at, i.payload FROM unnest(@q, @a, @p) AS i(seq, at, payload)");
-            command.Parameters.AddWithValue("k", key);
-            command.Parameters.Add(new NpgsqlParameter("q", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = Enumerable.Range(1, Batch).Select(i => first + i).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter("a", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = Enumerable.Repeat(time.ToUnixTimeMilliseconds(), Batch).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
-            await command.ExecuteNonQueryAsync();
+            return RawStreamTable.InsertAsync(dataSource, key, first, time.ToUnixTimeMilliseconds(), payloads);
         }
 
         await Measure.ThroughputAsync(1, options.Warmup, (_, n) => WriteBatch(n));
