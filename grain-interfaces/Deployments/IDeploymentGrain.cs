@@ -1,0 +1,96 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.GrainInterfaces.Deployments;
+
+/// <summary>
+/// One deployment, keyed by its id (<see cref="DeploymentIds"/>): what one build of a project produced. Once ready
+/// its manifest never changes; it is served at <c>{id}.{base}</c> for as long as it exists.
+/// </summary>
+public interface IDeploymentGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Creates the deployment and its build, queued. Needs 'deploy' in the project's organization; counts against
+    /// deployments per day. The source is a git ref or an upload manifest whose every hash is already stored
+    /// (otherwise <see cref="InvalidFieldException"/> naming the missing hashes).
+    /// </summary>
+    Task<DeploymentView> Create(Caller caller, string projectKey, DeploymentSource source, string target);
+
+    [ReadOnly]
+    Task<DeploymentView> Get(Caller caller);
+
+    /// <summary>Cancels its build if it has not finished (any non-terminal state); a finished one is answered as it is.</summary>
+    Task<DeploymentView> Cancel(Caller caller);
+
+    /// <summary>Deletes a deployment that no alias serves (<see cref="ConflictException"/> for the production one).</summary>
+    Task Delete(Caller caller);
+
+    // The pipeline's and the edge's side.
+
+    /// <summary>For the edge: the files and routing config of a ready deployment; null if it is not (or no longer) ready.</summary>
+    [ReadOnly]
+    Task<DeploymentManifest?> GetManifest();
+
+    /// <summary>Called by its build: ready with these files, or failed/canceled/timed_out. Idempotent.</summary>
+    Task BuildFinished(string status, DeploymentManifest? manifest);
+}
+
+/// <summary>
+/// Where a deployment's source comes from: a git ref (branch, tag or commit) of the project's repository, or the
+/// files of an upload (path → SHA-256 and size, every hash already in the artifact store).
+/// </summary>
+public sealed record DeploymentSource(string? GitRef = null, IReadOnlyList<ManifestFile>? Files = null, string? Branch = null);
+
+/// <summary>A path relative to the deployment root ('/'-separated, no '..', not absolute) and its content's hash.</summary>
+public sealed record ManifestFile(string Path, string Sha256, long Size);
+
+/// <summary>
+/// What the edge serves: the output files, and the routing config read from the project's <c>clouddeck.json</c>
+/// (raw JSON, parsed by the edge; null when the project has none).
+/// </summary>
+public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig);
+
+public sealed record DeploymentView(
+    string Id,
+    string Organization,
+    string Project,
+    string Target,
+    string Status,
+    string Url,
+    string? BuildId,
+    string? GitRef,
+    string? Branch,
+    string? Commit,
+    string CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ReadyAt,
+    long Sequence);
+
+public static class DeploymentTargets
+{
+    public const string Production = "production";
+    public const string Preview = "preview";
+
+    public static bool IsValid(string? value) => value is Production or Preview;
+}
+
+/// <summary>building → ready | failed | canceled | timed_out (the build's terminal statuses); deleted is gone.</summary>
+public static class DeploymentStatuses
+{
+    public const string Building = "building";
+    public const string Ready = "ready";
+    public const string Failed = "failed";
+    public const string Canceled = "canceled";
+    public const string TimedOut = "timed_out";
+}
+
+/// <summary>Deployment ids: 16 lower-case hex digits, a DNS label of their own (no hyphen, unlike alias hosts).</summary>
+public static class DeploymentIds
+{
+    public const string Rule = "a deployment id is 16 lower-case hex digits";
+
+    public static string New() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    public static bool IsWellFormed(string? value) =>
+        value is { Length: 16 } && value.AsSpan().IndexOfAnyExcept("0123456789abcdef") < 0;
+}

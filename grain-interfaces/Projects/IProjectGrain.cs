@@ -1,0 +1,117 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.GrainInterfaces.Projects;
+
+/// <summary>
+/// One project, keyed by <c>"{org}/{project}"</c> (<see cref="ProjectKeys"/>). It holds the build settings, the
+/// environment variables (encrypted at rest, never answered in clear to a request) and the project's deployment
+/// history; access is the organization's decision (<c>IOrganizationGrain.Authorize</c>): members read,
+/// developers and above change and deploy, another tenant gets <see cref="NotFoundException"/>.
+/// </summary>
+public interface IProjectGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the project (counts against the plan's projects). An existing name is a <see cref="ConflictException"/>.</summary>
+    Task<ProjectView> Create(Caller caller, ProjectSettings settings);
+
+    [ReadOnly]
+    Task<ProjectView> Get(Caller caller);
+
+    /// <summary>Changes the fields that are not null in <paramref name="changes"/>.</summary>
+    Task<ProjectView> Update(Caller caller, ProjectSettings changes);
+
+    /// <summary>Deletes the project, its aliases and its deployments' routes (artifacts stay until collected).</summary>
+    Task Delete(Caller caller);
+
+    /// <summary>Names, environments and when they changed; values are always <c>***</c>.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<EnvVarView>> ListEnv(Caller caller);
+
+    Task<EnvVarView> SetEnv(Caller caller, string environment, string name, string value);
+
+    Task RemoveEnv(Caller caller, string environment, string name);
+
+    /// <summary>Newest first; <paramref name="before"/> is a deployment's creation sequence (exclusive) for paging.</summary>
+    [ReadOnly]
+    Task<DeploymentPage> ListDeployments(Caller caller, long? before, int limit);
+
+    // The pipeline's side: called by build and deployment grains, never with a request's input.
+
+    /// <summary>The settings and decrypted environment for one build of <paramref name="environment"/>.</summary>
+    [ReadOnly]
+    Task<BuildPlan> GetBuildPlan(string environment);
+
+    /// <summary>Adds a deployment to the history (idempotent per id).</summary>
+    Task RecordDeployment(Deployments.DeploymentView deployment);
+
+    /// <summary>Records that production now serves <paramref name="deploymentId"/> (for rollback's "previous").</summary>
+    Task RecordProduction(string deploymentId);
+}
+
+/// <summary>
+/// A project's settings. In <see cref="IProjectGrain.Update"/> a null field means "leave it". <see cref="GitUrl"/> or
+/// <see cref="LocalPath"/> (operator-allowed) is the source for git deployments; uploads need neither.
+/// </summary>
+public sealed record ProjectSettings(
+    string? Name = null,
+    string? GitUrl = null,
+    string? LocalPath = null,
+    string? ProductionBranch = null,
+    string? RootDirectory = null,
+    string? Framework = null,
+    string? InstallCommand = null,
+    string? BuildCommand = null,
+    string? OutputDirectory = null);
+
+public sealed record ProjectView(
+    string Organization,
+    string Name,
+    string? GitUrl,
+    string? LocalPath,
+    string ProductionBranch,
+    string RootDirectory,
+    string? Framework,
+    string? InstallCommand,
+    string? BuildCommand,
+    string? OutputDirectory,
+    string ProductionHost,
+    string? ProductionDeploymentId,
+    DateTimeOffset CreatedAt);
+
+public sealed record EnvVarView(string Environment, string Name, string Value, DateTimeOffset UpdatedAt);
+
+/// <summary>What a build needs: the settings and the environment's variables in clear (only inside the cluster).</summary>
+public sealed record BuildPlan(ProjectView Project, IReadOnlyDictionary<string, string> Environment);
+
+public sealed record DeploymentPage(IReadOnlyList<Deployments.DeploymentView> Deployments, long? NextBefore);
+
+public static class ProjectEnvironments
+{
+    public const string Production = "production";
+    public const string Preview = "preview";
+
+    public static readonly IReadOnlyList<string> All = [Production, Preview];
+
+    public static bool IsValid(string? value) => value is Production or Preview;
+}
+
+/// <summary>Project names: DNS-label-like, so that <c>{project}-{org}.{base}</c> is a valid host name.</summary>
+public static class ProjectKeys
+{
+    public const string NameRule = "a project name is 1–40 characters: lower-case letters, digits and single hyphens, starting with a letter";
+
+    public static string Of(string organization, string project) => organization + "/" + project;
+
+    public static (string Organization, string Project) Split(string key)
+    {
+        var slash = key.IndexOf('/');
+        return slash < 0 ? throw new ArgumentException($"'{key}' is not an org/project key", nameof(key)) : (key[..slash], key[(slash + 1)..]);
+    }
+
+    public static bool IsWellFormedName(string? name) =>
+        name is { Length: >= 1 and <= 40 }
+        && char.IsAsciiLetterLower(name[0])
+        && name[^1] != '-'
+        && !name.Contains("--", StringComparison.Ordinal)
+        && name.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789-") < 0;
+}
