@@ -34,7 +34,28 @@ public interface IBuildGrain : IGrainWithStringKey
     /// Finishing a finished build again changes nothing and answers it as it is.
     /// </summary>
     Task<BuildView> Finish(string status);
+
+    // The pipeline's side (issue 6): a deployment grain queues its build; whoever may deploy may cancel it.
+
+    /// <summary>
+    /// Creates the build for a deployment and queues it behind the organization's concurrent-build limit (it waits
+    /// "queued" rather than being refused); builds per day are still refused at once. The deployment grain has
+    /// already decided that <see cref="BuildRequest.CreatedBy"/> may deploy. Queuing the same build again answers it.
+    /// </summary>
+    Task<BuildView> Queue(BuildRequest request);
+
+    /// <summary>Cancels the build in any non-terminal state (the whole process tree is killed); a finished build is answered as it is.</summary>
+    Task<BuildView> Cancel(Caller caller);
 }
+
+/// <summary>What a deployment asks its build to do.</summary>
+public sealed record BuildRequest(
+    string Organization,
+    string Project,
+    string DeploymentId,
+    string Environment,
+    Deployments.DeploymentSource Source,
+    string CreatedBy);
 
 public sealed record BuildView(
     string Id,
