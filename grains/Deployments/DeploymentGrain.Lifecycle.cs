@@ -74,7 +74,7 @@ public sealed partial class DeploymentGrain
         }
 
         if (Deployment.Status == DeploymentStatuses.Building) throw new ConflictException($"Deployment '{Id}' is still building; cancel it first.");
-        if (Deployment.Branch is { } branch)
+        if (Deployment.AliasesApplied && Deployment.Branch is { } branch)
         {
             // Its branch's preview stops serving only if it still points here; a newer push already moved it otherwise.
             var preview = GrainFactory.GetGrain<IAliasGrain>(Hostnames.Preview(Deployment.Organization, Deployment.Project, branch, edge.BaseDomain));

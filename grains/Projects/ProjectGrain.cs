@@ -88,9 +88,14 @@ public sealed partial class ProjectGrain(
     public async Task Delete(Caller caller)
     {
         await AuthorizeExisting(caller, OrganizationActions.Deploy);
-        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do.
-        await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Remove();
-        foreach (var branch in Project.Deployments.Select(d => d.Branch).OfType<string>().Distinct(StringComparer.Ordinal))
+        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. Only
+        // hosts that were ever set: a deployment sets its aliases when it becomes ready, and production is recorded.
+        if (Project.ProductionHistory.Count > 0)
+        {
+            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Remove();
+        }
+
+        foreach (var branch in Project.Deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>().Distinct(StringComparer.Ordinal))
         {
             await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Preview(Organization, Name, branch, edge.BaseDomain)).Remove();
         }
