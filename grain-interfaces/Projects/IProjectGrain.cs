@@ -51,8 +51,12 @@ public interface IProjectGrain : IGrainWithStringKey
 
     // The pipeline's side: called by build and deployment grains, never with a request's input.
 
-    /// <summary>The settings and decrypted environment for one build of <paramref name="environment"/>.</summary>
+    /// <summary>
+    /// The settings and decrypted environment for one build of <paramref name="environment"/>. Interleaves with any call:
+    /// it only reads, and a build queued from inside a project's turn (a git push) may ask for its plan before that turn ends.
+    /// </summary>
     [ReadOnly]
+    [AlwaysInterleave]
     Task<BuildPlan> GetBuildPlan(string environment);
 
     /// <summary>Adds a deployment to the history, or updates its entry (idempotent per id); answers its sequence in the project.</summary>

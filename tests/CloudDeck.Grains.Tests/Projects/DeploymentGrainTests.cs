@@ -138,6 +138,29 @@ public sealed class DeploymentGrainTests
         Assert.Equal([created.Id], (await silo.Grains.GetGrain<IProjectGrain>("acme/site").ListDeployments(owner, null, 10)).Deployments.Select(d => d.Id));
     }
 
+    [Fact]
+    public async Task Deleting_the_project_removes_its_hosts_and_stops_serving_its_deployments()
+    {
+        var (silo, owner) = await ProjectsSilo.StartAsync();
+        await using var _ = silo;
+        var web = await GitProjectAsync(silo, owner);
+        var production = await ReadyAsync(silo, owner, DeploymentTargets.Production);
+        var preview = await ReadyAsync(silo, owner, DeploymentTargets.Preview);
+
+        await web.Delete(owner);
+        Assert.Null(await Alias(silo, "web-acme.localhost").Get());
+        Assert.Null(await Alias(silo, "web-git-main-acme.localhost").Get());
+        Assert.Null(await Alias(silo, "web-git-preview-branch-acme.localhost").Get());
+        Assert.Null(await Deployment(silo, production).GetManifest());
+        Assert.Null(await Deployment(silo, preview).GetManifest());
+        await Assert.ThrowsAsync<NotFoundException>(() => Deployment(silo, production).Get(owner));
+
+        // The name is free again, with an empty history.
+        await GitProjectAsync(silo, owner);
+        Assert.Empty((await web.ListDeployments(owner, null, 10)).Deployments);
+        Assert.Null((await web.Get(owner)).ProductionDeploymentId);
+    }
+
     private static async Task<IProjectGrain> GitProjectAsync(AccountsSilo silo, Caller owner)
     {
         var web = silo.Grains.GetGrain<IProjectGrain>("acme/web");
