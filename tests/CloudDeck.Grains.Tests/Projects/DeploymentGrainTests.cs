@@ -161,6 +161,22 @@ public sealed class DeploymentGrainTests
         Assert.Null((await web.Get(owner)).ProductionDeploymentId);
     }
 
+    [Fact]
+    public async Task Deployments_per_day_are_counted_and_a_refused_one_is_not_written()
+    {
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:DeploymentsPerDay"] = "1" });
+        await using var _ = silo;
+        var web = await GitProjectAsync(silo, owner);
+        await DeployAsync(silo, owner, DeploymentTargets.Preview, new DeploymentSource(GitRef: "one"));
+
+        var refusedId = DeploymentIds.New();
+        var refused = await Assert.ThrowsAsync<RateLimitExceededException>(() =>
+            silo.Grains.GetGrain<IDeploymentGrain>(refusedId).Create(owner, "acme/web", new DeploymentSource(GitRef: "two"), DeploymentTargets.Preview));
+        Assert.Equal(QuotaLimits.DeploymentsPerDay, refused.Refusal.Limit);
+        await Assert.ThrowsAsync<NotFoundException>(() => Deployment(silo, refusedId).Get(owner));
+        Assert.Single((await web.ListDeployments(owner, null, 10)).Deployments);
+    }
+
     private static async Task<IProjectGrain> GitProjectAsync(AccountsSilo silo, Caller owner)
     {
         var web = silo.Grains.GetGrain<IProjectGrain>("acme/web");
