@@ -87,7 +87,7 @@ public sealed class ProjectGrainTests
     }
 
     [Fact]
-    public async Task Another_tenant_and_a_missing_project_get_not_found_and_viewers_may_not_change()
+    public async Task Another_tenant_and_a_missing_project_get_not_found()
     {
         var (silo, owner) = await ProjectsSilo.StartAsync();
         await using var _ = silo;
