@@ -86,7 +86,9 @@ app.MapGroup("/api/v1")
     .MapOrganizationEndpoints()
     .MapLicenseEndpoints()
     .MapBuildEndpoints()
-    .MapUsageEndpoints();
+    .MapUsageEndpoints()
+    .MapProjectEndpoints()
+    .MapDeploymentEndpoints();
 
 await app.RunAsync();
 return 0;

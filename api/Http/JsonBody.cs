@@ -179,6 +179,9 @@ public sealed class JsonBody
         return null;
     }
 
+    /// <summary>Whether the body has <paramref name="field"/> with a non-null value.</summary>
+    public bool Has(string field) => TryGet(field, required: false, out _);
+
     private bool TryGet(string field, bool required, out JsonElement value)
     {
         value = default;

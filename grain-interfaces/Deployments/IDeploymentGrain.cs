@@ -25,6 +25,9 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// <summary>Deletes a deployment that no alias serves (<see cref="ConflictException"/> for the production one).</summary>
     Task Delete(Caller caller);
 
+    /// <summary>Points the project's production alias at this ready deployment: one alias write, audited.</summary>
+    Task<DeploymentView> Promote(Caller caller);
+
     // The pipeline's and the edge's side.
 
     /// <summary>For the edge: the files and routing config of a ready deployment; null if it is not (or no longer) ready.</summary>
@@ -33,6 +36,15 @@ public interface IDeploymentGrain : IGrainWithStringKey
 
     /// <summary>Called by its build: ready with these files, or failed/canceled/timed_out. Idempotent.</summary>
     Task BuildFinished(string status, DeploymentManifest? manifest);
+
+    /// <summary>
+    /// Called by the project grain for a verified git push (no user is signed in): creates the deployment as
+    /// <see cref="Create"/> does, without calling the project back (the project records it itself, at <paramref name="sequence"/>).
+    /// </summary>
+    Task<DeploymentView> CreateFromPush(Projects.ProjectView project, DeploymentSource source, string target, string pushedBy, long sequence);
+
+    /// <summary>Called by the project grain when the project is deleted: the deployment stops being served.</summary>
+    Task ProjectDeleted();
 }
 
 /// <summary>
@@ -82,6 +94,9 @@ public static class DeploymentStatuses
     public const string Failed = "failed";
     public const string Canceled = "canceled";
     public const string TimedOut = "timed_out";
+    public const string Deleted = "deleted";
+
+    public static bool IsTerminal(string? status) => status is Ready or Failed or Canceled or TimedOut or Deleted;
 }
 
 /// <summary>Deployment ids: 16 lower-case hex digits, a DNS label of their own (no hyphen, unlike alias hosts).</summary>

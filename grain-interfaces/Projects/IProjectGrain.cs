@@ -35,14 +35,32 @@ public interface IProjectGrain : IGrainWithStringKey
     [ReadOnly]
     Task<DeploymentPage> ListDeployments(Caller caller, long? before, int limit);
 
+    /// <summary>
+    /// Points production back at <paramref name="deploymentId"/>, or when null at the newest ready production deployment
+    /// older than the one serving now: one alias write, no build. Audited in the organization's log.
+    /// </summary>
+    Task<Deployments.DeploymentView> Rollback(Caller caller, string? deploymentId);
+
+    /// <summary>
+    /// A git host's push webhook (GitHub's format): <paramref name="signature"/> is <c>X-Hub-Signature-256</c>, the HMAC of
+    /// <paramref name="payload"/> with the project's webhook secret (<see cref="UnauthenticatedException"/> when it does not
+    /// match). A push to the production branch deploys production, any other branch a preview; a push that deletes a branch
+    /// or is not a branch answers null.
+    /// </summary>
+    Task<Deployments.DeploymentView?> ReceivePush(byte[] payload, string? signature);
+
     // The pipeline's side: called by build and deployment grains, never with a request's input.
 
-    /// <summary>The settings and decrypted environment for one build of <paramref name="environment"/>.</summary>
+    /// <summary>
+    /// The settings and decrypted environment for one build of <paramref name="environment"/>. Interleaves with any call:
+    /// it only reads, and a build queued from inside a project's turn (a git push) may ask for its plan before that turn ends.
+    /// </summary>
     [ReadOnly]
+    [AlwaysInterleave]
     Task<BuildPlan> GetBuildPlan(string environment);
 
-    /// <summary>Adds a deployment to the history (idempotent per id).</summary>
-    Task RecordDeployment(Deployments.DeploymentView deployment);
+    /// <summary>Adds a deployment to the history, or updates its entry (idempotent per id); answers its sequence in the project.</summary>
+    Task<long> RecordDeployment(Deployments.DeploymentView deployment);
 
     /// <summary>Records that production now serves <paramref name="deploymentId"/> (for rollback's "previous").</summary>
     Task RecordProduction(string deploymentId);
@@ -76,7 +94,11 @@ public sealed record ProjectView(
     string? OutputDirectory,
     string ProductionHost,
     string? ProductionDeploymentId,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The secret that signs git push webhooks: set only in <see cref="IProjectGrain.Create"/>'s answer, shown once.</summary>
+    public string? WebhookSecret { get; init; }
+}
 
 public sealed record EnvVarView(string Environment, string Name, string Value, DateTimeOffset UpdatedAt);
 

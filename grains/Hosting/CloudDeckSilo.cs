@@ -2,6 +2,7 @@ using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
+using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Usage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,6 +55,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckPlans(configuration);
         services.AddCloudDeckUsage(configuration);
+        services.AddCloudDeckProjects(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));

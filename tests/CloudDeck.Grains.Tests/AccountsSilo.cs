@@ -7,6 +7,7 @@ using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
+using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
@@ -42,7 +43,8 @@ public sealed class AccountsSilo : IAsyncDisposable
     /// <summary>Stops and starts the silo; <paramref name="graceful"/> false drops activations without writing (a crash).</summary>
     public Task RestartAsync(bool graceful) => _cluster.RestartAsync(graceful);
 
-    public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configure">More for the silo (grains or services a test brings).</param>
+    public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null, Action<SiloBuilder>? configure = null)
     {
         var clock = new ManualClock();
         var dataDirectory = Directory.CreateTempSubdirectory("clouddeck-grains-").FullName;
@@ -74,6 +76,8 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
+            silo.Services.AddCloudDeckProjects(configuration, dataDirectory, cluster: false);
+            configure?.Invoke(silo);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);
     }

@@ -22,6 +22,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
     private Account _loginUser = null!;
     private (string Id, string Key)? _license;
     private string? _acmeBuild;
+    private string? _acmeProject;
 
     /// <param name="Method">For routes mapped for any method (SignalR's): the method to call them with.</param>
     private sealed record Row(int[] Expected, Func<Account?, Task<(string Path, object? Body)>> Build, Func<Account?, Answer, Task>? After = null, string? Method = null);
@@ -161,6 +162,44 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/usage/events"] = new(Org(403, 202, 202, 202), _ => Task.FromResult<(string, object?)>(("/api/v1/usage/events",
             new { org = "acme", events = new[] { new { id = $"matrix-{Interlocked.Increment(ref _fresh)}", kind = "api_requests", quantity = 2 } } }))),
 
+        ["GET /api/v1/orgs/{slug}/projects"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/projects")),
+        ["POST /api/v1/orgs/{slug}/projects"] = new(Org(403, 201, 201, 201), _ =>
+            Task.FromResult<(string, object?)>(("/api/v1/orgs/acme/projects", new { name = FreshSlug(), framework = "static" }))),
+        ["GET /api/v1/orgs/{slug}/projects/{project}"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}", null)),
+        ["PATCH /api/v1/orgs/{slug}/projects/{project}"] = new(Org(403, 200, 200, 200), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}", new { build_command = "npm run build" })),
+        ["DELETE /api/v1/orgs/{slug}/projects/{project}"] = new(Org(403, 204, 204, 204), async caller =>
+            ($"/api/v1/orgs/acme/projects/{(caller is null ? "doomed" : await NewProjectAsync())}", null)),
+        ["GET /api/v1/orgs/{slug}/projects/{project}/env"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/env", null)),
+        ["PUT /api/v1/orgs/{slug}/projects/{project}/env/{environment}/{name}"] = new(Org(403, 200, 200, 200), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/env/preview/MATRIX", new { value = "x" })),
+        ["DELETE /api/v1/orgs/{slug}/projects/{project}/env/{environment}/{name}"] = new(Org(403, 204, 204, 204), async _ =>
+        {
+            var project = await AcmeProjectAsync();
+            (await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/acme/projects/{project}/env/production/DOOMED", new { value = "x" }, _owner.AccessToken)).Expect(HttpStatusCode.OK);
+            return ($"/api/v1/orgs/acme/projects/{project}/env/production/DOOMED", null);
+        }),
+        ["GET /api/v1/orgs/{slug}/projects/{project}/deployments"] = new(Org(200, 200, 200, 200), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/deployments", null)),
+        ["POST /api/v1/orgs/{slug}/projects/{project}/deployments"] = new(Org(403, 201, 201, 201), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/deployments", new { target = "preview", git_ref = "matrix" })),
+        // No deployment of the matrix's project ever becomes ready (no build runs here), so there is nothing to roll back to.
+        ["POST /api/v1/orgs/{slug}/projects/{project}/rollback"] = new(Org(403, 409, 409, 409), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/rollback", new { })),
+        // Git hosts call it without a session; the body's signature is the credential, so every caller is refused alike.
+        ["POST /api/v1/orgs/{slug}/projects/{project}/hooks/git"] = new(Everyone(401), async _ =>
+            ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/hooks/git", new { @ref = "refs/heads/main", after = new string('1', 40) })),
+        ["GET /api/v1/deployments/{id}"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}", null)),
+        ["POST /api/v1/deployments/{id}/cancel"] = new(Org(403, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/cancel", null)),
+        // Building, not ready: promote is refused after the caller's permission is checked.
+        ["POST /api/v1/deployments/{id}/promote"] = new(Org(403, 409, 409, 409), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/promote", null)),
+        ["DELETE /api/v1/deployments/{id}"] = new(Org(403, 204, 204, 204), async _ =>
+        {
+            var id = await NewDeploymentAsync();
+            (await _api.PostAsync($"/api/v1/deployments/{id}/cancel", null, _owner.AccessToken)).Expect(HttpStatusCode.OK);
+            return ($"/api/v1/deployments/{id}", null);
+        }),
+
         ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
         ["POST /api/v1/invitations/decline"] = new(SignedIn(204), async caller =>
@@ -248,6 +287,26 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         _acmeBuild ??= (await _api.PostAsync("/_diag/builds", new { org = "acme", lines = 5 }, _owner.AccessToken)).Expect(HttpStatusCode.Created).Text("id");
         return _acmeBuild;
     }
+
+    /// <summary>A project of acme with a git source, created once by its owner.</summary>
+    private async Task<string> AcmeProjectAsync()
+    {
+        _acmeProject ??= await NewProjectAsync();
+        return _acmeProject;
+    }
+
+    private async Task<string> NewProjectAsync()
+    {
+        var name = FreshSlug();
+        (await _api.PostAsync("/api/v1/orgs/acme/projects", new { name, git_url = "https://git.example.test/acme/site.git" }, _owner.AccessToken))
+            .Expect(HttpStatusCode.Created);
+        return name;
+    }
+
+    /// <summary>A new preview deployment of acme's project, building, created by its owner.</summary>
+    private async Task<string> NewDeploymentAsync() =>
+        (await _api.PostAsync($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/deployments", new { target = "preview", git_ref = "matrix" }, _owner.AccessToken))
+            .Expect(HttpStatusCode.Created).Text("id");
 
     private string FreshEmail() => $"user{Interlocked.Increment(ref _fresh)}@fresh.test";
 

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Actors.Runtime;
+using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Http;
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Api.Endpoints;
+
+/// <summary>
+/// <c>/api/v1/deployments/{id}</c>: one deployment, by the id in its URL. Creating and listing live under the project
+/// (<see cref="ProjectEndpoints"/>); the deployment grain decides who may see, cancel, promote or delete it.
+/// </summary>
+public static class DeploymentEndpoints
+{
+    public const int MaxFiles = 100_000;
+
+    public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
+    {
+        var deployments = api.MapGroup("/deployments/{id}").RequireAuthorization().AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Request.RouteValues["id"] is string id && DeploymentIds.IsWellFormed(id)
+                ? await next(context)
+                : JsonBody.FieldProblem("id", DeploymentIds.Rule));
+        static IDeploymentGrain Deployment(IGrainFactory grains, string id) => grains.GetGrain<IDeploymentGrain>(id);
+
+        deployments.MapGet("", async (string id, HttpContext http, IGrainFactory grains) =>
+            Results.Json(await Deployment(grains, id).Get(http.Caller()), ProjectEndpoints.Json));
+
+        deployments.MapPost("/cancel", async (string id, HttpContext http, IGrainFactory grains) =>
+            Results.Json(await Deployment(grains, id).Cancel(http.Caller()), ProjectEndpoints.Json));
+
+        deployments.MapPost("/promote", async (string id, HttpContext http, IGrainFactory grains) =>
+            Results.Json(await Deployment(grains, id).Promote(http.Caller()), ProjectEndpoints.Json));
+
+        deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>
+        {
+            await Deployment(grains, id).Delete(http.Caller());
+            return Results.NoContent();
+        });
+
+        return api;
+    }
+
+    /// <summary>
+    /// <c>{"target", "git_ref"?}</c> or <c>{"target", "files": [{"path","sha256","size"}], "branch"?}</c>. Shapes only; the
+    /// grain checks paths, hashes and that every file is stored, naming <c>files[i].path</c> and so on.
+    /// </summary>
+    public static (string? Target, DeploymentSource? Source) ReadSource(JsonBody body)
+    {
+        var target = body.String("target", 16);
+        if (target is not null && !DeploymentTargets.IsValid(target)) body.Fail("target", "must be production or preview");
+        var gitRef = body.String("git_ref", 255, required: false);
+        var branch = body.String("branch", 255, required: false);
+        List<ManifestFile>? files = null;
+        if (body.Has("files"))
+        {
+            if (gitRef is not null) body.Fail("files", "give git_ref or files, not both");
+            if (body.Array("files", MaxFiles) is { } items) files = ReadFiles(items, body);
+        }
+
+        return (target, new DeploymentSource(gitRef, files, branch));
+    }
+
+    private static List<ManifestFile> ReadFiles(JsonElement items, JsonBody body)
+    {
+        var files = new List<ManifestFile>(items.GetArrayLength());
+        var index = 0;
+        foreach (var item in items.EnumerateArray())
+        {
+            var at = $"files[{index++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                body.Fail(at, "must be an object {\"path\", \"sha256\", \"size\"}");
+                continue;
+            }
+
+            var path = item.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            var sha256 = item.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;
+            long? size = item.TryGetProperty("size", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var n) ? n : null;
+            if (path is null) body.Fail($"{at}.path", "is required (a string)");
+            if (sha256 is null) body.Fail($"{at}.sha256", "is required (64 lower-case hex digits)");
+            if (size is null) body.Fail($"{at}.size", "is required (a whole number of bytes)");
+            if (path is not null && sha256 is not null && size is { } bytes) files.Add(new ManifestFile(path, sha256, bytes));
+        }
+
+        return files;
+    }
+}

@@ -1,0 +1,41 @@
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Grains.Deployments;
+
+public sealed class DeploymentState
+{
+    public bool Created { get; set; }
+
+    public string Organization { get; set; } = "";
+
+    public string Project { get; set; } = "";
+
+    public string Target { get; set; } = "";
+
+    public string Status { get; set; } = "";
+
+    public string? BuildId { get; set; }
+
+    public string? GitRef { get; set; }
+
+    public string? Branch { get; set; }
+
+    public string? Commit { get; set; }
+
+    public string CreatedBy { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? ReadyAt { get; set; }
+
+    public long Sequence { get; set; }
+
+    /// <summary>Set once the build is ready; what the edge serves. Dropped when the deployment is deleted.</summary>
+    public DeploymentManifest? Manifest { get; set; }
+
+    /// <summary>
+    /// True once a ready deployment's aliases are written. A repeated BuildFinished finishes what a failed one left
+    /// undone, and never again afterwards (it would move production back from a newer deployment).
+    /// </summary>
+    public bool AliasesApplied { get; set; }
+}

@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.GrainInterfaces.Projects;
+
+namespace CloudDeck.Grains.Projects;
+
+/// <summary>The project's deployment history, which one production serves, rollback, and git pushes.</summary>
+public sealed partial class ProjectGrain
+{
+    public const int MaxPageSize = 100;
+
+    /// <summary>Who a deployment started by a webhook was created by (no user is signed in).</summary>
+    public const string GitPushActor = "git-push";
+
+    private const string SignaturePrefix = "sha256=";
+
+    public async Task<DeploymentPage> ListDeployments(Caller caller, long? before, int limit)
+    {
+        await AuthorizeExisting(caller, OrganizationActions.ViewBuilds);
+        limit = Math.Clamp(limit, 1, MaxPageSize);
+        var older = Project.Deployments.Where(d => d.Status != DeploymentStatuses.Deleted && (before is not { } cursor || d.Sequence < cursor))
+            .OrderByDescending(d => d.Sequence).Take(limit + 1).ToList();
+        var page = older.Take(limit).ToList();
+        return new DeploymentPage(page, older.Count > limit ? page[^1].Sequence : null);
+    }
+
+    public async Task<long> RecordDeployment(DeploymentView deployment)
+    {
+        if (!Project.Created) throw NotFound();
+        if (deployment.Organization != Organization || deployment.Project != Name)
+        {
+            throw new ArgumentException($"Deployment '{deployment.Id}' belongs to {deployment.Organization}/{deployment.Project}, not {Key}.", nameof(deployment));
+        }
+
+        var sequence = Remember(deployment);
+        await state.WriteStateAsync();
+        return sequence;
+    }
+
+    public async Task RecordProduction(string deploymentId)
+    {
+        if (!Project.Created) throw NotFound();
+        if (Project.CurrentProduction() == deploymentId) return;
+        Project.ProductionHistory.Add(deploymentId);
+        await state.WriteStateAsync();
+        await Index.Put(View(Project));
+    }
+
+    public async Task<DeploymentView> Rollback(Caller caller, string? deploymentId)
+    {
+        await AuthorizeExisting(caller, OrganizationActions.Deploy);
+        var current = Project.CurrentProduction();
+        DeploymentView target;
+        if (deploymentId is not null)
+        {
+            if (!DeploymentIds.IsWellFormed(deploymentId)) throw new InvalidFieldException("deployment_id", DeploymentIds.Rule);
+            target = Project.Deployments.FirstOrDefault(d => d.Id == deploymentId && d.Status != DeploymentStatuses.Deleted)
+                     ?? throw new NotFoundException($"Deployment '{deploymentId}' not found in project '{Name}'.");
+            if (target.Status != DeploymentStatuses.Ready) throw new ConflictException($"Deployment '{deploymentId}' is {target.Status}, not ready; only a ready deployment can serve production.");
+        }
+        else
+        {
+            // "Previous" is older than the one serving now, so repeated rollbacks walk further back instead of toggling.
+            var currentSequence = Project.Deployments.FirstOrDefault(d => d.Id == current)?.Sequence ?? long.MaxValue;
+            target = Project.Deployments
+                .Where(d => d.Status == DeploymentStatuses.Ready && d.Id != current && d.Sequence < currentSequence
+                            && (d.Target == DeploymentTargets.Production || Project.ProductionHistory.Contains(d.Id)))
+                .MaxBy(d => d.Sequence)
+                ?? throw new ConflictException($"Project '{Name}' has no earlier ready production deployment to roll back to.");
+        }
+
+        if (target.Id != current)
+        {
+            // The one write that moves every edge; the history below only remembers it for the next rollback.
+            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Set(Key, target.Id);
+            Project.ProductionHistory.Add(target.Id);
+            await state.WriteStateAsync();
+            await Index.Put(View(Project));
+        }
+
+        await AuditAsync(caller, "deployment.rolled_back", $"{Name}: {current ?? "none"} -> {target.Id}");
+        return target;
+    }
+
+    public async Task<DeploymentView?> ReceivePush(byte[] payload, string? signature)
+    {
+        // An unknown project answers as a wrong signature does, so the anonymous route does not reveal project names.
+        if (!Project.Created || !SignatureMatches(payload, signature))
+        {
+            throw new UnauthenticatedException($"{SignaturePrefix}… signature (X-Hub-Signature-256) does not match this project's webhook secret.");
+        }
+
+        var push = ReadPush(payload);
+        if (push is not var (branch, commit)) return null;
+        if (Project.GitUrl is null && Project.LocalPath is null)
+        {
+            throw new ConflictException($"Project '{Name}' has no git source (git_url or local_path) to deploy a push from.");
+        }
+
+        var target = branch == Project.ProductionBranch ? DeploymentTargets.Production : DeploymentTargets.Preview;
+        var sequence = Project.Deployments.Count + 1L;
+        var deployment = await GrainFactory.GetGrain<IDeploymentGrain>(DeploymentIds.New())
+            .CreateFromPush(View(Project), new DeploymentSource(GitRef: commit, Branch: branch), target, GitPushActor, sequence);
+        Remember(deployment);
+        await state.WriteStateAsync();
+        await AuditAsync(GitPushActor, "webhook", "deployment.created", $"{Name}: {deployment.Id} ({target}, {branch}@{commit[..Math.Min(12, commit.Length)]})");
+        return deployment;
+    }
+
+    /// <summary>Adds or replaces the deployment's entry; answers its sequence (its place in the history, from 1).</summary>
+    private long Remember(DeploymentView deployment)
+    {
+        var index = Project.Deployments.FindIndex(d => d.Id == deployment.Id);
+        if (index >= 0)
+        {
+            var sequence = Project.Deployments[index].Sequence;
+            Project.Deployments[index] = deployment with { Sequence = sequence };
+            return sequence;
+        }
+
+        var next = Project.Deployments.Count + 1L;
+        Project.Deployments.Add(deployment with { Sequence = next });
+        return next;
+    }
+
+    private bool SignatureMatches(byte[] payload, string? signature)
+    {
+        if (signature is null || !signature.StartsWith(SignaturePrefix, StringComparison.Ordinal)) return false;
+        byte[] given;
+        try
+        {
+            given = Convert.FromHexString(signature.AsSpan(SignaturePrefix.Length).Trim());
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var secret = secrets.Decrypt(Project.WebhookSecret, Context(WebhookContext));
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), payload);
+        return CryptographicOperations.FixedTimeEquals(expected, given);
+    }
+
+    /// <summary>GitHub's push payload: <c>ref</c> refs/heads/&lt;branch&gt; and <c>after</c> the new commit. Null for tags and deleted branches.</summary>
+    private static (string Branch, string Commit)? ReadPush(byte[] payload)
+    {
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            throw new InvalidFieldException("body", "must be a JSON push event (GitHub's format: ref, after)");
+        }
+
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidFieldException("body", "must be a JSON object");
+        if (!root.TryGetProperty("ref", out var refElement) || refElement.ValueKind != JsonValueKind.String)
+        {
+            // A ping (sent when the hook is added) or another event: nothing to deploy.
+            return null;
+        }
+
+        const string heads = "refs/heads/";
+        var gitRef = refElement.GetString()!;
+        if (!gitRef.StartsWith(heads, StringComparison.Ordinal)) return null;
+        if (root.TryGetProperty("deleted", out var deleted) && deleted.ValueKind == JsonValueKind.True) return null;
+        var branch = gitRef[heads.Length..];
+        ProjectRules.GitRef(branch, "ref");
+        var commit = root.TryGetProperty("after", out var after) && after.ValueKind == JsonValueKind.String ? after.GetString()! : "";
+        if (commit.Length is not (40 or 64) || commit.AsSpan().IndexOfAnyExcept("0123456789abcdef") >= 0)
+        {
+            throw new InvalidFieldException("after", "must be the pushed commit's full hash (40 or 64 lower-case hex digits)");
+        }
+
+        return commit.All(c => c == '0') ? null : (branch, commit);
+    }
+}

@@ -1,0 +1,53 @@
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Grains.Projects;
+
+public sealed class ProjectState
+{
+    public bool Created { get; set; }
+
+    public string Name { get; set; } = "";
+
+    public string? GitUrl { get; set; }
+
+    public string? LocalPath { get; set; }
+
+    public string ProductionBranch { get; set; } = "main";
+
+    public string RootDirectory { get; set; } = ".";
+
+    public string? Framework { get; set; }
+
+    public string? InstallCommand { get; set; }
+
+    public string? BuildCommand { get; set; }
+
+    public string? OutputDirectory { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>AES-GCM ciphertext (<see cref="SecretsKey"/>) of the secret that signs push webhooks.</summary>
+    public string WebhookSecret { get; set; } = "";
+
+    public List<EnvVarRecord> Env { get; set; } = [];
+
+    /// <summary>Every deployment, oldest first; index + 1 is its sequence.</summary>
+    public List<DeploymentView> Deployments { get; set; } = [];
+
+    /// <summary>The deployments production has served, oldest first (the last one serves now).</summary>
+    public List<string> ProductionHistory { get; set; } = [];
+
+    public string? CurrentProduction() => ProductionHistory.Count > 0 ? ProductionHistory[^1] : null;
+}
+
+/// <summary>One variable; only the ciphertext is kept, bound to (project, environment, name).</summary>
+public sealed class EnvVarRecord
+{
+    public string Environment { get; set; } = "";
+
+    public string Name { get; set; } = "";
+
+    public string Ciphertext { get; set; } = "";
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
