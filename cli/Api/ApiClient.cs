@@ -93,7 +93,9 @@ public sealed class ApiClient : IDisposable
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             var message = ApiException.Describe(response.StatusCode, response.ReasonPhrase, body);
-            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            // A refused login is about the password, not about being logged in: no hint there.
+            var signingIn = response.RequestMessage?.RequestUri?.AbsolutePath.Contains("/api/v1/auth/", StringComparison.Ordinal) == true;
+            if (response.StatusCode == HttpStatusCode.Unauthorized && !signingIn)
             {
                 message += _bearer is null ? " (not logged in: run deck login)" : " (run deck login again)";
             }
