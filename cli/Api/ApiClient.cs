@@ -93,6 +93,12 @@ public sealed class ApiClient : IDisposable
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             var message = ApiException.Describe(response.StatusCode, response.ReasonPhrase, body);
+            // A bare status ("Not Found (404 Not Found)") says nothing about what was missing: name the request.
+            if (!message.Contains(':', StringComparison.Ordinal) && response.RequestMessage is { } sent)
+            {
+                message = $"{sent.Method} {sent.RequestUri?.AbsolutePath}: {message}";
+            }
+
             // A refused login is about the password, not about being logged in: no hint there.
             var signingIn = response.RequestMessage?.RequestUri?.AbsolutePath.Contains("/api/v1/auth/", StringComparison.Ordinal) == true;
             if (response.StatusCode == HttpStatusCode.Unauthorized && !signingIn)

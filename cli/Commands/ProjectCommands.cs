@@ -121,7 +121,8 @@ public static class ProjectCommands
             var context = Context.From(parse);
             var deployment = parse.GetValue(id)!;
             using var client = context.AuthenticatedClient();
-            var answer = await client.PostAsync($"api/v1/deployments/{Context.Escape(deployment)}/promote", null, cancellationToken);
+            // An empty object rather than no body: the API reads every POST body as a JSON object.
+            var answer = await client.PostAsync($"api/v1/deployments/{Context.Escape(deployment)}/promote", new JsonObject(), cancellationToken);
             context.Out.Line($"production now serves {ServedId(answer) ?? deployment}");
             return Program.Ok;
         }));

@@ -111,7 +111,7 @@ public sealed class ClientTests : IDisposable
         var error = await Assert.ThrowsAsync<ApiException>(() => client.GetAsync("api/v1/me", Ct));
 
         Assert.Equal(HttpStatusCode.Unauthorized, error.Status);
-        Assert.Equal("Unauthorized (401 Unauthorized) (run deck login again)", error.Message);
+        Assert.Equal("GET /api/v1/me: Unauthorized (401 Unauthorized) (run deck login again)", error.Message);
     }
 
     private static string Line(long n, string text) =>
