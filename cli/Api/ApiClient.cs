@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CloudDeck.Cli.Config;
 
@@ -55,7 +55,7 @@ public sealed class ApiClient : IDisposable
             using var response = await SendAsync(() =>
             {
                 var request = new HttpRequestMessage(method, Relative(path));
-                if (body is not null) request.Content = JsonContent.Create(body);
+                if (body is not null) request.Content = Json(body);
                 return request;
             }, HttpCompletionOption.ResponseContentRead, deadline.Token);
             var text = await response.Content.ReadAsStringAsync(deadline.Token);
@@ -118,7 +118,7 @@ public sealed class ApiClient : IDisposable
         {
             try
             {
-                using var response = await _http.PostAsJsonAsync(Relative("api/v1/auth/logout"), new { refreshToken = refresh }, cancellationToken);
+                using var response = await _http.PostAsync(Relative("api/v1/auth/logout"), Json(new { refreshToken = refresh }), cancellationToken);
             }
             catch (HttpRequestException)
             {
@@ -152,7 +152,7 @@ public sealed class ApiClient : IDisposable
         {
             // Parallel uploads all get 401 at once: the first refreshes, the others retry with its token.
             if (_bearer != rejected) return true;
-            using var response = await _http.PostAsJsonAsync(Relative("api/v1/auth/refresh"), new { refreshToken = _session.RefreshToken }, cancellationToken);
+            using var response = await _http.PostAsync(Relative("api/v1/auth/refresh"), Json(new { refreshToken = _session.RefreshToken }), cancellationToken);
             if (!response.IsSuccessStatusCode) return false;
             var pair = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             _session = Sessions.FromTokenPair(pair, _session.Email);
@@ -165,6 +165,19 @@ public sealed class ApiClient : IDisposable
             _refreshing.Release();
         }
     }
+
+    /// <summary>
+    /// JSON with a Content-Length: JsonContent streams chunked, which some proxies and simple servers refuse, and the
+    /// bodies deck sends are small enough to hold in memory.
+    /// </summary>
+    public static HttpContent Json(object body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), WebJson));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
 
     /// <summary>Paths are relative so an API below a path prefix (http://host/deck/) keeps its prefix.</summary>
     public static Uri Relative(string path) => new(path.TrimStart('/'), UriKind.Relative);

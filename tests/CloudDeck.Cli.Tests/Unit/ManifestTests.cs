@@ -1,4 +1,4 @@
-using System.Net.Http.Json;
+using CloudDeck.Cli.Api;
 using System.Text.Json.Nodes;
 using CloudDeck.Cli.Deploy;
 
@@ -50,7 +50,7 @@ public sealed class ManifestTests
         Assert.Equal(["sha256", "size"], first.AsObject().Select(p => p.Key).ToArray());
     }
 
-    /// <summary>Serialized the way ApiClient sends it (JsonContent, web defaults).</summary>
+    /// <summary>Serialized the way ApiClient sends it (ApiClient.Json, web defaults).</summary>
     private static async Task<JsonNode> Serialize(object body) =>
-        JsonNode.Parse(await JsonContent.Create(body).ReadAsStringAsync(TestContext.Current.CancellationToken))!;
+        JsonNode.Parse(await ApiClient.Json(body).ReadAsStringAsync(TestContext.Current.CancellationToken))!;
 }
