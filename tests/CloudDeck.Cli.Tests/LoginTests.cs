@@ -1,4 +1,8 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CloudDeck.Grains.Accounts;
 
 namespace CloudDeck.Cli.Tests;
 
@@ -75,5 +79,42 @@ public sealed class LoginTests : DeckProcessTest
         Assert.StartsWith("dee@example.com", whoami.Stdout[0], StringComparison.Ordinal);
         Assert.Equal($"logged out of {api.BaseAddress}", Assert.Single(logout.Stdout));
         Assert.Contains("run deck login", Assert.Single(after.Stderr), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_account_with_two_factor_login_needs_the_code_and_logs_in_with_it()
+    {
+        var api = await StartApiAsync();
+        var user = await SignUpAsync(api, "mfa@example.com");
+        var secret = await EnableMfaAsync(api, user);
+        var url = api.BaseAddress.ToString();
+
+        var without = await Deck(["login", "--api", url, "--email", user.Email, "--password-stdin"], Work, stdin: Password + "\n");
+        // A step after the one that confirmed enrollment: the API refuses a code's step once it was used.
+        var code = Totp.Compute(secret, Totp.TimeStep(DateTimeOffset.UtcNow) + 1);
+        var with = await Deck(["login", "--api", url, "--email", user.Email, "--password-stdin", "--code", code], Work, stdin: Password + "\n");
+
+        without.Expect(2);
+        Assert.Contains("--code", Assert.Single(without.Stderr), StringComparison.Ordinal);
+        with.Expect(0);
+        Assert.DoesNotContain(code, with.Output, StringComparison.Ordinal);
+        Assert.StartsWith("mfa@example.com", (await Deck("whoami", "--api", url)).Expect(0).Stdout[0], StringComparison.Ordinal);
+    }
+
+    /// <returns>The authenticator's secret.</returns>
+    private static async Task<byte[]> EnableMfaAsync(CloudDeck.Api.Tests.ApiHost api, DeckUser user)
+    {
+        async Task<JsonNode> PostAsync(string path, object body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
+            using var response = await api.Http.SendAsync(request, Cancellation);
+            return await ExpectAsync(response, HttpStatusCode.OK);
+        }
+
+        var uri = new Uri((await PostAsync("api/v1/me/mfa/enroll", new { }))["otpAuthUri"]!.GetValue<string>());
+        var secret = Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(uri.Query)["secret"]!);
+        await PostAsync("api/v1/me/mfa/verify", new { code = Totp.Compute(secret, Totp.TimeStep(DateTimeOffset.UtcNow)) });
+        return secret;
     }
 }

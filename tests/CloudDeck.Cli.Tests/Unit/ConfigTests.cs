@@ -15,10 +15,10 @@ public sealed class ConfigTests : IDisposable
         var two = new Uri("https://deck.example.com/api-prefix/");
 
         store.Set(one, new StoredCredentials { Email = "ada@example.com", AccessToken = "access-1", RefreshToken = "refresh-1" });
-        store.Set(two, new StoredCredentials { Email = "bob@example.com", Token = "cdt_token" });
+        store.Set(two, new StoredCredentials { Email = "bob@example.com", Token = "cdk_token" });
 
         Assert.Equal("access-1", store.Get(new Uri("http://127.0.0.1:5000"))!.Bearer);
-        Assert.Equal("cdt_token", store.Get(two)!.Bearer);
+        Assert.Equal("cdk_token", store.Get(two)!.Bearer);
         Assert.Null(store.Get(new Uri("http://127.0.0.1:5001/")));
         if (!OperatingSystem.IsWindows())
         {
