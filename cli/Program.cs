@@ -79,7 +79,7 @@ public static class Program
                 Output.Terminal.Error(e.Message);
                 return Failed;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.Text.Json.JsonException)
             {
                 Output.Terminal.Error(e.Message);
                 return Failed;

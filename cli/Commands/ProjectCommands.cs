@@ -145,14 +145,16 @@ public static class ProjectCommands
             var target = parse.GetValue(id);
             var body = target is null ? new JsonObject() : new JsonObject { ["deployment_id"] = target };
             var answer = await client.PostAsync($"{Context.ProjectPath(link)}/rollback", body, cancellationToken);
-            context.Out.Line($"production now serves {ServedId(answer) ?? target ?? "the previous production deployment"}");
+            var served = ServedId(answer) ?? Fields.Text(await client.GetAsync(Context.ProjectPath(link), cancellationToken), "productionDeploymentId");
+            context.Out.Line($"production now serves {served ?? target ?? "the previous production deployment"}");
             return Program.Ok;
         }));
         return command;
     }
 
-    /// <summary>The deployment an alias answer points at: an AliasView (deployment_id) or a DeploymentView (id).</summary>
-    private static string? ServedId(JsonNode? answer) => Fields.Text(answer, "deploymentId") ?? Fields.Text(answer, "id");
+    /// <summary>The deployment an answer points production at: an AliasView, a ProjectView or a DeploymentView.</summary>
+    private static string? ServedId(JsonNode? answer) =>
+        Fields.Text(answer, "deploymentId") ?? Fields.Text(answer, "productionDeploymentId") ?? Fields.Text(answer, "id");
 
     /// <summary>A DNS-label-like project name from a directory name ("My Site_2" → "my-site-2").</summary>
     public static string ProjectName(string directoryName)
