@@ -69,6 +69,12 @@ public static class DeployCommand
             return Program.Failed;
         }
 
+        if (production)
+        {
+            var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
+            if (Fields.Text(project, "productionHost") is { } host) output.Note($"production: {host}");
+        }
+
         // The URL last and alone on stdout: scripts take it with tail -1.
         Console.Out.WriteLine(Fields.Text(settled, "url") ?? Fields.Text(deployment, "url"));
         return Program.Ok;
