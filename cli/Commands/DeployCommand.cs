@@ -72,11 +72,15 @@ public static class DeployCommand
         if (production)
         {
             var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
-            if (Fields.Text(project, "productionHost") is { } host) output.Note($"production: {host}");
+            if (Fields.Text(project, "productionHost") is { } host) output.Note($"production: {Production(Fields.Text(settled, "url"), host)}");
         }
 
         // The URL last and alone on stdout: scripts take it with tail -1.
         Console.Out.WriteLine(Fields.Text(settled, "url") ?? Fields.Text(deployment, "url"));
         return Program.Ok;
     }
+
+    /// <summary>The production host as a URL with the deployment URL's scheme and port (the edge serves both the same way).</summary>
+    public static string Production(string? deploymentUrl, string host) =>
+        Uri.TryCreate(deploymentUrl, UriKind.Absolute, out var url) ? new UriBuilder(url) { Host = host, Path = "/" }.Uri.ToString() : host;
 }

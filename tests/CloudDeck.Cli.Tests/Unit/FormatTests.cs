@@ -51,6 +51,13 @@ public sealed class FormatTests
     public void Project_names_from_directory_names_are_DNS_labels(string directory, string expected) =>
         Assert.Equal(expected, ProjectCommands.ProjectName(directory));
 
+    [Theory]
+    [InlineData("http://1a739a64ee288801.localhost:8080", "web-acme.localhost", "http://web-acme.localhost:8080/")]
+    [InlineData("https://1a739a64ee288801.deck.example.com", "web-acme.deck.example.com", "https://web-acme.deck.example.com/")]
+    [InlineData(null, "web-acme.localhost", "web-acme.localhost")]
+    public void The_production_host_is_shown_as_a_URL_like_the_deployments(string? deploymentUrl, string host, string expected) =>
+        Assert.Equal(expected, DeployCommand.Production(deploymentUrl, host));
+
     [Fact]
     public void A_problem_is_one_line_with_its_title_status_detail_and_fields()
     {
