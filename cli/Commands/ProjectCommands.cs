@@ -59,7 +59,12 @@ public static class ProjectCommands
         var install = new Option<string?>("--install-command") { Description = "Overrides the framework's install command." };
         var build = new Option<string?>("--build-command") { Description = "Overrides the framework's build command." };
         var output = new Option<string?>("--output-directory") { Description = "Overrides the framework's output directory." };
-        var command = new Command("init", "Create a project in an organization and link the directory to it.") { dir, org, name, framework, install, build, output };
+        var gitUrl = new Option<string?>("--git-url") { Description = "A repository to build from on git pushes (https or ssh)." };
+        var branch = new Option<string?>("--production-branch") { Description = "The branch whose pushes deploy production (default: main)." };
+        var command = new Command("init", "Create a project in an organization and link the directory to it.")
+        {
+            dir, org, name, framework, install, build, output, gitUrl, branch,
+        };
         command.SetAction(Program.Guarded(async (parse, cancellationToken) =>
         {
             var context = Context.From(parse);
@@ -67,7 +72,11 @@ public static class ProjectCommands
             using var client = context.AuthenticatedClient();
             var slug = parse.GetValue(org) ?? await ChooseOrgAsync(client, context, cancellationToken);
             var body = new JsonObject { ["name"] = parse.GetValue(name) ?? ProjectName(Path.GetFileName(directory)) };
-            foreach (var (field, option) in new[] { ("framework", framework), ("install_command", install), ("build_command", build), ("output_directory", output) })
+            foreach (var (field, option) in new[]
+                     {
+                         ("framework", framework), ("install_command", install), ("build_command", build), ("output_directory", output),
+                         ("git_url", gitUrl), ("production_branch", branch),
+                     })
             {
                 if (parse.GetValue(option) is { } value) body[field] = value;
             }
@@ -77,7 +86,13 @@ public static class ProjectCommands
             link.Write(directory);
             context.Out.Line($"created {link.Org}/{link.Project} and linked {directory} to it");
             if (Fields.Text(created, "productionHost") is { } host) context.Out.Note($"production: {host}");
-            // The webhook secret is shown once by the API; deck does not print secrets, the dashboard/API shows it.
+            // The API answers the webhook secret this once. It only matters for a git project, so it is printed only
+            // then; for an upload-only project it would be a secret in a terminal log for nothing.
+            if (parse.GetValue(gitUrl) is not null && Fields.Text(created, "webhookSecret") is { } secret)
+            {
+                context.Out.Line($"git push webhook: POST {new Uri(context.Api, $"api/v1/orgs/{Context.Escape(link.Org)}/projects/{Context.Escape(link.Project)}/hooks/git")}");
+                context.Out.Line($"webhook secret (shown once; set it as the webhook's secret): {secret}");
+            }
             return Program.Ok;
         }));
         return command;
