@@ -127,6 +127,31 @@ public sealed partial class PipelineTests : DeckProcessTest
         Assert.Equal(["production\tAPI_KEY\t***", "production\tMODE\t***"], after.Stdout.Where(l => l.Length > 0).Order(StringComparer.Ordinal).ToArray());
     }
 
+    [Fact]
+    public async Task Init_with_a_git_url_prints_the_push_webhook_and_a_secret_that_signs_it()
+    {
+        var api = await StartApiAsync();
+        var user = await LoggedInAsync(api);
+        var site = Site("gitproject", new() { ["README.md"] = "x" });
+
+        var init = (await Deck(["init", "--api", Url(api), "--org", user.Organization, "--name", "gitproject",
+            "--git-url", "https://git.example.invalid/acme/gitproject.git"], site)).Expect(0);
+
+        var hook = init.Stdout.Single(l => l.StartsWith("git push webhook: POST ", StringComparison.Ordinal))["git push webhook: POST ".Length..];
+        var secret = init.Stdout.Single(l => l.StartsWith("webhook secret", StringComparison.Ordinal)).Split(": ")[^1];
+        var payload = Encoding.UTF8.GetBytes("""{"ref":"refs/heads/feature","after":"0123456789abcdef0123456789abcdef01234567"}""");
+        async Task<HttpStatusCode> PushAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, hook) { Content = new ByteArrayContent(payload) };
+            request.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), payload)));
+            using var response = await api.Http.SendAsync(request, Cancellation);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await PushAsync("not-the-secret"));
+        Assert.NotEqual(HttpStatusCode.Unauthorized, await PushAsync(secret));
+    }
+
     private static string Url(ApiHost api) => api.BaseAddress.ToString();
 
     private string Site(string name, Dictionary<string, string> files)
