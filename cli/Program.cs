@@ -23,7 +23,7 @@ public static class Program
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors) await Console.Error.WriteLineAsync($"error: {error.Message}");
-            await Console.Error.WriteLineAsync($"Run 'deck {string.Join(' ', CommandPath(parse))} --help' for usage.".Replace("deck  ", "deck ", StringComparison.Ordinal));
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["deck", .. CommandPath(parse), "--help"])}' for usage.");
             return BadUsage;
         }
 
