@@ -1,50 +1,56 @@
-using System.Net.Http.Json;
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Reflection;
+using CloudDeck.Cli.Api;
+using CloudDeck.Cli.Commands;
 
 namespace CloudDeck.Cli;
 
 /// <summary>
-/// <c>deck</c>, the CloudDeck command line. Exit codes: 0 success, 1 the command failed, 2 bad usage.
-/// Arguments are parsed by hand: a few commands do not justify a parser package.
+/// <c>deck</c>, the CloudDeck command line. Exit codes: 0 success, 1 the command failed (the API refused, a build
+/// failed, the network is down), 2 bad usage (unknown command or option, missing link or login).
 /// </summary>
 public static class Program
 {
-    public const string DefaultApi = "http://localhost:8080";
-    public const string ApiVariable = "CLOUDDECK_API";
-
-    private const string Usage = """
-        Usage: deck <command> [options]
-
-        Commands:
-          health [--api URL]   Check that the CloudDeck API answers GET /healthz.
-          version              Print the version of deck (also: deck --version).
-          help                 Print this text.
-
-        Options:
-          --api URL            The CloudDeck API (default: $CLOUDDECK_API, else http://localhost:8080).
-        """;
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadUsage = 2;
 
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length == 0)
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            await Console.Error.WriteLineAsync(Usage);
-            return 2;
+            foreach (var error in parse.Errors) await Console.Error.WriteLineAsync($"error: {error.Message}");
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["deck", .. CommandPath(parse), "--help"])}' for usage.");
+            return BadUsage;
         }
 
-        switch (args[0])
+        // Our own handler, not the library's: errors are one line with a chosen exit code, never a stack trace.
+        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("deck: deploy folders to CloudDeck and manage their deployments.");
+        root.Options.Add(Context.ApiOption);
+        root.Options.Add(Context.TokenOption);
+        foreach (var option in root.Options.OfType<VersionOption>()) option.Action = new PrintVersion();
+        foreach (var command in new[]
+                 {
+                     AuthCommands.Login(), AuthCommands.Logout(), AuthCommands.WhoAmI(),
+                     ProjectCommands.Link(), ProjectCommands.Init(),
+                     DeployCommand.Create(),
+                     ProjectCommands.List(), LogsCommand.Create(), ProjectCommands.Promote(), ProjectCommands.Rollback(),
+                     EnvCommands.Create(),
+                     HealthCommand.Create(), VersionCommand(),
+                 })
         {
-            case "--version" or "version" when args.Length == 1:
-                Console.WriteLine(Version);
-                return 0;
-            case "help" or "--help" or "-h" when args.Length == 1:
-                Console.WriteLine(Usage);
-                return 0;
-            case "health":
-                return ParseApi(args.AsSpan(1), out var api) is { } error ? await UsageError(error) : await Health(api);
-            default:
-                return await UsageError($"unknown command or arguments: {string.Join(' ', args)}");
+            root.Subcommands.Add(command);
         }
+
+        return root;
     }
 
     public static string Version =>
@@ -52,88 +58,68 @@ public static class Program
         ?? typeof(Program).Assembly.GetName().Version?.ToString()
         ?? "unknown";
 
-    private static async Task<int> Health(Uri api)
+    /// <summary>
+    /// Wraps a command's work so every failure becomes one line on stderr and its exit code: API and I/O failures
+    /// exit 1, usage mistakes found after parsing exit 2. Unexpected exceptions still surface (a bug should be loud).
+    /// </summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Guarded(Func<ParseResult, CancellationToken, Task<int>> action) =>
+        async (parse, cancellationToken) =>
+        {
+            try
+            {
+                return await action(parse, cancellationToken);
+            }
+            catch (UsageException e)
+            {
+                Output.Terminal.Error(e.Message);
+                return BadUsage;
+            }
+            catch (ApiException e)
+            {
+                Output.Terminal.Error(e.Message);
+                return Failed;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.Text.Json.JsonException)
+            {
+                Output.Terminal.Error(e.Message);
+                return Failed;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Output.Terminal.Error("interrupted");
+                return 130;
+            }
+        };
+
+    private static Command VersionCommand()
     {
-        var url = new Uri(api, "healthz");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        try
+        var command = new Command("version", "Print the version of deck (also: deck --version).");
+        command.SetAction(_ =>
         {
-            using var response = await http.GetAsync(url);
-            if (!response.IsSuccessStatusCode)
-            {
-                var body = await response.Content.ReadAsStringAsync();
-                await Console.Error.WriteLineAsync(
-                    $"error: {url} answered {(int)response.StatusCode} {response.ReasonPhrase}{(body.Length > 0 ? ": " + body : "")}");
-                return 1;
-            }
-
-            var health = await response.Content.ReadFromJsonAsync<HealthView>();
-            if (health?.Status != "ok")
-            {
-                await Console.Error.WriteLineAsync($"error: {url} reports status '{health?.Status}'");
-                return 1;
-            }
-
-            Console.WriteLine($"ok ({health.Activations} activations)");
-            return 0;
-        }
-        catch (HttpRequestException e)
-        {
-            await Console.Error.WriteLineAsync($"error: cannot reach {url}: {e.Message}");
-            return 1;
-        }
-        catch (TaskCanceledException)
-        {
-            await Console.Error.WriteLineAsync($"error: {url} did not answer within {http.Timeout.TotalSeconds:0} s");
-            return 1;
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {url} did not answer with CloudDeck health JSON: {e.Message}");
-            return 1;
-        }
+            Console.WriteLine(Version);
+            return Ok;
+        });
+        return command;
     }
 
-    /// <returns>null on success, otherwise what was wrong.</returns>
-    private static string? ParseApi(ReadOnlySpan<string> options, out Uri api)
+    private static IEnumerable<string> CommandPath(ParseResult parse)
     {
-        api = null!;
-        var value = Environment.GetEnvironmentVariable(ApiVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultApi;
-        var source = value == DefaultApi ? "default" : ApiVariable;
-        for (var i = 0; i < options.Length; i++)
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
         {
-            if (options[i] == "--api")
-            {
-                if (i + 1 >= options.Length) return "--api needs a URL";
-                value = options[++i];
-            }
-            else if (options[i].StartsWith("--api=", StringComparison.Ordinal))
-            {
-                value = options[i]["--api=".Length..];
-            }
-            else
-            {
-                return $"unexpected argument '{options[i]}'";
-            }
-            source = "--api";
+            if (result.Command is not RootCommand) names.Insert(0, result.Command.Name);
         }
 
-        // A trailing slash makes "healthz" resolve below any path prefix (http://host/deck/ → /deck/healthz).
-        if (!Uri.TryCreate(value.EndsWith('/') ? value : value + "/", UriKind.Absolute, out var parsed)
-            || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps))
-        {
-            return $"{source} '{value}' is not an http(s) URL";
-        }
-
-        api = parsed;
-        return null;
+        return names;
     }
 
-    private static async Task<int> UsageError(string message)
+    /// <summary>The same text as <c>deck version</c>, whatever the library's own version option would print.</summary>
+    private sealed class PrintVersion : SynchronousCommandLineAction
     {
-        await Console.Error.WriteLineAsync($"error: {message}\n\n{Usage}");
-        return 2;
+        public override int Invoke(ParseResult parseResult)
+        {
+            Console.WriteLine(Version);
+            return Ok;
+        }
     }
-
-    private sealed record HealthView(string? Status, int Activations);
 }

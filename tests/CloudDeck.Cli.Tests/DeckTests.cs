@@ -1,18 +1,14 @@
-using CloudDeck.Api.Tests;
-
 namespace CloudDeck.Cli.Tests;
 
-/// <summary>The built <c>deck</c> (cli/bin/…/deck.dll) run as a child process.</summary>
-public sealed class DeckTests : ProcessTest
+/// <summary>The built <c>deck</c> (cli/bin/…/deck.dll) run as a child process: health, version, usage errors.</summary>
+public sealed class DeckTests : DeckProcessTest
 {
-    private static readonly TimeSpan DeckTimeout = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task Health_reports_ok_for_a_running_api()
     {
         var api = await StartApiAsync();
 
-        var (exitCode, output) = await Deck("health", "--api", api.BaseAddress.ToString());
+        var (exitCode, output) = Pair(await Deck("health", "--api", api.BaseAddress.ToString()));
 
         Assert.True(exitCode == 0, $"deck health exited {exitCode}:\n{output}");
         Assert.Matches(@"^ok \(\d+ activations\)$", output.Trim());
@@ -23,7 +19,7 @@ public sealed class DeckTests : ProcessTest
     {
         var url = $"http://127.0.0.1:{ChildProcess.FreeTcpPort()}";
 
-        var (exitCode, output) = await Deck("health", "--api", url);
+        var (exitCode, output) = Pair(await Deck("health", "--api", url));
 
         Assert.True(exitCode == 1, $"deck health exited {exitCode}:\n{output}");
         Assert.Contains(url, output, StringComparison.Ordinal);
@@ -32,8 +28,8 @@ public sealed class DeckTests : ProcessTest
     [Fact]
     public async Task Version_prints_the_informational_version()
     {
-        var (flag, flagOutput) = await Deck("--version");
-        var (command, commandOutput) = await Deck("version");
+        var (flag, flagOutput) = Pair(await Deck("--version"));
+        var (command, commandOutput) = Pair(await Deck("version"));
 
         Assert.Equal(0, flag);
         Assert.Equal(0, command);
@@ -41,14 +37,30 @@ public sealed class DeckTests : ProcessTest
         Assert.Equal(flagOutput, commandOutput);
     }
 
-    private async Task<(int ExitCode, string Output)> Deck(params string[] args)
+    [Theory]
+    [InlineData("no-such-command")]
+    [InlineData("deploy", "--no-such-option")]
+    [InlineData("promote")]
+    [InlineData("env", "set")]
+    [InlineData("env", "set", "NAME", "value", "--environment", "staging")]
+    [InlineData("health", "--api", "ftp://example.com")]
+    public async Task Usage_errors_exit_2_with_the_error_on_stderr_and_nothing_on_stdout(params string[] args)
     {
-        var dll = RepoPaths.ProjectOutput("cli", "deck");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build cli/CloudDeck.Cli.csproj in the same configuration as the tests.");
-        // CLOUDDECK_API removed so a developer's setting cannot change what the test talks to.
-        var deck = Track(ChildProcess.Start(ApiHost.DotnetHost, [dll, .. args],
-            new Dictionary<string, string?> { ["CLOUDDECK_API"] = null }, workingDirectory: DataDirectory));
-        Assert.True(await deck.WaitForExitAsync(DeckTimeout, Cancellation), $"deck {string.Join(' ', args)} did not exit within {DeckTimeout}:\n{deck.Output}");
-        return (deck.ExitCode!.Value, deck.Output);
+        var run = await Deck(args);
+
+        run.Expect(2);
+        Assert.StartsWith("error: ", run.Stderr[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(run.Stdout, line => line.Trim().Length > 0);
     }
+
+    [Fact]
+    public async Task Commands_outside_a_linked_directory_exit_1_saying_how_to_link()
+    {
+        var run = await Deck(["deploy", "--token", "anything", "--api", "http://127.0.0.1:9/"], Work);
+
+        run.Expect(1);
+        Assert.Contains("deck link or deck init", Assert.Single(run.Stderr), StringComparison.Ordinal);
+    }
+
+    private static (int, string) Pair(DeckRun run) => (run.ExitCode, run.Output);
 }
