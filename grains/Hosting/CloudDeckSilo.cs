@@ -1,5 +1,6 @@
 using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Usage;
@@ -54,6 +55,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckPlans(configuration);
         services.AddCloudDeckUsage(configuration);
+        services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
