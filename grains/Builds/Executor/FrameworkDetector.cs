@@ -21,7 +21,19 @@ public static class Frameworks
 }
 
 /// <summary>What a build runs: null commands are skipped; <see cref="OutputDirectory"/> is relative to the project root.</summary>
-public sealed record BuildSettings(string Framework, string? InstallCommand, string? BuildCommand, string OutputDirectory, string? Lockfile);
+/// <param name="GuessOutput">
+/// "Other" projects that name no output directory: it is looked for after the build (the first of dist, build, out
+/// and public that exists, else the root), since only the build knows where it writes.
+/// </param>
+public sealed record BuildSettings(string Framework, string? InstallCommand, string? BuildCommand, string OutputDirectory, string? Lockfile,
+    bool GuessOutput = false)
+{
+    private static readonly string[] Conventional = ["dist", "build", "out", "public"];
+
+    /// <summary>The output directory, relative to the project root, once the build has run.</summary>
+    public string OutputAfterBuild(string root) =>
+        GuessOutput ? Conventional.FirstOrDefault(d => Directory.Exists(Path.Combine(root, d))) ?? "." : OutputDirectory;
+}
 
 /// <summary>
 /// Works out how to build a project from its files, with the defaults each framework documents; a project's own
@@ -47,7 +59,7 @@ public static partial class FrameworkDetector
             Frameworks.CreateReactApp => new BuildSettings(name, install, build, "build", lockfile),
             Frameworks.Prebuilt => new BuildSettings(name, null, null, "public", lockfile),
             Frameworks.Static => new BuildSettings(name, null, null, ".", lockfile),
-            _ => new BuildSettings(Frameworks.Other, install, build, Directory.Exists(Path.Combine(root, "dist")) ? "dist" : ".", lockfile),
+            _ => new BuildSettings(Frameworks.Other, install, build, ".", lockfile, GuessOutput: true),
         };
 
         return defaults with
@@ -55,6 +67,7 @@ public static partial class FrameworkDetector
             InstallCommand = Blank(installCommand) ? defaults.InstallCommand : installCommand,
             BuildCommand = Blank(buildCommand) ? defaults.BuildCommand : buildCommand,
             OutputDirectory = Blank(outputDirectory) ? defaults.OutputDirectory : outputDirectory!,
+            GuessOutput = defaults.GuessOutput && Blank(outputDirectory),
         };
     }
 

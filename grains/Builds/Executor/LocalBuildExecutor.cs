@@ -61,7 +61,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
             if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
             var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand, plan.Project.OutputDirectory);
-            log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {settings.OutputDirectory}");
+            log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
             if (settings.Framework == Frameworks.NextJs && !FrameworkDetector.IsNextStaticExport(root))
             {
                 log.System("Warning: next.config does not set output: 'export'; only a static export can be deployed.");
@@ -72,8 +72,9 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             if (settings.BuildCommand is { } build) await RunStepAsync("build", build, root, environment, log, cancellationToken);
 
             await context.AdvanceAsync(BuildStatuses.Uploading);
-            var output = SourceFetcher.PathInside(root, settings.OutputDirectory, "output_directory");
-            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{settings.OutputDirectory}' does not exist after the build.");
+            var outputDirectory = settings.OutputAfterBuild(root);
+            var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
+            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
             var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
             var config = Path.Combine(root, "clouddeck.json");
             var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
