@@ -33,27 +33,43 @@ public static class CommandRunner
         info.Environment.Clear();
         foreach (var (name, value) in environment) info.Environment[name] = value;
 
+        environment.TryGetValue(ProcessTree.MarkerVariable, out var marker);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
         try
         {
-            using (cancellationToken.Register(() => ProcessTree.Kill(process)))
+            using (cancellationToken.Register(() => KillAll(process, marker)))
             {
                 process.StandardInput.Close();
                 var stdout = PumpAsync(process.StandardOutput, BuildLogStreams.Stdout, log);
                 var stderr = PumpAsync(process.StandardError, BuildLogStreams.Stderr, log);
                 await process.WaitForExitAsync(CancellationToken.None);
-                // A background child may still hold the pipes open; the group kill below ends it and with it the pipes.
-                ProcessTree.KillGroup(process.Id);
-                await Task.WhenAll(stdout, stderr);
+                // Background children may still hold the pipes open; ending them ends the pipes (a step owns nothing after it).
+                KillAll(process, marker);
+                try
+                {
+                    await Task.WhenAll(stdout, stderr).WaitAsync(PipeGrace, CancellationToken.None);
+                }
+                catch (TimeoutException)
+                {
+                    log.System("Output after the command ended was cut off: a process outside the build still held its output open.");
+                }
             }
         }
         finally
         {
-            ProcessTree.Kill(process);
+            KillAll(process, marker);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         return process.ExitCode;
+    }
+
+    private static readonly TimeSpan PipeGrace = TimeSpan.FromSeconds(10);
+
+    private static void KillAll(Process process, string? marker)
+    {
+        ProcessTree.Kill(process);
+        if (marker is not null) ProcessTree.KillMarked(marker);
     }
 
     private static async Task PumpAsync(StreamReader reader, string stream, BuildLogWriter log)
