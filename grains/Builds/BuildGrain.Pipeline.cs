@@ -59,14 +59,15 @@ public sealed partial class BuildGrain
 
     public async Task SlotGranted()
     {
-        if (Build.Created && Build.IsPipeline && Build.Status == BuildStatuses.Queued)
+        if (!Build.Created) return;
+        if (Build.IsPipeline && Build.Status == BuildStatuses.Queued)
         {
             await StartRunAsync();
         }
-        else if (!Build.Created || BuildStatuses.IsTerminal(Build.Status))
+        else if (BuildStatuses.IsTerminal(Build.Status))
         {
             // Canceled while the grant was on its way: the slot goes to the next in line.
-            await GrainFactory.GetGrain<IBuildQueueGrain>(Build.Created ? Build.Organization : "").Released(Id);
+            await Line.Released(Id);
         }
     }
 

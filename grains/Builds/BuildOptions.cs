@@ -24,7 +24,7 @@ public sealed class BuildOptions
 
     /// <summary>
     /// How often an unfinished build checks on itself (a reminder): a queued build asks the queue again, a started build
-    /// that no process runs any more is failed. At least a minute, the reminders' smallest period, unless tests lower that.
+    /// that no process runs any more is failed. At least a minute, the reminders' smallest period.
     /// </summary>
     public TimeSpan CheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -54,7 +54,8 @@ public sealed class BuildOptions
     private void Validate()
     {
         if (Timeout <= TimeSpan.Zero) throw Invalid(nameof(Timeout), "must be a positive time span such as 00:30:00");
-        if (CheckPeriod <= TimeSpan.Zero) throw Invalid(nameof(CheckPeriod), "must be a positive time span such as 00:01:00");
+        // The reminders' smallest period: a shorter one would make every Queue fail when it registers its reminder.
+        if (CheckPeriod < TimeSpan.FromMinutes(1)) throw Invalid(nameof(CheckPeriod), "must be at least 00:01:00 (the reminders' smallest period)");
         if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
         if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))
         {

@@ -25,9 +25,13 @@ public sealed class BuildContext(BuildLogWriter log, Func<string, Task<bool>> ad
     /// <summary>Set when the grain said the build has ended: the run stops without reporting a result of its own.</summary>
     public bool Superseded { get; private set; }
 
-    public async Task AdvanceAsync(string status)
+    /// <summary>
+    /// Reports the stage. The wait ends with <paramref name="cancellationToken"/>: a cancel holds the grain's turn while
+    /// it waits for this run to stop, so the report could not be answered before then.
+    /// </summary>
+    public async Task AdvanceAsync(string status, CancellationToken cancellationToken)
     {
-        if (await advance(status)) return;
+        if (await advance(status).WaitAsync(cancellationToken)) return;
         Superseded = true;
         throw new OperationCanceledException("The build ended elsewhere.");
     }

@@ -29,7 +29,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
         var work = Path.Combine(options.WorkDirectory!, job.BuildId);
         try
         {
-            await context.AdvanceAsync(BuildStatuses.Preparing);
+            await context.AdvanceAsync(BuildStatuses.Preparing, cancellationToken);
             if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
             var source = Path.Combine(work, "src");
             var home = Directory.CreateDirectory(Path.Combine(work, "home")).FullName;
@@ -59,6 +59,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             }
 
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
+            SourceFetcher.EnsureNoLinks(source, root, "root_directory");
             if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
             var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand, plan.Project.OutputDirectory);
             log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
@@ -67,14 +68,15 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
                 log.System("Warning: next.config does not set output: 'export'; only a static export can be deployed.");
             }
 
-            await context.AdvanceAsync(BuildStatuses.Building);
+            await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
             if (settings.InstallCommand is { } install) await InstallAsync(install, settings, root, environment, log, cancellationToken);
             if (settings.BuildCommand is { } build) await RunStepAsync("build", build, root, environment, log, cancellationToken);
 
-            await context.AdvanceAsync(BuildStatuses.Uploading);
+            await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
             var outputDirectory = settings.OutputAfterBuild(root);
             var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
             if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
+            SourceFetcher.EnsureNoLinks(source, output, "output_directory");
             var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
             var config = Path.Combine(root, "clouddeck.json");
             var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;

@@ -86,6 +86,22 @@ public static partial class SourceFetcher
         return full;
     }
 
+    /// <summary>
+    /// Refuses a directory reached through a symbolic link below <paramref name="root"/>: the path is checked as text,
+    /// and a repository may contain <c>dist → /</c>, which would deploy the server's files.
+    /// </summary>
+    public static void EnsureNoLinks(string root, string directory, string field)
+    {
+        var stop = Path.GetFullPath(root).TrimEnd('/');
+        for (var current = Path.GetFullPath(directory).TrimEnd('/'); current.Length > stop.Length; current = Path.GetDirectoryName(current)!)
+        {
+            if (new DirectoryInfo(current).LinkTarget is not null)
+            {
+                throw new InvalidFieldException(field, "must not be (or lie under) a symbolic link");
+            }
+        }
+    }
+
     [GeneratedRegex("^[0-9a-f]{40}$")]
     private static partial Regex Commit();
 

@@ -118,6 +118,31 @@ public sealed class BuildPipelineTests
     }
 
     [Fact]
+    public async Task A_build_cannot_deploy_files_outside_its_work_directory_through_symbolic_links()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        var outside = Path.Combine(silo.Directory, "outside.txt");
+        await File.WriteAllTextAsync(outside, "server file", TestContext.Current.CancellationToken);
+        await silo.CreateProjectAsync(owner, org, "linked", new ProjectSettings(Framework: "other", BuildCommand: $"ln -s '{silo.Directory}' out", OutputDirectory: "out"));
+        await silo.CreateProjectAsync(owner, org, "inner", new ProjectSettings(Framework: "other",
+            BuildCommand: $"mkdir -p out && echo ok > out/index.html && ln -s '{outside}' out/secret.txt", OutputDirectory: "out"));
+        var files = await UploadAsync(silo, new Dictionary<string, string> { ["README.md"] = "hello" });
+
+        var (linked, _, linkedQueued) = await silo.QueueAsync(owner, org, "linked", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(linkedQueued.Id);
+        var refused = await linked.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, refused.Status);
+        Assert.Contains("output_directory", refused.Error, StringComparison.Ordinal);
+
+        var (inner, deploymentId, innerQueued) = await silo.QueueAsync(owner, org, "inner", new DeploymentSource(Files: files));
+        var log = await silo.LogUntilEndAsync(innerQueued.Id);
+        Assert.Equal(BuildStatuses.Succeeded, (await inner.Get(owner)).Status);
+        Assert.Equal(["index.html"], (await silo.DeploymentResultAsync(deploymentId)).Manifest!.Files.Select(f => f.Path));
+        Assert.Contains(log, l => l.Text.StartsWith("Skipped 1 symbolic link(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_second_build_with_the_same_lockfile_restores_node_modules_from_the_cache_instead_of_installing()
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
