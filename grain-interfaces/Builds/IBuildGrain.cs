@@ -4,8 +4,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 namespace CloudDeck.GrainInterfaces.Builds;
 
 /// <summary>
-/// One build of a project, keyed by build id (<see cref="BuildIds"/>). For now it holds who the build belongs to and
-/// its status; the build pipeline issue grows it into the real build. Its log is the stream
+/// One build of a project, keyed by build id (<see cref="BuildIds"/>): who it belongs to, its status and, for a
+/// deployment's build (<see cref="Queue"/>), its run, exit code and error. Its log is the stream
 /// (<see cref="BuildLogs.Namespace"/>, build id); the grain completes that stream when the build finishes, after
 /// writing the final status, so whoever sees the log complete reads a terminal status.
 /// </summary>

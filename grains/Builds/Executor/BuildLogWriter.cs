@@ -92,6 +92,7 @@ public sealed class BuildLogWriter : IAsyncDisposable
             catch (Exception e) when (attempt < Attempts)
             {
                 _logger.LogWarning(e, "Appending {Lines} lines to build log {Stream} failed; retrying", batch.Count, _stream.Id);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
             }
             catch (Exception e)
             {
