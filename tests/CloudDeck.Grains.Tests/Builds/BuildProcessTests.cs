@@ -106,6 +106,26 @@ public sealed class BuildProcessTests
         Assert.Equal(BuildStatuses.Succeeded, (await next.Get(owner)).Status);
     }
 
+    [Fact]
+    public async Task The_reminder_fails_a_build_whose_silo_died_without_anyone_asking_for_it()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings(Framework: "other", BuildCommand: "echo sleeping; sleep 600", OutputDirectory: "."));
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["index.html"] = "hi" });
+        var (_, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
+        await silo.WaitForLineAsync(queued.Id, "sleeping");
+
+        await silo.RestartAsync(graceful: false);
+
+        // Nobody calls the build: its reminder (CloudDeck:Builds:CheckPeriod, one minute) activates it, and the
+        // activation ends it, completing the log and telling the deployment.
+        var log = await silo.LogUntilEndAsync(queued.Id);
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("The silo running this build stopped", StringComparison.Ordinal));
+        Assert.Equal(DeploymentStatuses.Failed, (await silo.DeploymentResultAsync(deploymentId)).Status);
+        Assert.Equal(BuildStatuses.Failed, (await silo.Grains.GetGrain<IBuildGrain>(queued.Id).Get(owner)).Status);
+    }
+
     /// <summary>Processes with the marker, once SIGKILL has had time to land (killed processes vanish from environ at once).</summary>
     private static async Task<IReadOnlyList<int>> SurvivorsAsync(string marker)
     {
