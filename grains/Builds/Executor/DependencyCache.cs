@@ -91,11 +91,11 @@ public sealed class DependencyCache(string directory, int maxEntries)
         var info = new ProcessStartInfo("cp") { ArgumentList = { "-a", from, to }, UseShellExecute = false, RedirectStandardError = true };
         using var process = Process.Start(info)!;
         await using var kill = cancellationToken.Register(() => process.Kill(entireProcessTree: true));
-        var errors = await process.StandardError.ReadToEndAsync(CancellationToken.None);
+        // Read (and dropped: a failed copy only means no cache) so that a chatty cp cannot fill the pipe and stall.
+        await process.StandardError.ReadToEndAsync(CancellationToken.None);
         await process.WaitForExitAsync(CancellationToken.None);
         cancellationToken.ThrowIfCancellationRequested();
         if (process.ExitCode != 0 && Directory.Exists(to)) Directory.Delete(to, recursive: true);
-        _ = errors;
         return process.ExitCode == 0;
     }
 }
