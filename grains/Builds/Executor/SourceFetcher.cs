@@ -10,7 +10,7 @@ namespace CloudDeck.Grains.Builds.Executor;
 public static partial class SourceFetcher
 {
     /// <summary>
-    /// <c>git clone --depth 1 --branch ref</c>, or for a full commit id an init + <c>fetch --depth 1</c> of that commit.
+    /// <c>git clone --depth 1 --branch ref</c>, or for a full commit id (SHA-1 or SHA-256) an init + <c>fetch --depth 1</c> of that commit.
     /// Git runs without a shell (refs and URLs are arguments, never shell text) and without a terminal, so a
     /// repository that wants a password fails instead of waiting forever.
     /// </summary>
@@ -102,7 +102,7 @@ public static partial class SourceFetcher
         }
     }
 
-    [GeneratedRegex("^[0-9a-f]{40}$")]
+    [GeneratedRegex("^([0-9a-f]{40}|[0-9a-f]{64})$")]
     private static partial Regex Commit();
 
     [DllImport("libc", EntryPoint = "link", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
