@@ -4,8 +4,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 namespace CloudDeck.GrainInterfaces.Builds;
 
 /// <summary>
-/// One build of a project, keyed by build id (<see cref="BuildIds"/>). For now it holds who the build belongs to and
-/// its status; the build pipeline issue grows it into the real build. Its log is the stream
+/// One build of a project, keyed by build id (<see cref="BuildIds"/>): who it belongs to, its status and, for a
+/// deployment's build (<see cref="Queue"/>), its run, exit code and error. Its log is the stream
 /// (<see cref="BuildLogs.Namespace"/>, build id); the grain completes that stream when the build finishes, after
 /// writing the final status, so whoever sees the log complete reads a terminal status.
 /// </summary>
@@ -26,7 +26,7 @@ public interface IBuildGrain : IGrainWithStringKey
 
     // The producer's side: called by the build's executor (for now the synthetic producer), never with a request's input.
 
-    /// <summary>queued → building. Refused (<see cref="ConflictException"/>) once the build has finished.</summary>
+    /// <summary>queued → building (the synthetic producer's path; pipeline builds move on their own). Refused (<see cref="ConflictException"/>) once the build has finished.</summary>
     Task<BuildView> Start();
 
     /// <summary>
@@ -65,22 +65,31 @@ public sealed record BuildView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    string CreatedBy);
+    string CreatedBy,
+    string? DeploymentId = null,
+    int? ExitCode = null,
+    string? Error = null);
 
+/// <summary>queued → preparing → building → uploading → succeeded | failed | canceled | timed_out.</summary>
 public static class BuildStatuses
 {
     public const string Queued = "queued";
+    public const string Preparing = "preparing";
     public const string Building = "building";
+    public const string Uploading = "uploading";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Canceled = "canceled";
     public const string TimedOut = "timed_out";
 
-    public static readonly IReadOnlyList<string> All = [Queued, Building, Succeeded, Failed, Canceled, TimedOut];
+    public static readonly IReadOnlyList<string> All = [Queued, Preparing, Building, Uploading, Succeeded, Failed, Canceled, TimedOut];
 
     public static readonly IReadOnlyList<string> Terminal = [Succeeded, Failed, Canceled, TimedOut];
 
     public static bool IsTerminal(string? status) => status is Succeeded or Failed or Canceled or TimedOut;
+
+    /// <summary>Past the queue and not finished: something is (or should be) running the build.</summary>
+    public static bool IsStarted(string? status) => status is Preparing or Building or Uploading;
 }
 
 /// <summary>Build ids: 16 lower-case hex digits (64 random bits), checked before an id from a request reaches GetGrain.</summary>

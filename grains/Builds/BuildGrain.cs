@@ -2,19 +2,26 @@ using Actors.Runtime;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
-using CloudDeck.GrainInterfaces.Usage;
+using CloudDeck.GrainInterfaces.Projects;
+using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
 
 /// <summary>
 /// A build's identity and status. Access is the organization's decision (<see cref="IOrganizationGrain.Authorize"/>),
-/// so roles and token scopes are checked in one place for organizations and everything they own.
+/// so roles and token scopes are checked in one place for organizations and everything they own. Pipeline builds
+/// (<see cref="Queue"/>) wait in the organization's <see cref="IBuildQueueGrain"/>, run in <see cref="BuildRuns"/>
+/// outside this grain's turns, and report back through <see cref="IBuildExecutionGrain"/>; a reminder watches them
+/// until their deployment has the result. Synthetic builds (<see cref="Create"/>) are driven from outside as before.
 /// </summary>
-public sealed class BuildGrain(
+public sealed partial class BuildGrain(
     [PersistentState("build")] IPersistentState<BuildState> state,
     IStreamProvider streams,
-    TimeProvider clock) : Grain, IBuildGrain
+    TimeProvider clock,
+    ILogger<BuildGrain> logger,
+    BuildRuns? runs = null) : Grain, IBuildGrain, IBuildExecutionGrain, IRemindable
 {
     public const int MaxProjectLength = 100;
 
@@ -22,12 +29,13 @@ public sealed class BuildGrain(
 
     private string Id => GetPrimaryKeyString();
 
+    private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(Build.Organization);
+
+    private IBuildQueueGrain Line => GrainFactory.GetGrain<IBuildQueueGrain>(Build.Organization);
+
     public async Task<BuildView> Create(Caller caller, string organization, string project)
     {
-        if (string.IsNullOrWhiteSpace(project) || project.Length > MaxProjectLength || project.Any(char.IsControl))
-        {
-            throw new InvalidFieldException("project", $"must be 1–{MaxProjectLength} characters without control characters");
-        }
+        CheckProject(project);
 
         // Asked before anything is written: a refused caller must not learn whether the id is taken.
         await GrainFactory.GetGrain<IOrganizationGrain>(organization).Authorize(caller, OrganizationActions.Deploy);
@@ -56,17 +64,76 @@ public sealed class BuildGrain(
         return View();
     }
 
+    public async Task<BuildView> Queue(BuildRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckProject(request.Project);
+        if (!DeploymentIds.IsWellFormed(request.DeploymentId)) throw new InvalidFieldException("deployment_id", DeploymentIds.Rule);
+        if (!ProjectEnvironments.IsValid(request.Environment)) throw new InvalidFieldException("environment", $"must be one of {string.Join(", ", ProjectEnvironments.All)}");
+        if (request.Source is null || (request.Source.Files is not null && !string.IsNullOrEmpty(request.Source.GitRef)))
+        {
+            throw new InvalidFieldException("source", "must be a git ref or uploaded files, not both");
+        }
+
+        if (Build.Created)
+        {
+            // A deployment retrying its call gets its build; any other caller has picked a taken id.
+            return Build.DeploymentId == request.DeploymentId ? View() : throw new ConflictException($"A build with id '{Id}' already exists.");
+        }
+
+        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(request.Organization);
+        await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
+        // Today's builds are refused now (429); the concurrent limit only makes the build wait in the queue.
+        await quota.Count(QuotaLimits.BuildsPerDay, 1);
+        Build.Created = true;
+        Build.Organization = request.Organization;
+        Build.Project = request.Project;
+        Build.Status = BuildStatuses.Queued;
+        Build.CreatedBy = request.CreatedBy;
+        Build.CreatedAt = clock.GetUtcNow();
+        Build.DeploymentId = request.DeploymentId;
+        Build.Environment = request.Environment;
+        Build.Source = request.Source;
+        await state.WriteStateAsync();
+        // Before asking for a slot: whatever happens next, the reminder brings the build back to finish it.
+        await RegisterOrUpdateReminder(CheckReminder, CheckPeriod, CheckPeriod);
+        if (await Line.Enqueue(Id))
+        {
+            await StartRunAsync();
+        }
+        else
+        {
+            await AppendSystemLineAsync("Waiting for a free build slot: the organization's plan limits how many builds run at once.");
+        }
+
+        return View();
+    }
+
     public async Task<BuildView> Get(Caller caller)
     {
         if (!Build.Created) throw NotFound();
-        try
+        await AuthorizeAsync(caller, OrganizationActions.ViewBuilds);
+        return View();
+    }
+
+    public async Task<BuildView> Cancel(Caller caller)
+    {
+        if (!Build.Created) throw NotFound();
+        await AuthorizeAsync(caller, OrganizationActions.Deploy);
+        if (BuildStatuses.IsTerminal(Build.Status)) return View();
+        var reason = $"Canceled by user {caller.UserId}.";
+        if (Build.Status == BuildStatuses.Queued)
         {
-            await GrainFactory.GetGrain<IOrganizationGrain>(Build.Organization).Authorize(caller, OrganizationActions.ViewBuilds);
+            await FinishAsync(new BuildOutcome(BuildStatuses.Canceled, null, reason, null), reason + " The build had not started.");
         }
-        catch (NotFoundException)
+        else if (runs is not null && await runs.StopAsync(Id, BuildStatuses.Canceled, reason + " Every process of the build was killed."))
         {
-            // The organization said "not a member": say it about the build, whose id is what the caller asked for.
-            throw NotFound();
+            // The run wrote the reason and its last lines; its own report comes after this and is ignored.
+            await FinishAsync(new BuildOutcome(BuildStatuses.Canceled, null, reason, null), null);
+        }
+        else
+        {
+            await FinishAsync(new BuildOutcome(BuildStatuses.Canceled, null, reason, null), reason);
         }
 
         return View();
@@ -76,6 +143,7 @@ public sealed class BuildGrain(
     {
         if (!Build.Created) throw NotFound();
         if (BuildStatuses.IsTerminal(Build.Status)) throw new ConflictException($"Build '{Id}' has already finished ({Build.Status}).");
+        if (Build.IsPipeline) throw new ConflictException($"Build '{Id}' runs in the build pipeline; it starts itself.");
         if (Build.Status == BuildStatuses.Queued)
         {
             Build.Status = BuildStatuses.Building;
@@ -94,52 +162,33 @@ public sealed class BuildGrain(
             throw new InvalidFieldException("status", $"must be one of {string.Join(", ", BuildStatuses.Terminal)}");
         }
 
-        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(Build.Organization);
-        if (!BuildStatuses.IsTerminal(Build.Status))
-        {
-            Build.Status = status;
-            Build.FinishedAt = clock.GetUtcNow();
-            await state.WriteStateAsync();
-            if (Build.StartedAt is { } started)
-            {
-                // Whole minutes, rounded up, as build minutes are billed; recorded once, when the status becomes terminal.
-                await quota.Record(QuotaLimits.BuildMinutesPerMonth, (long)Math.Ceiling((Build.FinishedAt.Value - started).TotalMinutes));
-            }
-        }
-
-        // Also on a repeated Finish: the first one may have stopped before giving the slot back.
-        await quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, Id);
-
-        // Also on a repeated Finish (the first may have stopped after its write): the id makes it count once.
-        await MeterBuildMinutesAsync();
-
-        // After the status is written, so a follower that sees the log end reads the final status. Also on a repeated
-        // Finish: the first one may have stopped between its write and this.
-        var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, Id);
-        if (!(await log.GetInfoAsync()).IsCompleted)
-        {
-            await log.OnCompletedAsync();
-        }
-
+        await FinishAsync(new BuildOutcome(status, null, null, null), null);
         return View();
     }
 
-    /// <summary>Build minutes for the organization's meter: the time from start to finish, rounded up to whole minutes.</summary>
-    private async Task MeterBuildMinutesAsync()
+    private async Task AuthorizeAsync(Caller caller, string action)
     {
-        if (Build.StartedAt is not { } started || Build.FinishedAt is not { } finished) return;
-        var minutes = (long)Math.Ceiling(Math.Max(0, (finished - started).TotalMinutes));
-        if (minutes == 0) return;
-        await streams.GetStream<UsageEvent>(UsageStreams.Namespace, Build.Organization)
-            .OnNextAsync(new UsageEvent($"build:{Id}", UsageKinds.BuildMinutes, minutes, finished));
+        try
+        {
+            await GrainFactory.GetGrain<IOrganizationGrain>(Build.Organization).Authorize(caller, action);
+        }
+        catch (NotFoundException)
+        {
+            // The organization said "not a member": say it about the build, whose id is what the caller asked for.
+            throw NotFound();
+        }
+    }
+
+    private static void CheckProject(string project)
+    {
+        if (string.IsNullOrWhiteSpace(project) || project.Length > MaxProjectLength || project.Any(char.IsControl))
+        {
+            throw new InvalidFieldException("project", $"must be 1–{MaxProjectLength} characters without control characters");
+        }
     }
 
     private NotFoundException NotFound() => new($"Build '{Id}' not found.");
 
-    private BuildView View() => new(Id, Build.Organization, Build.Project, Build.Status, Build.CreatedAt, Build.StartedAt, Build.FinishedAt, Build.CreatedBy);
-
-    // Issue 6's pipeline replaces these (the builds helper's branch).
-    public Task<BuildView> Queue(BuildRequest request) => throw new NotSupportedException("The build pipeline is not merged yet.");
-
-    public Task<BuildView> Cancel(Caller caller) => throw new NotSupportedException("The build pipeline is not merged yet.");
+    private BuildView View() => new(Id, Build.Organization, Build.Project, Build.Status, Build.CreatedAt, Build.StartedAt, Build.FinishedAt,
+        Build.CreatedBy, Build.DeploymentId, Build.ExitCode, Build.Error);
 }

@@ -1,3 +1,5 @@
+using CloudDeck.GrainInterfaces.Deployments;
+
 namespace CloudDeck.Grains.Builds;
 
 public sealed class BuildState
@@ -18,4 +20,23 @@ public sealed class BuildState
     public DateTimeOffset? StartedAt { get; set; }
 
     public DateTimeOffset? FinishedAt { get; set; }
+
+    // A pipeline build (queued by a deployment); synthetic builds leave these empty and are driven from outside.
+
+    public string? DeploymentId { get; set; }
+
+    public string Environment { get; set; } = "";
+
+    public DeploymentSource? Source { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    public string? Error { get; set; }
+
+    /// <summary>Kept until the deployment has it, so a lost notification is sent again by the reminder.</summary>
+    public DeploymentManifest? Manifest { get; set; }
+
+    public bool DeploymentNotified { get; set; }
+
+    public bool IsPipeline => DeploymentId is not null;
 }

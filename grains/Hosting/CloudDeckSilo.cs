@@ -1,5 +1,6 @@
 using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
@@ -56,6 +57,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckPlans(configuration);
         services.AddCloudDeckUsage(configuration);
         services.AddCloudDeckProjects(configuration, storage.DataDirectory, cluster.IsCluster);
+        services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));

@@ -1,0 +1,42 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.GrainInterfaces.Builds;
+
+/// <summary>
+/// The build grain's side for its own machinery: the run (outside the grain's turn) and the organization's build
+/// queue report here, never a request's input. Implemented by the same grain as <see cref="IBuildGrain"/>.
+/// </summary>
+public interface IBuildExecutionGrain : IGrainWithStringKey
+{
+    /// <summary>The queue gave the build a concurrent slot: start it (a build no longer queued gives the slot back).</summary>
+    Task SlotGranted();
+
+    /// <summary>
+    /// The run moved on to <paramref name="status"/> (preparing, building or uploading). False when the build has
+    /// ended meanwhile (canceled, or failed elsewhere): the run must stop.
+    /// </summary>
+    Task<bool> Advance(string status);
+
+    /// <summary>The run ended; its log is flushed. Ignored when the build already ended (a cancel won).</summary>
+    Task Complete(BuildOutcome outcome);
+
+    /// <summary>The deployment has taken the build's result: nothing left to retry.</summary>
+    Task DeploymentNotified();
+}
+
+/// <summary>How a run ended. <paramref name="Manifest"/> only when it succeeded.</summary>
+public sealed record BuildOutcome(string Status, int? ExitCode, string? Error, DeploymentManifest? Manifest);
+
+/// <summary>
+/// One organization's builds waiting for a concurrent slot, first come first served. Slots themselves are the quota
+/// grain's (<c>concurrent_builds</c>); this grain only decides who asks next, and tells a waiting build when its turn came.
+/// </summary>
+public interface IBuildQueueGrain : IGrainWithStringKey
+{
+    /// <summary>True when the build holds a slot now (also when it held one already); otherwise it waits in line.</summary>
+    Task<bool> Enqueue(string buildId);
+
+    /// <summary>The build ended or gave its slot back: it leaves the line, and waiting builds get the free slots.</summary>
+    Task Released(string buildId);
+}

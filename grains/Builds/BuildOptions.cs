@@ -1,0 +1,80 @@
+using CloudDeck.Grains.Builds.Executor;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CloudDeck.Grains.Builds;
+
+/// <summary>Settings under <c>CloudDeck:Builds</c>. Every one has a default that works embedded.</summary>
+public sealed class BuildOptions
+{
+    public const string Section = "CloudDeck:Builds";
+
+    /// <summary>How long a build may run (from leaving the queue) before it is killed and ends timed_out.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Where each build gets its fresh work directory; default <c>&lt;data dir&gt;/builds</c>.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>The dependency cache (node_modules by lockfile hash, and npm's own cache); default <c>&lt;data dir&gt;/build-cache</c>.</summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Keep a finished build's work directory (for debugging a build); by default it is deleted.</summary>
+    public bool KeepWorkDirectories { get; set; }
+
+    /// <summary>
+    /// How often an unfinished build checks on itself (a reminder): a queued build asks the queue again, a started build
+    /// that no process runs any more is failed. At least a minute, the reminders' smallest period.
+    /// </summary>
+    public TimeSpan CheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Node_modules trees the cache keeps (the most recently used); older ones are deleted.</summary>
+    public int MaxCachedDependencySets { get; set; } = 20;
+
+    /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
+    public static BuildOptions Read(IConfiguration configuration, string dataDirectory)
+    {
+        var options = new BuildOptions();
+        try
+        {
+            configuration.GetSection(Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Section} could not be read ({e.Message}).", e);
+        }
+
+        var data = Path.GetFullPath(dataDirectory);
+        options.WorkDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(options.WorkDirectory) ? Path.Combine(data, "builds") : options.WorkDirectory);
+        options.CacheDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(options.CacheDirectory) ? Path.Combine(data, "build-cache") : options.CacheDirectory);
+        options.Validate();
+        return options;
+    }
+
+    private void Validate()
+    {
+        if (Timeout <= TimeSpan.Zero) throw Invalid(nameof(Timeout), "must be a positive time span such as 00:30:00");
+        // The reminders' smallest period: a shorter one would make every Queue fail when it registers its reminder.
+        if (CheckPeriod < TimeSpan.FromMinutes(1)) throw Invalid(nameof(CheckPeriod), "must be at least 00:01:00 (the reminders' smallest period)");
+        if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
+        if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))
+        {
+            throw Invalid(nameof(CacheDirectory), "must differ from WorkDirectory (work directories are deleted after each build)");
+        }
+    }
+
+    private static InvalidOperationException Invalid(string name, string problem) => new($"{Section}:{name} {problem}.");
+}
+
+public static class BuildServices
+{
+    /// <summary>The build pipeline of a silo: options (validated now, so a wrong one stops the start), the executor and the runs.</summary>
+    public static IServiceCollection AddCloudDeckBuilds(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        services.AddSingleton(BuildOptions.Read(configuration, dataDirectory));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IBuildExecutor, LocalBuildExecutor>();
+        services.TryAddSingleton<BuildRuns>();
+        return services;
+    }
+}

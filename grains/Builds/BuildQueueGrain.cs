@@ -1,0 +1,70 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Organizations;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Builds;
+
+/// <summary>
+/// An organization's line of builds waiting for the plan's concurrent-build slots (the quota grain's, keyed by build
+/// id), first come first served. One activation serializes the line, so two builds never take one free slot; the slot
+/// is taken here, before the build is told, so a build that starts always holds one.
+/// </summary>
+public sealed class BuildQueueGrain(
+    [PersistentState("build-queue")] IPersistentState<BuildQueueState> state,
+    ILogger<BuildQueueGrain> logger) : Grain, IBuildQueueGrain
+{
+    private BuildQueueState Line => state.State;
+
+    private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(GetPrimaryKeyString());
+
+    public async Task<bool> Enqueue(string buildId)
+    {
+        if (Line.Granted.Contains(buildId)) return true;
+        if (!Line.Waiting.Contains(buildId))
+        {
+            Line.Waiting.Add(buildId);
+            await state.WriteStateAsync();
+        }
+
+        await GrantFreeSlotsAsync(buildId);
+        return Line.Granted.Contains(buildId);
+    }
+
+    public async Task Released(string buildId)
+    {
+        var changed = Line.Waiting.Remove(buildId) | Line.Granted.Remove(buildId);
+        // Also when this queue never granted it (a synthetic build took its slot directly): its slot frees others' turns.
+        await Quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, buildId);
+        if (changed) await state.WriteStateAsync();
+        await GrantFreeSlotsAsync(null);
+    }
+
+    /// <summary>Gives free slots to the oldest waiting builds; each is told, except <paramref name="asking"/>, who learns it from the answer.</summary>
+    private async Task GrantFreeSlotsAsync(string? asking)
+    {
+        while (Line.Waiting.Count > 0)
+        {
+            var next = Line.Waiting[0];
+            try
+            {
+                await Quota.AcquireSlot(QuotaLimits.ConcurrentBuilds, next, null);
+            }
+            catch (RateLimitExceededException)
+            {
+                return;
+            }
+
+            Line.Waiting.RemoveAt(0);
+            Line.Granted.Add(next);
+            await state.WriteStateAsync();
+            if (next != asking)
+            {
+                // Not awaited, and without this turn's call chain: the build may be waiting on this queue right now.
+                var build = GrainFactory.GetGrain<IBuildExecutionGrain>(next);
+                _ = Detached.Run(build.SlotGranted, logger, $"Telling build {next} its slot is free");
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Artifacts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Builds.Executor;
+
+/// <summary>
+/// Builds on this machine: a fresh work directory per build, the source (git or upload), the framework's (or the
+/// project's) install and build commands as child processes with the project's environment, and the output stored in
+/// the artifact store. The work directory goes when the build ends, whatever the end, and so does every process
+/// still carrying the build's marker.
+/// </summary>
+public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider services, ILogger<LocalBuildExecutor> logger) : IBuildExecutor
+{
+    /// <summary>Passed from the silo's environment, so builds work behind a proxy; nothing else of it reaches a build.</summary>
+    private static readonly string[] Inherited = ["PATH", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
+
+    private readonly DependencyCache _cache = new(options.CacheDirectory!, options.MaxCachedDependencySets);
+
+    public async Task<BuildOutcome> ExecuteAsync(BuildJob job, BuildContext context, CancellationToken cancellationToken)
+    {
+        // Resolved per build, not at construction: a silo without an artifact store still hosts every other grain.
+        var store = services.GetService<IArtifactStore>()
+            ?? throw new InvalidOperationException("No artifact store is configured in this silo (IArtifactStore).");
+        var log = context.Log;
+        var work = Path.Combine(options.WorkDirectory!, job.BuildId);
+        try
+        {
+            await context.AdvanceAsync(BuildStatuses.Preparing, cancellationToken);
+            if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            var source = Path.Combine(work, "src");
+            var home = Directory.CreateDirectory(Path.Combine(work, "home")).FullName;
+            Directory.CreateDirectory(Path.Combine(work, "tmp"));
+
+            var plan = await context.Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(job.Organization, job.Project)).GetBuildPlan(job.Environment);
+            foreach (var value in plan.Environment.Values) log.Masker.AddSecret(value);
+            log.Masker.AddUrl(plan.Project.GitUrl);
+            var environment = Environment(job, plan, home, Path.Combine(work, "tmp"));
+
+            var settingsOnly = plan.Project;
+            if (job.Source.Files is { } files)
+            {
+                // Hard links only when no command of the project will run: a command could rewrite a linked file in place,
+                // and with it the stored artifact every deployment shares.
+                var runsCommands = files.Any(f => f.Path == "package.json" || f.Path.EndsWith("/package.json", StringComparison.Ordinal))
+                    || settingsOnly.InstallCommand is not null || settingsOnly.BuildCommand is not null;
+                log.System($"Placing {files.Count} uploaded file(s)");
+                SourceFetcher.PlaceUpload(files, store, source, link: !runsCommands);
+            }
+            else
+            {
+                var url = plan.Project.GitUrl ?? plan.Project.LocalPath
+                    ?? throw new BuildStepFailedException("The project has neither a git URL nor a local path to build from.");
+                var gitRef = job.Source.GitRef ?? job.Source.Branch ?? plan.Project.ProductionBranch;
+                await SourceFetcher.FetchGitAsync(url, gitRef, source, environment, log, cancellationToken);
+            }
+
+            var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
+            SourceFetcher.EnsureNoLinks(source, root, "root_directory");
+            if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
+            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand, plan.Project.OutputDirectory);
+            log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
+            if (settings.Framework == Frameworks.NextJs && !FrameworkDetector.IsNextStaticExport(root))
+            {
+                log.System("Warning: next.config does not set output: 'export'; only a static export can be deployed.");
+            }
+
+            await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
+            if (settings.InstallCommand is { } install) await InstallAsync(install, settings, root, environment, log, cancellationToken);
+            if (settings.BuildCommand is { } build) await RunStepAsync("build", build, root, environment, log, cancellationToken);
+
+            await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
+            var outputDirectory = settings.OutputAfterBuild(root);
+            var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
+            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
+            SourceFetcher.EnsureNoLinks(source, output, "output_directory");
+            var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
+            var config = Path.Combine(root, "clouddeck.json");
+            var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
+            log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");
+            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing));
+        }
+        finally
+        {
+            var leftovers = ProcessTree.KillMarked(job.BuildId);
+            if (leftovers > 0) logger.LogInformation("Build {BuildId}: killed {Count} leftover process(es)", job.BuildId, leftovers);
+            if (!options.KeepWorkDirectories) TryDelete(work);
+        }
+    }
+
+    private async Task InstallAsync(string install, BuildSettings settings, string root, IReadOnlyDictionary<string, string> environment,
+        BuildLogWriter log, CancellationToken cancellationToken)
+    {
+        var key = settings.Lockfile is { } lockfile ? DependencyCache.KeyOf(root, lockfile) : null;
+        if (key is not null && await _cache.TryRestoreAsync(key, root, cancellationToken))
+        {
+            log.System($"Restored node_modules from the dependency cache ({settings.Lockfile} sha256 {key[..12]}); install skipped");
+            return;
+        }
+
+        await RunStepAsync("install", install, root, environment, log, cancellationToken);
+        // Saved before the build writes its own caches into node_modules.
+        if (key is not null && await _cache.SaveAsync(key, root, cancellationToken))
+        {
+            log.System($"Saved node_modules to the dependency cache ({settings.Lockfile} sha256 {key[..12]})");
+        }
+    }
+
+    private static async Task RunStepAsync(string step, string command, string root, IReadOnlyDictionary<string, string> environment,
+        BuildLogWriter log, CancellationToken cancellationToken)
+    {
+        log.System($"$ {command}");
+        var exit = await CommandRunner.ShellAsync(command, root, environment, log, cancellationToken);
+        if (exit != 0)
+        {
+            log.System($"The {step} command exited with code {exit}");
+            throw new BuildStepFailedException($"The {step} command exited with code {exit}", exit);
+        }
+    }
+
+    private Dictionary<string, string> Environment(BuildJob job, BuildPlan plan, string home, string temp)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in Inherited)
+        {
+            if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
+        }
+
+        environment["HOME"] = home;
+        environment["TMPDIR"] = temp;
+        environment["LANG"] = "C.UTF-8";
+        environment["npm_config_cache"] = _cache.PackageManagerCache;
+        environment["YARN_CACHE_FOLDER"] = Path.Combine(_cache.PackageManagerCache, "yarn");
+        environment["npm_config_update_notifier"] = "false";
+        environment["npm_config_fund"] = "false";
+        foreach (var (name, value) in plan.Environment) environment[name] = value;
+        // After the project's own: a build always knows it runs in CI, and always carries the marker its cleanup looks for.
+        environment["CI"] = "1";
+        environment["CLOUDDECK_ENVIRONMENT"] = job.Environment;
+        environment[ProcessTree.MarkerVariable] = job.BuildId;
+        return environment;
+    }
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete the work directory {Directory}", directory);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.Grains.Artifacts;
+
+namespace CloudDeck.Grains.Builds.Executor;
+
+/// <summary>
+/// Stores a build's output directory in the artifact store and lists it as a manifest. Symbolic links are skipped:
+/// a build could point one at any file of the server (<c>ln -s /etc/passwd dist/x</c>), and the edge serves what is listed.
+/// </summary>
+public static class OutputCollector
+{
+    /// <summary>Never deployed when the output is the project root itself (plain static sites).</summary>
+    private static readonly HashSet<string> RootExclusions = new(StringComparer.Ordinal) { ".git", "node_modules", ".clouddeck" };
+
+    public static async Task<IReadOnlyList<ManifestFile>> CollectAsync(string output, bool isProjectRoot, IArtifactStore store,
+        BuildLogWriter log, CancellationToken cancellationToken)
+    {
+        var files = new List<ManifestFile>();
+        var pending = new Stack<(DirectoryInfo Directory, string Prefix)>();
+        pending.Push((new DirectoryInfo(output), ""));
+        var skippedLinks = 0;
+        while (pending.TryPop(out var current))
+        {
+            foreach (var entry in current.Directory.EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (current.Prefix.Length == 0 && isProjectRoot && RootExclusions.Contains(entry.Name)) continue;
+                if (entry.LinkTarget is not null)
+                {
+                    skippedLinks++;
+                    continue;
+                }
+
+                var path = current.Prefix + entry.Name;
+                if (entry is DirectoryInfo directory)
+                {
+                    pending.Push((directory, path + "/"));
+                }
+                else if (entry is FileInfo file)
+                {
+                    var hash = await store.PutFileAsync(file.FullName, cancellationToken);
+                    files.Add(new ManifestFile(path, hash, file.Length));
+                }
+            }
+        }
+
+        if (skippedLinks > 0) log.System($"Skipped {skippedLinks} symbolic link(s) in the output: only regular files are deployed.");
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return files;
+    }
+}

@@ -1,0 +1,201 @@
+using System.Security.Cryptography;
+using System.Text;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Grains.Tests.Builds;
+
+/// <summary>
+/// Real builds with real npm: an upload with a package.json is installed and built by the local executor, its output
+/// stored and handed to the deployment; failures carry their exit code, secrets never reach the log, and a second
+/// build with the same lockfile gets node_modules from the dependency cache.
+/// </summary>
+public sealed class BuildPipelineTests
+{
+    internal static async Task<IReadOnlyList<ManifestFile>> UploadAsync(BuildSilo silo, IReadOnlyDictionary<string, string> files,
+        IReadOnlyDictionary<string, byte[]>? binary = null)
+    {
+        var manifest = new List<ManifestFile>();
+        foreach (var (path, text) in files) manifest.Add(await silo.Store.AddAsync(path, Encoding.UTF8.GetBytes(text)));
+        foreach (var (path, bytes) in binary ?? new Dictionary<string, byte[]>()) manifest.Add(await silo.Store.AddAsync(path, bytes));
+        return manifest;
+    }
+
+    internal static string Package(string buildScript, string? extra = null) =>
+        $$"""{"name":"site","version":"1.0.0","private":true,"scripts":{"build":{{System.Text.Json.JsonSerializer.Serialize(buildScript)}}}{{extra}}}""";
+
+    [Fact]
+    public async Task An_npm_build_runs_its_script_stores_the_output_and_hands_the_manifest_to_the_deployment()
+    {
+        Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings());
+        var files = await UploadAsync(silo, new Dictionary<string, string>
+        {
+            ["package.json"] = Package("node build.js"),
+            ["build.js"] = """
+                const fs = require('fs');
+                fs.mkdirSync('dist/assets', { recursive: true });
+                fs.writeFileSync('dist/index.html', '<h1>built in CI=' + process.env.CI + '</h1>');
+                fs.writeFileSync('dist/assets/app-3f2a9c1b.js', 'console.log(1)');
+                console.log('wrote dist');
+                console.error('a warning on stderr');
+                """,
+            ["clouddeck.json"] = """{"rewrites":[{"source":"/(.*)","destination":"/index.html"}]}""",
+        });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
+        Assert.Equal(deploymentId, queued.DeploymentId);
+        var log = await silo.LogUntilEndAsync(queued.Id);
+
+        var done = await build.Get(owner);
+        Assert.True(done.Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
+        Assert.Equal((0, (string?)null), (done.ExitCode, done.Error));
+        Assert.NotNull(done.StartedAt);
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text == "$ npm install");
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text == "$ npm run build");
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "wrote dist");
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.Stderr && l.Text == "a warning on stderr");
+
+        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        Assert.Equal(DeploymentStatuses.Ready, status);
+        Assert.NotNull(manifest);
+        Assert.Equal(["assets/app-3f2a9c1b.js", "index.html"], manifest.Files.Select(f => f.Path));
+        var index = manifest.Files.Single(f => f.Path == "index.html");
+        Assert.Equal("<h1>built in CI=1</h1>", silo.Store.Read(index.Sha256));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("<h1>built in CI=1</h1>"))), index.Sha256);
+        Assert.Contains("rewrites", manifest.RoutingConfig, StringComparison.Ordinal);
+        // The work directory went with the build.
+        Assert.False(Directory.Exists(Path.Combine(silo.WorkDirectory, queued.Id)));
+    }
+
+    [Fact]
+    public async Task A_failing_build_ends_failed_with_its_exit_code_in_the_log_and_tells_the_deployment()
+    {
+        Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings(InstallCommand: "true"));
+        var files = await UploadAsync(silo, new Dictionary<string, string> { ["package.json"] = Package("echo compiling; exit 3") });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
+        var log = await silo.LogUntilEndAsync(queued.Id);
+
+        var done = await build.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, done.Status);
+        Assert.Equal(3, done.ExitCode);
+        Assert.Contains("exited with code 3", done.Error, StringComparison.Ordinal);
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "compiling");
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text == "The build command exited with code 3");
+        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        Assert.Equal((DeploymentStatuses.Failed, (DeploymentManifest?)null), (status, manifest));
+    }
+
+    [Fact]
+    public async Task Secret_values_and_url_credentials_printed_by_the_build_are_stored_as_stars()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        const string secret = "s3cr3t-Value-9f8e7d";
+        await silo.CreateProjectAsync(owner, org, "web",
+            new ProjectSettings(Framework: "other", BuildCommand: "echo \"token=$API_TOKEN\"; echo \"$API_TOKEN\" >&2; echo https://deploy:hunter22@git.example.com/acme/web.git; mkdir -p out; echo ok > out/index.html", OutputDirectory: "out"),
+            new Dictionary<string, string> { ["API_TOKEN"] = secret });
+        var files = await UploadAsync(silo, new Dictionary<string, string> { ["README.md"] = "hello" });
+
+        var (build, _, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(queued.Id);
+        Assert.Equal(BuildStatuses.Succeeded, (await build.Get(owner)).Status);
+
+        var stored = await silo.StoredLogAsync(queued.Id);
+        Assert.DoesNotContain(stored, l => l.Text.Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(stored, l => l.Text.Contains("hunter22", StringComparison.Ordinal));
+        Assert.Contains(stored, l => l.Stream == BuildLogStreams.Stdout && l.Text == "token=***");
+        Assert.Contains(stored, l => l.Stream == BuildLogStreams.Stderr && l.Text == "***");
+        Assert.Contains(stored, l => l.Text == "https://***@git.example.com/acme/web.git");
+    }
+
+    [Fact]
+    public async Task A_build_cannot_deploy_files_outside_its_work_directory_through_symbolic_links()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        var outside = Path.Combine(silo.Directory, "outside.txt");
+        await File.WriteAllTextAsync(outside, "server file", TestContext.Current.CancellationToken);
+        await silo.CreateProjectAsync(owner, org, "linked", new ProjectSettings(Framework: "other", BuildCommand: $"ln -s '{silo.Directory}' out", OutputDirectory: "out"));
+        await silo.CreateProjectAsync(owner, org, "inner", new ProjectSettings(Framework: "other",
+            BuildCommand: $"mkdir -p out && echo ok > out/index.html && ln -s '{outside}' out/secret.txt", OutputDirectory: "out"));
+        var files = await UploadAsync(silo, new Dictionary<string, string> { ["README.md"] = "hello" });
+
+        var (linked, _, linkedQueued) = await silo.QueueAsync(owner, org, "linked", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(linkedQueued.Id);
+        var refused = await linked.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, refused.Status);
+        Assert.Contains("output_directory", refused.Error, StringComparison.Ordinal);
+
+        var (inner, deploymentId, innerQueued) = await silo.QueueAsync(owner, org, "inner", new DeploymentSource(Files: files));
+        var log = await silo.LogUntilEndAsync(innerQueued.Id);
+        Assert.Equal(BuildStatuses.Succeeded, (await inner.Get(owner)).Status);
+        Assert.Equal(["index.html"], (await silo.DeploymentResultAsync(deploymentId)).Manifest!.Files.Select(f => f.Path));
+        Assert.Contains(log, l => l.Text.StartsWith("Skipped 1 symbolic link(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_second_build_with_the_same_lockfile_restores_node_modules_from_the_cache_instead_of_installing()
+    {
+        Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings());
+        var (text, tarball) = await PackageWithDependencyAsync(silo.Directory);
+        var files = await UploadAsync(silo, text, tarball);
+
+        var results = new List<IReadOnlyList<BuildLogLine>>();
+        foreach (var round in new[] { 1, 2 })
+        {
+            var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
+            var log = await silo.LogUntilEndAsync(queued.Id);
+            Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
+            var (_, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+            // The build used the dependency either way: it copied the dependency's text into the output.
+            Assert.Equal("from the left-pad-ish dependency", silo.Store.Read(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+            results.Add(log);
+        }
+
+        Assert.Contains(results[0], l => l.Text == "$ npm ci");
+        Assert.Contains(results[0], l => l.Text.StartsWith("Saved node_modules to the dependency cache", StringComparison.Ordinal));
+        Assert.Contains(results[0], l => l.Text == "INSTALL SCRIPT RAN");
+        Assert.Contains(results[1], l => l.Text.StartsWith("Restored node_modules from the dependency cache", StringComparison.Ordinal));
+        Assert.DoesNotContain(results[1], l => l.Text == "$ npm ci" || l.Text == "INSTALL SCRIPT RAN");
+    }
+
+    /// <summary>
+    /// A package.json depending on a local tarball (made with npm pack, so no registry is needed) with its
+    /// package-lock.json from a real npm install, and a postinstall script that says when an install ran.
+    /// </summary>
+    private static async Task<(Dictionary<string, string> Text, Dictionary<string, byte[]> Binary)> PackageWithDependencyAsync(string directory)
+    {
+        var dependency = Directory.CreateDirectory(Path.Combine(directory, "fixture-dep")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(dependency, "package.json"), """{"name":"padding","version":"1.0.0","main":"index.js"}""");
+        await File.WriteAllTextAsync(Path.Combine(dependency, "index.js"), "module.exports = 'from the left-pad-ish dependency';\n");
+        var app = Directory.CreateDirectory(Path.Combine(directory, "fixture-app")).FullName;
+        await Tools.RunAsync("npm", ["pack", "--silent", "--pack-destination", app], dependency);
+        var tarball = Path.GetFileName(Directory.GetFiles(app, "*.tgz").Single());
+        var package = $$$"""
+            {"name":"site","version":"1.0.0","private":true,
+             "scripts":{"postinstall":"echo INSTALL SCRIPT RAN","build":"node build.js"},
+             "dependencies":{"padding":"file:{{{tarball}}}"}}
+            """;
+        await File.WriteAllTextAsync(Path.Combine(app, "package.json"), package);
+        await Tools.RunAsync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], app);
+        var text = new Dictionary<string, string>
+        {
+            ["package.json"] = package,
+            ["package-lock.json"] = await File.ReadAllTextAsync(Path.Combine(app, "package-lock.json")),
+            ["build.js"] = "require('fs').mkdirSync('dist', { recursive: true }); require('fs').writeFileSync('dist/index.html', require('padding'));\n",
+        };
+        return (text, new Dictionary<string, byte[]> { [tarball] = await File.ReadAllBytesAsync(Path.Combine(app, tarball)) });
+    }
+}

@@ -1,0 +1,65 @@
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Grains.Tests.Builds;
+
+/// <summary>Git sources: a real repository made with the git CLI, cloned shallow at a branch or fetched at a commit.</summary>
+public sealed class GitSourceTests
+{
+    private static readonly Dictionary<string, string> Identity = new()
+    {
+        ["GIT_AUTHOR_NAME"] = "Test", ["GIT_AUTHOR_EMAIL"] = "test@example.com",
+        ["GIT_COMMITTER_NAME"] = "Test", ["GIT_COMMITTER_EMAIL"] = "test@example.com",
+    };
+
+    [Fact]
+    public async Task A_branch_is_cloned_shallow_and_a_commit_is_fetched_by_id()
+    {
+        Need.Component(Requirement.Check(Tools.Has("git"), "git", "apt-get install git"));
+        await using var silo = await BuildSilo.StartAsync(new Dictionary<string, string?> { ["CloudDeck:Builds:KeepWorkDirectories"] = "true" });
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        var repository = Directory.CreateDirectory(Path.Combine(silo.Directory, "repo")).FullName;
+        await GitAsync(repository, "init", "--quiet", "--initial-branch", "main");
+        await File.WriteAllTextAsync(Path.Combine(repository, "index.html"), "main v1", TestContext.Current.CancellationToken);
+        await GitAsync(repository, "add", ".");
+        await GitAsync(repository, "commit", "--quiet", "-m", "v1");
+        var firstCommit = (await GitAsync(repository, "rev-parse", "HEAD")).Trim();
+        await GitAsync(repository, "checkout", "--quiet", "-b", "feature");
+        foreach (var version in new[] { "feature v2", "feature v3" })
+        {
+            await File.WriteAllTextAsync(Path.Combine(repository, "index.html"), version, TestContext.Current.CancellationToken);
+            await GitAsync(repository, "commit", "--quiet", "-am", version);
+        }
+
+        await GitAsync(repository, "checkout", "--quiet", "main");
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings(LocalPath: repository));
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: "feature"));
+        var log = await silo.LogUntilEndAsync(queued.Id);
+        Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
+        Assert.Contains(log, l => l.Text.StartsWith("Cloning file://", StringComparison.Ordinal) && l.Text.Contains("(branch feature, depth 1)", StringComparison.Ordinal));
+        var (_, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        Assert.Equal("feature v3", silo.Store.Read(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+        Assert.DoesNotContain(manifest.Files, f => f.Path.StartsWith(".git", StringComparison.Ordinal));
+        // Shallow: the clone holds the branch's last commit only.
+        var source = Path.Combine(silo.WorkDirectory, queued.Id, "src");
+        Assert.Equal("1", (await GitAsync(source, "rev-list", "--count", "HEAD")).Trim());
+
+        var (byCommit, commitDeployment, commitQueued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: firstCommit));
+        var commitLog = await silo.LogUntilEndAsync(commitQueued.Id);
+        Assert.True((await byCommit.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", commitLog.Select(l => l.Text)));
+        var (_, commitManifest, _) = await silo.DeploymentResultAsync(commitDeployment);
+        Assert.Equal("main v1", silo.Store.Read(commitManifest!.Files.Single(f => f.Path == "index.html").Sha256));
+
+        // A branch that does not exist fails the build with git's exit code.
+        var (missing, _, missingQueued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: "no-such-branch"));
+        await silo.LogUntilEndAsync(missingQueued.Id);
+        var failed = await missing.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, failed.Status);
+        Assert.Contains("git clone exited with code", failed.Error, StringComparison.Ordinal);
+    }
+
+    private static Task<string> GitAsync(string directory, params string[] arguments) => Tools.RunAsync("git", arguments, directory, Identity);
+}
