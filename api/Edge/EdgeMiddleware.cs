@@ -106,13 +106,11 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         if (file is null && site.Spa && !Path.HasExtension(path) && site.Files.TryGetValue("index.html", out var index))
         {
             file = index;
-            served = "/index.html";
         }
 
         if (file is null && site.NotFoundPage is { } notFound)
         {
             file = notFound;
-            served = "/404.html";
             status = StatusCodes.Status404NotFound;
         }
 
@@ -131,7 +129,8 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             return;
         }
 
-        await StaticFileResponder.WriteAsync(http, cached, served, status, headers);
+        // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
+        await StaticFileResponder.WriteAsync(http, cached, "/" + file.Path, status, headers);
     }
 
     private static string? Rewrite(EdgeRouting routing, string path)

@@ -29,13 +29,14 @@ public sealed class CachedFile(string sha256, long length, string path, byte[]? 
     /// <summary>The content compressed (null when it does not get smaller). Made on first use; a race makes it twice, harmlessly.</summary>
     public byte[]? Encoded(ContentCoding coding)
     {
-        if (Bytes is null) return null;
+        if (Length > FileCache.MaxCompressBytes) return null;
         ref var slot = ref coding == ContentCoding.Brotli ? ref _brotli : ref _gzip;
         if (slot is null)
         {
-            var compressed = Compress(Bytes, coding);
+            // A text file too large to keep whole in memory is still worth keeping compressed (a big JS bundle).
+            var compressed = Compress(Bytes ?? File.ReadAllBytes(Path), coding);
             // An empty array marks "not worth it", so it is not tried again.
-            slot = compressed.Length < Bytes.Length - 32 ? compressed : [];
+            slot = compressed.Length < Length - 32 ? compressed : [];
             owner.Account(slot.Length);
         }
 
@@ -70,6 +71,9 @@ public enum ContentCoding
 /// </summary>
 public sealed class FileCache(IArtifactStore store, EdgeOptions options)
 {
+    /// <summary>Compressible files up to this size are kept compressed in memory, whatever their own size.</summary>
+    public const long MaxCompressBytes = 16L * 1024 * 1024;
+
     private readonly ConcurrentDictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
     private long _bytes;
 

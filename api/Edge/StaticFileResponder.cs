@@ -67,7 +67,7 @@ public static partial class StaticFileResponder
         if (compressible) headers.Vary = "Accept-Encoding";
         if (extraHeaders is not null) foreach (var (key, value) in extraHeaders) headers.Append(key, value);
 
-        var coding = compressible && file.Bytes is not null && file.Length >= MinCompressBytes
+        var coding = compressible && file.Length >= MinCompressBytes
             ? Negotiate(request.Headers.AcceptEncoding)
             : ContentCoding.Identity;
         var body = coding == ContentCoding.Identity ? null : file.Encoded(coding);

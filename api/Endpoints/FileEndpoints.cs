@@ -39,6 +39,7 @@ public static class FileEndpoints
         var body = await JsonBody.ReadAsync(http.Request, MaxMissingBodyBytes);
         var array = body.Array("files", ManifestValidation.MaxFiles);
         var hashes = new List<string>();
+        var manifest = new List<ManifestFile>();
         if (array is { } items)
         {
             var index = 0;
@@ -47,26 +48,26 @@ public static class FileEndpoints
                 var at = $"files[{index++}]";
                 if (item.ValueKind != JsonValueKind.Object)
                 {
-                    body.Fail(at, "must be an object with sha256 and size");
+                    body.Fail(at, "must be an object with sha256 and size (and path)");
                     continue;
                 }
 
-                if (item.TryGetProperty("sha256", out var hash) && hash.ValueKind == JsonValueKind.String && ManifestValidation.IsSha256(hash.GetString()))
-                {
-                    hashes.Add(hash.GetString()!);
-                }
-                else
-                {
-                    body.Fail($"{at}.sha256", ManifestValidation.HashRule);
-                }
+                var hash = item.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString()! : "";
+                if (ManifestValidation.IsSha256(hash)) hashes.Add(hash);
+                else body.Fail($"{at}.sha256", ManifestValidation.HashRule);
+                long bytes = -1;
+                if (!item.TryGetProperty("size", out var size) || !size.TryGetInt64(out bytes) || bytes < 0) body.Fail($"{at}.size", "must be a whole number of bytes, 0 or more");
+                else if (bytes > options.MaxFileBytes) body.Fail($"{at}.size", $"must be at most {options.MaxFileBytes} bytes (CloudDeck:Artifacts:MaxFileBytes)");
+                // A client may send its whole manifest (with paths): its paths are then checked now, before any upload.
+                if (item.TryGetProperty("path", out var path)) manifest.Add(new ManifestFile(path.ValueKind == JsonValueKind.String ? path.GetString()! : "", hash, bytes));
+            }
 
-                if (!item.TryGetProperty("size", out var size) || !size.TryGetInt64(out var bytes) || bytes < 0)
+            if (manifest.Count > 0 && manifest.Count != items.GetArrayLength()) body.Fail("files", "must give a path for every file or for none");
+            else if (manifest.Count > 0)
+            {
+                foreach (var (field, problem) in ManifestValidation.Problems(manifest).Where(p => p.Field.EndsWith(".path", StringComparison.Ordinal) || p.Field == "files"))
                 {
-                    body.Fail($"{at}.size", "must be a whole number of bytes, 0 or more");
-                }
-                else if (bytes > options.MaxFileBytes)
-                {
-                    body.Fail($"{at}.size", $"must be at most {options.MaxFileBytes} bytes (CloudDeck:Artifacts:MaxFileBytes)");
+                    body.Fail(field, problem);
                 }
             }
         }
