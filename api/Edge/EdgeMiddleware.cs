@@ -121,16 +121,16 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             return;
         }
 
-        var cached = await files.GetAsync(file.Sha256, http.RequestAborted);
+        var cached = await files.GetAsync(file.File.Sha256, http.RequestAborted);
         if (cached is null)
         {
-            logger.LogError("Deployment {DeploymentId} lists {Path} ({Sha256}), which is not in the artifact store", site.Id, file.Path, file.Sha256);
+            logger.LogError("Deployment {DeploymentId} lists {Path} ({Sha256}), which is not in the artifact store", site.Id, file.File.Path, file.File.Sha256);
             await EdgePages.UnavailableAsync(http);
             return;
         }
 
         // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
-        await StaticFileResponder.WriteAsync(http, cached, "/" + file.Path, status, headers);
+        await StaticFileResponder.WriteAsync(http, cached, file, status, headers);
     }
 
     private static string? Rewrite(EdgeRouting routing, string path)

@@ -3,10 +3,21 @@ using CloudDeck.GrainInterfaces.Deployments;
 
 namespace CloudDeck.Api.Edge;
 
+/// <summary>A file of a deployment with what its responses say about it, worked out once when the manifest is loaded.</summary>
+public sealed record SiteFile(ManifestFile File, string ContentType, bool Compressible, string CacheControl)
+{
+    public static SiteFile Of(ManifestFile file)
+    {
+        var path = "/" + file.Path;
+        var (type, compressible) = StaticFileResponder.ContentType(path);
+        return new SiteFile(file, type, compressible, StaticFileResponder.CacheControl(path, type));
+    }
+}
+
 /// <summary>One ready deployment as the edge serves it: its files by URL path and its routing config.</summary>
 public sealed class EdgeSite
 {
-    private EdgeSite(string id, FrozenDictionary<string, ManifestFile> files, EdgeRouting routing)
+    private EdgeSite(string id, FrozenDictionary<string, SiteFile> files, EdgeRouting routing)
     {
         Id = id;
         Files = files;
@@ -20,11 +31,11 @@ public sealed class EdgeSite
     public string Id { get; }
 
     /// <summary>Keyed by the manifest's path (no leading '/').</summary>
-    public FrozenDictionary<string, ManifestFile> Files { get; }
+    public FrozenDictionary<string, SiteFile> Files { get; }
 
     public EdgeRouting Routing { get; }
 
-    public ManifestFile? NotFoundPage { get; }
+    public SiteFile? NotFoundPage { get; }
 
     public bool Spa { get; }
 
@@ -42,7 +53,7 @@ public sealed class EdgeSite
         }
 
         var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256))
-            .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => SiteFile.Of(g.First()), StringComparer.Ordinal);
         return new EdgeSite(id, files, routing);
     }
 
@@ -50,12 +61,12 @@ public sealed class EdgeSite
     /// The file a URL path names: itself, <c>index.html</c> for a directory, and with clean URLs <c>x.html</c> for
     /// <c>/x</c>. <paramref name="path"/> is decoded and starts with '/'.
     /// </summary>
-    public ManifestFile? Find(string path)
+    public SiteFile? Find(string path)
     {
         var relative = path.AsSpan(1);
         if (relative.Length == 0) return Files.GetValueOrDefault("index.html");
         var lookup = Files.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (relative[^1] == '/') return lookup.TryGetValue(relative, out _) ? null : Files.GetValueOrDefault(string.Concat(relative, "index.html"));
+        if (relative[^1] == '/') return Files.GetValueOrDefault(string.Concat(relative, "index.html"));
         if (lookup.TryGetValue(relative, out var file)) return file;
         if (Routing.CleanUrls) return Files.GetValueOrDefault(string.Concat(relative, ".html")) ?? Files.GetValueOrDefault(string.Concat(relative, "/index.html"));
         return null;

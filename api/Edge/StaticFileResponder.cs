@@ -54,15 +54,15 @@ public static partial class StaticFileResponder
     [GeneratedRegex("^(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,64}$")]
     private static partial Regex Fingerprint();
 
-    public static async Task WriteAsync(HttpContext http, CachedFile file, string path, int status, IReadOnlyList<KeyValuePair<string, string>>? extraHeaders)
+    public static async Task WriteAsync(HttpContext http, CachedFile file, SiteFile served, int status, IReadOnlyList<KeyValuePair<string, string>>? extraHeaders)
     {
         var request = http.Request;
         var response = http.Response;
         var headers = response.Headers;
-        var (type, compressible) = ContentType(path);
+        var compressible = served.Compressible;
         response.StatusCode = status;
-        headers.ContentType = type;
-        headers.CacheControl = status == StatusCodes.Status200OK ? CacheControl(path, type) : NoCache;
+        headers.ContentType = served.ContentType;
+        headers.CacheControl = status == StatusCodes.Status200OK ? served.CacheControl : NoCache;
         headers.AcceptRanges = "bytes";
         if (compressible) headers.Vary = "Accept-Encoding";
         if (extraHeaders is not null) foreach (var (key, value) in extraHeaders) headers.Append(key, value);
@@ -118,6 +118,17 @@ public static partial class StaticFileResponder
     public static ContentCoding Negotiate(StringValues acceptEncoding)
     {
         if (StringValues.IsNullOrEmpty(acceptEncoding)) return ContentCoding.Identity;
+        // Browsers send a handful of distinct values: parse each once.
+        if (acceptEncoding.Count == 1 && Negotiated.TryGetValue(acceptEncoding[0]!, out var known)) return known;
+        var coding = Parse(acceptEncoding);
+        if (acceptEncoding.Count == 1 && Negotiated.Count < 256) Negotiated[acceptEncoding[0]!] = coding;
+        return coding;
+    }
+
+    private static readonly ConcurrentDictionary<string, ContentCoding> Negotiated = new(StringComparer.Ordinal);
+
+    private static ContentCoding Parse(StringValues acceptEncoding)
+    {
         bool brotli = false, gzip = false;
         foreach (var value in acceptEncoding)
         {
