@@ -15,6 +15,10 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private volatile bool _following;
 
+    /// <summary>Grows each time following starts: an answer read under an earlier one may predate a change never seen.</summary>
+    private int _generation;
+    private readonly Lock _gate = new();
+
     /// <summary>Version orders a late grain answer against a change already applied (a grain answer of "none" is version 0).</summary>
     private sealed record Entry(string? DeploymentId, long Version);
 
@@ -29,10 +33,13 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
 
     private async Task<string?> LoadAsync(string host)
     {
+        var generation = Volatile.Read(ref _generation);
         var following = _following;
         var view = await grains.GetGrain<IAliasGrain>(host).Get();
-        if (following && _following)
+        // Under the gate, so a stop that clears the cache cannot slip between this check and the write.
+        lock (_gate)
         {
+            if (!following || !_following || generation != _generation) return view?.DeploymentId;
             // Random Host headers must not grow memory without end: starting over is cheap, the next requests refill it.
             if (_entries.Count >= options.AliasCacheSize) _entries.Clear();
             var loaded = new Entry(view?.DeploymentId, view?.Version ?? 0);
@@ -63,20 +70,21 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var stream = streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key);
-        StreamSequenceToken? from = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             StreamSubscriptionHandle? subscription = null;
             try
             {
-                if (from is null)
+                // Always from the stream's end: the cache is empty whenever following (re)starts, so the history holds
+                // nothing it needs, and retention may trim the stream (CloudDeck:Streams:Retention:edge-aliases).
+                var from = new StreamSequenceToken((await stream.GetInfoAsync()).Last + 1);
+                subscription = await stream.SubscribeAsync(this, from);
+                lock (_gate)
                 {
-                    // Start at the stream's end: the cache is empty, so the history holds nothing it needs.
-                    from = new StreamSequenceToken((await stream.GetInfoAsync()).Last + 1);
+                    _generation++;
+                    _following = true;
                 }
 
-                subscription = await stream.SubscribeAsync(this, from);
-                _following = true;
                 logger.LogInformation("Edge follows alias changes from {Position}", from);
                 await subscription.Completion.WaitAsync(stoppingToken);
                 logger.LogWarning("The alias change stream ended; following it again");
@@ -91,13 +99,13 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
             }
             finally
             {
-                _following = false;
-                _entries.Clear();
-                if (subscription is not null)
+                lock (_gate)
                 {
-                    if (subscription.LastDelivered is { } last) from = last.Next;
-                    await subscription.DisposeAsync();
+                    _following = false;
+                    _entries.Clear();
                 }
+
+                if (subscription is not null) await subscription.DisposeAsync();
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);

@@ -20,6 +20,7 @@ public sealed class LocalArtifactStore : IArtifactStore
         _root = Path.GetFullPath(root);
         _temporary = Path.Combine(_root, "tmp");
         Directory.CreateDirectory(_temporary);
+        RemoveAbandonedUploads();
     }
 
     public string Root => _root;
@@ -126,6 +127,25 @@ public sealed class LocalArtifactStore : IArtifactStore
         catch (IOException) when (File.Exists(target))
         {
             // Another put of the same content won the race.
+        }
+    }
+
+    /// <summary>
+    /// Temporary files a killed process left behind. Only old ones: in cluster mode other processes share this
+    /// directory and may be writing theirs right now.
+    /// </summary>
+    private void RemoveAbandonedUploads()
+    {
+        var before = DateTime.UtcNow - TimeSpan.FromDays(1);
+        foreach (var file in new DirectoryInfo(_temporary).EnumerateFiles())
+        {
+            try
+            {
+                if (file.LastWriteTimeUtc < before) file.Delete();
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 

@@ -72,6 +72,9 @@ public sealed class FileEndpointTests : IAsyncDisposable
         var big = new byte[5000];
         var tooLarge = await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{org}/files/{Convert.ToHexStringLower(SHA256.HashData(big))}", Raw(big), owner.AccessToken);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
+        // Without Content-Length (chunked) the size cannot be checked before the body is read: refused.
+        var chunked = await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{org}/files/{sha}", new ChunkedJson("the real content"), owner.AccessToken);
+        Assert.Equal(HttpStatusCode.LengthRequired, chunked.Status);
 
         Assert.False(Store.Contains(sha));
         Assert.False(Store.Contains(otherSha));
