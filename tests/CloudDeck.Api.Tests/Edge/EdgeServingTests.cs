@@ -2,7 +2,9 @@ using System.IO.Compression;
 using System.Net;
 using System.Text;
 using CloudDeck.GrainInterfaces.Deployments;
+using Actors.Runtime;
 using CloudDeck.Api.Edge;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CloudDeck.Api.Tests.Edge;
 
@@ -223,7 +225,7 @@ public sealed class EdgeServingTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task An_alias_change_is_served_without_a_restart_and_each_manifest_is_loaded_once()
+    public async Task An_alias_change_or_a_deletion_is_seen_without_a_restart_and_each_manifest_is_loaded_once()
     {
         var first = await _edge.PublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "one"u8.ToArray() });
         var second = await _edge.PublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "two"u8.ToArray() });
@@ -241,6 +243,18 @@ public sealed class EdgeServingTests : IAsyncDisposable
         await alias.Remove();
         await EventuallyAsync(null);
         Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync(Alias, "/")).StatusCode);
+
+        // A deleted deployment announces itself on the same stream: the edge forgets its manifest and asks again.
+        _edge.Manifests.Ready.TryRemove(first, out _);
+        var streams = _edge.Services.GetRequiredService<IStreamProvider>();
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(first));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await _edge.GetAsync($"{first}.localhost", "/")).StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync($"{first}.localhost", "/")).StatusCode);
     }
 
     private async Task<string?> BodyAsync()
