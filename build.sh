@@ -94,6 +94,9 @@ check_components() {
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
+  # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).
+  report nginx "$(first_command nginx /usr/sbin/nginx)" "apt-get install nginx" no
+  report wrk "$(first_command wrk)" "apt-get install wrk" no
 }
 
 # Prints "N passed, N failed, N skipped" summed over the .trx files (VSTest counts a skipped
