@@ -64,6 +64,8 @@ public static partial class StaticFileResponder
         headers.ContentType = served.ContentType;
         headers.CacheControl = status == StatusCodes.Status200OK ? served.CacheControl : NoCache;
         headers.AcceptRanges = "bytes";
+        // Deployments are user content: a browser must not reinterpret a .txt or .json as HTML or script.
+        headers.XContentTypeOptions = "nosniff";
         if (compressible) headers.Vary = "Accept-Encoding";
         if (extraHeaders is not null) foreach (var (key, value) in extraHeaders) headers.Append(key, value);
 
