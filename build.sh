@@ -94,6 +94,9 @@ check_components() {
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
+  # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).
+  report nginx "$(first_command nginx /usr/sbin/nginx)" "apt-get install nginx" no
+  report wrk "$(first_command wrk)" "apt-get install wrk" no
 }
 
 # Prints "N passed, N failed, N skipped" summed over the .trx files (VSTest counts a skipped
@@ -177,6 +180,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Logs.Bench -- "$@"
     return
   fi
+  # `bench edge`: static requests/s of the edge beside nginx serving the same files (needs nginx; uses wrk if installed).
+  if [[ "${1:-}" == edge ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- "$@"
+    return
+  fi
   dotnet run -c Release --project bench/Actors.Bench -- "$@"
 }
 
@@ -188,6 +197,7 @@ usage: ./build.sh <verb> [args...]
           (CI=true: missing postgresql/git/node/npm is an error, and skipped-for-missing tests fail)
   bench   dotnet run the benchmarks in bench/Actors.Bench; extra args go to the benchmark
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
+          (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
 EOF
 }
 

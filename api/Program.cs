@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Edge;
 using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
@@ -24,6 +25,7 @@ try
     }
 
     builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
+    builder.Services.AddCloudDeckEdge(builder.Configuration);
 }
 catch (InvalidOperationException misconfigured)
 {
@@ -64,6 +66,8 @@ builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = Tim
 
 var app = builder.Build();
 app.UseExceptionHandler();
+// Before authentication and the API's status pages: a deployment's host never reaches the API.
+app.UseCloudDeckEdge();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -88,7 +92,8 @@ app.MapGroup("/api/v1")
     .MapBuildEndpoints()
     .MapUsageEndpoints()
     .MapProjectEndpoints()
-    .MapDeploymentEndpoints();
+    .MapDeploymentEndpoints()
+    .MapFileEndpoints();
 
 await app.RunAsync();
 return 0;

@@ -26,6 +26,12 @@ public static class AliasChanges
 {
     public const string Namespace = "edge-aliases";
     public const string Key = "all";
+
+    /// <summary>
+    /// What a deleted deployment appends (Host = its id, no dot, so never a host name), so every edge forgets the
+    /// manifest it cached for <c>{id}.{base}</c>.
+    /// </summary>
+    public static AliasChange DeploymentDeleted(string deploymentId) => new(deploymentId, null, long.MaxValue);
 }
 
 public sealed record AliasChange(string Host, string? DeploymentId, long Version);

@@ -1,5 +1,6 @@
 using Actors.Runtime;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
@@ -56,6 +57,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckPlans(configuration);
         services.AddCloudDeckUsage(configuration);
+        services.AddCloudDeckArtifacts(configuration, storage.DataDirectory);
         services.AddCloudDeckProjects(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
@@ -105,6 +107,8 @@ public static class CloudDeckSilo
         // Validated here too, so a wrong plan setting stops the API process as it stops a silo.
         services.AddCloudDeckPlans(configuration);
         services.AddCloudDeckUsage(configuration);
+        // The API serves uploads and the edge from the same shared directory the silos' builds write to.
+        services.AddCloudDeckArtifacts(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
         services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");

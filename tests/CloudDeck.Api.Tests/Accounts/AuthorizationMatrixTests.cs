@@ -199,6 +199,15 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
             (await _api.PostAsync($"/api/v1/deployments/{id}/cancel", null, _owner.AccessToken)).Expect(HttpStatusCode.OK);
             return ($"/api/v1/deployments/{id}", null);
         }),
+        ["POST /api/v1/orgs/{slug}/files/missing"] = new(Org(403, 200, 200, 200), Fixed("/api/v1/orgs/acme/files/missing",
+            new { files = new[] { new { path = "index.html", sha256 = new string('a', 64), size = 1 } } })),
+        // Fresh content per call, so every caller allowed to upload stores a new file (201).
+        ["PUT /api/v1/orgs/{slug}/files/{sha256}"] = new(Org(403, 201, 201, 201), _ =>
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes($"matrix file {Interlocked.Increment(ref _fresh)}");
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            return Task.FromResult<(string, object?)>(($"/api/v1/orgs/acme/files/{hash}", new ByteArrayContent(bytes)));
+        }),
 
         ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),

@@ -1,0 +1,167 @@
+using System.Net;
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Api.Edge;
+
+/// <summary>
+/// Routes by Host. <c>{id}.{base}</c> serves that deployment; other hosts under the base domain are aliases (an unknown
+/// one gets the 404 page); the base domain itself, IP addresses and <see cref="EdgeOptions.ApiHosts"/> are the API; any
+/// other host is a custom domain if an alias says so, else the API. In the steady state a request makes no grain call:
+/// alias, manifest and file all come from memory.
+/// </summary>
+public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, ManifestCache manifests, FileCache files, ILogger<EdgeMiddleware> logger)
+    : IMiddleware
+{
+    private const int MaxRewrites = 8;
+    private readonly string _dottedBase = "." + options.BaseDomain;
+    private readonly HashSet<string> _apiHosts = new(options.ApiHosts, StringComparer.Ordinal);
+
+    public async Task InvokeAsync(HttpContext http, RequestDelegate next)
+    {
+        var host = http.Request.Host.Host.ToLowerInvariant().TrimEnd('.');
+        if (host.Length == 0 || host == options.BaseDomain || _apiHosts.Contains(host) || IPAddress.TryParse(host, out _))
+        {
+            await next(http);
+            return;
+        }
+
+        var underBase = host.EndsWith(_dottedBase, StringComparison.Ordinal);
+        string? deploymentId;
+        if (underBase && DeploymentIds.IsWellFormed(host.AsSpan(0, host.Length - _dottedBase.Length).ToString()))
+        {
+            deploymentId = host[..^_dottedBase.Length];
+        }
+        else
+        {
+            deploymentId = await aliases.ResolveAsync(host);
+            if (deploymentId is null)
+            {
+                if (underBase) await EdgePages.UnknownHostAsync(http, host);
+                else await next(http);
+                return;
+            }
+        }
+
+        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+        {
+            await EdgePages.MethodNotAllowedAsync(http);
+            return;
+        }
+
+        EdgeSite? site;
+        try
+        {
+            site = await manifests.GetAsync(deploymentId);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "The edge could not load deployment {DeploymentId} for {Host}", deploymentId, host);
+            await EdgePages.UnavailableAsync(http);
+            return;
+        }
+
+        if (site is null) await EdgePages.NotReadyAsync(http, deploymentId);
+        else await ServeAsync(http, site);
+    }
+
+    private async Task ServeAsync(HttpContext http, EdgeSite site)
+    {
+        http.Response.Headers[EdgePages.ServedByHeader] = site.Id;
+        var path = http.Request.Path.Value is { Length: > 0 } value ? value : "/";
+        var routing = site.Routing;
+        var headers = MatchingHeaders(routing, path);
+
+        foreach (var redirect in routing.Redirects)
+        {
+            if (redirect.Source.Match(path) is { Success: true } match)
+            {
+                var target = redirect.Source.Substitute(match, redirect.Destination);
+                if (!target.Contains('?', StringComparison.Ordinal)) target += http.Request.QueryString.Value;
+                http.Response.StatusCode = redirect.Status;
+                http.Response.Headers.Location = target;
+                AddHeaders(http, headers);
+                return;
+            }
+        }
+
+        var file = site.Find(path);
+        if (file is null && site.IsDirectory(path))
+        {
+            http.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
+            http.Response.Headers.Location = path + "/" + http.Request.QueryString.Value;
+            return;
+        }
+
+        // Files win over rewrites (as on Vercel); a rewrite may lead to another rewrite, a few times at most.
+        var served = path;
+        for (var i = 0; file is null && i < MaxRewrites; i++)
+        {
+            var rewritten = Rewrite(routing, served);
+            if (rewritten is null) break;
+            served = rewritten;
+            file = site.Find(served);
+        }
+
+        var status = StatusCodes.Status200OK;
+        if (file is null && site.Spa && !Path.HasExtension(path) && site.Files.TryGetValue("index.html", out var index))
+        {
+            file = index;
+        }
+
+        if (file is null && site.NotFoundPage is { } notFound)
+        {
+            file = notFound;
+            status = StatusCodes.Status404NotFound;
+        }
+
+        if (file is null)
+        {
+            AddHeaders(http, headers);
+            await EdgePages.MissingFileAsync(http);
+            return;
+        }
+
+        var cached = await files.GetAsync(file.File.Sha256, http.RequestAborted);
+        if (cached is null)
+        {
+            logger.LogError("Deployment {DeploymentId} lists {Path} ({Sha256}), which is not in the artifact store", site.Id, file.File.Path, file.File.Sha256);
+            await EdgePages.UnavailableAsync(http);
+            return;
+        }
+
+        // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
+        await StaticFileResponder.WriteAsync(http, cached, file, status, headers);
+    }
+
+    private static string? Rewrite(EdgeRouting routing, string path)
+    {
+        foreach (var rewrite in routing.Rewrites)
+        {
+            if (rewrite.Source.Match(path) is { Success: true } match)
+            {
+                var target = rewrite.Source.Substitute(match, rewrite.Destination);
+                var query = target.IndexOf('?');
+                return query >= 0 ? target[..query] : target;
+            }
+        }
+
+        return null;
+    }
+
+    private static List<KeyValuePair<string, string>>? MatchingHeaders(EdgeRouting routing, string path)
+    {
+        List<KeyValuePair<string, string>>? matched = null;
+        foreach (var rule in routing.Headers)
+        {
+            if (rule.Source.Match(path).Success) (matched ??= []).AddRange(rule.Values);
+        }
+
+        return matched;
+    }
+
+    private static void AddHeaders(HttpContext http, List<KeyValuePair<string, string>>? headers)
+    {
+        if (headers is null) return;
+        foreach (var (key, value) in headers) http.Response.Headers.Append(key, value);
+    }
+}

@@ -1,0 +1,76 @@
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Api.Edge;
+
+/// <summary>Settings under <c>CloudDeck:Edge</c>. Every one has a default that works on a laptop.</summary>
+public sealed class EdgeOptions
+{
+    public const string Section = "CloudDeck:Edge";
+
+    /// <summary>Deployments are served at <c>{id}.{BaseDomain}</c> and aliases under it; the bare domain is the API.</summary>
+    public string BaseDomain { get; set; } = "localhost";
+
+    /// <summary>Host names under the base domain that are the API, not a deployment (for example <c>api.deck.example.com</c>).</summary>
+    public List<string> ApiHosts { get; set; } = [];
+
+    /// <summary>Files up to this size are kept in memory (with their compressed forms); larger ones are sent from disk.</summary>
+    public int MaxMemoryFileBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The most bytes of file content (all encodings) kept in memory.</summary>
+    public long MemoryCacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Deployments whose manifests are kept in memory.</summary>
+    public int ManifestCacheSize { get; set; } = 1000;
+
+    /// <summary>Host names whose answer (deployment or none) is kept in memory.</summary>
+    public int AliasCacheSize { get; set; } = 100_000;
+
+    /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
+    public static EdgeOptions Read(IConfiguration configuration)
+    {
+        var options = new EdgeOptions();
+        try
+        {
+            configuration.GetSection(Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Section} could not be read ({e.Message}).", e);
+        }
+
+        options.BaseDomain = options.BaseDomain.Trim().TrimEnd('.').ToLowerInvariant();
+        if (!IsHostName(options.BaseDomain)) throw Invalid(nameof(BaseDomain), $"must be a host name such as localhost or deck.example.com (was '{options.BaseDomain}')");
+        options.ApiHosts = [.. options.ApiHosts.Select(h => h.Trim().TrimEnd('.').ToLowerInvariant())];
+        if (options.ApiHosts.FirstOrDefault(h => !IsHostName(h)) is { } bad) throw Invalid(nameof(ApiHosts), $"must list host names (not '{bad}')");
+        if (options.MaxMemoryFileBytes < 0) throw Invalid(nameof(MaxMemoryFileBytes), "must not be negative");
+        if (options.MemoryCacheBytes < options.MaxMemoryFileBytes) throw Invalid(nameof(MemoryCacheBytes), "must be at least MaxMemoryFileBytes");
+        if (options.ManifestCacheSize < 1) throw Invalid(nameof(ManifestCacheSize), "must be at least 1");
+        if (options.AliasCacheSize < 1) throw Invalid(nameof(AliasCacheSize), "must be at least 1");
+        return options;
+    }
+
+    public static bool IsHostName(string host) =>
+        host.Length is > 0 and <= 253 && host.Split('.').All(label => label.Length is > 0 and <= Hostnames.MaxLabel
+            && label.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789-") < 0 && label[0] != '-' && label[^1] != '-');
+
+    private static InvalidOperationException Invalid(string name, string problem) => new($"{Section}:{name} {problem}.");
+}
+
+public static class EdgeServices
+{
+    /// <summary>The edge's settings (validated now, so a wrong one stops the process at start), caches and stream follower.</summary>
+    public static IServiceCollection AddCloudDeckEdge(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(EdgeOptions.Read(configuration));
+        services.AddSingleton<IManifestSource, GrainManifestSource>();
+        services.AddSingleton<AliasCache>();
+        services.AddHostedService(provider => provider.GetRequiredService<AliasCache>());
+        services.AddSingleton<ManifestCache>();
+        services.AddSingleton<FileCache>();
+        services.AddSingleton<EdgeMiddleware>();
+        return services;
+    }
+
+    /// <summary>Requests for a deployment's host are answered here; every other one goes on to the API.</summary>
+    public static IApplicationBuilder UseCloudDeckEdge(this IApplicationBuilder app) => app.UseMiddleware<EdgeMiddleware>();
+}

@@ -1,0 +1,77 @@
+using System.Collections.Frozen;
+using CloudDeck.GrainInterfaces.Deployments;
+
+namespace CloudDeck.Api.Edge;
+
+/// <summary>A file of a deployment with what its responses say about it, worked out once when the manifest is loaded.</summary>
+public sealed record SiteFile(ManifestFile File, string ContentType, bool Compressible, string CacheControl)
+{
+    public static SiteFile Of(ManifestFile file)
+    {
+        var path = "/" + file.Path;
+        var (type, compressible) = StaticFileResponder.ContentType(path);
+        return new SiteFile(file, type, compressible, StaticFileResponder.CacheControl(path, type));
+    }
+}
+
+/// <summary>One ready deployment as the edge serves it: its files by URL path and its routing config.</summary>
+public sealed class EdgeSite
+{
+    private EdgeSite(string id, FrozenDictionary<string, SiteFile> files, EdgeRouting routing)
+    {
+        Id = id;
+        Files = files;
+        Routing = routing;
+        files.TryGetValue("404.html", out var notFound);
+        NotFoundPage = notFound;
+        // Without a config saying otherwise, a site with an index.html and no 404.html is taken for a single-page app.
+        Spa = routing.Spa ?? (files.ContainsKey("index.html") && notFound is null);
+    }
+
+    public string Id { get; }
+
+    /// <summary>Keyed by the manifest's path (no leading '/').</summary>
+    public FrozenDictionary<string, SiteFile> Files { get; }
+
+    public EdgeRouting Routing { get; }
+
+    public SiteFile? NotFoundPage { get; }
+
+    public bool Spa { get; }
+
+    public static EdgeSite From(string id, DeploymentManifest manifest, ILogger logger)
+    {
+        var routing = EdgeRouting.Empty;
+        try
+        {
+            routing = EdgeRouting.Parse(manifest.RoutingConfig);
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            // The build should have refused it; serving the files without the rules beats serving nothing.
+            logger.LogWarning("Deployment {DeploymentId}: clouddeck.json ignored ({Problem})", id, e.Message);
+        }
+
+        var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256))
+            .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => SiteFile.Of(g.First()), StringComparer.Ordinal);
+        return new EdgeSite(id, files, routing);
+    }
+
+    /// <summary>
+    /// The file a URL path names: itself, <c>index.html</c> for a directory, and with clean URLs <c>x.html</c> for
+    /// <c>/x</c>. <paramref name="path"/> is decoded and starts with '/'.
+    /// </summary>
+    public SiteFile? Find(string path)
+    {
+        var relative = path.AsSpan(1);
+        if (relative.Length == 0) return Files.GetValueOrDefault("index.html");
+        var lookup = Files.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (relative[^1] == '/') return Files.GetValueOrDefault(string.Concat(relative, "index.html"));
+        if (lookup.TryGetValue(relative, out var file)) return file;
+        if (Routing.CleanUrls) return Files.GetValueOrDefault(string.Concat(relative, ".html")) ?? Files.GetValueOrDefault(string.Concat(relative, "/index.html"));
+        return null;
+    }
+
+    /// <summary>A directory without the trailing slash (<c>/docs</c> with <c>docs/index.html</c>): redirect, so relative links resolve.</summary>
+    public bool IsDirectory(string path) => path.Length > 1 && path[^1] != '/' && Files.ContainsKey(string.Concat(path.AsSpan(1), "/index.html"));
+}

@@ -1,0 +1,153 @@
+using System.Security.Cryptography;
+using CloudDeck.GrainInterfaces;
+
+namespace CloudDeck.Grains.Artifacts;
+
+/// <summary>
+/// Files at <c>&lt;root&gt;/&lt;aa&gt;/&lt;rest of the hash&gt;</c>. A file is written to a temporary name under
+/// <c>&lt;root&gt;/tmp</c>, hashed while it is written, flushed, and renamed into place only when hash and size match:
+/// a reader (the edge, with sendfile) sees a complete file or none, and a refused upload leaves nothing behind.
+/// Two puts of one hash race harmlessly: both write their own temporary file and the second rename finds the first.
+/// </summary>
+public sealed class LocalArtifactStore : IArtifactStore
+{
+    private const int BufferSize = 128 * 1024;
+    private readonly string _root;
+    private readonly string _temporary;
+
+    public LocalArtifactStore(string root)
+    {
+        _root = Path.GetFullPath(root);
+        _temporary = Path.Combine(_root, "tmp");
+        Directory.CreateDirectory(_temporary);
+        RemoveAbandonedUploads();
+    }
+
+    public string Root => _root;
+
+    public bool Contains(string sha256) => IsWellFormed(sha256) && File.Exists(PathOf(sha256));
+
+    public IReadOnlyList<string> Missing(IEnumerable<string> sha256s)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var sha256 in sha256s)
+        {
+            ArtifactHashes.Require(sha256);
+            if (seen.Add(sha256) && !File.Exists(PathOf(sha256))) missing.Add(sha256);
+        }
+
+        return missing;
+    }
+
+    public async Task PutAsync(string sha256, long size, Stream content, CancellationToken cancellationToken)
+    {
+        ArtifactHashes.Require(sha256);
+        if (size < 0) throw new InvalidFieldException("size", "must not be negative");
+        var (temporary, actual, length) = await WriteTemporaryAsync(content, size, cancellationToken);
+        try
+        {
+            if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
+            if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+            Publish(temporary, sha256);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public async Task<string> PutFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, cancellationToken);
+        try
+        {
+            Publish(temporary, sha256);
+            return sha256;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public string PathOf(string sha256)
+    {
+        ArtifactHashes.Require(sha256);
+        return Path.Combine(_root, sha256[..2], sha256[2..]);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="content"/> to a new temporary file, hashing it; stops reading one byte past
+    /// <paramref name="limit"/> so an oversized body is refused without reading all of it.
+    /// </summary>
+    private async Task<(string Path, string Sha256, long Length)> WriteTemporaryAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    {
+        var temporary = Path.Combine(_temporary, Guid.NewGuid().ToString("n"));
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long length = 0;
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                var buffer = new byte[BufferSize];
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    length += read;
+                    if (length > limit) break;
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+
+                // Durable before it can be renamed into place: a crash must never leave a short file under a hash name.
+                file.Flush(flushToDisk: true);
+            }
+
+            return (temporary, Convert.ToHexStringLower(hash.GetHashAndReset()), length);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    private void Publish(string temporary, string sha256)
+    {
+        var target = PathOf(sha256);
+        if (File.Exists(target)) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        try
+        {
+            // No overwrite: a file already under this name has these very bytes, and readers may have it open.
+            File.Move(temporary, target, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            // Another put of the same content won the race.
+        }
+    }
+
+    /// <summary>
+    /// Temporary files a killed process left behind. Only old ones: in cluster mode other processes share this
+    /// directory and may be writing theirs right now.
+    /// </summary>
+    private void RemoveAbandonedUploads()
+    {
+        var before = DateTime.UtcNow - TimeSpan.FromDays(1);
+        foreach (var file in new DirectoryInfo(_temporary).EnumerateFiles())
+        {
+            try
+            {
+                if (file.LastWriteTimeUtc < before) file.Delete();
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static bool IsWellFormed(string sha256) => GrainInterfaces.Deployments.ManifestValidation.IsSha256(sha256);
+}

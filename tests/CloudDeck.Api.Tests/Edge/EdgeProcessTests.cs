@@ -1,0 +1,40 @@
+using System.Net;
+
+namespace CloudDeck.Api.Tests.Edge;
+
+/// <summary>The edge in the real API process: settings are checked at start, and Kestrel routes by Host.</summary>
+public sealed class EdgeProcessTests : ProcessTest
+{
+    [Theory]
+    [InlineData("CloudDeck__Edge__BaseDomain", "not a domain!", "CloudDeck:Edge:BaseDomain")]
+    [InlineData("CloudDeck__Edge__ApiHosts__0", "api:8080", "CloudDeck:Edge:ApiHosts")]
+    [InlineData("CloudDeck__Edge__MaxMemoryFileBytes", "-1", "CloudDeck:Edge:MaxMemoryFileBytes")]
+    [InlineData("CloudDeck__Edge__ManifestCacheSize", "0", "CloudDeck:Edge:ManifestCacheSize")]
+    [InlineData("CloudDeck__Artifacts__MaxFileBytes", "0", "CloudDeck:Artifacts:MaxFileBytes")]
+    [InlineData("CloudDeck__Artifacts__MaxFileBytes", "lots", "CloudDeck:Artifacts")]
+    public async Task A_wrong_edge_or_artifact_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
+    {
+        var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));
+
+        Assert.True(await process.WaitForExitAsync(ApiHost.StartTimeout, Cancellation), $"A wrong {setting} should stop the host.\n{ApiHost.Describe(process)}");
+        Assert.True(process.ExitCode == 1, $"A misconfigured host should exit 1, not crash.\n{ApiHost.Describe(process)}");
+        Assert.Contains(setting, process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_host_under_the_base_domain_gets_the_404_page_from_kestrel()
+    {
+        var api = await StartApiAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "nobody-home.localhost";
+
+        using var response = await api.Http.SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("nobody-home.localhost", await response.Content.ReadAsStringAsync(Cancellation));
+        using var health = await api.Http.GetAsync("/healthz", Cancellation);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.True(Directory.Exists(Path.Combine(DataDirectory, "artifacts")), "The store's directory is made at start, under the data directory.");
+    }
+}

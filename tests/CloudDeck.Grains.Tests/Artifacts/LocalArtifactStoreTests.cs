@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.Grains.Artifacts;
+
+namespace CloudDeck.Grains.Tests.Artifacts;
+
+/// <summary>The store on a real directory: what it refuses leaves no trace, and concurrent writers of one hash agree.</summary>
+public sealed class LocalArtifactStoreTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("clouddeck-artifacts-").FullName;
+
+    private static (byte[] Bytes, string Sha256) Content(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>Every file under the root except the (empty) temporary directory.</summary>
+    private string[] StoredFiles() => Directory.GetFiles(_root, "*", SearchOption.AllDirectories);
+
+    [Fact]
+    public async Task A_put_stores_the_file_under_its_hash_and_answers_it_as_present()
+    {
+        var store = new LocalArtifactStore(_root);
+        var (bytes, sha) = Content("<h1>hello</h1>");
+        Assert.Equal([sha], store.Missing([sha, sha]));
+
+        await store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken);
+
+        Assert.True(store.Contains(sha));
+        Assert.Empty(store.Missing([sha]));
+        Assert.Equal(Path.Combine(_root, sha[..2], sha[2..]), store.PathOf(sha));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(store.PathOf(sha), TestContext.Current.CancellationToken));
+        Assert.Equal([store.PathOf(sha)], StoredFiles());
+    }
+
+    [Fact]
+    public async Task A_hash_or_size_mismatch_is_refused_and_nothing_is_stored()
+    {
+        var store = new LocalArtifactStore(_root);
+        var (bytes, sha) = Content("body.js");
+        var (_, otherSha) = Content("something else");
+        var ct = TestContext.Current.CancellationToken;
+
+        var wrongHash = await Assert.ThrowsAsync<InvalidFieldException>(() => store.PutAsync(otherSha, bytes.Length, new MemoryStream(bytes), ct));
+        Assert.Equal("sha256", wrongHash.Field);
+        var tooShort = await Assert.ThrowsAsync<InvalidFieldException>(() => store.PutAsync(sha, bytes.Length + 1, new MemoryStream(bytes), ct));
+        Assert.Equal("size", tooShort.Field);
+        var tooLong = await Assert.ThrowsAsync<InvalidFieldException>(() => store.PutAsync(sha, bytes.Length - 1, new MemoryStream(bytes), ct));
+        Assert.Equal("size", tooLong.Field);
+        var malformed = await Assert.ThrowsAsync<InvalidFieldException>(() => store.PutAsync("ABC", bytes.Length, new MemoryStream(bytes), ct));
+        Assert.Equal("sha256", malformed.Field);
+
+        Assert.False(store.Contains(sha));
+        Assert.False(store.Contains(otherSha));
+        Assert.Empty(StoredFiles());
+    }
+
+    [Fact]
+    public async Task Concurrent_puts_of_one_hash_all_succeed_and_leave_one_complete_file()
+    {
+        var store = new LocalArtifactStore(_root);
+        var bytes = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken))));
+
+        Assert.Equal([store.PathOf(sha)], StoredFiles());
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(store.PathOf(sha), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_reader_never_sees_a_partial_file_while_it_is_written()
+    {
+        var store = new LocalArtifactStore(_root);
+        var bytes = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        // A body that stalls halfway: the file must not exist under its hash until the whole content is checked.
+        var gate = new TaskCompletionSource();
+        var body = new StallingStream(bytes, bytes.Length / 2, gate.Task);
+
+        var put = store.PutAsync(sha, bytes.Length, body, TestContext.Current.CancellationToken);
+        await body.Stalled;
+        Assert.False(store.Contains(sha));
+        Assert.False(File.Exists(store.PathOf(sha)));
+        gate.SetResult();
+        await put;
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(store.PathOf(sha), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_file_from_disk_is_stored_under_the_hash_it_answers()
+    {
+        var store = new LocalArtifactStore(_root);
+        var source = Path.Combine(Directory.CreateTempSubdirectory("clouddeck-out-").FullName, "app.js");
+        await File.WriteAllTextAsync(source, "console.log(1)", TestContext.Current.CancellationToken);
+
+        var sha = await store.PutFileAsync(source, TestContext.Current.CancellationToken);
+
+        Assert.Equal(Content("console.log(1)").Sha256, sha);
+        Assert.Equal("console.log(1)", await File.ReadAllTextAsync(store.PathOf(sha), TestContext.Current.CancellationToken));
+        Directory.Delete(Path.GetDirectoryName(source)!, recursive: true);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private sealed class StallingStream(byte[] content, int stallAt, Task resume) : Stream
+    {
+        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _position;
+
+        public Task Stalled => _stalled.Task;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position >= stallAt && !resume.IsCompleted)
+            {
+                _stalled.TrySetResult();
+                await resume;
+            }
+
+            var limit = _position < stallAt ? stallAt : content.Length;
+            var count = Math.Min(buffer.Length, limit - _position);
+            content.AsMemory(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => content.Length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
