@@ -74,33 +74,32 @@ public sealed partial class DeploymentGrain(
         await GrainFactory.GetGrain<IOrganizationQuotaGrain>(project.Organization).Count(QuotaLimits.DeploymentsPerDay, 1);
 
         var buildId = BuildIds.New();
-        string? queued = buildId;
-        try
-        {
-            await GrainFactory.GetGrain<IBuildGrain>(buildId).Queue(
-                new BuildRequest(project.Organization, project.Name, Id, target, resolved, createdBy));
-        }
-        catch (NotSupportedException)
-        {
-            // TEMPORARY, remove when the builds branch (issue 6, B2) is merged: main's IBuildGrain.Queue is a placeholder
-            // that throws. The deployment then waits, building, for a BuildFinished that only a caller (a test) sends.
-            queued = null;
-        }
-
         state.State = new DeploymentState
         {
             Created = true, Organization = project.Organization, Project = project.Name, Target = target,
-            Status = DeploymentStatuses.Building, BuildId = queued, GitRef = resolved.GitRef, Branch = resolved.Branch, Commit = commit,
+            Status = DeploymentStatuses.Building, BuildId = buildId, GitRef = resolved.GitRef, Branch = resolved.Branch, Commit = commit,
             CreatedBy = createdBy, CreatedAt = clock.GetUtcNow(), Sequence = sequence,
         };
         try
         {
+            // Written before the build exists, so the build's report always finds its deployment.
             await state.WriteStateAsync();
+            await GrainFactory.GetGrain<IBuildGrain>(buildId).Queue(
+                new BuildRequest(project.Organization, project.Name, Id, target, resolved, createdBy));
         }
         catch
         {
-            // The build reports to a deployment that was never written; BuildFinished ignores it.
+            // Refused (builds per day, build minutes) or not stored: nothing of this deployment remains.
             state.State = new DeploymentState();
+            try
+            {
+                await state.ClearStateAsync();
+            }
+            catch (Exception)
+            {
+                // Storage failing twice: the caller's error (the first one) is the one to report.
+            }
+
             throw;
         }
     }

@@ -57,7 +57,11 @@ public sealed class TestProjectGrain([PersistentState("project")] IPersistentSta
 
     public Task<DeploymentPage> ListDeployments(Caller caller, long? before, int limit) => throw new NotSupportedException();
 
-    public Task RecordDeployment(DeploymentView deployment) => throw new NotSupportedException();
+    public Task<long> RecordDeployment(DeploymentView deployment) => throw new NotSupportedException();
+
+    public Task<DeploymentView> Rollback(Caller caller, string? deploymentId) => throw new NotSupportedException();
+
+    public Task<DeploymentView?> ReceivePush(byte[] payload, string? signature) => throw new NotSupportedException();
 
     public Task RecordProduction(string deploymentId) => throw new NotSupportedException();
 }
@@ -94,6 +98,13 @@ public sealed class TestDeploymentGrain([PersistentState("deployment")] IPersist
     public Task<DeploymentView> Cancel(Caller caller) => throw new NotSupportedException();
 
     public Task Delete(Caller caller) => throw new NotSupportedException();
+
+    public Task<DeploymentView> Promote(Caller caller) => throw new NotSupportedException();
+
+    public Task<DeploymentView> CreateFromPush(ProjectView project, DeploymentSource source, string target, string pushedBy, long sequence) =>
+        throw new NotSupportedException();
+
+    public Task ProjectDeleted() => throw new NotSupportedException();
 }
 
 public sealed class TestDeploymentState
