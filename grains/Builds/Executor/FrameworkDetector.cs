@@ -95,9 +95,12 @@ public static partial class FrameworkDetector
         return Frameworks.Other;
     }
 
+    // npm: `npm install`, as Vercel and Netlify run it. It installs what the lockfile pins, yet accepts a lockfile
+    // that lacks optional packages for other platforms (npm leaves out those its registry does not serve, e.g.
+    // rollup's native builds behind a partial mirror), which `npm ci` refuses outright.
     private static string DefaultInstall(string? lockfile) => lockfile switch
     {
-        "package-lock.json" or "npm-shrinkwrap.json" => "npm ci",
+        "package-lock.json" or "npm-shrinkwrap.json" => "npm install --no-audit --no-fund",
         "yarn.lock" => "yarn install --frozen-lockfile",
         "pnpm-lock.yaml" => "pnpm install --frozen-lockfile",
         _ => "npm install",

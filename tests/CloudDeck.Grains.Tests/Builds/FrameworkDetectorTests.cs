@@ -38,7 +38,7 @@ public sealed class FrameworkDetectorTests : IDisposable
     public void Node_frameworks_are_told_apart_by_their_dependencies(string name, string dependencies, string dev, string framework, string output)
     {
         var root = Fixture(name, ("package.json", Package(dependencies, dev)), ("package-lock.json", "{}"));
-        Assert.Equal((framework, "npm ci", "npm run build", output), Summary(FrameworkDetector.Detect(root)));
+        Assert.Equal((framework, "npm install --no-audit --no-fund", "npm run build", output), Summary(FrameworkDetector.Detect(root)));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class FrameworkDetectorTests : IDisposable
     public void Project_settings_win_field_by_field_and_next_static_export_is_recognised()
     {
         var root = Fixture("override", ("package.json", Package("""{"react-scripts":"5"}""")), ("package-lock.json", "{}"));
-        Assert.Equal(("create-react-app", "npm ci", "npm run build:prod", "build"),
+        Assert.Equal(("create-react-app", "npm install --no-audit --no-fund", "npm run build:prod", "build"),
             Summary(FrameworkDetector.Detect(root, buildCommand: "npm run build:prod")));
         Assert.Equal(("vite", "pnpm i", "npm run build", "web/dist"),
             Summary(FrameworkDetector.Detect(root, framework: "vite", installCommand: "pnpm i", outputDirectory: "web/dist")));
