@@ -16,6 +16,7 @@ if (builder.Configuration["urls"] is null)
     builder.WebHost.UseUrls("http://localhost:8080");
 }
 
+IReadOnlyList<System.Net.IPAddress> knownProxies;
 try
 {
     // Cluster mode: a client of the silos. Embedded mode (default): this process co-hosts the silo.
@@ -26,6 +27,8 @@ try
 
     builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
     builder.Services.AddCloudDeckEdge(builder.Configuration);
+    knownProxies = KnownProxies.Read(builder.Configuration);
+    if (knownProxies.Count > 0) builder.Services.AddKnownProxies(knownProxies);
 }
 catch (InvalidOperationException misconfigured)
 {
@@ -65,6 +68,12 @@ builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
+if (knownProxies.Count > 0)
+{
+    // First, so that every later middleware and endpoint sees the client's address rather than the proxy's.
+    app.UseForwardedHeaders();
+}
+
 app.UseExceptionHandler();
 // Before authentication and the API's status pages: a deployment's host never reaches the API.
 app.UseCloudDeckEdge();

@@ -26,6 +26,28 @@ public sealed class CloudDeckClusterOptions
     /// <summary>Where the silo listens; unset: loopback if advertised on loopback, else every interface.</summary>
     public string? ListenAddress { get; set; }
 
+    // Failure detection, passed on to the runtime's ClusterOptions; the defaults are the runtime's.
+    private static readonly ClusterOptions RuntimeDefaults = new();
+
+    /// <summary>How often a silo probes each of the silos it watches.</summary>
+    public TimeSpan ProbePeriod { get; set; } = RuntimeDefaults.ProbePeriod;
+
+    /// <summary>How long a probe may go unanswered before it counts as missed.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = RuntimeDefaults.ProbeTimeout;
+
+    public int MissedProbesLimit { get; set; } = RuntimeDefaults.MissedProbesLimit;
+
+    public int VotesForDeathDeclaration { get; set; } = RuntimeDefaults.VotesForDeathDeclaration;
+
+    public int ProbedSilos { get; set; } = RuntimeDefaults.ProbedSilos;
+
+    /// <summary>How long a suspicion vote counts towards a death declaration.</summary>
+    public TimeSpan SuspicionLifetime { get; set; } = RuntimeDefaults.SuspicionLifetime;
+
+    public TimeSpan TableRefreshPeriod { get; set; } = RuntimeDefaults.TableRefreshPeriod;
+
+    public TimeSpan IAmAlivePeriod { get; set; } = RuntimeDefaults.IAmAlivePeriod;
+
     public bool IsCluster => string.Equals(Mode, "Cluster", StringComparison.OrdinalIgnoreCase);
 
     public static CloudDeckClusterOptions Read(IConfiguration configuration, CloudDeckStorageOptions storage)
@@ -68,6 +90,11 @@ public sealed class CloudDeckClusterOptions
                 "CloudDeck:Cluster:Mode is Cluster: set CloudDeck:PostgresConnectionString (or CloudDeck:Cluster:ConnectionString) for the membership table.");
         }
 
+        if (string.IsNullOrWhiteSpace(AdvertisedAddress))
+        {
+            throw new InvalidOperationException("CloudDeck:Cluster:AdvertisedAddress must not be empty: other silos and clients reach this silo there.");
+        }
+
         if (ListenAddress is not null && !System.Net.IPAddress.TryParse(ListenAddress, out _))
         {
             throw new InvalidOperationException($"CloudDeck:Cluster:ListenAddress must be an IP address (was '{ListenAddress}').");
@@ -76,6 +103,36 @@ public sealed class CloudDeckClusterOptions
         if (string.IsNullOrWhiteSpace(ClusterId))
         {
             throw new InvalidOperationException("CloudDeck:Cluster:ClusterId must not be empty.");
+        }
+
+        ValidateTimings();
+    }
+
+    private void ValidateTimings()
+    {
+        foreach (var (name, value) in new[]
+                 {
+                     (nameof(ProbePeriod), ProbePeriod), (nameof(ProbeTimeout), ProbeTimeout), (nameof(SuspicionLifetime), SuspicionLifetime),
+                     (nameof(TableRefreshPeriod), TableRefreshPeriod), (nameof(IAmAlivePeriod), IAmAlivePeriod),
+                 })
+        {
+            // Zero would make the probe and refresh loops spin; a day is far past any useful detection time.
+            if (value <= TimeSpan.Zero || value > TimeSpan.FromDays(1))
+            {
+                throw new InvalidOperationException($"CloudDeck:Cluster:{name} must be more than 0 and at most 1.00:00:00 (was '{value}').");
+            }
+        }
+
+        foreach (var (name, value) in new[]
+                 {
+                     (nameof(MissedProbesLimit), MissedProbesLimit), (nameof(VotesForDeathDeclaration), VotesForDeathDeclaration),
+                     (nameof(ProbedSilos), ProbedSilos),
+                 })
+        {
+            if (value < 1)
+            {
+                throw new InvalidOperationException($"CloudDeck:Cluster:{name} must be at least 1 (was {value}).");
+            }
         }
     }
 
@@ -87,5 +144,13 @@ public sealed class CloudDeckClusterOptions
         options.GatewayPort = GatewayPort;
         options.AdvertisedAddress = AdvertisedAddress;
         options.ListenAddress = ListenAddress;
+        options.ProbePeriod = ProbePeriod;
+        options.ProbeTimeout = ProbeTimeout;
+        options.MissedProbesLimit = MissedProbesLimit;
+        options.VotesForDeathDeclaration = VotesForDeathDeclaration;
+        options.ProbedSilos = ProbedSilos;
+        options.SuspicionLifetime = SuspicionLifetime;
+        options.TableRefreshPeriod = TableRefreshPeriod;
+        options.IAmAlivePeriod = IAmAlivePeriod;
     }
 }

@@ -80,6 +80,24 @@ public sealed class ActivationTests
     }
 
     [Fact]
+    public async Task A_collection_age_set_for_one_grain_type_collects_that_type_only()
+    {
+        await using var silo = await TestSilos.StartAsync(s => s.Configure(o =>
+        {
+            o.CollectionAgeByGrainType["counter"] = TimeSpan.FromMilliseconds(300);
+            o.CollectionQuantum = TimeSpan.FromMilliseconds(100);
+        }));
+        var key = $"typed-age-{Guid.NewGuid():N}";
+        await silo.GrainFactory.GetGrain<ICounterGrain>(key).Increment();
+        await silo.GrainFactory.GetGrain<IGuidKeyGrain>(Guid.NewGuid()).Key();
+
+        await Eventually(() => ActivationLog.Deactivations.GetValueOrDefault($"counter/{key}") == 1);
+
+        // The other type keeps the silo-wide age (15 minutes by default), so it is still there.
+        Assert.Equal(1, silo.ActivationCount);
+    }
+
+    [Fact]
     public async Task DeactivateOnIdle_deactivates_after_the_call_and_the_next_call_reactivates()
     {
         await using var silo = await TestSilos.StartAsync();

@@ -90,4 +90,39 @@ public sealed class PersistenceTests(PostgresFixture postgres)
         await grain.Write("third");
         Assert.Equal("third", await grain.Read());
     }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_grain_reads_writes_and_clears_its_state_and_RecordExists_follows(StorageKind kind)
+    {
+        await using var silo = await TestSilos.StartAsync(kind, postgres);
+        var key = $"lifecycle-{Guid.NewGuid():N}";
+        var grain = silo.GrainFactory.GetGrain<IStateLifecycleGrain>(key);
+        Assert.Equal(new StateSnapshot(RecordExists: false, Etag: null, Count: 0), await grain.Snapshot());
+
+        var written = await grain.Write(5);
+        Assert.True(written.RecordExists);
+        Assert.NotNull(written.Etag);
+        Assert.Equal(5, written.Count);
+
+        // ReadStateAsync drops a change that was never written…
+        await grain.Stage(99);
+        Assert.Equal(written, await grain.Read());
+
+        // …and picks up another writer's row, with its etag.
+        var storage = silo.Services.GetKeyedService<IGrainStorage>(StorageNames.Default)!;
+        var otherEtag = await storage.WriteAsync(new GrainStateKey("default", "statelifecycle", key, "lifecycle"), """{"count":7}""", written.Etag, Ct);
+        Assert.Equal(new StateSnapshot(RecordExists: true, Etag: otherEtag, Count: 7), await grain.Read());
+
+        var cleared = await grain.Clear();
+        Assert.False(cleared.RecordExists);
+        Assert.Equal(0, cleared.Count);
+        Assert.NotEqual(otherEtag, cleared.Etag);
+
+        // The clear is durable: a new activation finds no record, and can write again on the cleared row's etag.
+        await silo.RestartAsync(graceful: false);
+        var again = silo.GrainFactory.GetGrain<IStateLifecycleGrain>(key);
+        Assert.Equal(cleared, await again.Snapshot());
+        Assert.True((await again.Write(1)).RecordExists);
+    }
 }

@@ -3,12 +3,17 @@ using Actors.Runtime.Tests.Grains;
 
 namespace Actors.Runtime.Tests;
 
-public sealed class SchedulingTests
+/// <summary>
+/// Turn-based scheduling. Tests on default options share one silo (each with its own grain keys); those that set
+/// options, stop the silo or leave a timer running start their own.
+/// </summary>
+[Collection(SharedSiloCollection.Name)]
+public sealed class SchedulingTests(SharedSiloFixture shared)
 {
     [Fact]
     public async Task A_non_reentrant_grain_never_interleaves_even_across_awaits()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var grain = silo.GrainFactory.GetGrain<INonReentrantProbe>("serial");
 
         await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => grain.Work(2)));
@@ -21,7 +26,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task A_reentrant_grain_interleaves_at_awaits_but_never_runs_on_two_threads()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var grain = silo.GrainFactory.GetGrain<IReentrantProbe>("reentrant");
 
         await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => grain.Work(20))));
@@ -34,7 +39,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task Read_only_calls_interleave_with_each_other_but_not_with_writes()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var reads = silo.GrainFactory.GetGrain<INonReentrantProbe>("readers");
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => reads.Read(20))));
         Assert.True((await reads.Report()).MaxConcurrentCalls > 1);
@@ -49,7 +54,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task Always_interleave_methods_run_while_a_non_reentrant_call_waits()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var grain = silo.GrainFactory.GetGrain<INonReentrantProbe>("interleave");
 
         var slow = grain.Work(500);
@@ -65,7 +70,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task A_call_cycle_fails_at_once_with_a_DeadlockException_naming_the_cycle()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var a = silo.GrainFactory.GetGrain<INonReentrantChainGrain>("A");
 
         var stopwatch = Stopwatch.StartNew();
@@ -84,7 +89,7 @@ public sealed class SchedulingTests
     [InlineData("P", new[] { "r-Q", "P" }, "nonreentrantchain/P -> reentrantchain/r-Q -> nonreentrantchain/P")]
     public async Task Longer_cycles_and_cycles_through_reentrant_grains_are_detected(string first, string[] path, string cycle)
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var error = await Assert.ThrowsAsync<DeadlockException>(() => silo.GrainFactory.GetGrain<INonReentrantChainGrain>(first).Call(path));
         Assert.Contains(cycle, error.Message);
     }
@@ -92,7 +97,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task A_cycle_closed_from_Task_Run_inside_a_grain_is_detected_too()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var stopwatch = Stopwatch.StartNew();
         await Assert.ThrowsAsync<DeadlockException>(() => silo.GrainFactory.GetGrain<INonReentrantChainGrain>("T1").CallOffContext(["T2", "T1"]));
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1), $"took {stopwatch.Elapsed}");
@@ -101,7 +106,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task A_call_from_finished_fire_and_forget_work_waits_instead_of_failing_as_a_deadlock()
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var a = silo.GrainFactory.GetGrain<INonReentrantChainGrain>("F1");
 
         // The background call F1 -> F2 -> F1 starts after its own request ended, while F1 is busy with another.
@@ -114,9 +119,9 @@ public sealed class SchedulingTests
     [Fact]
     public async Task Reentrant_grains_may_call_back_into_themselves()
     {
-        await using var silo = await TestSilos.StartAsync();
-        var a = silo.GrainFactory.GetGrain<IReentrantChainGrain>("r-A");
-        Assert.Equal("r-A>B>r-A", await a.Call(["B", "r-A"]));
+        var silo = shared.Silo;
+        var a = silo.GrainFactory.GetGrain<IReentrantChainGrain>("r-self");
+        Assert.Equal("r-self>S>r-self", await a.Call(["S", "r-self"]));
     }
 
     [Fact]
@@ -172,10 +177,10 @@ public sealed class SchedulingTests
     [InlineData("async", typeof(InvalidOperationException))]
     public async Task The_callee_exception_reaches_the_caller_with_its_type_and_message(string kind, Type expected)
     {
-        await using var silo = await TestSilos.StartAsync();
+        var silo = shared.Silo;
         var message = $"boom {kind} {Guid.NewGuid()}";
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => silo.GrainFactory.GetGrain<IFaultyGrain>("thrower").Throw(kind, message));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => silo.GrainFactory.GetGrain<IFaultyGrain>($"thrower-{kind}").Throw(kind, message));
 
         Assert.IsType(expected, error);
         Assert.Equal(message, error.Message);
@@ -184,6 +189,7 @@ public sealed class SchedulingTests
     [Fact]
     public async Task Timer_ticks_take_turns_with_calls()
     {
+        // Its own silo: the timer keeps ticking until the silo stops.
         await using var silo = await TestSilos.StartAsync();
         var grain = silo.GrainFactory.GetGrain<ITimerGrain>("timer");
 

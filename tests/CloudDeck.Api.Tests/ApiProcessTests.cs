@@ -120,6 +120,7 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     [InlineData("CloudDeck__Plans__Pro__BuildsPerDay", "-2", "CloudDeck:Plans:Pro:BuildsPerDay")]
     [InlineData("CloudDeck__Plans__Gold__Projects", "5", "CloudDeck:Plans:Gold")]
     [InlineData("CloudDeck__Plans__Team__BuildsPerMonth", "5", "CloudDeck:Plans:Team:BuildsPerMonth")]
+    [InlineData("CloudDeck__Http__KnownProxies", "10.0.0.1,proxy.internal", "CloudDeck:Http:KnownProxies must list IP addresses (was 'proxy.internal')")]
     public async Task A_wrong_auth_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
     {
         var process = Track(ApiHost.Launch(ChildProcess.FreeTcpPort(), DataDirectory, new Dictionary<string, string?> { [variable] = value }));

@@ -65,11 +65,15 @@ public sealed class InProcessClusterTests(PostgresFixture postgres)
             var keys = Enumerable.Range(0, 30).Select(i => $"{clusterId}-{i}").ToArray();
             var answers = await Task.WhenAll(Enumerable.Range(0, 600).Select(i => callers[i % callers.Length].GetGrain<IPlacedGrain>(keys[i % keys.Length]).Where()));
 
+            // Every process sees the same three silos, so the rendezvous owner in the client's view is the owner.
+            var view = client.Services.GetRequiredService<GrainRuntime>().Cluster!.View;
             foreach (var key in keys)
             {
                 var forKey = answers.Where((_, i) => keys[i % keys.Length] == key).ToArray();
                 Assert.Single(forKey.Select(a => a.Activation).Distinct());
                 Assert.Single(PlacementLog.Activations[key]);
+                var owner = view.Owner(callers[3].GetGrain<IPlacedGrain>(key).GetGrainId())!.ToString();
+                Assert.Equal(owner, forKey[0].Silo);
             }
 
             // The grains spread over all three silos.

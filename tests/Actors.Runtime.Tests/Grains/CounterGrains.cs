@@ -87,3 +87,33 @@ public sealed class EtagGrain([PersistentState("value")] IPersistentState<EtagGr
         public string? Text { get; set; }
     }
 }
+
+public sealed class StateLifecycleGrain([PersistentState("lifecycle")] IPersistentState<CounterState> state) : Grain, IStateLifecycleGrain
+{
+    public Task<StateSnapshot> Snapshot() => Task.FromResult(new StateSnapshot(state.RecordExists, state.Etag, state.State.Count));
+
+    public async Task<StateSnapshot> Write(int count)
+    {
+        state.State.Count = count;
+        await state.WriteStateAsync();
+        return await Snapshot();
+    }
+
+    public Task Stage(int count)
+    {
+        state.State.Count = count;
+        return Task.CompletedTask;
+    }
+
+    public async Task<StateSnapshot> Read()
+    {
+        await state.ReadStateAsync();
+        return await Snapshot();
+    }
+
+    public async Task<StateSnapshot> Clear()
+    {
+        await state.ClearStateAsync();
+        return await Snapshot();
+    }
+}

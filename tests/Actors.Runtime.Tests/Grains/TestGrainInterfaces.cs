@@ -117,3 +117,20 @@ public interface IReminderGrain : IGrainWithStringKey, IRemindable
 
     Task<int> Ticks();
 }
+
+/// <summary>Drives <see cref="IPersistentState{TState}"/> from inside a grain: read, write, clear, and what it reports.</summary>
+public interface IStateLifecycleGrain : IGrainWithStringKey
+{
+    Task<StateSnapshot> Snapshot();
+
+    Task<StateSnapshot> Write(int count);
+
+    /// <summary>Changes the count in memory only.</summary>
+    Task Stage(int count);
+
+    Task<StateSnapshot> Read();
+
+    Task<StateSnapshot> Clear();
+}
+
+public sealed record StateSnapshot(bool RecordExists, string? Etag, int Count);

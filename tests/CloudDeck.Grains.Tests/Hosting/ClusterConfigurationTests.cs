@@ -1,0 +1,68 @@
+using Actors.Runtime;
+using CloudDeck.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace CloudDeck.Grains.Tests.Hosting;
+
+public sealed class ClusterConfigurationTests
+{
+    private static readonly CloudDeckStorageOptions Postgres = new() { StorageProvider = "Postgres", PostgresConnectionString = "Host=unused" };
+
+    private static CloudDeckClusterOptions Read(params (string Key, string Value)[] settings)
+    {
+        var values = new Dictionary<string, string?> { ["CloudDeck:Cluster:Mode"] = "Cluster", ["CloudDeck:Auth:SigningKey"] = "unused" };
+        foreach (var (key, value) in settings) values[key] = value;
+        return CloudDeckClusterOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), Postgres);
+    }
+
+    [Fact]
+    public void Failure_detection_timings_come_from_CloudDeck_Cluster_into_the_runtime_options()
+    {
+        var runtime = new ClusterOptions();
+        Read(
+            ("CloudDeck:Cluster:ProbePeriod", "00:00:02"),
+            ("CloudDeck:Cluster:ProbeTimeout", "00:00:00.500"),
+            ("CloudDeck:Cluster:MissedProbesLimit", "4"),
+            ("CloudDeck:Cluster:VotesForDeathDeclaration", "3"),
+            ("CloudDeck:Cluster:ProbedSilos", "5"),
+            ("CloudDeck:Cluster:SuspicionLifetime", "00:00:30"),
+            ("CloudDeck:Cluster:TableRefreshPeriod", "00:00:03"),
+            ("CloudDeck:Cluster:IAmAlivePeriod", "00:00:07")).ApplyTo(runtime);
+
+        Assert.Equal(TimeSpan.FromSeconds(2), runtime.ProbePeriod);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), runtime.ProbeTimeout);
+        Assert.Equal(4, runtime.MissedProbesLimit);
+        Assert.Equal(3, runtime.VotesForDeathDeclaration);
+        Assert.Equal(5, runtime.ProbedSilos);
+        Assert.Equal(TimeSpan.FromSeconds(30), runtime.SuspicionLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(3), runtime.TableRefreshPeriod);
+        Assert.Equal(TimeSpan.FromSeconds(7), runtime.IAmAlivePeriod);
+    }
+
+    [Fact]
+    public void Unset_timings_keep_the_runtime_defaults()
+    {
+        var defaults = new ClusterOptions();
+        var runtime = new ClusterOptions { ProbeTimeout = TimeSpan.FromMinutes(9), MissedProbesLimit = 9 };
+        Read().ApplyTo(runtime);
+
+        Assert.Equal(defaults.ProbeTimeout, runtime.ProbeTimeout);
+        Assert.Equal(defaults.MissedProbesLimit, runtime.MissedProbesLimit);
+        Assert.Equal(defaults.SuspicionLifetime, runtime.SuspicionLifetime);
+    }
+
+    [Theory]
+    [InlineData("CloudDeck:Cluster:Mode", "Sideways", "CloudDeck:Cluster:Mode must be Embedded or Cluster (was 'Sideways')")]
+    [InlineData("CloudDeck:Cluster:ClusterId", " ", "CloudDeck:Cluster:ClusterId must not be empty")]
+    [InlineData("CloudDeck:Cluster:AdvertisedAddress", " ", "CloudDeck:Cluster:AdvertisedAddress must not be empty")]
+    [InlineData("CloudDeck:Cluster:ListenAddress", "everywhere", "CloudDeck:Cluster:ListenAddress must be an IP address (was 'everywhere')")]
+    [InlineData("CloudDeck:Cluster:ProbeTimeout", "00:00:00", "CloudDeck:Cluster:ProbeTimeout must be more than 0")]
+    [InlineData("CloudDeck:Cluster:TableRefreshPeriod", "2.00:00:00", "CloudDeck:Cluster:TableRefreshPeriod must be more than 0 and at most 1.00:00:00")]
+    [InlineData("CloudDeck:Cluster:MissedProbesLimit", "0", "CloudDeck:Cluster:MissedProbesLimit must be at least 1 (was 0)")]
+    [InlineData("CloudDeck:Cluster:VotesForDeathDeclaration", "-1", "CloudDeck:Cluster:VotesForDeathDeclaration must be at least 1 (was -1)")]
+    public void A_wrong_cluster_setting_stops_the_start_with_a_message_naming_it(string key, string value, string message)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Read((key, value)));
+        Assert.Contains(message, error.Message);
+    }
+}
