@@ -1,0 +1,57 @@
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Accounts;
+
+namespace CloudDeck.GrainInterfaces.Servers;
+
+/// <summary>
+/// The running side of one server deployment, keyed by the deployment id: its process (or, later, container) on the
+/// silo where this grain lives, started from the deployment's artifact with <c>PORT</c> and the project's environment.
+/// The edge asks it where to send requests; promote and rollback ask it to be healthy before the alias moves.
+/// </summary>
+public interface IServerGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Starts the server if it is not running (a cold start for an idle preview) and answers once its health check
+    /// passed; throws <see cref="ServerUnavailableException"/> naming why when it cannot become healthy in time.
+    /// </summary>
+    Task<ServerEndpoint> EnsureRunning();
+
+    /// <summary>Where the edge proxies to, without starting anything; null when stopped.</summary>
+    [ReadOnly]
+    Task<ServerEndpoint?> GetEndpoint();
+
+    /// <summary>The edge's periodic note that the server had requests (idle previews are stopped after a while).</summary>
+    [AlwaysInterleave]
+    Task Touch();
+
+    /// <summary>Stops after <paramref name="drain"/> (requests in flight finish); used after a swap and when deleted.</summary>
+    Task Stop(TimeSpan drain);
+
+    [ReadOnly]
+    Task<ServerStatusView> GetStatus(Caller caller);
+}
+
+/// <summary>An upstream the edge can reach: host (loopback in embedded mode, the silo's address in a cluster) and port.</summary>
+public sealed record ServerEndpoint(string Host, int Port, long Generation);
+
+public sealed record ServerStatusView(
+    string DeploymentId,
+    string State,
+    int? Pid,
+    int Restarts,
+    int? LastExitCode,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? LastRequestAt,
+    TimeSpan? LastColdStart);
+
+public static class ServerStates
+{
+    public const string Stopped = "stopped";
+    public const string Starting = "starting";
+    public const string Healthy = "healthy";
+    public const string Unhealthy = "unhealthy";
+    public const string Crashed = "crashed";
+}
+
+/// <summary>The server could not be started or did not pass its health check; the message says why.</summary>
+public sealed class ServerUnavailableException(string message) : Exception(message);
