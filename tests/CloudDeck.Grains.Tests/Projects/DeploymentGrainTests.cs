@@ -10,8 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CloudDeck.Grains.Tests.Projects;
 
 /// <summary>
-/// Deployments and their aliases. The build is reported by calling BuildFinished directly, as the build pipeline does
-/// (on main its IBuildGrain.Queue is still a placeholder, so no build runs here).
+/// Deployments and their aliases. Builds stay queued in <see cref="ProjectsSilo"/>; each test reports how its build ended
+/// by calling BuildFinished, as the build pipeline does.
 /// </summary>
 public sealed class DeploymentGrainTests
 {
