@@ -58,9 +58,10 @@ public sealed record ManifestFile(string Path, string Sha256, long Size);
 
 /// <summary>
 /// What the edge serves: the output files, and the routing config read from the project's <c>clouddeck.json</c>
-/// (raw JSON, parsed by the edge; null when the project has none).
+/// (raw JSON, parsed by the edge; null when the project has none). A server deployment also names how its process
+/// starts (<see cref="Servers.ServerSpec"/>): the edge then proxies to it instead of serving the files.
 /// </summary>
-public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig);
+public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig, Servers.ServerSpec? Server = null);
 
 public sealed record DeploymentView(
     string Id,

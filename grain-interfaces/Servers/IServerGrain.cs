@@ -31,6 +31,18 @@ public interface IServerGrain : IGrainWithStringKey
     Task<ServerStatusView> GetStatus(Caller caller);
 }
 
+/// <summary>
+/// How a server deployment runs: <paramref name="StartCommand"/> (a shell command, run in the deployment's files with
+/// <c>PORT</c> and the project's environment), and the path its health check GETs until it answers 2xx/3xx.
+/// <paramref name="Runtime"/> names the runtime target ("process" today; "docker" and "kubernetes" later).
+/// </summary>
+public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process);
+
+public static class ServerRuntimes
+{
+    public const string Process = "process";
+}
+
 /// <summary>An upstream the edge can reach: host (loopback in embedded mode, the silo's address in a cluster) and port.</summary>
 public sealed record ServerEndpoint(string Host, int Port, long Generation);
 
