@@ -1,9 +1,11 @@
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Builds.Executor;
 using CloudDeck.Grains.Processes;
 using CloudDeck.Testing;
+using Microsoft.Extensions.Configuration;
 
 namespace CloudDeck.Grains.Tests.Builds;
 
@@ -110,5 +112,20 @@ public sealed class BuildLimitsTests
             && l.Text == "Resource limits: memory 2048 MiB, CPU time 3600 s per process (prlimit: RLIMIT_DATA, RLIMIT_CPU)");
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "Max data size 2147483648 2147483648 bytes");
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == $"Max cpu time 3600 {3600 + ProcessLimits.CpuKillGraceSeconds} seconds");
+    }
+
+    [Fact]
+    public void The_limit_settings_default_to_2_GiB_and_an_hour_0_turns_one_off_and_a_wrong_one_stops_the_start_naming_it()
+    {
+        static BuildOptions Read(params (string Key, string Value)[] settings) => BuildOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.ToDictionary(s => $"{BuildOptions.Section}:{s.Key}", s => (string?)s.Value)).Build(), "/var/lib/clouddeck");
+
+        Assert.Equal(new ProcessLimits(2048, 3600), Read().ProcessLimits);
+        Assert.Equal(new ProcessLimits(null, 3600), Read(("MemoryLimitMb", "0")).ProcessLimits);
+        Assert.Equal(new ProcessLimits(512, null), Read(("MemoryLimitMb", "512"), ("CpuTimeLimitSeconds", "0")).ProcessLimits);
+        Assert.True(Read(("MemoryLimitMb", "0"), ("CpuTimeLimitSeconds", "0")).ProcessLimits.IsNone);
+        Assert.Contains("CloudDeck:Builds:MemoryLimitMb", Assert.Throws<InvalidOperationException>(() => Read(("MemoryLimitMb", "10"))).Message, StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Builds:MemoryLimitMb", Assert.Throws<InvalidOperationException>(() => Read(("MemoryLimitMb", "-1"))).Message, StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Builds:CpuTimeLimitSeconds", Assert.Throws<InvalidOperationException>(() => Read(("CpuTimeLimitSeconds", "-5"))).Message, StringComparison.Ordinal);
     }
 }
