@@ -44,11 +44,19 @@ public sealed class LocalArtifactStore : IArtifactStore
     {
         ArtifactHashes.Require(sha256);
         if (size < 0) throw new InvalidFieldException("size", "must not be negative");
+        if (File.Exists(PathOf(sha256)))
+        {
+            // Stored already: the content is still checked (a client learns nothing by sending wrong bytes), but neither
+            // written nor synced again.
+            var (known, knownLength) = await HashAsync(content, size, cancellationToken);
+            Check(sha256, size, known, knownLength);
+            return;
+        }
+
         var (temporary, actual, length) = await WriteTemporaryAsync(content, size, cancellationToken);
         try
         {
-            if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
-            if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+            Check(sha256, size, actual, length);
             Publish(temporary, sha256);
         }
         finally
@@ -60,6 +68,11 @@ public sealed class LocalArtifactStore : IArtifactStore
     public async Task<string> PutFileAsync(string path, CancellationToken cancellationToken)
     {
         await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        // Hashed first: a build's output is mostly content stored before (unchanged assets), which then costs one read
+        // instead of a copy and an fsync.
+        var (known, _) = await HashAsync(source, limit: null, cancellationToken);
+        if (File.Exists(PathOf(known))) return known;
+        source.Position = 0;
         var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, cancellationToken);
         try
         {
@@ -76,6 +89,29 @@ public sealed class LocalArtifactStore : IArtifactStore
     {
         ArtifactHashes.Require(sha256);
         return Path.Combine(_root, sha256[..2], sha256[2..]);
+    }
+
+    private static void Check(string sha256, long size, string actual, long length)
+    {
+        if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
+        if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+    }
+
+    /// <summary>Hashes <paramref name="content"/> without storing it; stops one byte past <paramref name="limit"/>, like the write does.</summary>
+    private static async Task<(string Sha256, long Length)> HashAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[BufferSize];
+        long length = 0;
+        int read;
+        while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            length += read;
+            if (length > limit) break;
+            hash.AppendData(buffer, 0, read);
+        }
+
+        return (Convert.ToHexStringLower(hash.GetHashAndReset()), length);
     }
 
     /// <summary>
