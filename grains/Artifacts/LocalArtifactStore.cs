@@ -25,6 +25,9 @@ public sealed class LocalArtifactStore : IArtifactStore
 
     public string Root => _root;
 
+    /// <summary>Where uploads are written before they are checked and published (the same file system as the store).</summary>
+    internal string TemporaryDirectory => _temporary;
+
     public bool Contains(string sha256) => IsWellFormed(sha256) && File.Exists(PathOf(sha256));
 
     public IReadOnlyList<string> Missing(IEnumerable<string> sha256s)
@@ -53,7 +56,7 @@ public sealed class LocalArtifactStore : IArtifactStore
             return;
         }
 
-        var (temporary, actual, length) = await WriteTemporaryAsync(content, size, cancellationToken);
+        var (temporary, actual, length) = await WriteTemporaryAsync(content, size, flushToDisk: true, cancellationToken);
         try
         {
             Check(sha256, size, actual, length);
@@ -73,7 +76,7 @@ public sealed class LocalArtifactStore : IArtifactStore
         var (known, _) = await HashAsync(source, limit: null, cancellationToken);
         if (File.Exists(PathOf(known))) return known;
         source.Position = 0;
-        var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, cancellationToken);
+        var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, flushToDisk: true, cancellationToken);
         try
         {
             Publish(temporary, sha256);
@@ -91,14 +94,16 @@ public sealed class LocalArtifactStore : IArtifactStore
         return Path.Combine(_root, sha256[..2], sha256[2..]);
     }
 
-    private static void Check(string sha256, long size, string actual, long length)
+    public IArtifactBatch BeginBatch() => new LocalArtifactBatch(this);
+
+    internal static void Check(string sha256, long size, string actual, long length)
     {
         if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
         if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
     }
 
     /// <summary>Hashes <paramref name="content"/> without storing it; stops one byte past <paramref name="limit"/>, like the write does.</summary>
-    private static async Task<(string Sha256, long Length)> HashAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    internal static async Task<(string Sha256, long Length)> HashAsync(Stream content, long? limit, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[BufferSize];
@@ -116,9 +121,10 @@ public sealed class LocalArtifactStore : IArtifactStore
 
     /// <summary>
     /// Copies <paramref name="content"/> to a new temporary file, hashing it; stops reading one byte past
-    /// <paramref name="limit"/> so an oversized body is refused without reading all of it.
+    /// <paramref name="limit"/> so an oversized body is refused without reading all of it. Without
+    /// <paramref name="flushToDisk"/> the caller must make it durable before publishing it (a batch syncs once).
     /// </summary>
-    private async Task<(string Path, string Sha256, long Length)> WriteTemporaryAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    internal async Task<(string Path, string Sha256, long Length)> WriteTemporaryAsync(Stream content, long? limit, bool flushToDisk, CancellationToken cancellationToken)
     {
         var temporary = Path.Combine(_temporary, Guid.NewGuid().ToString("n"));
         try
@@ -138,7 +144,7 @@ public sealed class LocalArtifactStore : IArtifactStore
                 }
 
                 // Durable before it can be renamed into place: a crash must never leave a short file under a hash name.
-                file.Flush(flushToDisk: true);
+                if (flushToDisk) file.Flush(flushToDisk: true);
             }
 
             return (temporary, Convert.ToHexStringLower(hash.GetHashAndReset()), length);
@@ -150,7 +156,7 @@ public sealed class LocalArtifactStore : IArtifactStore
         }
     }
 
-    private void Publish(string temporary, string sha256)
+    internal void Publish(string temporary, string sha256)
     {
         var target = PathOf(sha256);
         if (File.Exists(target)) return;
