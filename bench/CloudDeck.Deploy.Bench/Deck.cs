@@ -6,9 +6,10 @@ namespace CloudDeck.Deploy.Bench;
 /// The built <c>deck</c> (cli/bin/Release/…/deck.dll) run as a process with its own config directory, as a user runs it:
 /// none of the developer's ~/.config/clouddeck or CLOUDDECK_* variables reach it.
 /// </summary>
-internal sealed class Deck(ApiServer api, string configDirectory)
+internal sealed class Deck(ApiServer api, string configDirectory, string? dll = null)
 {
-    private static readonly string Dll = RepoPaths.ProjectOutput("cli", "deck");
+    /// <summary>The build's deck by default; <c>--deck path/deck.dll</c> measures another (a ReadyToRun publish, say).</summary>
+    private readonly string _dll = dll ?? RepoPaths.ProjectOutput("cli", "deck");
 
     public string Api => api.BaseAddress.ToString();
 
@@ -16,8 +17,8 @@ internal sealed class Deck(ApiServer api, string configDirectory)
 
     public async Task<TimedRun> RunWithInputAsync(string directory, string? stdin, params string[] args)
     {
-        if (!File.Exists(Dll)) throw new FileNotFoundException($"{Dll} is missing: build cli/CloudDeck.Cli.csproj in Release.", Dll);
-        return await TimedProcess.RunAsync(RepoPaths.DotnetHost, [Dll, .. args], directory, new Dictionary<string, string?>
+        if (!File.Exists(_dll)) throw new FileNotFoundException($"{_dll} is missing: build cli/CloudDeck.Cli.csproj in Release.", _dll);
+        return await TimedProcess.RunAsync(RepoPaths.DotnetHost, [_dll, .. args], directory, new Dictionary<string, string?>
         {
             ["CLOUDDECK_API"] = null,
             ["CLOUDDECK_TOKEN"] = null,

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CloudDeck.Deploy.Bench;
 
 /// <summary>
-/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--only static|vite] [--profile]</c>
+/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--only static|vite] [--profile] [--deck path/deck.dll]</c>
 /// The platform's overhead for a deploy: the real API host and the real <c>deck deploy --prod</c> as processes, timed
 /// from starting deck to the production host serving the new content, minus the same work's unavoidable part done
 /// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms.
@@ -28,7 +28,7 @@ internal static class DeployBench
             await using var api = await ApiServer.StartAsync(Path.Combine(work, "data"));
             const string email = "bench@example.com";
             var org = await api.SignUpAsync(email);
-            var deck = new Deck(api, Path.Combine(work, "deck-config"));
+            var deck = new Deck(api, Path.Combine(work, "deck-config"), Text(args, "--deck"));
             await deck.LoginAsync(email, work);
 
             if (only is null or "static")
