@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using CloudDeck.GrainInterfaces;
 
@@ -106,17 +107,25 @@ public sealed class LocalArtifactStore : IArtifactStore
     internal static async Task<(string Sha256, long Length)> HashAsync(Stream content, long? limit, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[BufferSize];
-        long length = 0;
-        int read;
-        while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+        // Pooled: a 128 KiB array is a large-object-heap allocation, and a deploy puts thousands of files.
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
         {
-            length += read;
-            if (length > limit) break;
-            hash.AppendData(buffer, 0, read);
-        }
+            long length = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+            {
+                length += read;
+                if (length > limit) break;
+                hash.AppendData(buffer, 0, read);
+            }
 
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), length);
+            return (Convert.ToHexStringLower(hash.GetHashAndReset()), length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
@@ -133,14 +142,21 @@ public sealed class LocalArtifactStore : IArtifactStore
             long length = 0;
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
             {
-                var buffer = new byte[BufferSize];
-                int read;
-                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                try
                 {
-                    length += read;
-                    if (length > limit) break;
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    int read;
+                    while ((read = await content.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+                    {
+                        length += read;
+                        if (length > limit) break;
+                        hash.AppendData(buffer, 0, read);
+                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
 
                 // Durable before it can be renamed into place: a crash must never leave a short file under a hash name.
