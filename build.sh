@@ -186,6 +186,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- "$@"
     return
   fi
+  # `bench deploy`: deploy overhead (deck deploy → edge serves it) minus the same work done directly (needs node and npm).
+  if [[ "${1:-}" == deploy ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Deploy.Bench -- "$@"
+    return
+  fi
   dotnet run -c Release --project bench/Actors.Bench -- "$@"
 }
 
@@ -198,6 +204,8 @@ usage: ./build.sh <verb> [args...]
   bench   dotnet run the benchmarks in bench/Actors.Bench; extra args go to the benchmark
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
+          (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
+          (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
 EOF
 }
 

@@ -29,6 +29,7 @@ public static class FileEndpoints
                     : JsonBody.FieldProblem("slug", RouteValues.SlugRule));
         files.MapPost("/missing", MissingAsync);
         files.MapPut("/{sha256}", PutAsync);
+        files.MapPost("/batch", FileBatchUpload.PostAsync);
         return api;
     }
 

@@ -19,7 +19,7 @@ internal static class EdgeBench
             return await EdgeServer.RunAsync(data, siteArg, manifestArg, int.Parse(portText, CultureInfo.InvariantCulture));
         }
 
-        if (args.Contains("--rollback")) return await RollbackBench.RunAsync(Option(args, "--rounds", 20));
+        if (args.Contains("--rollback")) return await RollbackBench.RunAsync(Option(args, "--rounds", 200));
 
         var files = Option(args, "--files", 1000);
         var connections = Option(args, "--connections", 64);

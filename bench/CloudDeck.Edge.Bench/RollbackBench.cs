@@ -9,7 +9,7 @@ using CloudDeck.Testing;
 namespace CloudDeck.Edge.Bench;
 
 /// <summary>
-/// <c>./build.sh bench edge --rollback [--rounds 20]</c>: from the rollback (or promote) API call to the moment the
+/// <c>./build.sh bench edge --rollback [--rounds 200]</c>: from the rollback (or promote) API call to the moment the
 /// production URL serves the other deployment's content, through the real API process and its REST contract only
 /// (projects, uploads, deployments, rollback, promote): two production deployments of a one-file site, then
 /// alternately rollback and promote, each timed until the edge answers the expected body. Target ≤ 50 ms.
@@ -33,10 +33,10 @@ internal static class RollbackBench
         try
         {
             await WaitHealthyAsync(http, api);
-            await Call(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+            var signup = await Call(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+            var org = signup["personalOrganization"]?.GetValue<string>() ?? throw new InvalidOperationException("signup answered no personal organization");
             var login = await Call(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
-            var org = (await Call(http, HttpMethod.Get, "api/v1/me", null))["personalOrganization"]?.GetValue<string>() ?? throw new InvalidOperationException("no personal organization");
             await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
 
             var first = await DeployAsync(http, org, "first");
@@ -59,10 +59,12 @@ internal static class RollbackBench
             }
 
             samples.Sort();
-            Console.WriteLine("| measure | p50 | max |");
-            Console.WriteLine("| --- | ---: | ---: |");
-            Console.WriteLine($"| rollback/promote call → production URL serves the other deployment ({rounds} switches) | {samples[samples.Count / 2]:0.0} ms | {samples[^1]:0.0} ms |");
-            Console.WriteLine($"Target ≤ 50 ms: {(samples[samples.Count / 2] <= 50 ? "met" : "NOT met")} (p50).");
+            var p95 = samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(samples.Count * 0.95) - 1)];
+            Console.WriteLine($"load average: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?")}");
+            Console.WriteLine("| measure | median | p95 | max |");
+            Console.WriteLine("| --- | ---: | ---: | ---: |");
+            Console.WriteLine($"| rollback/promote call → production URL serves the other deployment ({rounds} switches) | {samples[samples.Count / 2]:0.00} ms | {p95:0.00} ms | {samples[^1]:0.00} ms |");
+            Console.WriteLine($"Target ≤ 50 ms: {(p95 <= 50 ? "met (p95)" : samples[samples.Count / 2] <= 50 ? "met by the median, NOT by p95" : "NOT met")}.");
             return 0;
         }
         finally

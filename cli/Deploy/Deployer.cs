@@ -53,16 +53,75 @@ public sealed class Deployer(ApiClient api, Terminal terminal)
         long sent = 0;
         await terminal.ProgressAsync("uploading", missing.Sum(f => f.Size), async progress =>
         {
-            await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (file, ct) =>
+            await Parallel.ForEachAsync(Batches(missing), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (batch, ct) =>
             {
-                await UploadOneAsync(org, file, ct);
-                Interlocked.Add(ref sent, file.Size);
-                progress.Report(file.Size);
+                if (batch.Count > 1 && await UploadBatchAsync(org, batch, ct))
+                {
+                    Interlocked.Add(ref sent, batch.Sum(f => f.Size));
+                    progress.Report(batch.Sum(f => f.Size));
+                    return;
+                }
+
+                foreach (var file in batch)
+                {
+                    await UploadOneAsync(org, file, ct);
+                    Interlocked.Add(ref sent, file.Size);
+                    progress.Report(file.Size);
+                }
             });
             return true;
         });
         return new UploadResult(missing.Count, sent, distinct.Count - missing.Count);
     }
+
+    /// <summary>Small files go many to a request (fewer round trips, one sync per batch on the server); a large one alone.</summary>
+    public int MaxBatchFiles { get; init; } = 100;
+
+    public long MaxBatchBytes { get; init; } = 4L * 1024 * 1024;
+
+    private IEnumerable<IReadOnlyList<HashedFile>> Batches(IReadOnlyList<HashedFile> files)
+    {
+        var batch = new List<HashedFile>();
+        long bytes = 0;
+        foreach (var file in files)
+        {
+            if (batch.Count > 0 && (batch.Count == MaxBatchFiles || bytes + file.Size > MaxBatchBytes))
+            {
+                yield return batch;
+                batch = [];
+                bytes = 0;
+            }
+
+            batch.Add(file);
+            bytes += file.Size;
+        }
+
+        if (batch.Count > 0) yield return batch;
+    }
+
+    /// <returns>false when the API has no batch upload (an older server): the caller then uploads file by file.</returns>
+    private async Task<bool> UploadBatchAsync(string org, IReadOnlyList<HashedFile> batch, CancellationToken cancellationToken)
+    {
+        if (_noBatches) return false;
+        try
+        {
+            using var response = await api.SendAsync(
+                () => new HttpRequestMessage(HttpMethod.Post, ApiClient.Relative($"api/v1/orgs/{Context.Escape(org)}/files/batch")) { Content = new FileBatchContent(batch) },
+                HttpCompletionOption.ResponseContentRead, cancellationToken);
+            return true;
+        }
+        catch (ApiException e) when (e.Status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed)
+        {
+            _noBatches = true;
+            return false;
+        }
+        catch (ApiException e)
+        {
+            throw new ApiException(e.Status, $"uploading {batch.Count} files ({batch[0].Path} …): {e.Message}");
+        }
+    }
+
+    private volatile bool _noBatches;
 
     private async Task UploadOneAsync(string org, HashedFile file, CancellationToken cancellationToken)
     {

@@ -19,6 +19,9 @@ public sealed class ArtifactOptions
     /// <summary>The largest file one upload may carry.</summary>
     public long MaxFileBytes { get; set; } = 100L * 1024 * 1024;
 
+    /// <summary>The largest body of one batched upload (<c>POST …/files/batch</c>), all its files together.</summary>
+    public long MaxBatchBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     public static ArtifactOptions Read(IConfiguration configuration, string dataDirectory)
     {
@@ -36,6 +39,7 @@ public sealed class ArtifactOptions
         if (options.Path.Any(char.IsControl)) throw new InvalidOperationException($"{Section}:Path must be a directory path.");
         options.Path = System.IO.Path.GetFullPath(options.Path);
         if (options.MaxFileBytes < 1) throw new InvalidOperationException($"{Section}:MaxFileBytes must be at least 1 (was {options.MaxFileBytes}).");
+        if (options.MaxBatchBytes < 1) throw new InvalidOperationException($"{Section}:MaxBatchBytes must be at least 1 (was {options.MaxBatchBytes}).");
         return options;
     }
 }

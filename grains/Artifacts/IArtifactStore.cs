@@ -24,4 +24,51 @@ public interface IArtifactStore
 
     /// <summary>The stored file's path, for serving with sendfile and for copying into a build's work directory.</summary>
     string PathOf(string sha256);
+
+    /// <summary>
+    /// Puts made durable together (one sync for the batch instead of one per file). Each added file is checked as it
+    /// is added; none is visible before <see cref="IArtifactBatch.CommitAsync"/>; a batch disposed uncommitted (after a
+    /// refused file, say) stores nothing. This default checks and holds the files in memory, then puts them one by one.
+    /// </summary>
+    IArtifactBatch BeginBatch() => new BufferedArtifactBatch(this);
+}
+
+/// <summary>See <see cref="IArtifactStore.BeginBatch"/>.</summary>
+public interface IArtifactBatch : IAsyncDisposable
+{
+    /// <summary>Checks <paramref name="content"/> against hash and size (<see cref="GrainInterfaces.InvalidFieldException"/> if wrong) and holds it for the commit.</summary>
+    Task AddAsync(string sha256, long size, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Makes every added file durable, then visible.</summary>
+    Task CommitAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The default batch: files held in memory until the commit puts them.</summary>
+internal sealed class BufferedArtifactBatch(IArtifactStore store) : IArtifactBatch
+{
+    private readonly List<(string Sha256, byte[] Content)> _files = [];
+
+    public async Task AddAsync(string sha256, long size, Stream content, CancellationToken cancellationToken)
+    {
+        ArtifactHashes.Require(sha256);
+        using var buffer = new MemoryStream();
+        await content.CopyToAsync(buffer, cancellationToken);
+        var bytes = buffer.ToArray();
+        if (bytes.LongLength != size) throw new GrainInterfaces.InvalidFieldException("size", $"the content has {bytes.LongLength} bytes, not {size}");
+        var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        if (actual != sha256) throw new GrainInterfaces.InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+        _files.Add((sha256, bytes));
+    }
+
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (sha256, bytes) in _files) await store.PutAsync(sha256, bytes.LongLength, new MemoryStream(bytes), cancellationToken);
+        _files.Clear();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _files.Clear();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using CloudDeck.GrainInterfaces;
 
@@ -25,6 +26,9 @@ public sealed class LocalArtifactStore : IArtifactStore
 
     public string Root => _root;
 
+    /// <summary>Where uploads are written before they are checked and published (the same file system as the store).</summary>
+    internal string TemporaryDirectory => _temporary;
+
     public bool Contains(string sha256) => IsWellFormed(sha256) && File.Exists(PathOf(sha256));
 
     public IReadOnlyList<string> Missing(IEnumerable<string> sha256s)
@@ -44,11 +48,19 @@ public sealed class LocalArtifactStore : IArtifactStore
     {
         ArtifactHashes.Require(sha256);
         if (size < 0) throw new InvalidFieldException("size", "must not be negative");
-        var (temporary, actual, length) = await WriteTemporaryAsync(content, size, cancellationToken);
+        if (File.Exists(PathOf(sha256)))
+        {
+            // Stored already: the content is still checked (a client learns nothing by sending wrong bytes), but neither
+            // written nor synced again.
+            var (known, knownLength) = await HashAsync(content, size, cancellationToken);
+            Check(sha256, size, known, knownLength);
+            return;
+        }
+
+        var (temporary, actual, length) = await WriteTemporaryAsync(content, size, flushToDisk: true, cancellationToken);
         try
         {
-            if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
-            if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+            Check(sha256, size, actual, length);
             Publish(temporary, sha256);
         }
         finally
@@ -60,7 +72,12 @@ public sealed class LocalArtifactStore : IArtifactStore
     public async Task<string> PutFileAsync(string path, CancellationToken cancellationToken)
     {
         await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, cancellationToken);
+        // Hashed first: a build's output is mostly content stored before (unchanged assets), which then costs one read
+        // instead of a copy and an fsync.
+        var (known, _) = await HashAsync(source, limit: null, cancellationToken);
+        if (File.Exists(PathOf(known))) return known;
+        source.Position = 0;
+        var (temporary, sha256, _) = await WriteTemporaryAsync(source, limit: null, flushToDisk: true, cancellationToken);
         try
         {
             Publish(temporary, sha256);
@@ -78,11 +95,45 @@ public sealed class LocalArtifactStore : IArtifactStore
         return Path.Combine(_root, sha256[..2], sha256[2..]);
     }
 
+    public IArtifactBatch BeginBatch() => new LocalArtifactBatch(this);
+
+    internal static void Check(string sha256, long size, string actual, long length)
+    {
+        if (length != size) throw new InvalidFieldException("size", $"the content has {(length > size ? "more than " : "")}{length} bytes, not {size}");
+        if (actual != sha256) throw new InvalidFieldException("sha256", $"the content's SHA-256 is {actual}, not {sha256}");
+    }
+
+    /// <summary>Hashes <paramref name="content"/> without storing it; stops one byte past <paramref name="limit"/>, like the write does.</summary>
+    internal static async Task<(string Sha256, long Length)> HashAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        // Pooled: a 128 KiB array is a large-object-heap allocation, and a deploy puts thousands of files.
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long length = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+            {
+                length += read;
+                if (length > limit) break;
+                hash.AppendData(buffer, 0, read);
+            }
+
+            return (Convert.ToHexStringLower(hash.GetHashAndReset()), length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>
     /// Copies <paramref name="content"/> to a new temporary file, hashing it; stops reading one byte past
-    /// <paramref name="limit"/> so an oversized body is refused without reading all of it.
+    /// <paramref name="limit"/> so an oversized body is refused without reading all of it. Without
+    /// <paramref name="flushToDisk"/> the caller must make it durable before publishing it (a batch syncs once).
     /// </summary>
-    private async Task<(string Path, string Sha256, long Length)> WriteTemporaryAsync(Stream content, long? limit, CancellationToken cancellationToken)
+    internal async Task<(string Path, string Sha256, long Length)> WriteTemporaryAsync(Stream content, long? limit, bool flushToDisk, CancellationToken cancellationToken)
     {
         var temporary = Path.Combine(_temporary, Guid.NewGuid().ToString("n"));
         try
@@ -91,18 +142,25 @@ public sealed class LocalArtifactStore : IArtifactStore
             long length = 0;
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
             {
-                var buffer = new byte[BufferSize];
-                int read;
-                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                try
                 {
-                    length += read;
-                    if (length > limit) break;
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    int read;
+                    while ((read = await content.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+                    {
+                        length += read;
+                        if (length > limit) break;
+                        hash.AppendData(buffer, 0, read);
+                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
 
                 // Durable before it can be renamed into place: a crash must never leave a short file under a hash name.
-                file.Flush(flushToDisk: true);
+                if (flushToDisk) file.Flush(flushToDisk: true);
             }
 
             return (temporary, Convert.ToHexStringLower(hash.GetHashAndReset()), length);
@@ -114,7 +172,7 @@ public sealed class LocalArtifactStore : IArtifactStore
         }
     }
 
-    private void Publish(string temporary, string sha256)
+    internal void Publish(string temporary, string sha256)
     {
         var target = PathOf(sha256);
         if (File.Exists(target)) return;

@@ -77,7 +77,11 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
             if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
             SourceFetcher.EnsureNoLinks(source, output, "output_directory");
-            var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
+            // Nothing ran over an upload: the output is the uploaded files themselves, already hashed and stored.
+            var untouchedUpload = job.Source.Files is not null && settings.InstallCommand is null && settings.BuildCommand is null;
+            var manifestFiles = untouchedUpload
+                ? OutputCollector.FromUpload(job.Source.Files!, Path.GetRelativePath(source, output).Replace('\\', '/'), output == root)
+                : await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
             var config = Path.Combine(root, "clouddeck.json");
             var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
             log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");

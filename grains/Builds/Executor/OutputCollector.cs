@@ -48,4 +48,26 @@ public static class OutputCollector
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return files;
     }
+
+    /// <summary>
+    /// The output of an upload that no command touched: the uploaded files under <paramref name="outputPrefix"/> (the
+    /// output directory relative to the source, "." for the source itself), with the hashes the store already checked on
+    /// upload, so nothing is read, hashed or copied a second time. Same exclusions and order as <see cref="CollectAsync"/>.
+    /// </summary>
+    public static IReadOnlyList<ManifestFile> FromUpload(IReadOnlyList<ManifestFile> uploaded, string outputPrefix, bool isProjectRoot)
+    {
+        var prefix = outputPrefix is "." or "" ? "" : outputPrefix.TrimEnd('/') + "/";
+        var files = new List<ManifestFile>();
+        foreach (var file in uploaded)
+        {
+            if (!file.Path.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var path = file.Path[prefix.Length..];
+            var slash = path.IndexOf('/', StringComparison.Ordinal);
+            if (isProjectRoot && RootExclusions.Contains(slash < 0 ? path : path[..slash])) continue;
+            files.Add(file with { Path = path });
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return files;
+    }
 }

@@ -1,0 +1,97 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Deploy.Bench;
+
+/// <summary>
+/// The real API host (api/bin/Release: embedded silo on SQLite, local build executor, the edge) as a child process on a
+/// free loopback port, with its own data directory, as a user runs it.
+/// </summary>
+internal sealed class ApiServer : IAsyncDisposable
+{
+    public const string Password = "correct horse battery staple";
+    private readonly ChildProcess _process;
+
+    private ApiServer(ChildProcess process, Uri baseAddress, string dataDirectory)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        DataDirectory = dataDirectory;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string DataDirectory { get; }
+
+    /// <summary>The dependency cache of the build executor (CloudDeck:Builds:CacheDirectory's default).</summary>
+    public string BuildCache => Path.Combine(DataDirectory, "build-cache");
+
+    public HttpClient Http { get; }
+
+    public static async Task<ApiServer> StartAsync(string dataDirectory)
+    {
+        var dll = RepoPaths.ProjectOutput("api", "CloudDeck.Api");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build api/CloudDeck.Api.csproj in Release.", dll);
+        var port = ChildProcess.FreeTcpPort();
+        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["CloudDeck__DataDirectory"] = dataDirectory,
+            ["CloudDeck__StorageProvider"] = null,
+            ["CloudDeck__PostgresConnectionString"] = null,
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, Path.GetDirectoryName(dll));
+        var api = new ApiServer(process, new Uri($"http://127.0.0.1:{port}/"), dataDirectory);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var health = await api.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+                if (health.IsSuccessStatusCode) return api;
+            }
+            catch (HttpRequestException) when (attempt < 300 && !process.HasExited)
+            {
+            }
+
+            if (attempt >= 300 || process.HasExited)
+            {
+                await api.DisposeAsync();
+                throw new InvalidOperationException($"CloudDeck.Api did not start:\n{process.Output}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <returns>The user's personal organization.</returns>
+    public async Task<string> SignUpAsync(string email)
+    {
+        using var response = await Http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password });
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"signup answered {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!["personalOrganization"]!.GetValue<string>();
+    }
+
+    /// <summary>The body the edge serves for <paramref name="host"/>'s root, or null when it does not answer 200.</summary>
+    public async Task<string?> ServedAsync(string host, string path = "/")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Host = $"{host}:{BaseAddress.Port}";
+        request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
+        using var response = await Http.SendAsync(request);
+        return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
+    }
+
+    public string Log => _process.Output;
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        _process.Kill(Signal.SIGTERM);
+        await _process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await _process.DisposeAsync();
+    }
+}
