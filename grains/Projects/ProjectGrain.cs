@@ -169,6 +169,18 @@ public sealed partial class ProjectGrain(
         {
             target.OutputDirectory = output.Length == 0 ? null : ProjectRules.RelativeDirectory(output, "output_directory");
         }
+
+        if (settings.StartCommand is { } start)
+        {
+            ProjectRules.Command(start, "start_command");
+            target.StartCommand = Empty(start);
+        }
+
+        if (settings.HealthCheckPath is { } health)
+        {
+            if (health.Length > 0) ProjectRules.HealthCheckPath(health);
+            target.HealthCheckPath = Empty(health);
+        }
     }
 
     private static string? Empty(string value) => value.Length == 0 ? null : value;
@@ -178,6 +190,7 @@ public sealed partial class ProjectGrain(
         Created = source.Created, Name = source.Name, GitUrl = source.GitUrl, LocalPath = source.LocalPath,
         ProductionBranch = source.ProductionBranch, RootDirectory = source.RootDirectory, Framework = source.Framework,
         InstallCommand = source.InstallCommand, BuildCommand = source.BuildCommand, OutputDirectory = source.OutputDirectory,
+        StartCommand = source.StartCommand, HealthCheckPath = source.HealthCheckPath,
         CreatedAt = source.CreatedAt, WebhookSecret = source.WebhookSecret, Env = source.Env, Deployments = source.Deployments,
         ProductionHistory = source.ProductionHistory,
     };
@@ -186,7 +199,10 @@ public sealed partial class ProjectGrain(
     private ProjectView View(ProjectState project, bool maskCredentials = true) => new(
         Organization, Name, project.GitUrl is { } url && maskCredentials ? MaskUserInfo(url) : project.GitUrl, project.LocalPath,
         project.ProductionBranch, project.RootDirectory, project.Framework, project.InstallCommand, project.BuildCommand,
-        project.OutputDirectory, Hostnames.Production(Organization, Name, edge.BaseDomain), project.CurrentProduction(), project.CreatedAt);
+        project.OutputDirectory, Hostnames.Production(Organization, Name, edge.BaseDomain), project.CurrentProduction(), project.CreatedAt)
+    {
+        StartCommand = project.StartCommand, HealthCheckPath = project.HealthCheckPath,
+    };
 
     private static string MaskUserInfo(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
