@@ -6,6 +6,8 @@ using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Deployments;
+using CloudDeck.Grains.Servers;
+using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Projects;
 
@@ -18,6 +20,8 @@ public sealed partial class ProjectGrain(
     SecretsKey secrets,
     EdgeUrlOptions edge,
     ProjectOptions options,
+    ServerOptions servers,
+    ILogger<ProjectGrain> logger,
     TimeProvider clock) : Grain, IProjectGrain
 {
     private const string WebhookContext = "webhook";

@@ -108,6 +108,10 @@ public sealed class TestDeploymentGrain([PersistentState("deployment")] IPersist
         throw new NotSupportedException();
 
     public Task ProjectDeleted() => throw new NotSupportedException();
+
+    public Task<GrainInterfaces.Servers.ServerLaunch?> GetServerLaunch() => Task.FromResult<GrainInterfaces.Servers.ServerLaunch?>(null);
+
+    public Task ServerChecked(string? failure) => throw new NotSupportedException();
 }
 
 public sealed class TestDeploymentState

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CloudDeck.Grains.Servers;
+
+/// <summary>Settings under <c>CloudDeck:Servers</c>: how server deployments run. Every one has a default that works embedded.</summary>
+public sealed class ServerOptions
+{
+    public const string Section = "CloudDeck:Servers";
+
+    /// <summary>Where each server deployment's files are placed to run (one directory per deployment, reused across restarts); default <c>&lt;data dir&gt;/servers</c>.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>How long a starting server has to answer its health check with 2xx/3xx.</summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The pause between two health check requests while a server starts.</summary>
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A preview deployment's server with no request for this long is stopped (started again by the next request).</summary>
+    public TimeSpan PreviewIdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>After a swap, how long the old server keeps running so that requests in flight on it finish.</summary>
+    public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Between SIGTERM and SIGKILL when a server is stopped.</summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The first wait before restarting a crashed server; it doubles with each crash up to <see cref="MaxRestartDelay"/>.</summary>
+    public TimeSpan MinRestartDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxRestartDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A server that stayed healthy this long before it crashed is restarted after <see cref="MinRestartDelay"/> again.</summary>
+    public TimeSpan StableAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
+    public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
+    public static ServerOptions Read(IConfiguration configuration, string dataDirectory)
+    {
+        var options = new ServerOptions();
+        try
+        {
+            configuration.GetSection(Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Section} could not be read ({e.Message}).", e);
+        }
+
+        options.WorkDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(options.WorkDirectory)
+            ? Path.Combine(Path.GetFullPath(dataDirectory), "servers")
+            : options.WorkDirectory);
+        foreach (var (name, value) in new[]
+                 {
+                     (nameof(HealthCheckTimeout), options.HealthCheckTimeout), (nameof(HealthCheckInterval), options.HealthCheckInterval),
+                     (nameof(PreviewIdleTimeout), options.PreviewIdleTimeout), (nameof(MinRestartDelay), options.MinRestartDelay),
+                     (nameof(MaxRestartDelay), options.MaxRestartDelay), (nameof(MonitorInterval), options.MonitorInterval),
+                 })
+        {
+            if (value <= TimeSpan.Zero) throw new InvalidOperationException($"{Section}:{name} must be a positive time span such as 00:00:30.");
+        }
+
+        if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");
+        if (options.StopGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:StopGrace must not be negative.");
+        if (options.MaxRestartDelay < options.MinRestartDelay)
+        {
+            throw new InvalidOperationException($"{Section}:MaxRestartDelay must be at least MinRestartDelay.");
+        }
+
+        return options;
+    }
+}
+
+public static class ServerServices
+{
+    /// <summary>Server deployments of a silo: options (validated now) and the local process runtime target.</summary>
+    public static IServiceCollection AddCloudDeckServers(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        services.AddSingleton(ServerOptions.Read(configuration, dataDirectory));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LocalProcessRuntime>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerRuntime, LocalProcessRuntime>(sp => sp.GetRequiredService<LocalProcessRuntime>()));
+        return services;
+    }
+}

@@ -1,0 +1,176 @@
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.GrainInterfaces.Servers;
+using static CloudDeck.Grains.Tests.Servers.ServerApps;
+
+namespace CloudDeck.Grains.Tests.Servers;
+
+/// <summary>
+/// Server deployments with a real Node process: ready only once healthy, failed when never healthy, restarted after a
+/// SIGKILL, idle previews stopped and cold-started again, stopped when deleted. The silo's clock is manual, so restart
+/// backoff and idle time advance when the test says so.
+/// </summary>
+public sealed class ServerGrainTests
+{
+    [Fact]
+    public async Task A_server_deployment_becomes_ready_once_healthy_and_answers_with_the_projects_environment_and_a_masked_log()
+    {
+        NeedNode();
+        var (silo, owner, project) = await StartAsync();
+        await using var _ = silo;
+        await project.SetEnv(owner, ProjectEnvironments.Production, "GREETING", "hello-env");
+        await project.SetEnv(owner, ProjectEnvironments.Production, "API_KEY", "k3y-very-secret-42");
+
+        var deployment = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
+        Assert.Equal(DeploymentStatuses.Ready, deployment.Status);
+        Assert.Equal(deployment.Id, await ProductionAsync(silo));
+
+        var endpoint = await Server(silo, deployment.Id).GetEndpoint();
+        Assert.NotNull(endpoint);
+        Assert.Equal("hello from v1", await GetAsync(endpoint));
+        Assert.Equal("hello-env", await GetAsync(endpoint, "/env/GREETING"));
+        Assert.Equal(endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), await GetAsync(endpoint, "/env/PORT"));
+        // A second EnsureRunning answers the running server; it starts nothing.
+        Assert.Equal(endpoint, await Server(silo, deployment.Id).EnsureRunning());
+
+        var status = await Server(silo, deployment.Id).GetStatus(owner);
+        Assert.Equal((ServerStates.Healthy, 0, endpoint.Port), (status.State, status.Restarts, status.Port));
+        Assert.True(status.Pid > 0);
+        Assert.NotNull(status.LastColdStart);
+
+        var log = await Eventually(() => RuntimeLogAsync(silo, deployment.Id), l => l.Any(x => x.Text.StartsWith("listening", StringComparison.Ordinal)),
+            "the server's first line in its runtime log");
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == $"listening on {endpoint.Port} with key ***");
+        Assert.DoesNotContain(log, l => l.Text.Contains("k3y-very-secret-42", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("Starting `node server.js`", StringComparison.Ordinal));
+
+        // Another tenant learns nothing of it.
+        var (outsider, _) = await silo.SignUpAsync("outsider@other.test", verified: true);
+        await Assert.ThrowsAsync<NotFoundException>(() => Server(silo, deployment.Id).GetStatus(outsider));
+    }
+
+    [Fact]
+    public async Task A_server_that_never_passes_its_health_check_fails_the_deployment_and_production_keeps_serving_the_previous_one()
+    {
+        NeedNode();
+        var (silo, owner, _) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:HealthCheckTimeout"] = "00:00:03" });
+        await using var __ = silo;
+        var good = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
+
+        var sick = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v2", healthPath: "/sick"));
+        Assert.Equal(DeploymentStatuses.Failed, sick.Status);
+        Assert.Contains("GET /sick", sick.Error, StringComparison.Ordinal);
+        Assert.Contains("HTTP 503", sick.Error, StringComparison.Ordinal);
+        Assert.Equal(good.Id, await ProductionAsync(silo));
+        Assert.Equal("hello from v1", await GetAsync((await Server(silo, good.Id).GetEndpoint())!));
+
+        // Nothing of the failed one runs, and it cannot be started or promoted.
+        Assert.Null(await Server(silo, sick.Id).GetEndpoint());
+        Assert.Null((await Server(silo, sick.Id).GetStatus(owner)).Pid);
+        await Assert.ThrowsAsync<ServerUnavailableException>(() => Server(silo, sick.Id).EnsureRunning());
+        await Assert.ThrowsAsync<ConflictException>(() => silo.Grains.GetGrain<IDeploymentGrain>(sick.Id).Promote(owner));
+
+        // A server that exits at once fails too, and says how it exited.
+        var crashing = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v3", start: "echo bye; exit 3"));
+        Assert.Equal(DeploymentStatuses.Failed, crashing.Status);
+        Assert.Contains("exited with code 3", crashing.Error, StringComparison.Ordinal);
+        Assert.Equal(good.Id, await ProductionAsync(silo));
+    }
+
+    [Fact]
+    public async Task A_server_killed_with_SIGKILL_is_restarted_answers_again_and_its_restart_count_and_exit_code_are_visible()
+    {
+        NeedNode();
+        var (silo, owner, _) = await StartAsync();
+        await using var __ = silo;
+        var deployment = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
+        var server = Server(silo, deployment.Id);
+        var before = await server.GetStatus(owner);
+        var first = (await server.GetEndpoint())!;
+
+        using (var process = System.Diagnostics.Process.GetProcessById(before.Pid!.Value)) process.Kill();
+
+        // The backoff runs on the silo's clock: each poll moves it on a little.
+        var after = await Eventually(() => server.GetStatus(owner), s => s is { State: ServerStates.Healthy, Restarts: >= 1 },
+            "the server to be restarted", between: () => silo.Clock.Advance(TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(137, after.LastExitCode);
+        Assert.NotEqual(before.Pid, after.Pid);
+        Assert.False(IsAlive(before.Pid.Value));
+        Assert.Equal(before.LastColdStart, after.LastColdStart);
+        var second = (await server.GetEndpoint())!;
+        Assert.True(second.Generation > first.Generation);
+        Assert.Equal("hello from v1", await GetAsync(second));
+        Assert.Contains(await RuntimeLogAsync(silo, deployment.Id), l => l.Text == "The server process exited with code 137");
+    }
+
+    [Fact]
+    public async Task An_idle_preview_is_stopped_and_the_next_EnsureRunning_cold_starts_it_while_production_keeps_running()
+    {
+        NeedNode();
+        var (silo, owner, _) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:PreviewIdleTimeout"] = "00:00:30" });
+        await using var __ = silo;
+        var production = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "prod"));
+        var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "preview"));
+        var pid = (await Server(silo, preview.Id).GetStatus(owner)).Pid!.Value;
+
+        // Requests keep it: a touch 20 s in, then 20 s more is not idle yet.
+        silo.Clock.Advance(TimeSpan.FromSeconds(20));
+        await Server(silo, preview.Id).Touch();
+        silo.Clock.Advance(TimeSpan.FromSeconds(20));
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        Assert.Equal(ServerStates.Healthy, (await Server(silo, preview.Id).GetStatus(owner)).State);
+
+        silo.Clock.Advance(TimeSpan.FromSeconds(15));
+        var stopped = await Eventually(() => Server(silo, preview.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the idle preview to stop");
+        Assert.Null(stopped.Pid);
+        Assert.Null(await Server(silo, preview.Id).GetEndpoint());
+        Assert.False(IsAlive(pid));
+        Assert.Equal(ServerStates.Healthy, (await Server(silo, production.Id).GetStatus(owner)).State);
+
+        var endpoint = await Server(silo, preview.Id).EnsureRunning();
+        Assert.Equal("hello from preview", await GetAsync(endpoint));
+        var cold = await Server(silo, preview.Id).GetStatus(owner);
+        Assert.Equal(ServerStates.Healthy, cold.State);
+        Assert.True(cold.LastColdStart > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Deleting_a_server_deployment_stops_its_process_and_tells_the_edges()
+    {
+        NeedNode();
+        var (silo, owner, _) = await StartAsync();
+        await using var __ = silo;
+        var changes = new List<AliasChange>();
+        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Actors.Runtime.IStreamProvider>(silo.Services);
+        await using var subscription = await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key)
+            .SubscribeAsync(new Collector<AliasChange>(changes), Actors.Runtime.StreamSequenceToken.First);
+        var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "doomed"));
+        var pid = (await Server(silo, preview.Id).GetStatus(owner)).Pid!.Value;
+
+        await silo.Grains.GetGrain<IDeploymentGrain>(preview.Id).Delete(owner);
+        Assert.Null(await Server(silo, preview.Id).GetEndpoint());
+        Assert.False(IsAlive(pid));
+        await Eventually(() => Task.FromResult(Snapshot(changes)), c => c.Contains(AliasChanges.DeploymentDeleted(preview.Id)), "the deletion on the edge stream");
+    }
+
+    private static List<T> Snapshot<T>(List<T> items)
+    {
+        lock (items) return [.. items];
+    }
+}
+
+/// <summary>Keeps every item a stream delivers.</summary>
+internal sealed class Collector<T>(List<T> items) : Actors.Runtime.IAsyncObserver<T>
+{
+    public Task OnNextAsync(T item, Actors.Runtime.StreamSequenceToken token)
+    {
+        lock (items) items.Add(item);
+        return Task.CompletedTask;
+    }
+
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception error) => Task.CompletedTask;
+}
