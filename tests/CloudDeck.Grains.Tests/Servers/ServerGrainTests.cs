@@ -155,6 +155,49 @@ public sealed class ServerGrainTests
         await Eventually(() => Task.FromResult(Snapshot(changes)), c => c.Contains(AliasChanges.DeploymentDeleted(preview.Id)), "the deletion on the edge stream");
     }
 
+    [Fact]
+    public async Task Promote_and_rollback_between_two_servers_start_the_new_one_before_the_alias_moves_and_stop_the_old_one_after_the_drain()
+    {
+        NeedNode();
+        var (silo, owner, project) = await StartAsync(new Dictionary<string, string?>
+        {
+            ["CloudDeck:Servers:PreviewIdleTimeout"] = "00:00:30", ["CloudDeck:Servers:DrainGrace"] = "00:00:02",
+        });
+        await using var __ = silo;
+        var v1 = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
+        var v2 = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "v2"));
+        // Idle first, so the promote itself has to start it.
+        silo.Clock.Advance(TimeSpan.FromSeconds(31));
+        await Eventually(() => Server(silo, v2.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the idle preview to stop");
+
+        // At each production alias change: which servers answered at that moment.
+        var seen = new List<(string? Production, bool V1Up, bool V2Up)>();
+        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Actors.Runtime.IStreamProvider>(silo.Services);
+        await using var subscription = await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key)
+            .SubscribeAsync(new Probe(async change =>
+            {
+                if (change.Host != "api-acme.localhost") return;
+                var up1 = await Server(silo, v1.Id).GetEndpoint() is not null;
+                var up2 = await Server(silo, v2.Id).GetEndpoint() is not null;
+                lock (seen) seen.Add((change.DeploymentId, up1, up2));
+            }), Actors.Runtime.StreamSequenceToken.First);
+
+        await silo.Grains.GetGrain<IDeploymentGrain>(v2.Id).Promote(owner);
+        Assert.Equal("hello from v2", await GetAsync((await Server(silo, v2.Id).GetEndpoint())!));
+        await Eventually(() => Task.FromResult(Snapshot(seen)), s => s.Any(x => x.Production == v2.Id), "the promote on the alias stream");
+        // The new one answered before the alias moved; the old one still served its requests in flight.
+        Assert.Contains((v2.Id, true, true), Snapshot(seen));
+        await Eventually(() => Server(silo, v1.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the old server to stop after the drain");
+
+        // Rollback: v1 is stopped now, so it is started (and healthy) before production points back at it.
+        Assert.Equal(v1.Id, (await project.Rollback(owner, v1.Id)).Id);
+        Assert.Equal(v1.Id, await ProductionAsync(silo));
+        Assert.Equal("hello from v1", await GetAsync((await Server(silo, v1.Id).GetEndpoint())!));
+        await Eventually(() => Task.FromResult(Snapshot(seen)), s => s.Count(x => x.Production == v1.Id) >= 1, "the rollback on the alias stream");
+        Assert.Contains((v1.Id, true, true), Snapshot(seen));
+        await Eventually(() => Server(silo, v2.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the promoted server to stop after the rollback");
+    }
+
     private static List<T> Snapshot<T>(List<T> items)
     {
         lock (items) return [.. items];
@@ -169,6 +212,16 @@ internal sealed class Collector<T>(List<T> items) : Actors.Runtime.IAsyncObserve
         lock (items) items.Add(item);
         return Task.CompletedTask;
     }
+
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception error) => Task.CompletedTask;
+}
+
+/// <summary>Runs a callback for every item a stream delivers.</summary>
+internal sealed class Probe(Func<AliasChange, Task> onNext) : Actors.Runtime.IAsyncObserver<AliasChange>
+{
+    public Task OnNextAsync(AliasChange item, Actors.Runtime.StreamSequenceToken token) => onNext(item);
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
