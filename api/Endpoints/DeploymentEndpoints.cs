@@ -3,6 +3,7 @@ using Actors.Runtime;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Servers;
 
 namespace CloudDeck.Api.Endpoints;
 
@@ -30,6 +31,10 @@ public static class DeploymentEndpoints
 
         deployments.MapPost("/promote", async (string id, HttpContext http, IGrainFactory grains) =>
             Results.Json(await Deployment(grains, id).Promote(http.Caller()), ProjectEndpoints.Json));
+
+        // A server deployment's process: state, pid, port, restarts, last exit code, last cold start (stopped for a static one).
+        deployments.MapGet("/server", async (string id, HttpContext http, IGrainFactory grains) =>
+            Results.Json(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller()), ProjectEndpoints.Json));
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>
         {
