@@ -24,7 +24,6 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     private Task<ServerEndpoint>? _starting;
     private IDisposable? _monitor;
     private string _state = ServerStates.Stopped;
-    private string? _target;
     private string? _projectKey;
     private long _generation;
     private int _restarts;
@@ -35,6 +34,9 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     private DateTimeOffset? _lastRequestAt;
     private DateTimeOffset? _restartAt;
     private TimeSpan? _lastColdStart;
+
+    /// <summary>When the idle check last found this server serving production (which counts as activity).</summary>
+    private DateTimeOffset? _servingSince;
     private TimeSpan _backoff;
 
     private string Id => GetPrimaryKeyString();
@@ -105,7 +107,6 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
         {
             var launch = await GrainFactory.GetGrain<IDeploymentGrain>(Id).GetServerLaunch()
                 ?? throw new ServerUnavailableException($"Deployment '{Id}' is not a server deployment that can run (static, deleted or failed).");
-            _target = launch.Target;
             _projectKey = launch.ProjectKey;
             var spec = launch.Manifest.Server!;
             var runtime = runtimes.FirstOrDefault(r => r.Name == spec.Runtime)
@@ -207,22 +208,25 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
             return;
         }
 
-        if (_target == DeploymentTargets.Preview && _state == ServerStates.Healthy && _starting is null
-            && now - (_lastRequestAt is { } touched && touched > _healthySince ? touched : _healthySince ?? now) >= options.PreviewIdleTimeout)
+        var lastActivity = Latest(Latest(_lastRequestAt, _healthySince), _servingSince) ?? now;
+        if (_state == ServerStates.Healthy && _starting is null && now - lastActivity >= options.PreviewIdleTimeout)
         {
-            // A preview promoted to production serves production: never idle-stopped.
+            // Only what production serves runs without requests: a preview, or a production deployment that production
+            // has moved away from (still reachable at its own host), is stopped; production itself is asked again later.
             var plan = await GrainFactory.GetGrain<IProjectGrain>(_projectKey!).GetBuildPlan(ProjectEnvironments.Preview);
             if (plan.Project.ProductionDeploymentId == Id)
             {
-                _target = DeploymentTargets.Production;
+                _servingSince = now;
                 return;
             }
 
-            await StopInstanceAsync(ServerStates.Stopped, "Stopped: idle preview");
+            await StopInstanceAsync(ServerStates.Stopped, "Stopped: idle");
             _monitor?.Dispose();
             _monitor = null;
         }
     }
+
+    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a > b || b is null ? a : b;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

@@ -18,7 +18,10 @@ public sealed class ServerOptions
     /// <summary>The pause between two health check requests while a server starts.</summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>A preview deployment's server with no request for this long is stopped (started again by the next request).</summary>
+    /// <summary>
+    /// A server that production does not serve (a preview, or an older production deployment at its own host) with no
+    /// request for this long is stopped (started again by the next request). The one production serves never is.
+    /// </summary>
     public TimeSpan PreviewIdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>After a swap, how long the old server keeps running so that requests in flight on it finish.</summary>
