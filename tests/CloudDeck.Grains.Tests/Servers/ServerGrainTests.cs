@@ -3,6 +3,7 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Tests.Builds;
 using static CloudDeck.Grains.Tests.Servers.ServerApps;
 
 namespace CloudDeck.Grains.Tests.Servers;
@@ -134,6 +135,7 @@ public sealed class ServerGrainTests
         var cold = await Server(silo, preview.Id).GetStatus(owner);
         Assert.Equal(ServerStates.Healthy, cold.State);
         Assert.True(cold.LastColdStart > TimeSpan.Zero);
+        TestContext.Current.TestOutputHelper?.WriteLine($"cold start of the idle preview: {cold.LastColdStart!.Value.TotalMilliseconds:0} ms");
     }
 
     [Fact]
@@ -196,6 +198,42 @@ public sealed class ServerGrainTests
         await Eventually(() => Task.FromResult(Snapshot(seen)), s => s.Count(x => x.Production == v1.Id) >= 1, "the rollback on the alias stream");
         Assert.Contains((v1.Id, true, true), Snapshot(seen));
         await Eventually(() => Server(silo, v2.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the promoted server to stop after the rollback");
+    }
+
+    [Fact]
+    public async Task Concurrent_EnsureRunning_calls_share_one_start_and_no_server_outlives_its_silo()
+    {
+        NeedNode();
+        var (silo, owner, _) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:PreviewIdleTimeout"] = "00:00:30" });
+        var disposed = false;
+        try
+        {
+            var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "shared"));
+            silo.Clock.Advance(TimeSpan.FromSeconds(31));
+            await Eventually(() => Server(silo, preview.Id).GetStatus(owner), s => s.State == ServerStates.Stopped, "the idle preview to stop");
+            int Starts(IReadOnlyList<BuildLogLine> log) => log.Count(l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("Starting ", StringComparison.Ordinal));
+            var startsBefore = Starts(await RuntimeLogAsync(silo, preview.Id));
+
+            // Eight callers at once (the edge under a burst of requests to a cold preview): one process, one endpoint.
+            var endpoints = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Server(silo, preview.Id).EnsureRunning()));
+            Assert.Single(endpoints.Distinct());
+            Assert.Equal(startsBefore + 1, Starts(await Eventually(() => RuntimeLogAsync(silo, preview.Id), l => Starts(l) > startsBefore, "the start line")));
+            Assert.Equal("hello from shared", await GetAsync(endpoints[0]));
+
+            var production = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "prod"));
+            var pids = new[] { (await Server(silo, preview.Id).GetStatus(owner)).Pid!.Value, (await Server(silo, production.Id).GetStatus(owner)).Pid!.Value };
+            Assert.All(pids, pid => Assert.True(IsAlive(pid)));
+
+            await silo.DisposeAsync();
+            disposed = true;
+            Assert.All(pids, pid => Assert.False(IsAlive(pid), $"server process {pid} outlived its silo"));
+            Assert.Empty(Tools.ProcessesWith(CloudDeck.Grains.Servers.LocalProcessRuntime.MarkerVariable, preview.Id));
+            Assert.Empty(Tools.ProcessesWith(CloudDeck.Grains.Servers.LocalProcessRuntime.MarkerVariable, production.Id));
+        }
+        finally
+        {
+            if (!disposed) await silo.DisposeAsync();
+        }
     }
 
     private static List<T> Snapshot<T>(List<T> items)
