@@ -59,7 +59,7 @@ public sealed partial class DeploymentGrain
         }
 
         // Zero downtime: the server answers its health check before the alias moves, and the old one drains after.
-        if (Deployment.Manifest?.Server is not null) await ServerSwap.EnsureRunningAsync(GrainFactory, Id, servers);
+        if (Deployment.Manifest?.Server is not null) await ServerSwap.PrepareAsync(GrainFactory, Id, servers);
         var previous = await PointProductionHereAsync();
         ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.promoted", $"{Deployment.Project}: {previous ?? "none"} -> {Id}");

@@ -71,7 +71,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         }
 
         process.StandardInput.Close();
-        var instance = new ProcessInstance(process, port, request.DeploymentId, log, Forget);
+        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget);
         _running[instance] = 0;
         return instance;
     }
@@ -131,8 +131,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         private readonly Action<ProcessInstance> _forget;
         private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public ProcessInstance(Process process, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget)
+        public ProcessInstance(Process process, string host, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget)
         {
+            Host = host;
             _process = process;
             _deploymentId = deploymentId;
             _log = log;
@@ -142,7 +143,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
             _ = RunAsync();
         }
 
-        public string Host => "127.0.0.1";
+        public string Host { get; }
 
         public int Port { get; }
 

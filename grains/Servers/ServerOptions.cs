@@ -12,6 +12,12 @@ public sealed class ServerOptions
     /// <summary>Where each server deployment's files are placed to run (one directory per deployment, reused across restarts); default <c>&lt;data dir&gt;/servers</c>.</summary>
     public string? WorkDirectory { get; set; }
 
+    /// <summary>
+    /// The address the edge reaches this silo's server processes at: loopback in embedded mode; in a cluster, the silo's
+    /// own address (the start command must then listen on it too, e.g. on all interfaces).
+    /// </summary>
+    public string AdvertisedHost { get; set; } = "127.0.0.1";
+
     /// <summary>How long a starting server has to answer its health check with 2xx/3xx.</summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -65,6 +71,11 @@ public sealed class ServerOptions
                  })
         {
             if (value <= TimeSpan.Zero) throw new InvalidOperationException($"{Section}:{name} must be a positive time span such as 00:00:30.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AdvertisedHost) || Uri.CheckHostName(options.AdvertisedHost) == UriHostNameType.Unknown)
+        {
+            throw new InvalidOperationException($"{Section}:AdvertisedHost must be a host name or IP address (was '{options.AdvertisedHost}').");
         }
 
         if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");

@@ -1,4 +1,5 @@
 using Actors.Runtime;
+using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Builds;
@@ -34,10 +35,19 @@ public static class ServerSwap
     }
 
     /// <summary>Starts <paramref name="deploymentId"/>'s server when it is one; false for a static deployment.</summary>
+    /// <exception cref="ConflictException">The server did not become healthy: the alias must not move (the message says why).</exception>
     public static async Task<bool> PrepareAsync(IGrainFactory grains, string deploymentId, ServerOptions options)
     {
         if (await grains.GetGrain<IDeploymentGrain>(deploymentId).GetServerLaunch() is null) return false;
-        await EnsureRunningAsync(grains, deploymentId, options);
+        try
+        {
+            await EnsureRunningAsync(grains, deploymentId, options);
+        }
+        catch (ServerUnavailableException e)
+        {
+            throw new ConflictException($"Production stays where it is: {e.Message}");
+        }
+
         return true;
     }
 

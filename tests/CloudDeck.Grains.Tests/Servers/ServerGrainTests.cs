@@ -56,7 +56,7 @@ public sealed class ServerGrainTests
     public async Task A_server_that_never_passes_its_health_check_fails_the_deployment_and_production_keeps_serving_the_previous_one()
     {
         NeedNode();
-        var (silo, owner, _) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:HealthCheckTimeout"] = "00:00:03" });
+        var (silo, owner, project) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:HealthCheckTimeout"] = "00:00:03" });
         await using var __ = silo;
         var good = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
 
@@ -78,6 +78,17 @@ public sealed class ServerGrainTests
         Assert.Equal(DeploymentStatuses.Failed, crashing.Status);
         Assert.Contains("exited with code 3", crashing.Error, StringComparison.Ordinal);
         Assert.Equal(good.Id, await ProductionAsync(silo));
+
+        // A ready preview that cannot start any more (its environment changed, and it was stopped) is not promoted.
+        var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview,
+            await ManifestAsync(silo, "v4", start: "test -n \"$BROKEN\" && exit 4; exec node server.js"));
+        Assert.Equal(DeploymentStatuses.Ready, preview.Status);
+        await Server(silo, preview.Id).Stop(TimeSpan.Zero);
+        await project.SetEnv(owner, ProjectEnvironments.Preview, "BROKEN", "yes");
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => silo.Grains.GetGrain<IDeploymentGrain>(preview.Id).Promote(owner));
+        Assert.Contains("exited with code 4", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(good.Id, await ProductionAsync(silo));
+        Assert.Equal(4, (await Server(silo, preview.Id).GetStatus(owner)).LastExitCode);
     }
 
     [Fact]
