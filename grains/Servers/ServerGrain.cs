@@ -44,6 +44,13 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     public async Task<ServerEndpoint> EnsureRunning()
     {
         if (Endpoint() is { } running && _state == ServerStates.Healthy) return running;
+        if (_state == ServerStates.Crashed && _starting is null && _restartAt is { } due)
+        {
+            // The backoff is what keeps a crash loop from eating the machine: a request does not jump it.
+            var wait = Math.Max(0, (due - clock.GetUtcNow()).TotalSeconds);
+            throw new ServerUnavailableException($"Deployment '{Id}': the server exited with code {_lastExitCode}; restarting in {wait:0.#} s.");
+        }
+
         var start = _starting ??= StartAsync(restart: false);
         try
         {
