@@ -1,4 +1,5 @@
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,6 +32,22 @@ public sealed class BuildOptions
     /// <summary>Node_modules trees the cache keeps (the most recently used); older ones are deleted.</summary>
     public int MaxCachedDependencySets { get; set; } = 20;
 
+    /// <summary>
+    /// Memory (RLIMIT_DATA) each process of a build's install and build commands may use, in MiB; 0 for no limit. Per
+    /// process, not per build: npm and the node it starts may each use this much.
+    /// </summary>
+    public int MemoryLimitMb { get; set; } = 2048;
+
+    /// <summary>
+    /// CPU time (RLIMIT_CPU) each process of a build may use, in seconds; 0 for no limit. Counts every thread, so the
+    /// default is the default <see cref="Timeout"/> on two fully busy cores: only a process spinning far harder than a
+    /// build does trips it. Wall time is <see cref="Timeout"/>'s job.
+    /// </summary>
+    public int CpuTimeLimitSeconds { get; set; } = 3600;
+
+    /// <summary>The limits every install and build command runs under (see <see cref="ProcessLimits"/>).</summary>
+    public ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, CpuTimeLimitSeconds > 0 ? CpuTimeLimitSeconds : null);
+
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     public static BuildOptions Read(IConfiguration configuration, string dataDirectory)
     {
@@ -56,12 +73,17 @@ public sealed class BuildOptions
         if (Timeout <= TimeSpan.Zero) throw Invalid(nameof(Timeout), "must be a positive time span such as 00:30:00");
         // The reminders' smallest period: a shorter one would make every Queue fail when it registers its reminder.
         if (CheckPeriod < TimeSpan.FromMinutes(1)) throw Invalid(nameof(CheckPeriod), "must be at least 00:01:00 (the reminders' smallest period)");
+        // Below this not even a shell and node start, and every build would fail for a reason that reads like the project's.
+        if (MemoryLimitMb is < 0 or (> 0 and < MinimumMemoryLimitMb)) throw Invalid(nameof(MemoryLimitMb), $"must be 0 (no limit) or at least {MinimumMemoryLimitMb}");
+        if (CpuTimeLimitSeconds < 0) throw Invalid(nameof(CpuTimeLimitSeconds), "must be 0 (no limit) or a number of seconds");
         if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
         if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))
         {
             throw Invalid(nameof(CacheDirectory), "must differ from WorkDirectory (work directories are deleted after each build)");
         }
     }
+
+    private const int MinimumMemoryLimitMb = 64;
 
     private static InvalidOperationException Invalid(string name, string problem) => new($"{Section}:{name} {problem}.");
 }

@@ -54,6 +54,7 @@ public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ISt
         try
         {
             await log.StartAsync();
+            log.System($"Resource limits: {options.ProcessLimits.Describe()}");
             run.Cancellation.CancelAfter(options.Timeout);
             context = new BuildContext(log, self.Advance, grains);
             outcome = await executor.ExecuteAsync(job, context, run.Cancellation.Token);

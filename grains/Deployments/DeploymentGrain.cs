@@ -116,7 +116,8 @@ public sealed partial class DeploymentGrain(
         if (source.Files is { } files)
         {
             if (source.GitRef is not null) throw new InvalidFieldException("files", "give git_ref or files, not both");
-            UploadManifestCheck.Validate(files);
+            if (files.Count == 0) throw new InvalidFieldException("files", "must list at least one file");
+            ManifestValidation.Validate(files);
             var store = artifacts ?? throw new ConflictException("This server has no artifact store, so it cannot deploy uploaded files.");
             var missing = store.Missing(files.Select(f => f.Sha256));
             if (missing.Count > 0)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.Grains.Processes;
 
 namespace CloudDeck.Grains.Builds.Executor;
 
@@ -8,21 +9,39 @@ namespace CloudDeck.Grains.Builds.Executor;
 /// Runs one command of a build as a child process in its own session: output line by line into the build's log,
 /// stdin closed, only the environment given (never the silo's: it may hold database passwords and keys).
 /// Cancellation kills the whole tree; so does the command's end, because a background process a step leaves behind
-/// would otherwise outlive the build.
+/// would otherwise outlive the build. Under <see cref="ProcessLimits"/> a command that a limit ended fails with
+/// <see cref="BuildStepFailedException"/> saying which ("The build ran out of memory (limit 256 MiB per process)"), not
+/// with a bare exit code, so the log tells the user what to change.
 /// </summary>
 public static class CommandRunner
 {
     /// <summary>Runs <paramref name="command"/> with <c>/bin/sh -c</c>; answers its exit code.</summary>
     public static Task<int> ShellAsync(string command, string directory, IReadOnlyDictionary<string, string> environment,
         BuildLogWriter log, CancellationToken cancellationToken) =>
-        RunAsync("/bin/sh", ["-c", command], directory, environment, log, cancellationToken);
+        ShellAsync(command, directory, environment, ProcessLimits.None, log, cancellationToken);
+
+    /// <summary>Runs <paramref name="command"/> with <c>/bin/sh -c</c> under <paramref name="limits"/>; answers its exit code.</summary>
+    /// <exception cref="BuildStepFailedException">A limit ended the command.</exception>
+    public static Task<int> ShellAsync(string command, string directory, IReadOnlyDictionary<string, string> environment,
+        ProcessLimits limits, BuildLogWriter log, CancellationToken cancellationToken) =>
+        RunAsync("/bin/sh", ["-c", command], directory, environment, limits, log, cancellationToken);
 
     /// <summary>Runs a program with arguments as given (no shell), so refs and URLs are never interpreted by a shell.</summary>
+    public static Task<int> RunAsync(string program, IReadOnlyList<string> arguments, string directory,
+        IReadOnlyDictionary<string, string> environment, BuildLogWriter log, CancellationToken cancellationToken) =>
+        RunAsync(program, arguments, directory, environment, ProcessLimits.None, log, cancellationToken);
+
+    /// <summary>Runs a program with arguments as given (no shell) under <paramref name="limits"/>; answers its exit code.</summary>
+    /// <exception cref="BuildStepFailedException">A limit ended the command.</exception>
     public static async Task<int> RunAsync(string program, IReadOnlyList<string> arguments, string directory,
-        IReadOnlyDictionary<string, string> environment, BuildLogWriter log, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> environment, ProcessLimits limits, BuildLogWriter log, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         cancellationToken.ThrowIfCancellationRequested();
         var info = ProcessTree.StartInfo(program, arguments);
+        // Outside setsid, so the session leader and everything it starts inherit the limits (prlimit execs: same pid).
+        limits.ApplyTo(info);
+        var watch = limits.Watch();
         info.WorkingDirectory = directory;
         info.UseShellExecute = false;
         info.RedirectStandardInput = true;
@@ -40,8 +59,8 @@ public static class CommandRunner
             using (cancellationToken.Register(() => KillAll(process, marker)))
             {
                 process.StandardInput.Close();
-                var stdout = PumpAsync(process.StandardOutput, BuildLogStreams.Stdout, log);
-                var stderr = PumpAsync(process.StandardError, BuildLogStreams.Stderr, log);
+                var stdout = PumpAsync(process.StandardOutput, BuildLogStreams.Stdout, log, watch);
+                var stderr = PumpAsync(process.StandardError, BuildLogStreams.Stderr, log, watch);
                 await process.WaitForExitAsync(CancellationToken.None);
                 // Background children may still hold the pipes open; ending them ends the pipes (a step owns nothing after it).
                 KillAll(process, marker);
@@ -61,6 +80,11 @@ public static class CommandRunner
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (watch.BreachOf(process.ExitCode) is { } breach)
+        {
+            throw new BuildStepFailedException(breach.Describe("The build"), process.ExitCode);
+        }
+
         return process.ExitCode;
     }
 
@@ -72,10 +96,11 @@ public static class CommandRunner
         if (marker is not null) ProcessTree.KillMarked(marker);
     }
 
-    private static async Task PumpAsync(StreamReader reader, string stream, BuildLogWriter log)
+    private static async Task PumpAsync(StreamReader reader, string stream, BuildLogWriter log, LimitWatch watch)
     {
         while (await reader.ReadLineAsync() is { } line)
         {
+            watch.Observe(line);
             log.Write(stream, line);
         }
     }

@@ -111,11 +111,11 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
         }
     }
 
-    private static async Task RunStepAsync(string step, string command, string root, IReadOnlyDictionary<string, string> environment,
+    private async Task RunStepAsync(string step, string command, string root, IReadOnlyDictionary<string, string> environment,
         BuildLogWriter log, CancellationToken cancellationToken)
     {
         log.System($"$ {command}");
-        var exit = await CommandRunner.ShellAsync(command, root, environment, log, cancellationToken);
+        var exit = await CommandRunner.ShellAsync(command, root, environment, options.ProcessLimits, log, cancellationToken);
         if (exit != 0)
         {
             log.System($"The {step} command exited with code {exit}");
