@@ -58,7 +58,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         info.Environment.Clear();
         foreach (var (name, value) in Environment(request, home, app, port)) info.Environment[name] = value;
 
-        log.System($"Starting `{request.Spec.StartCommand}` on port {port}");
+        var limits = options.ProcessLimits;
+        limits.ApplyTo(info);
+        log.System($"Starting `{request.Spec.StartCommand}` on port {port} ({limits.Describe()})");
         Process process;
         try
         {

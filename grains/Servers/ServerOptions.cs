@@ -44,6 +44,14 @@ public sealed class ServerOptions
     /// <summary>A server that stayed healthy this long before it crashed is restarted after <see cref="MinRestartDelay"/> again.</summary>
     public TimeSpan StableAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Memory (RLIMIT_DATA, via prlimit: see <see cref="Processes.ProcessLimits"/>) each process of a server may use, in MiB;
+    /// 0 for none. There is no CPU-time limit for servers: RLIMIT_CPU counts a process's whole life, which a server never ends.
+    /// </summary>
+    public int MemoryLimitMb { get; set; } = 1024;
+
+    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null);
+
     /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
     public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -76,6 +84,11 @@ public sealed class ServerOptions
         if (string.IsNullOrWhiteSpace(options.AdvertisedHost) || Uri.CheckHostName(options.AdvertisedHost) == UriHostNameType.Unknown)
         {
             throw new InvalidOperationException($"{Section}:AdvertisedHost must be a host name or IP address (was '{options.AdvertisedHost}').");
+        }
+
+        if (options.MemoryLimitMb is < 0 or (> 0 and < 64))
+        {
+            throw new InvalidOperationException($"{Section}:MemoryLimitMb must be 0 (no limit) or at least 64.");
         }
 
         if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");

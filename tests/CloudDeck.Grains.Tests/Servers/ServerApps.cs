@@ -28,6 +28,7 @@ internal static class ServerApps
           if (req.url === '/healthz') { res.writeHead(200); res.end('ok'); return; }
           if (req.url === '/sick') { res.writeHead(503); res.end('not yet'); return; }
           if (req.url.startsWith('/env/')) { res.end(process.env[req.url.slice(5)] || ''); return; }
+          if (req.url === '/limits') { res.end(fs.readFileSync('/proc/self/limits', 'utf8')); return; }
           res.end('hello from ' + version);
         }).listen(port, '127.0.0.1', () => console.log('listening on ' + port + ' with key ' + process.env.API_KEY));
         """;

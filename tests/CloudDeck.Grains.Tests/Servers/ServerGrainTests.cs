@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Tests.Builds;
+using CloudDeck.Testing;
 using static CloudDeck.Grains.Tests.Servers.ServerApps;
 
 namespace CloudDeck.Grains.Tests.Servers;
@@ -245,6 +246,22 @@ public sealed class ServerGrainTests
         {
             if (!disposed) await silo.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_servers_processes_run_under_the_configured_memory_limit()
+    {
+        NeedNode();
+        Need.Component(Requirement.Check(CloudDeck.Grains.Processes.ProcessLimits.Unenforceable is null, "prlimit", "apt-get install util-linux"));
+        var (silo, owner, _) = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Servers:MemoryLimitMb"] = "512" });
+        await using var __ = silo;
+        var deployment = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "limited"));
+        Assert.Equal(DeploymentStatuses.Ready, deployment.Status);
+
+        var limits = await GetAsync((await Server(silo, deployment.Id).GetEndpoint())!, "/limits");
+        var data = limits.Split('\n').Single(l => l.StartsWith("Max data size", StringComparison.Ordinal));
+        Assert.Equal(["536870912", "536870912", "bytes"], data["Max data size".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(await RuntimeLogAsync(silo, deployment.Id), l => l.Text.Contains("(memory 512 MiB per process (prlimit: RLIMIT_DATA))", StringComparison.Ordinal));
     }
 
     private static List<T> Snapshot<T>(List<T> items)
