@@ -29,6 +29,9 @@ public interface IServerGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<ServerStatusView> GetStatus(Caller caller);
+
+    /// <summary>Stops at once and drops what the runtime keeps for it (its files); for a deployment that is deleted or failed.</summary>
+    Task Remove();
 }
 
 /// <summary>

@@ -119,7 +119,7 @@ public sealed partial class DeploymentGrain
         Deployment.Manifest = null;
         Deployment.ServerPending = false;
         await state.WriteStateAsync();
-        if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Stop(TimeSpan.Zero);
+        if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
         // Every edge forgets what it cached for {id}.{base} now, not when its cache entry expires.
         await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(Id));
     }
@@ -150,8 +150,8 @@ public sealed partial class DeploymentGrain
         await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         if (failure is not null)
         {
-            // Nothing of a failed deployment keeps running (its start already stopped the process; this ends the monitor).
-            await GrainFactory.GetGrain<IServerGrain>(Id).Stop(TimeSpan.Zero);
+            // Nothing of a failed deployment keeps running or stays on disk (its start already stopped the process).
+            await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
             return;
         }
 

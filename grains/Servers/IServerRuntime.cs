@@ -15,6 +15,9 @@ public interface IServerRuntime
 
     /// <summary>Starts the server (it is not healthy yet: the caller checks). Throws when it cannot even start.</summary>
     Task<IServerInstance> StartAsync(ServerStartRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Drops what the runtime keeps for a deployment that will not run again (files, images); nothing of it runs.</summary>
+    Task RemoveAsync(string deploymentId);
 }
 
 /// <param name="Environment">The project's variables for the deployment's environment, in clear; the runtime masks them in the log.</param>

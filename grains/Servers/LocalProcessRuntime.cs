@@ -78,6 +78,23 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         return instance;
     }
 
+    public Task RemoveAsync(string deploymentId)
+    {
+        // The id names a directory: only a well-formed one (16 hex digits) may.
+        if (!GrainInterfaces.Deployments.DeploymentIds.IsWellFormed(deploymentId)) return Task.CompletedTask;
+        var home = Path.Combine(options.WorkDirectory!, deploymentId);
+        try
+        {
+            if (Directory.Exists(home)) Directory.Delete(home, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete the server directory {Directory}", home);
+        }
+
+        return Task.CompletedTask;
+    }
+
     private void Forget(ProcessInstance instance) => _running.TryRemove(instance, out _);
 
     /// <summary>The deployment's files under <paramref name="app"/>, once: a marker says the copy is complete.</summary>

@@ -85,6 +85,13 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
         _monitor = null;
     }
 
+    public async Task Remove()
+    {
+        await Stop(TimeSpan.Zero);
+        foreach (var runtime in runtimes) await runtime.RemoveAsync(Id);
+        DeactivateOnIdle();
+    }
+
     public async Task<ServerStatusView> GetStatus(Caller caller)
     {
         // The deployment decides who may look (another tenant gets its NotFoundException).

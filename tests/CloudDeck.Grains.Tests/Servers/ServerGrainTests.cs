@@ -71,6 +71,9 @@ public sealed class ServerGrainTests
         // Nothing of the failed one runs, and it cannot be started or promoted.
         Assert.Null(await Server(silo, sick.Id).GetEndpoint());
         Assert.Null((await Server(silo, sick.Id).GetStatus(owner)).Pid);
+        var workDirectory = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<CloudDeck.Grains.Servers.ServerOptions>(silo.Services).WorkDirectory!;
+        await Eventually(() => Task.FromResult(Directory.Exists(Path.Combine(workDirectory, sick.Id))), exists => !exists, "the failed server's files to go");
         await Assert.ThrowsAsync<ServerUnavailableException>(() => Server(silo, sick.Id).EnsureRunning());
         await Assert.ThrowsAsync<ConflictException>(() => silo.Grains.GetGrain<IDeploymentGrain>(sick.Id).Promote(owner));
 
@@ -151,7 +154,7 @@ public sealed class ServerGrainTests
     }
 
     [Fact]
-    public async Task Deleting_a_server_deployment_stops_its_process_and_tells_the_edges()
+    public async Task Deleting_a_server_deployment_stops_its_process_removes_its_files_and_tells_the_edges()
     {
         NeedNode();
         var (silo, owner, _) = await StartAsync();
@@ -163,9 +166,14 @@ public sealed class ServerGrainTests
         var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "doomed"));
         var pid = (await Server(silo, preview.Id).GetStatus(owner)).Pid!.Value;
 
+        var files = Path.Combine(Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<CloudDeck.Grains.Servers.ServerOptions>(silo.Services).WorkDirectory!, preview.Id);
+        Assert.True(File.Exists(Path.Combine(files, "app", "server.js")));
+
         await silo.Grains.GetGrain<IDeploymentGrain>(preview.Id).Delete(owner);
         Assert.Null(await Server(silo, preview.Id).GetEndpoint());
         Assert.False(IsAlive(pid));
+        Assert.False(Directory.Exists(files));
         await Eventually(() => Task.FromResult(Snapshot(changes)), c => c.Contains(AliasChanges.DeploymentDeleted(preview.Id)), "the deletion on the edge stream");
     }
 
@@ -175,7 +183,7 @@ public sealed class ServerGrainTests
         NeedNode();
         var (silo, owner, project) = await StartAsync(new Dictionary<string, string?>
         {
-            ["CloudDeck:Servers:PreviewIdleTimeout"] = "00:00:30", ["CloudDeck:Servers:DrainGrace"] = "00:00:02",
+            ["CloudDeck:Servers:PreviewIdleTimeout"] = "00:00:30", ["CloudDeck:Servers:DrainGrace"] = "00:00:04",
         });
         await using var __ = silo;
         var v1 = await DeployAsync(silo, owner, DeploymentTargets.Production, await ManifestAsync(silo, "v1"));
