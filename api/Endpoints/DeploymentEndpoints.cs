@@ -2,7 +2,10 @@ using System.Text.Json;
 using Actors.Runtime;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.Logs;
+using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Servers;
 
 namespace CloudDeck.Api.Endpoints;
 
@@ -30,6 +33,19 @@ public static class DeploymentEndpoints
 
         deployments.MapPost("/promote", async (string id, HttpContext http, IGrainFactory grains) =>
             Results.Json(await Deployment(grains, id).Promote(http.Caller()), ProjectEndpoints.Json));
+
+        // A server deployment's process: state, pid, port, restarts, last exit code, last cold start (stopped for a static one).
+        deployments.MapGet("/server", async (string id, HttpContext http, IGrainFactory grains) =>
+            Results.Json(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller()), ProjectEndpoints.Json));
+
+        // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
+        deployments.MapGet("/logs/runtime", async (string id, HttpContext http, IGrainFactory grains, IStreamProvider streams, BuildLogOptions options) =>
+        {
+            await Deployment(grains, id).Get(http.Caller());
+            var log = streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, id);
+            var info = await log.GetInfoAsync();
+            return new BuildLogText(log, info, info.Last, options.ReadPageSize);
+        });
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>
         {

@@ -25,7 +25,8 @@ public static class ProjectEndpoints
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static readonly string[] SettingFields =
-        ["git_url", "local_path", "production_branch", "root_directory", "framework", "install_command", "build_command", "output_directory"];
+        ["git_url", "local_path", "production_branch", "root_directory", "framework", "install_command", "build_command", "output_directory",
+         "start_command", "health_check_path"];
 
     public static RouteGroupBuilder MapProjectEndpoints(this RouteGroupBuilder api)
     {
@@ -163,7 +164,8 @@ public static class ProjectEndpoints
         return new ProjectSettings(
             GitUrl: values["git_url"], LocalPath: values["local_path"], ProductionBranch: values["production_branch"],
             RootDirectory: values["root_directory"], Framework: values["framework"], InstallCommand: values["install_command"],
-            BuildCommand: values["build_command"], OutputDirectory: values["output_directory"]);
+            BuildCommand: values["build_command"], OutputDirectory: values["output_directory"],
+            StartCommand: values["start_command"], HealthCheckPath: values["health_check_path"]);
     }
 
     private static async Task<byte[]?> ReadRawAsync(HttpRequest request, int limit)

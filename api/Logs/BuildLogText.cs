@@ -1,5 +1,6 @@
 using System.Text;
 using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Builds;
 
 namespace CloudDeck.Api.Logs;
 
@@ -8,18 +9,24 @@ namespace CloudDeck.Api.Logs;
 /// million lines is never held in memory. It is the log as it was when the request came: lines appended meanwhile
 /// are left for the next request (or for <c>?follow=true</c>).
 /// </summary>
-public sealed class BuildLogText(OpenedBuildLog opened, int pageSize) : IResult
+/// <remarks>Any log of <see cref="BuildLogLine"/>s reads the same way: a server's runtime log too.</remarks>
+public sealed class BuildLogText(IAsyncStream<BuildLogLine> log, StreamInfo info, long lastLine, int pageSize) : IResult
 {
+    public BuildLogText(OpenedBuildLog opened, int pageSize)
+        : this(opened.Log, opened.Info, opened.LastLine, pageSize)
+    {
+    }
+
     public async Task ExecuteAsync(HttpContext http)
     {
         var aborted = http.RequestAborted;
         http.Response.ContentType = "text/plain; charset=utf-8";
         var body = http.Response.BodyWriter;
-        var last = opened.LastLine;
-        var from = new StreamSequenceToken(Math.Max(1, opened.Info.FirstRetained));
+        var last = lastLine;
+        var from = new StreamSequenceToken(Math.Max(1, info.FirstRetained));
         while (from.SequenceNumber <= last)
         {
-            var page = await opened.Log.ReadAsync(from, (int)Math.Min(pageSize, last - from.SequenceNumber + 1));
+            var page = await log.ReadAsync(from, (int)Math.Min(pageSize, last - from.SequenceNumber + 1));
             if (page.Items.Count == 0) break;
             foreach (var item in page.Items)
             {

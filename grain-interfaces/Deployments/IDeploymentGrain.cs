@@ -45,6 +45,20 @@ public interface IDeploymentGrain : IGrainWithStringKey
 
     /// <summary>Called by the project grain when the project is deleted: the deployment stops being served.</summary>
     Task ProjectDeleted();
+
+    /// <summary>
+    /// For its server grain: how to start this server deployment (while its first health check runs, and once ready);
+    /// null for a static deployment or one that is not (or no longer) servable. Interleaves: a promote waits on the server.
+    /// </summary>
+    [ReadOnly]
+    [AlwaysInterleave]
+    Task<Servers.ServerLaunch?> GetServerLaunch();
+
+    /// <summary>
+    /// Called once a server deployment's first start is over: null when its health check passed (the deployment becomes
+    /// ready and its aliases move), else why it failed (the deployment becomes failed; production stays where it was).
+    /// </summary>
+    Task ServerChecked(string? failure);
 }
 
 /// <summary>
@@ -77,7 +91,11 @@ public sealed record DeploymentView(
     string CreatedBy,
     DateTimeOffset CreatedAt,
     DateTimeOffset? ReadyAt,
-    long Sequence);
+    long Sequence)
+{
+    /// <summary>Why a deployment failed after its build (a server that never passed its health check); null otherwise.</summary>
+    public string? Error { get; init; }
+}
 
 public static class DeploymentTargets
 {

@@ -79,7 +79,9 @@ public sealed record ProjectSettings(
     string? Framework = null,
     string? InstallCommand = null,
     string? BuildCommand = null,
-    string? OutputDirectory = null);
+    string? OutputDirectory = null,
+    string? StartCommand = null,
+    string? HealthCheckPath = null);
 
 public sealed record ProjectView(
     string Organization,
@@ -98,6 +100,12 @@ public sealed record ProjectView(
 {
     /// <summary>The secret that signs git push webhooks: set only in <see cref="IProjectGrain.Create"/>'s answer, shown once.</summary>
     public string? WebhookSecret { get; init; }
+
+    /// <summary>How a server app starts (a shell command run with <c>PORT</c>); null lets detection decide (static or server).</summary>
+    public string? StartCommand { get; init; }
+
+    /// <summary>The path a server's health check GETs until it answers 2xx/3xx; null means "/".</summary>
+    public string? HealthCheckPath { get; init; }
 }
 
 public sealed record EnvVarView(string Environment, string Name, string Value, DateTimeOffset UpdatedAt);

@@ -29,6 +29,9 @@ public interface IServerGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<ServerStatusView> GetStatus(Caller caller);
+
+    /// <summary>Stops at once and drops what the runtime keeps for it (its files); for a deployment that is deleted or failed.</summary>
+    Task Remove();
 }
 
 /// <summary>
@@ -54,7 +57,14 @@ public sealed record ServerStatusView(
     int? LastExitCode,
     DateTimeOffset? StartedAt,
     DateTimeOffset? LastRequestAt,
-    TimeSpan? LastColdStart);
+    TimeSpan? LastColdStart)
+{
+    /// <summary>Why the last start or health check failed (the process's exit, or what the health check answered).</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>The port it listens on while running.</summary>
+    public int? Port { get; init; }
+}
 
 public static class ServerStates
 {
@@ -63,6 +73,22 @@ public static class ServerStates
     public const string Healthy = "healthy";
     public const string Unhealthy = "unhealthy";
     public const string Crashed = "crashed";
+    public const string Stopping = "stopping";
+}
+
+/// <summary>
+/// What a server grain needs from its deployment to start it: whose it is, production or preview (which environment's
+/// variables it gets, and whether it may be stopped when idle), and the files and <see cref="ServerSpec"/> it runs.
+/// </summary>
+public sealed record ServerLaunch(string ProjectKey, string Target, Deployments.DeploymentManifest Manifest);
+
+/// <summary>
+/// A server's stdout and stderr, line by line, on the stream (<see cref="Namespace"/>, deployment id), as build logs are
+/// (<c>BuildLogLine</c>s; secrets masked); "system" lines say when it started, exited and was restarted.
+/// </summary>
+public static class RuntimeLogs
+{
+    public const string Namespace = "runtime-logs";
 }
 
 /// <summary>The server could not be started or did not pass its health check; the message says why.</summary>

@@ -4,6 +4,9 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Builds;
+using CloudDeck.Grains.Servers;
 
 namespace CloudDeck.Grains.Deployments;
 
@@ -23,6 +26,20 @@ public sealed partial class DeploymentGrain
         if (Deployment.Status == DeploymentStatuses.Building)
         {
             if (final == DeploymentStatuses.Ready && manifest is null) throw new InvalidFieldException("manifest", "is required for a ready deployment");
+            if (final == DeploymentStatuses.Ready && manifest!.Server is not null)
+            {
+                // A server is ready once it answers its health check: that runs outside this turn, and reports back.
+                if (!Deployment.ServerPending)
+                {
+                    Deployment.Manifest = manifest;
+                    Deployment.ServerPending = true;
+                    await state.WriteStateAsync();
+                }
+
+                CheckServer();
+                return;
+            }
+
             Deployment.Status = final;
             Deployment.Manifest = final == DeploymentStatuses.Ready ? manifest : null;
             Deployment.ReadyAt = final == DeploymentStatuses.Ready ? clock.GetUtcNow() : null;
@@ -41,7 +58,10 @@ public sealed partial class DeploymentGrain
             throw new ConflictException($"Deployment '{Id}' is {Deployment.Status}; only a ready deployment can serve production.");
         }
 
+        // Zero downtime: the server answers its health check before the alias moves, and the old one drains after.
+        if (Deployment.Manifest?.Server is not null) await ServerSwap.PrepareAsync(GrainFactory, Id, servers);
         var previous = await PointProductionHereAsync();
+        ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.promoted", $"{Deployment.Project}: {previous ?? "none"} -> {Id}");
         return View();
     }
@@ -94,9 +114,80 @@ public sealed partial class DeploymentGrain
     private async Task MarkDeletedAsync()
     {
         // The record stays (its id is never reused); the manifest goes, so the edge stops serving it.
+        var server = Deployment.Manifest?.Server is not null;
         Deployment.Status = DeploymentStatuses.Deleted;
         Deployment.Manifest = null;
+        Deployment.ServerPending = false;
         await state.WriteStateAsync();
+        if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
+        // Every edge forgets what it cached for {id}.{base} now, not when its cache entry expires.
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(Id));
+    }
+
+    public Task<ServerLaunch?> GetServerLaunch() => Task.FromResult(
+        Exists && Deployment.Manifest is { Server: not null } manifest && Deployment.Status is DeploymentStatuses.Ready or DeploymentStatuses.Building
+            ? new ServerLaunch(ProjectKey, Deployment.Target, manifest)
+            : null);
+
+    public async Task ServerChecked(string? failure)
+    {
+        _checkingServer = false;
+        if (!Deployment.ServerPending || Deployment.Status != DeploymentStatuses.Building) return;
+        Deployment.ServerPending = false;
+        if (failure is null)
+        {
+            Deployment.Status = DeploymentStatuses.Ready;
+            Deployment.ReadyAt = clock.GetUtcNow();
+        }
+        else
+        {
+            Deployment.Status = DeploymentStatuses.Failed;
+            Deployment.Error = failure;
+            Deployment.Manifest = null;
+        }
+
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
+        if (failure is not null)
+        {
+            // Nothing of a failed deployment keeps running or stays on disk (its start already stopped the process).
+            await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
+            return;
+        }
+
+        if (!Deployment.AliasesApplied) await ApplyAliasesAsync();
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A silo that died during the first health check left the deployment building: check again.
+        if (Deployment.ServerPending && Deployment.Status == DeploymentStatuses.Building) CheckServer();
+        return Task.CompletedTask;
+    }
+
+    private bool _checkingServer;
+
+    /// <summary>Starts the server and waits for its health check outside this turn; the answer comes back as <see cref="ServerChecked"/>.</summary>
+    private void CheckServer()
+    {
+        if (_checkingServer) return;
+        _checkingServer = true;
+        var self = GrainFactory.GetGrain<IDeploymentGrain>(Id);
+        var grains = GrainFactory;
+        _ = Detached.Run(async () =>
+        {
+            string? failure = null;
+            try
+            {
+                await ServerSwap.EnsureRunningAsync(grains, Id, servers);
+            }
+            catch (Exception e)
+            {
+                failure = e.Message;
+            }
+
+            await self.ServerChecked(failure);
+        }, logger, $"Checking the server of deployment {Id}");
     }
 
     private async Task ApplyAliasesAsync()
@@ -107,7 +198,12 @@ public sealed partial class DeploymentGrain
                 .Set(ProjectKey, Id);
         }
 
-        if (Deployment.Target == DeploymentTargets.Production) await PointProductionHereAsync();
+        if (Deployment.Target == DeploymentTargets.Production)
+        {
+            var previous = await PointProductionHereAsync();
+            ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
+        }
+
         Deployment.AliasesApplied = true;
         await state.WriteStateAsync();
     }

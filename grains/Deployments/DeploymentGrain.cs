@@ -7,6 +7,8 @@ using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Projects;
+using CloudDeck.Grains.Servers;
+using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Deployments;
 
@@ -19,6 +21,9 @@ public sealed partial class DeploymentGrain(
     [PersistentState("deployment")] IPersistentState<DeploymentState> state,
     EdgeUrlOptions edge,
     TimeProvider clock,
+    IStreamProvider streams,
+    ServerOptions servers,
+    ILogger<DeploymentGrain> logger,
     IArtifactStore? artifacts = null) : Grain, IDeploymentGrain
 {
     private DeploymentState Deployment => state.State;
@@ -138,7 +143,10 @@ public sealed partial class DeploymentGrain(
     private DeploymentView View() => new(
         Id, Deployment.Organization, Deployment.Project, Deployment.Target, Deployment.Status,
         edge.UrlOf(Hostnames.Deployment(Id, edge.BaseDomain)), Deployment.BuildId, Deployment.GitRef, Deployment.Branch, Deployment.Commit,
-        Deployment.CreatedBy, Deployment.CreatedAt, Deployment.ReadyAt, Deployment.Sequence);
+        Deployment.CreatedBy, Deployment.CreatedAt, Deployment.ReadyAt, Deployment.Sequence)
+    {
+        Error = Deployment.Error,
+    };
 
     /// <summary>Non-members, a deployment that does not exist and a deleted one all get the same answer.</summary>
     private async Task AuthorizeExisting(Caller caller, string action)

@@ -38,4 +38,10 @@ public sealed class DeploymentState
     /// undone, and never again afterwards (it would move production back from a newer deployment).
     /// </summary>
     public bool AliasesApplied { get; set; }
+
+    /// <summary>A server deployment whose build succeeded and whose first health check has not answered yet (still building).</summary>
+    public bool ServerPending { get; set; }
+
+    /// <summary>Why it failed after its build (the server's health check); shown on the deployment.</summary>
+    public string? Error { get; set; }
 }

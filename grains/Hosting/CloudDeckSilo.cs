@@ -5,6 +5,7 @@ using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
+using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Usage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,6 +61,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckArtifacts(configuration, storage.DataDirectory);
         services.AddCloudDeckProjects(configuration, storage.DataDirectory, cluster.IsCluster);
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
+        services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
         services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));

@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Servers;
 
 namespace CloudDeck.Grains.Projects;
 
@@ -76,8 +77,11 @@ public sealed partial class ProjectGrain
 
         if (target.Id != current)
         {
+            // Zero downtime for a server: healthy before the alias moves; the one it replaces drains, then stops.
+            await ServerSwap.PrepareAsync(GrainFactory, target.Id, servers);
             // The one write that moves every edge; the history below only remembers it for the next rollback.
             await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Set(Key, target.Id);
+            ServerSwap.Retire(GrainFactory, current, target.Id, servers, logger);
             Project.ProductionHistory.Add(target.Id);
             await state.WriteStateAsync();
             await Index.Put(View(Project));

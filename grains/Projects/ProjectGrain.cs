@@ -6,6 +6,8 @@ using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Deployments;
+using CloudDeck.Grains.Servers;
+using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Projects;
 
@@ -18,6 +20,8 @@ public sealed partial class ProjectGrain(
     SecretsKey secrets,
     EdgeUrlOptions edge,
     ProjectOptions options,
+    ServerOptions servers,
+    ILogger<ProjectGrain> logger,
     TimeProvider clock) : Grain, IProjectGrain
 {
     private const string WebhookContext = "webhook";
@@ -169,6 +173,18 @@ public sealed partial class ProjectGrain(
         {
             target.OutputDirectory = output.Length == 0 ? null : ProjectRules.RelativeDirectory(output, "output_directory");
         }
+
+        if (settings.StartCommand is { } start)
+        {
+            ProjectRules.Command(start, "start_command");
+            target.StartCommand = Empty(start);
+        }
+
+        if (settings.HealthCheckPath is { } health)
+        {
+            if (health.Length > 0) ProjectRules.HealthCheckPath(health);
+            target.HealthCheckPath = Empty(health);
+        }
     }
 
     private static string? Empty(string value) => value.Length == 0 ? null : value;
@@ -178,6 +194,7 @@ public sealed partial class ProjectGrain(
         Created = source.Created, Name = source.Name, GitUrl = source.GitUrl, LocalPath = source.LocalPath,
         ProductionBranch = source.ProductionBranch, RootDirectory = source.RootDirectory, Framework = source.Framework,
         InstallCommand = source.InstallCommand, BuildCommand = source.BuildCommand, OutputDirectory = source.OutputDirectory,
+        StartCommand = source.StartCommand, HealthCheckPath = source.HealthCheckPath,
         CreatedAt = source.CreatedAt, WebhookSecret = source.WebhookSecret, Env = source.Env, Deployments = source.Deployments,
         ProductionHistory = source.ProductionHistory,
     };
@@ -186,7 +203,10 @@ public sealed partial class ProjectGrain(
     private ProjectView View(ProjectState project, bool maskCredentials = true) => new(
         Organization, Name, project.GitUrl is { } url && maskCredentials ? MaskUserInfo(url) : project.GitUrl, project.LocalPath,
         project.ProductionBranch, project.RootDirectory, project.Framework, project.InstallCommand, project.BuildCommand,
-        project.OutputDirectory, Hostnames.Production(Organization, Name, edge.BaseDomain), project.CurrentProduction(), project.CreatedAt);
+        project.OutputDirectory, Hostnames.Production(Organization, Name, edge.BaseDomain), project.CurrentProduction(), project.CreatedAt)
+    {
+        StartCommand = project.StartCommand, HealthCheckPath = project.HealthCheckPath,
+    };
 
     private static string MaskUserInfo(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0

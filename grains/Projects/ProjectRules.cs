@@ -96,6 +96,16 @@ public static class ProjectRules
         }
     }
 
+    /// <summary>An absolute URL path (optionally with a query) that a server's health check GETs.</summary>
+    public static void HealthCheckPath(string value)
+    {
+        if (value.Length > MaxPathLength || value[0] != '/' || value.StartsWith("//", StringComparison.Ordinal)
+            || value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '#'))
+        {
+            throw new InvalidFieldException("health_check_path", $"must be a path starting with '/' such as /healthz (at most {MaxPathLength} characters, no spaces)");
+        }
+    }
+
     public static void Environment(string environment)
     {
         if (!ProjectEnvironments.IsValid(environment))

@@ -24,6 +24,10 @@ public sealed class ProjectState
 
     public string? OutputDirectory { get; set; }
 
+    public string? StartCommand { get; set; }
+
+    public string? HealthCheckPath { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     /// <summary>AES-GCM ciphertext (<see cref="SecretsKey"/>) of the secret that signs push webhooks.</summary>

@@ -8,6 +8,7 @@ using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
+using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
@@ -77,6 +78,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
             silo.Services.AddCloudDeckProjects(configuration, dataDirectory, cluster: false);
+            silo.Services.AddCloudDeckServers(configuration, dataDirectory);
             configure?.Invoke(silo);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);

@@ -61,8 +61,10 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
             SourceFetcher.EnsureNoLinks(source, root, "root_directory");
             if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
-            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand, plan.Project.OutputDirectory);
+            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand,
+                plan.Project.OutputDirectory, plan.Project.StartCommand, plan.Project.HealthCheckPath);
             log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
+            if (settings.Server is { } server) log.System($"Server app: starts with `{server.StartCommand}`, health check GET {server.HealthCheckPath}");
             if (settings.Framework == Frameworks.NextJs && !FrameworkDetector.IsNextStaticExport(root))
             {
                 log.System("Warning: next.config does not set output: 'export'; only a static export can be deployed.");
@@ -79,13 +81,14 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             SourceFetcher.EnsureNoLinks(source, output, "output_directory");
             // Nothing ran over an upload: the output is the uploaded files themselves, already hashed and stored.
             var untouchedUpload = job.Source.Files is not null && settings.InstallCommand is null && settings.BuildCommand is null;
+            var isServer = settings.Server is not null;
             var manifestFiles = untouchedUpload
-                ? OutputCollector.FromUpload(job.Source.Files!, Path.GetRelativePath(source, output).Replace('\\', '/'), output == root)
-                : await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken);
+                ? OutputCollector.FromUpload(job.Source.Files!, Path.GetRelativePath(source, output).Replace('\\', '/'), output == root, isServer)
+                : await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken, isServer);
             var config = Path.Combine(root, "clouddeck.json");
             var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
             log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");
-            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing));
+            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing, settings.Server));
         }
         finally
         {

@@ -12,9 +12,14 @@ public static class OutputCollector
     /// <summary>Never deployed when the output is the project root itself (plain static sites).</summary>
     private static readonly HashSet<string> RootExclusions = new(StringComparer.Ordinal) { ".git", "node_modules", ".clouddeck" };
 
+    /// <summary>A server runs from its root and needs its installed dependencies; only the repository and our own files stay behind.</summary>
+    private static readonly HashSet<string> ServerRootExclusions = new(StringComparer.Ordinal) { ".git", ".clouddeck" };
+
+    /// <param name="isServer">The output is a server's project root: node_modules is deployed with it.</param>
     public static async Task<IReadOnlyList<ManifestFile>> CollectAsync(string output, bool isProjectRoot, IArtifactStore store,
-        BuildLogWriter log, CancellationToken cancellationToken)
+        BuildLogWriter log, CancellationToken cancellationToken, bool isServer = false)
     {
+        var exclusions = isServer ? ServerRootExclusions : RootExclusions;
         var files = new List<ManifestFile>();
         var pending = new Stack<(DirectoryInfo Directory, string Prefix)>();
         pending.Push((new DirectoryInfo(output), ""));
@@ -24,7 +29,7 @@ public static class OutputCollector
             foreach (var entry in current.Directory.EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (current.Prefix.Length == 0 && isProjectRoot && RootExclusions.Contains(entry.Name)) continue;
+                if (current.Prefix.Length == 0 && isProjectRoot && exclusions.Contains(entry.Name)) continue;
                 if (entry.LinkTarget is not null)
                 {
                     skippedLinks++;
@@ -54,8 +59,9 @@ public static class OutputCollector
     /// output directory relative to the source, "." for the source itself), with the hashes the store already checked on
     /// upload, so nothing is read, hashed or copied a second time. Same exclusions and order as <see cref="CollectAsync"/>.
     /// </summary>
-    public static IReadOnlyList<ManifestFile> FromUpload(IReadOnlyList<ManifestFile> uploaded, string outputPrefix, bool isProjectRoot)
+    public static IReadOnlyList<ManifestFile> FromUpload(IReadOnlyList<ManifestFile> uploaded, string outputPrefix, bool isProjectRoot, bool isServer = false)
     {
+        var exclusions = isServer ? ServerRootExclusions : RootExclusions;
         var prefix = outputPrefix is "." or "" ? "" : outputPrefix.TrimEnd('/') + "/";
         var files = new List<ManifestFile>();
         foreach (var file in uploaded)
@@ -63,7 +69,7 @@ public static class OutputCollector
             if (!file.Path.StartsWith(prefix, StringComparison.Ordinal)) continue;
             var path = file.Path[prefix.Length..];
             var slash = path.IndexOf('/', StringComparison.Ordinal);
-            if (isProjectRoot && RootExclusions.Contains(slash < 0 ? path : path[..slash])) continue;
+            if (isProjectRoot && exclusions.Contains(slash < 0 ? path : path[..slash])) continue;
             files.Add(file with { Path = path });
         }
 

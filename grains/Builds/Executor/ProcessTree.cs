@@ -15,6 +15,7 @@ public static class ProcessTree
     public const string MarkerVariable = "CLOUDDECK_BUILD_ID";
 
     private const int SigKill = 9;
+    private const int SigTerm = 15;
 
     private static readonly string? Setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
 
@@ -61,14 +62,24 @@ public static class ProcessTree
         if (Setsid is not null && leader > 0 && !OperatingSystem.IsWindows()) _ = SysKill(-leader, SigKill);
     }
 
+    /// <summary>SIGTERM to the process group led by <paramref name="leader"/> (to the process alone without setsid): "please stop".</summary>
+    public static void TerminateGroup(int leader)
+    {
+        if (leader <= 0 || OperatingSystem.IsWindows()) return;
+        _ = SysKill(Setsid is not null ? -leader : leader, SigTerm);
+    }
+
     /// <summary>
     /// Kills every process of this user whose environment says it belongs to <paramref name="buildId"/>: what a
     /// command left behind in a session of its own, or what a silo that died was running. Answers how many.
     /// </summary>
-    public static int KillMarked(string buildId)
+    public static int KillMarked(string buildId) => KillMarked(MarkerVariable, buildId);
+
+    /// <summary>Kills every process of this user whose environment holds <paramref name="variable"/>=<paramref name="value"/>.</summary>
+    public static int KillMarked(string variable, string value)
     {
         if (!OperatingSystem.IsLinux()) return 0;
-        var marker = System.Text.Encoding.UTF8.GetBytes($"{MarkerVariable}={buildId}\0");
+        var marker = System.Text.Encoding.UTF8.GetBytes($"{variable}={value}\0");
         var killed = 0;
         // Several passes: a process forking while we sweep may leave a child the first pass did not see.
         for (var pass = 0; pass < 3; pass++)

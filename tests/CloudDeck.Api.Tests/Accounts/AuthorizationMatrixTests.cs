@@ -190,6 +190,8 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/orgs/{slug}/projects/{project}/hooks/git"] = new(Everyone(401), async _ =>
             ($"/api/v1/orgs/acme/projects/{await AcmeProjectAsync()}/hooks/git", new { @ref = "refs/heads/main", after = new string('1', 40) })),
         ["GET /api/v1/deployments/{id}"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}", null)),
+        ["GET /api/v1/deployments/{id}/server"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/server", null)),
+        ["GET /api/v1/deployments/{id}/logs/runtime"] = new(Org(200, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/logs/runtime", null)),
         ["POST /api/v1/deployments/{id}/cancel"] = new(Org(403, 200, 200, 200), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/cancel", null)),
         // Building, not ready: promote is refused after the caller's permission is checked.
         ["POST /api/v1/deployments/{id}/promote"] = new(Org(403, 409, 409, 409), async _ => ($"/api/v1/deployments/{await NewDeploymentAsync()}/promote", null)),

@@ -25,6 +25,10 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.Equal(["web"], (await _api.GetAsync("/api/v1/orgs/acme/projects", owner.AccessToken)).Expect(HttpStatusCode.OK).AsArray().Select(p => p!.Text("name")));
         Assert.Equal("dist", (await _api.SendAsync(HttpMethod.Patch, "/api/v1/orgs/acme/projects/web", new { output_directory = "dist" }, owner.AccessToken))
             .Expect(HttpStatusCode.OK).Text("output_directory"));
+        var server = (await _api.SendAsync(HttpMethod.Patch, "/api/v1/orgs/acme/projects/web",
+            new { start_command = "node server.js", health_check_path = "/healthz" }, owner.AccessToken)).Expect(HttpStatusCode.OK);
+        Assert.Equal(("node server.js", "/healthz"), (server.Text("start_command"), server.Text("health_check_path")));
+        await ExpectFieldAsync("health_check_path", HttpMethod.Patch, "/api/v1/orgs/acme/projects/web", new { health_check_path = "healthz" }, owner);
 
         const string secret = "env-plaintext-5d1b3c-must-not-leak";
         var set = (await _api.SendAsync(HttpMethod.Put, "/api/v1/orgs/acme/projects/web/env/production/API_TOKEN", new { value = secret }, owner.AccessToken))
@@ -39,6 +43,9 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.Equal("building", deployment.Text("status"));
         Assert.Equal($"http://{id}.localhost:8080", deployment.Text("url"));
         Assert.Equal(id, (await _api.GetAsync($"/api/v1/deployments/{id}", owner.AccessToken)).Expect(HttpStatusCode.OK).Text("id"));
+        // Nothing runs for it yet: its server is stopped, with nothing restarted.
+        var status = (await _api.GetAsync($"/api/v1/deployments/{id}/server", owner.AccessToken)).Expect(HttpStatusCode.OK);
+        Assert.Equal((id, "stopped", "0"), (status.Text("deployment_id"), status.Text("state"), status["restarts"]!.ToJsonString()));
         var page = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments?limit=10", owner.AccessToken)).Expect(HttpStatusCode.OK);
         Assert.Equal([id], page["deployments"]!.AsArray().Select(d => d!.Text("id")));
         Assert.Equal(HttpStatusCode.Conflict, (await _api.PostAsync($"/api/v1/deployments/{id}/promote", null, owner.AccessToken)).Status);

@@ -73,6 +73,33 @@ public sealed class BuildPipelineTests
     }
 
     [Fact]
+    public async Task A_node_server_build_stores_its_whole_root_with_node_modules_and_names_how_it_starts()
+    {
+        Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        // The install writes node_modules itself: no registry needed, and the tree must reach the artifact.
+        await silo.CreateProjectAsync(owner, org, "api", new ProjectSettings(
+            InstallCommand: "mkdir -p node_modules/greet && echo \"module.exports = 'hi'\" > node_modules/greet/index.js",
+            HealthCheckPath: "/healthz"));
+        var files = await UploadAsync(silo, new Dictionary<string, string>
+        {
+            ["package.json"] = """{"name":"api","private":true,"scripts":{"start":"node server.js"}}""",
+            ["server.js"] = "require('node:http').createServer((q, s) => s.end(require('greet'))).listen(process.env.PORT);",
+        });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "api", new DeploymentSource(Files: files));
+        var log = await silo.LogUntilEndAsync(queued.Id);
+        Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
+        Assert.Contains(log, l => l.Text == "Server app: starts with `npm start`, health check GET /healthz");
+
+        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        Assert.Equal(DeploymentStatuses.Ready, status);
+        Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz"), manifest?.Server);
+        Assert.Equal(["node_modules/greet/index.js", "package.json", "server.js"], manifest!.Files.Select(f => f.Path));
+    }
+
+    [Fact]
     public async Task A_failing_build_ends_failed_with_its_exit_code_in_the_log_and_tells_the_deployment()
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));

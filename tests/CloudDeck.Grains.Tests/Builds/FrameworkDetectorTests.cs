@@ -1,3 +1,4 @@
+using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Builds.Executor;
 using Microsoft.Extensions.Configuration;
@@ -90,5 +91,55 @@ public sealed class FrameworkDetectorTests : IDisposable
         Assert.Contains("CloudDeck:Builds:CacheDirectory", Assert.Throws<InvalidOperationException>(() =>
             Read(("WorkDirectory", "/tmp/x"), ("CacheDirectory", "/tmp/x"))).Message, StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds", Assert.Throws<InvalidOperationException>(() => Read(("Timeout", "soon"))).Message, StringComparison.Ordinal);
+    }
+    [Fact]
+    public void A_package_with_a_start_script_and_no_static_framework_is_a_node_server_run_from_its_root()
+    {
+        var root = Fixture("node-server", ("package.json", """{"name":"api","scripts":{"start":"node server.js","build":"tsc"}}"""), ("package-lock.json", "{}"));
+        var settings = FrameworkDetector.Detect(root, healthCheckPath: "/healthz");
+        Assert.Equal(("node", "npm install --no-audit --no-fund", "npm run build", "."), Summary(settings));
+        Assert.Equal(new ServerSpec("npm start", "/healthz"), settings.Server);
+
+        // A Vite app with a start script (vite preview) stays a static site, as before.
+        var vite = Fixture("vite-preview", ("package.json", """{"scripts":{"start":"vite preview","build":"vite build"},"devDependencies":{"vite":"5"}}"""));
+        Assert.Equal(("vite", null), (FrameworkDetector.Detect(vite).Framework, FrameworkDetector.Detect(vite).Server));
+        Assert.Null(FrameworkDetector.Detect(Fixture("plain", ("package.json", Package("{}")))).Server);
+    }
+
+    [Fact]
+    public void Python_is_a_server_only_with_a_start_command_and_installs_its_requirements_beside_the_app()
+    {
+        var root = Fixture("flask", ("requirements.txt", "flask==3.0.0"), ("app.py", "print(1)"));
+        Assert.Null(FrameworkDetector.Detect(root).Server);
+        var settings = FrameworkDetector.Detect(root, startCommand: "python3 app.py");
+        Assert.Equal("python", settings.Framework);
+        Assert.Equal($"python3 -m pip install --no-cache-dir --disable-pip-version-check --target {FrameworkDetector.PythonPackages} -r requirements.txt",
+            settings.InstallCommand);
+        Assert.Equal(new ServerSpec("python3 app.py", "/"), settings.Server);
+        Assert.Throws<BuildStepFailedException>(() => FrameworkDetector.Detect(root, framework: "python"));
+    }
+
+    [Fact]
+    public void A_dotnet_web_project_is_published_and_its_dll_started_while_a_class_library_is_not_a_server()
+    {
+        var root = Fixture("webapp", ("Shop.Web.csproj", """<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><AssemblyName>Shop</AssemblyName></PropertyGroup></Project>"""));
+        var settings = FrameworkDetector.Detect(root);
+        Assert.Equal(("dotnet", null, "dotnet publish Shop.Web.csproj -c Release -o publish", "."), Summary(settings));
+        Assert.Equal("ASPNETCORE_URLS=http://0.0.0.0:$PORT exec dotnet publish/Shop.dll", settings.Server?.StartCommand);
+
+        var library = Fixture("library", ("Lib.csproj", """<Project Sdk="Microsoft.NET.Sdk"></Project>"""));
+        Assert.Null(FrameworkDetector.Detect(library).Server);
+    }
+
+    [Fact]
+    public void An_explicit_start_command_makes_any_project_a_server_and_wins_over_the_detected_one()
+    {
+        var site = Fixture("static-with-start", ("index.html", "hi"), ("serve.sh", "busybox httpd -f -p $PORT"));
+        var settings = FrameworkDetector.Detect(site, startCommand: "sh serve.sh", healthCheckPath: "/index.html");
+        Assert.Equal(("static", "."), (settings.Framework, settings.OutputDirectory));
+        Assert.Equal(new ServerSpec("sh serve.sh", "/index.html"), settings.Server);
+
+        var node = Fixture("node-own-start", ("package.json", """{"scripts":{"start":"node a.js"}}"""));
+        Assert.Equal("node server.js", FrameworkDetector.Detect(node, startCommand: "node server.js").Server?.StartCommand);
     }
 }

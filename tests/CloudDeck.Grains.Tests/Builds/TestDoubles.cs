@@ -44,7 +44,10 @@ public sealed class TestProjectGrain([PersistentState("project")] IPersistentSta
         var (organization, name) = ProjectKeys.Split(GetPrimaryKeyString());
         var s = state.State.Settings;
         return new ProjectView(organization, name, s.GitUrl, s.LocalPath, s.ProductionBranch ?? "main", s.RootDirectory ?? "",
-            s.Framework, s.InstallCommand, s.BuildCommand, s.OutputDirectory, $"{name}-{organization}.localhost", null, state.State.CreatedAt);
+            s.Framework, s.InstallCommand, s.BuildCommand, s.OutputDirectory, $"{name}-{organization}.localhost", null, state.State.CreatedAt)
+        {
+            StartCommand = s.StartCommand, HealthCheckPath = s.HealthCheckPath,
+        };
     }
 
     public Task<ProjectView> Update(Caller caller, ProjectSettings changes) => throw new NotSupportedException();
@@ -105,6 +108,10 @@ public sealed class TestDeploymentGrain([PersistentState("deployment")] IPersist
         throw new NotSupportedException();
 
     public Task ProjectDeleted() => throw new NotSupportedException();
+
+    public Task<GrainInterfaces.Servers.ServerLaunch?> GetServerLaunch() => Task.FromResult<GrainInterfaces.Servers.ServerLaunch?>(null);
+
+    public Task ServerChecked(string? failure) => throw new NotSupportedException();
 }
 
 public sealed class TestDeploymentState

@@ -87,6 +87,27 @@ public sealed class ProjectGrainTests
     }
 
     [Fact]
+    public async Task Server_settings_are_kept_and_a_bad_start_command_or_health_check_path_is_refused_by_field()
+    {
+        var (silo, owner) = await ProjectsSilo.StartAsync();
+        await using var _ = silo;
+        var api = silo.Grains.GetGrain<IProjectGrain>("acme/api");
+        var created = await api.Create(owner, new ProjectSettings(StartCommand: "node server.js", HealthCheckPath: "/healthz?deep=1"));
+        Assert.Equal(("node server.js", "/healthz?deep=1"), (created.StartCommand, created.HealthCheckPath));
+
+        foreach (var path in new[] { "healthz", "//evil.example/x", "/a b", "/x#frag" })
+        {
+            Assert.Equal("health_check_path", (await Assert.ThrowsAsync<InvalidFieldException>(() => api.Update(owner, new ProjectSettings(HealthCheckPath: path)))).Field);
+        }
+
+        Assert.Equal("start_command", (await Assert.ThrowsAsync<InvalidFieldException>(() =>
+            api.Update(owner, new ProjectSettings(StartCommand: "node a.js\nrm -rf /")))).Field);
+        var cleared = await api.Update(owner, new ProjectSettings(StartCommand: "", HealthCheckPath: ""));
+        Assert.Equal((null, null), (cleared.StartCommand, cleared.HealthCheckPath));
+        Assert.Equal((null, null), ((await api.GetBuildPlan(ProjectEnvironments.Production)).Project.StartCommand, (await api.Get(owner)).HealthCheckPath));
+    }
+
+    [Fact]
     public async Task Another_tenant_and_a_missing_project_get_not_found()
     {
         var (silo, owner) = await ProjectsSilo.StartAsync();

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Actors.Runtime;
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Builds.Executor;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Servers;
+
+/// <summary>
+/// Runs server deployments as child processes of the silo: the deployment's files copied (never linked: the server
+/// may write into its directory, and the artifact store's files are shared) into a work directory kept across
+/// restarts, <c>/bin/sh -c start</c> in a session of its own (<see cref="ProcessTree"/>), a free loopback port in
+/// <c>PORT</c>, the project's environment and nothing of the silo's but PATH and proxies, and every output line on
+/// the deployment's runtime log. Whatever still runs when the silo's services are disposed is killed.
+/// </summary>
+public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider services, IStreamProvider streams, TimeProvider clock,
+    ILogger<LocalProcessRuntime> logger) : IServerRuntime, IAsyncDisposable
+{
+    /// <summary>Set to the deployment id in every process of a server, so a sweep of /proc finds what escaped its group.</summary>
+    public const string MarkerVariable = "CLOUDDECK_DEPLOYMENT_ID";
+
+    private const string PlacedMarker = ".placed";
+
+    private static readonly string[] Inherited = ["PATH", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
+
+    private readonly ConcurrentDictionary<ProcessInstance, byte> _running = new();
+
+    public string Name => ServerRuntimes.Process;
+
+    public async Task<IServerInstance> StartAsync(ServerStartRequest request, CancellationToken cancellationToken)
+    {
+        var store = services.GetService<IArtifactStore>()
+            ?? throw new InvalidOperationException("No artifact store is configured in this silo (IArtifactStore).");
+        var home = Path.Combine(options.WorkDirectory!, request.DeploymentId);
+        var app = Path.Combine(home, "app");
+        await Task.Run(() => Place(request, store, home, app), cancellationToken);
+
+        var log = new BuildLogWriter(streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, request.DeploymentId), clock, logger);
+        foreach (var value in request.Environment.Values) log.Masker.AddSecret(value);
+        await log.StartAsync();
+
+        var port = FreePort();
+        var info = ProcessTree.StartInfo("/bin/sh", ["-c", request.Spec.StartCommand]);
+        info.WorkingDirectory = app;
+        info.UseShellExecute = false;
+        info.RedirectStandardInput = true;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.StandardOutputEncoding = Encoding.UTF8;
+        info.StandardErrorEncoding = Encoding.UTF8;
+        info.Environment.Clear();
+        foreach (var (name, value) in Environment(request, home, app, port)) info.Environment[name] = value;
+
+        var limits = options.ProcessLimits;
+        limits.ApplyTo(info);
+        log.System($"Starting `{request.Spec.StartCommand}` on port {port} ({limits.Describe()})");
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new InvalidOperationException("The start command could not be started.");
+        }
+        catch
+        {
+            await log.DisposeAsync();
+            throw;
+        }
+
+        process.StandardInput.Close();
+        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget);
+        _running[instance] = 0;
+        return instance;
+    }
+
+    public Task RemoveAsync(string deploymentId)
+    {
+        // The id names a directory: only a well-formed one (16 hex digits) may.
+        if (!GrainInterfaces.Deployments.DeploymentIds.IsWellFormed(deploymentId)) return Task.CompletedTask;
+        var home = Path.Combine(options.WorkDirectory!, deploymentId);
+        try
+        {
+            if (Directory.Exists(home)) Directory.Delete(home, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete the server directory {Directory}", home);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Forget(ProcessInstance instance) => _running.TryRemove(instance, out _);
+
+    /// <summary>The deployment's files under <paramref name="app"/>, once: a marker says the copy is complete.</summary>
+    private static void Place(ServerStartRequest request, IArtifactStore store, string home, string app)
+    {
+        if (File.Exists(Path.Combine(home, PlacedMarker)) && Directory.Exists(app)) return;
+        if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
+        SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
+        Directory.CreateDirectory(Path.Combine(home, "home"));
+        Directory.CreateDirectory(Path.Combine(home, "tmp"));
+        File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static Dictionary<string, string> Environment(ServerStartRequest request, string home, string app, int port)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in Inherited)
+        {
+            if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
+        }
+
+        environment["HOME"] = Path.Combine(home, "home");
+        environment["TMPDIR"] = Path.Combine(home, "tmp");
+        environment["LANG"] = "C.UTF-8";
+        environment["NODE_ENV"] = "production";
+        var packages = Path.Combine(app, FrameworkDetector.PythonPackages);
+        if (Directory.Exists(packages)) environment["PYTHONPATH"] = packages;
+        foreach (var (name, value) in request.Environment) environment[name] = value;
+        // After the project's own: the port is ours to choose, and the marker is what cleanup looks for.
+        environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment[MarkerVariable] = request.DeploymentId;
+        return environment;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The silo is going away: no server outlives it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var instance in _running.Keys) await instance.StopAsync(TimeSpan.FromSeconds(1));
+    }
+
+    private sealed class ProcessInstance : IServerInstance
+    {
+        private readonly Process _process;
+        private readonly string _deploymentId;
+        private readonly BuildLogWriter _log;
+        private readonly Action<ProcessInstance> _forget;
+        private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ProcessInstance(Process process, string host, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget)
+        {
+            Host = host;
+            _process = process;
+            _deploymentId = deploymentId;
+            _log = log;
+            _forget = forget;
+            Port = port;
+            Pid = process.Id;
+            _ = RunAsync();
+        }
+
+        public string Host { get; }
+
+        public int Port { get; }
+
+        public int? Pid { get; }
+
+        public Task<int> Exited => _exited.Task;
+
+        public async Task StopAsync(TimeSpan grace)
+        {
+            if (!_exited.Task.IsCompleted)
+            {
+                ProcessTree.TerminateGroup(Pid!.Value);
+                await Task.WhenAny(_exited.Task, Task.Delay(grace));
+            }
+
+            KillAll();
+            await _exited.Task;
+        }
+
+        public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
+
+        private async Task RunAsync()
+        {
+            var stdout = PumpAsync(_process.StandardOutput, BuildLogStreams.Stdout);
+            var stderr = PumpAsync(_process.StandardError, BuildLogStreams.Stderr);
+            await _process.WaitForExitAsync();
+            var code = _process.ExitCode;
+            // What the command forked dies with it: a restart must not find an orphan still holding files or ports.
+            KillAll();
+            await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(TimeSpan.FromSeconds(5)));
+            _log.System($"The server process exited with code {code}");
+            await _log.DisposeAsync();
+            _process.Dispose();
+            _forget(this);
+            _exited.TrySetResult(code);
+        }
+
+        private void KillAll()
+        {
+            ProcessTree.Kill(_process);
+            ProcessTree.KillMarked(MarkerVariable, _deploymentId);
+        }
+
+        private async Task PumpAsync(StreamReader reader, string stream)
+        {
+            while (await reader.ReadLineAsync() is { } line) _log.Write(stream, line);
+        }
+    }
+}

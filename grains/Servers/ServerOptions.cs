@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CloudDeck.Grains.Servers;
+
+/// <summary>Settings under <c>CloudDeck:Servers</c>: how server deployments run. Every one has a default that works embedded.</summary>
+public sealed class ServerOptions
+{
+    public const string Section = "CloudDeck:Servers";
+
+    /// <summary>Where each server deployment's files are placed to run (one directory per deployment, reused across restarts); default <c>&lt;data dir&gt;/servers</c>.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>
+    /// The address the edge reaches this silo's server processes at: loopback in embedded mode; in a cluster, the silo's
+    /// own address (the start command must then listen on it too, e.g. on all interfaces).
+    /// </summary>
+    public string AdvertisedHost { get; set; } = "127.0.0.1";
+
+    /// <summary>How long a starting server has to answer its health check with 2xx/3xx.</summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The pause between two health check requests while a server starts.</summary>
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// A server that production does not serve (a preview, or an older production deployment at its own host) with no
+    /// request for this long is stopped (started again by the next request). The one production serves never is.
+    /// </summary>
+    public TimeSpan PreviewIdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>After a swap, how long the old server keeps running so that requests in flight on it finish.</summary>
+    public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Between SIGTERM and SIGKILL when a server is stopped.</summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The first wait before restarting a crashed server; it doubles with each crash up to <see cref="MaxRestartDelay"/>.</summary>
+    public TimeSpan MinRestartDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxRestartDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A server that stayed healthy this long before it crashed is restarted after <see cref="MinRestartDelay"/> again.</summary>
+    public TimeSpan StableAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Memory (RLIMIT_DATA, via prlimit: see <see cref="Processes.ProcessLimits"/>) each process of a server may use, in MiB;
+    /// 0 for none. There is no CPU-time limit for servers: RLIMIT_CPU counts a process's whole life, which a server never ends.
+    /// </summary>
+    public int MemoryLimitMb { get; set; } = 1024;
+
+    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null);
+
+    /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
+    public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
+    public static ServerOptions Read(IConfiguration configuration, string dataDirectory)
+    {
+        var options = new ServerOptions();
+        try
+        {
+            configuration.GetSection(Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Section} could not be read ({e.Message}).", e);
+        }
+
+        options.WorkDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(options.WorkDirectory)
+            ? Path.Combine(Path.GetFullPath(dataDirectory), "servers")
+            : options.WorkDirectory);
+        foreach (var (name, value) in new[]
+                 {
+                     (nameof(HealthCheckTimeout), options.HealthCheckTimeout), (nameof(HealthCheckInterval), options.HealthCheckInterval),
+                     (nameof(PreviewIdleTimeout), options.PreviewIdleTimeout), (nameof(MinRestartDelay), options.MinRestartDelay),
+                     (nameof(MaxRestartDelay), options.MaxRestartDelay), (nameof(MonitorInterval), options.MonitorInterval),
+                 })
+        {
+            if (value <= TimeSpan.Zero) throw new InvalidOperationException($"{Section}:{name} must be a positive time span such as 00:00:30.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AdvertisedHost) || Uri.CheckHostName(options.AdvertisedHost) == UriHostNameType.Unknown)
+        {
+            throw new InvalidOperationException($"{Section}:AdvertisedHost must be a host name or IP address (was '{options.AdvertisedHost}').");
+        }
+
+        if (options.MemoryLimitMb is < 0 or (> 0 and < 64))
+        {
+            throw new InvalidOperationException($"{Section}:MemoryLimitMb must be 0 (no limit) or at least 64.");
+        }
+
+        if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");
+        if (options.StopGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:StopGrace must not be negative.");
+        if (options.MaxRestartDelay < options.MinRestartDelay)
+        {
+            throw new InvalidOperationException($"{Section}:MaxRestartDelay must be at least MinRestartDelay.");
+        }
+
+        return options;
+    }
+}
+
+public static class ServerServices
+{
+    /// <summary>Server deployments of a silo: options (validated now) and the local process runtime target.</summary>
+    public static IServiceCollection AddCloudDeckServers(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        services.AddSingleton(ServerOptions.Read(configuration, dataDirectory));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LocalProcessRuntime>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerRuntime, LocalProcessRuntime>(sp => sp.GetRequiredService<LocalProcessRuntime>()));
+        return services;
+    }
+}
