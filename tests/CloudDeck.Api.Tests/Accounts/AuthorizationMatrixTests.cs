@@ -210,6 +210,13 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
             var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
             return Task.FromResult<(string, object?)>(($"/api/v1/orgs/acme/files/{hash}", new ByteArrayContent(bytes)));
         }),
+        ["POST /api/v1/orgs/{slug}/files/batch"] = new(Org(403, 200, 200, 200), _ =>
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes($"matrix batch file {Interlocked.Increment(ref _fresh)}");
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            var body = new ByteArrayContent([.. System.Text.Encoding.ASCII.GetBytes($"{hash} {bytes.Length}\n"), .. bytes]);
+            return Task.FromResult<(string, object?)>(("/api/v1/orgs/acme/files/batch", body));
+        }),
 
         ["POST /api/v1/invitations/accept"] = new(SignedIn(200), async caller =>
             ("/api/v1/invitations/accept", new { token = await InviteToFreshOrganizationAsync(caller?.Email ?? FreshEmail()) })),
