@@ -12,8 +12,6 @@ public sealed class ServerProxy(ServerEndpoints endpoints, UpstreamForwarder for
     public async Task ProxyAsync(HttpContext http, string deploymentId)
     {
         http.Response.Headers[EdgePages.ServedByHeader] = deploymentId;
-        // The app decides how large an upload it takes; the edge streams it and holds none of it.
-        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
 
         Upstream upstream;
         try

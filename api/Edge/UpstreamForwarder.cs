@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using CloudDeck.GrainInterfaces.Servers;
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace CloudDeck.Api.Edge;
@@ -79,6 +80,8 @@ public sealed class UpstreamForwarder : IDisposable
     /// <param name="retryAt">Answers the prefix to retry at, or null not to retry.</param>
     public async Task<ForwardOutcome> ForwardAsync(HttpContext http, string prefix, Func<Task<string?>> retryAt)
     {
+        // The app decides how large an upload it takes (Kestrel's default would stop at 30 MB); the edge streams it and holds none of it.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         var body = ReadTrackingStream.Install(http);
         var outcome = await ForwardAsync(http, prefix);
         if (outcome != ForwardOutcome.Unreachable || http.Response.HasStarted || body?.WasRead == true || http.RequestAborted.IsCancellationRequested) return outcome;
