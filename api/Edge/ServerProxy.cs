@@ -49,8 +49,14 @@ public sealed class ServerProxy(ServerEndpoints endpoints, UpstreamForwarder for
 
         logger.LogWarning("Deployment {DeploymentId}: proxying {Method} {Path} to {Upstream} ended {Outcome}",
             deploymentId, http.Request.Method, http.Request.Path, upstream.Prefix, outcome);
-        await EdgePages.BadGatewayAsync(http, deploymentId, Reason(outcome, options));
+        await RespondAsync(http, deploymentId, outcome, options);
     }
+
+    /// <summary>The edge's page for a request that could not be forwarded: 504 when the server went silent, else 502.</summary>
+    public static Task RespondAsync(HttpContext http, string deploymentId, ForwardOutcome outcome, EdgeOptions options) =>
+        outcome == ForwardOutcome.TimedOut
+            ? EdgePages.GatewayTimeoutAsync(http, deploymentId, Reason(outcome, options))
+            : EdgePages.BadGatewayAsync(http, deploymentId, Reason(outcome, options));
 
     /// <summary>What the 502 page says about an outcome: what happened, never where the upstream is.</summary>
     public static string Reason(ForwardOutcome outcome, EdgeOptions options) => outcome switch

@@ -37,9 +37,9 @@ public sealed class ForwardingHost : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
-    public static async Task<ForwardingHost> StartAsync(string target)
+    public static async Task<ForwardingHost> StartAsync(string target, EdgeOptions? edgeOptions = null)
     {
-        var options = new EdgeOptions();
+        var options = edgeOptions ?? new EdgeOptions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -55,7 +55,7 @@ public sealed class ForwardingHost : IAsyncDisposable
             host.Outcomes.Enqueue(outcome);
             if (outcome != ForwardOutcome.Forwarded && !http.Response.HasStarted)
             {
-                await EdgePages.BadGatewayAsync(http, DeploymentId, ServerProxy.Reason(outcome, options));
+                await ServerProxy.RespondAsync(http, DeploymentId, outcome, options);
             }
         });
         await app.StartAsync();

@@ -5,7 +5,7 @@ namespace CloudDeck.Api.Tests.Edge;
 /// <summary>
 /// A real node:http server for the proxy to talk to (also the app the end-to-end tests deploy), started on a free
 /// loopback port. Paths: <c>/headers</c> answers what it was sent, <c>/chunked</c> sends a first chunk and holds the
-/// rest until <c>/release</c>, <c>/upload</c> hashes the body while <c>/progress</c> tells how much has arrived, a
+/// rest until <c>/release</c>, <c>/upload</c> hashes the body while <c>/progress</c> tells how much has arrived, <c>/hang</c> never answers, a
 /// WebSocket upgrade echoes every message with "echo:" in front, and anything else says hello with its label and port.
 /// </summary>
 public sealed class NodeUpstream : IAsyncDisposable
@@ -35,6 +35,8 @@ public sealed class NodeUpstream : IAsyncDisposable
             uploaded = 0;
             req.on('data', chunk => { uploaded += chunk.length; hash.update(chunk); });
             req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ bytes: uploaded, sha256: hash.digest('hex'), label })); });
+          } else if (path === '/hang') {
+            // Never answers: the proxy's timeout has to end it.
           } else if (path === '/progress') {
             res.end(String(uploaded));
           } else {

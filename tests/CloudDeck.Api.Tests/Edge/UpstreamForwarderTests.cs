@@ -156,6 +156,19 @@ public sealed class UpstreamForwarderTests : IAsyncLifetime
         Assert.Equal(1, retries);
     }
 
+    [Fact]
+    public async Task An_upstream_silent_for_longer_than_the_proxy_timeout_gets_the_504_page()
+    {
+        await using var impatient = await ForwardingHost.StartAsync(Upstream.Prefix, new EdgeOptions { ProxyTimeout = TimeSpan.FromSeconds(1) });
+        using var http = new HttpClient { BaseAddress = impatient.Address };
+
+        using var response = await http.GetAsync("/hang", Cancellation);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains(ForwardingHost.DeploymentId, await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal([ForwardOutcome.TimedOut], impatient.Outcomes);
+    }
+
     private static async Task<string> EchoAsync(ClientWebSocket socket, string message)
     {
         await socket.SendAsync(Encoding.UTF8.GetBytes(message), WebSocketMessageType.Text, endOfMessage: true, Cancellation);
