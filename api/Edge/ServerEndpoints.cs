@@ -13,7 +13,8 @@ public sealed record Upstream(ServerEndpoint Endpoint, string Prefix)
 /// <summary>
 /// Deployment id → where its server listens, kept in memory so a proxied request makes no grain call in the steady
 /// state. A miss asks the server grain (<see cref="IServerGrain.GetEndpoint"/>, then <see cref="IServerGrain.EnsureRunning"/>
-/// for a stopped one: the cold start); a refused connection replaces the entry (<see cref="RefreshAsync"/>). The
+/// for a stopped one: the cold start); a refused connection replaces the entry (<see cref="RefreshAsync"/>), and so do
+/// an alias moving to the deployment and a periodic check against the grain (a stopped server's port may be reused). The
 /// grain hears that the server is used (<see cref="IServerGrain.Touch"/>) at most once per <see cref="EdgeOptions.ServerTouchInterval"/>.
 /// </summary>
 public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, ILogger<ServerEndpoints> logger)
@@ -46,7 +47,13 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
         return _upstreams.GetOrAdd(deploymentId, id => LoadAsync(id, startOnly: true));
     }
 
-    /// <summary>Tells the grain its server had requests, unless this process told it a short while ago.</summary>
+    /// <summary>Drops what is known of the deployment's server (deleted, or an alias just moved to it).</summary>
+    public void Forget(string deploymentId) => _upstreams.TryRemove(deploymentId, out _);
+
+    /// <summary>
+    /// Tells the grain its server had requests, unless this process told it a short while ago; at the same pace, checks
+    /// the cached endpoint against the grain's, so one that went stale without a refused connection is not kept long.
+    /// </summary>
     public void Touch(string deploymentId)
     {
         var now = Environment.TickCount64;
@@ -60,11 +67,17 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
     {
         try
         {
-            await grains.GetGrain<IServerGrain>(deploymentId).Touch();
+            var grain = grains.GetGrain<IServerGrain>(deploymentId);
+            await grain.Touch();
+            var current = await grain.GetEndpoint();
+            if (_upstreams.TryGetValue(deploymentId, out var cached) && cached.IsCompletedSuccessfully && cached.Result.Endpoint != current)
+            {
+                _upstreams.TryRemove(KeyValuePair.Create(deploymentId, cached));
+            }
         }
         catch (Exception e)
         {
-            // Only the idle timer depends on it, and the next interval tries again.
+            // Only the idle timer and the staleness check depend on it, and the next interval tries again.
             logger.LogDebug(e, "Touching the server of {DeploymentId} failed", deploymentId);
         }
     }

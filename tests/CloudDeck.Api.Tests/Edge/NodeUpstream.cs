@@ -7,6 +7,7 @@ namespace CloudDeck.Api.Tests.Edge;
 /// loopback port. Paths: <c>/headers</c> answers what it was sent, <c>/chunked</c> sends a first chunk and holds the
 /// rest until <c>/release</c>, <c>/upload</c> hashes the body while <c>/progress</c> tells how much has arrived, <c>/hang</c> never answers, a
 /// WebSocket upgrade echoes every message with "echo:" in front, and anything else says hello with its label and port.
+/// The label comes from LABEL or label.txt; the label "broken" answers 503 to everything.
 /// </summary>
 public sealed class NodeUpstream : IAsyncDisposable
 {
@@ -14,12 +15,17 @@ public sealed class NodeUpstream : IAsyncDisposable
         const http = require('http');
         const crypto = require('crypto');
         const port = Number(process.env.PORT);
-        const label = process.env.LABEL || 'v1';
+        const fs = require('fs');
+        const label = process.env.LABEL || (fs.existsSync('label.txt') ? fs.readFileSync('label.txt', 'utf8').trim() : 'v1');
         let held = null;
         let uploaded = 0;
         const server = http.createServer((req, res) => {
           const path = new URL(req.url, 'http://any').pathname;
-          if (path === '/headers') {
+          if (label === 'broken') {
+            // A deployment that never becomes healthy.
+            res.statusCode = 503;
+            res.end('not healthy');
+          } else if (path === '/headers') {
             res.setHeader('content-type', 'application/json');
             res.end(JSON.stringify({ host: req.headers.host, forwardedFor: req.headers['x-forwarded-for'] ?? null,
               forwardedProto: req.headers['x-forwarded-proto'] ?? null, forwardedHost: req.headers['x-forwarded-host'] ?? null,
