@@ -34,7 +34,8 @@ public sealed class ServerAppTests : DeckProcessTest
     [Fact]
     public async Task A_node_server_app_deploys_passes_its_health_check_and_answers_http_and_websocket_at_its_production_url()
     {
-        var (api, user, http, repo) = await ProjectAsync("v1");
+        // The edge itself sits behind a proxy at 127.0.0.1 here: the app sees the client address that proxy reported.
+        var (api, user, http, repo) = await ProjectAsync("v1", new() { ["CloudDeck__Http__KnownProxies"] = "127.0.0.1" });
 
         var deployment = await DeployAsync(http, user, "production", "main");
 
@@ -49,6 +50,8 @@ public sealed class ServerAppTests : DeckProcessTest
         Assert.Equal(host, seen["forwardedHost"]!.GetValue<string>());
         Assert.Equal("127.0.0.1", seen["forwardedFor"]!.GetValue<string>());
         Assert.Equal("http", seen["forwardedProto"]!.GetValue<string>());
+        using var proxied = await SendAsync(api, host, HttpMethod.Get, "/headers", headers: ("X-Forwarded-For", "203.0.113.7"));
+        Assert.Equal("203.0.113.7", JsonNode.Parse(await proxied.Content.ReadAsStringAsync(Cancellation))!["forwardedFor"]!.GetValue<string>());
         using var upload = await SendAsync(api, host, HttpMethod.Post, "/upload", new StringContent("a body for the app"));
         Assert.Equal(18, JsonNode.Parse(await upload.Content.ReadAsStringAsync(Cancellation))!["bytes"]!.GetValue<long>());
 
@@ -152,9 +155,32 @@ public sealed class ServerAppTests : DeckProcessTest
         Assert.Equal($"hello from v1 on {restarted["port"]!.GetValue<int>()}", await after.Content.ReadAsStringAsync(Cancellation));
     }
 
-    private async Task<(ApiHost Api, DeckUser User, HttpClient Http, string Repo)> ProjectAsync(string label)
+    [Fact]
+    public async Task An_idle_preview_that_cannot_start_again_gets_the_502_page_naming_the_deployment_and_why()
     {
-        var api = await StartApiAsync(Settings);
+        var (api, user, http, _) = await ProjectAsync("v1", new() { ["CloudDeck__Servers__PreviewIdleTimeout"] = "00:00:01" });
+        var preview = await DeployAsync(http, user, "preview", "main");
+        var host = $"{preview}.localhost:{api.BaseAddress.Port}";
+        using (var first = await SendAsync(api, host, HttpMethod.Get, "/")) Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await WaitForServerStateAsync(http, preview, "stopped");
+        // Its next start gets this variable, with which the app never passes its health check.
+        await ExpectAsync(await http.PutAsJsonAsync($"api/v1/orgs/{user.Organization}/projects/api/env/preview/BROKEN", new { value = "1" }, Cancellation), HttpStatusCode.OK);
+
+        using var response = await SendAsync(api, host, HttpMethod.Get, "/");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        var page = await response.Content.ReadAsStringAsync(Cancellation);
+        Assert.Contains(preview, page, StringComparison.Ordinal);
+        Assert.Contains("503", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", page, StringComparison.Ordinal);
+    }
+
+    private async Task<(ApiHost Api, DeckUser User, HttpClient Http, string Repo)> ProjectAsync(string label, Dictionary<string, string?>? settings = null)
+    {
+        var merged = new Dictionary<string, string?>(Settings);
+        foreach (var (key, value) in settings ?? []) merged[key] = value;
+        var api = await StartApiAsync(merged);
         var user = await SignUpAsync(api, "server@example.com");
         var repo = await ServerRepositoryAsync(label);
         var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -237,10 +263,12 @@ public sealed class ServerAppTests : DeckProcessTest
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null)
+    private static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null,
+        params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         request.Headers.Host = host;
+        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
         var response = await api.Http.SendAsync(request, Cancellation);
         await response.Content.LoadIntoBufferAsync(Cancellation);
         return response;

@@ -7,7 +7,7 @@ namespace CloudDeck.Api.Tests.Edge;
 /// loopback port. Paths: <c>/headers</c> answers what it was sent, <c>/chunked</c> sends a first chunk and holds the
 /// rest until <c>/release</c>, <c>/upload</c> hashes the body while <c>/progress</c> tells how much has arrived, <c>/hang</c> never answers, a
 /// WebSocket upgrade echoes every message with "echo:" in front, and anything else says hello with its label and port.
-/// The label comes from LABEL or label.txt; the label "broken" answers 503 to everything.
+/// The label comes from LABEL or label.txt; the label "broken" (or BROKEN=1 in its environment) answers 503 to everything.
 /// </summary>
 public sealed class NodeUpstream : IAsyncDisposable
 {
@@ -21,7 +21,7 @@ public sealed class NodeUpstream : IAsyncDisposable
         let uploaded = 0;
         const server = http.createServer((req, res) => {
           const path = new URL(req.url, 'http://any').pathname;
-          if (label === 'broken') {
+          if (label === 'broken' || process.env.BROKEN === '1') {
             // A deployment that never becomes healthy.
             res.statusCode = 503;
             res.end('not healthy');
