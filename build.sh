@@ -180,6 +180,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Logs.Bench -- "$@"
     return
   fi
+  # `bench proxy`: requests/s through the edge's reverse proxy beside the same Node server directly, and idle cold starts.
+  if [[ "${1:-}" == proxy ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- --proxy "$@"
+    return
+  fi
   # `bench edge`: static requests/s of the edge beside nginx serving the same files (needs nginx; uses wrk if installed).
   if [[ "${1:-}" == edge ]]; then
     shift
@@ -206,6 +212,7 @@ usage: ./build.sh <verb> [args...]
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
+          (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
 EOF
 }
 

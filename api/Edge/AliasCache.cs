@@ -9,7 +9,7 @@ namespace CloudDeck.Api.Edge;
 /// follows <see cref="AliasChanges"/> live: a promote or rollback reaches every API process as one stream item.
 /// While the stream is not followed (start, or after a failure) nothing is cached, so a missed change can never stick.
 /// </summary>
-public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, EdgeOptions options, ManifestCache manifests, ILogger<AliasCache> logger)
+public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, EdgeOptions options, ManifestCache manifests, ServerEndpoints servers, ILogger<AliasCache> logger)
     : BackgroundService, IAsyncObserver<AliasChange>
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -60,8 +60,12 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
         if (DeploymentIds.IsWellFormed(change.Host))
         {
             manifests.Forget(change.Host);
+            servers.Forget(change.Host);
             return;
         }
+
+        // A swap made the alias's new deployment healthy first, perhaps by starting it again on another port.
+        if (change.DeploymentId is { } moved) servers.Forget(moved);
 
         var applied = new Entry(change.DeploymentId, change.Version);
         _entries.AddOrUpdate(change.Host, applied, (_, existing) => existing.Version > applied.Version ? existing : applied);

@@ -7,9 +7,10 @@ namespace CloudDeck.Api.Edge;
 /// Routes by Host. <c>{id}.{base}</c> serves that deployment; other hosts under the base domain are aliases (an unknown
 /// one gets the 404 page); the base domain itself, IP addresses and <see cref="EdgeOptions.ApiHosts"/> are the API; any
 /// other host is a custom domain if an alias says so, else the API. In the steady state a request makes no grain call:
-/// alias, manifest and file all come from memory.
+/// alias, manifest and file all come from memory. A server deployment's requests (any method) go to its process
+/// through <see cref="ServerProxy"/>, whose endpoint is in memory too.
 /// </summary>
-public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, ManifestCache manifests, FileCache files, ILogger<EdgeMiddleware> logger)
+public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, ManifestCache manifests, FileCache files, ServerProxy servers, ILogger<EdgeMiddleware> logger)
     : IMiddleware
 {
     private const int MaxRewrites = 8;
@@ -42,12 +43,6 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             }
         }
 
-        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
-        {
-            await EdgePages.MethodNotAllowedAsync(http);
-            return;
-        }
-
         EdgeSite? site;
         try
         {
@@ -61,6 +56,8 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         }
 
         if (site is null) await EdgePages.NotReadyAsync(http, deploymentId);
+        else if (site.Server is not null) await servers.ProxyAsync(http, deploymentId);
+        else if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)) await EdgePages.MethodNotAllowedAsync(http);
         else await ServeAsync(http, site);
     }
 

@@ -25,6 +25,15 @@ public sealed class EdgeOptions
     /// <summary>Host names whose answer (deployment or none) is kept in memory.</summary>
     public int AliasCacheSize { get; set; } = 100_000;
 
+    /// <summary>How long a proxied request may go without any activity (response headers, body bytes either way) before it is ended.</summary>
+    public TimeSpan ProxyTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>How long connecting to a server deployment's process may take.</summary>
+    public TimeSpan ProxyConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The edge tells a server grain it had requests at most this often (it stops idle previews after a while).</summary>
+    public TimeSpan ServerTouchInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     public static EdgeOptions Read(IConfiguration configuration)
     {
@@ -46,6 +55,9 @@ public sealed class EdgeOptions
         if (options.MemoryCacheBytes < options.MaxMemoryFileBytes) throw Invalid(nameof(MemoryCacheBytes), "must be at least MaxMemoryFileBytes");
         if (options.ManifestCacheSize < 1) throw Invalid(nameof(ManifestCacheSize), "must be at least 1");
         if (options.AliasCacheSize < 1) throw Invalid(nameof(AliasCacheSize), "must be at least 1");
+        if (options.ProxyTimeout <= TimeSpan.Zero) throw Invalid(nameof(ProxyTimeout), "must be positive (for example 00:01:40)");
+        if (options.ProxyConnectTimeout <= TimeSpan.Zero) throw Invalid(nameof(ProxyConnectTimeout), "must be positive (for example 00:00:05)");
+        if (options.ServerTouchInterval <= TimeSpan.Zero) throw Invalid(nameof(ServerTouchInterval), "must be positive (for example 00:00:05)");
         return options;
     }
 
@@ -67,6 +79,10 @@ public static class EdgeServices
         services.AddHostedService(provider => provider.GetRequiredService<AliasCache>());
         services.AddSingleton<ManifestCache>();
         services.AddSingleton<FileCache>();
+        services.AddHttpForwarder();
+        services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<ServerEndpoints>();
+        services.AddSingleton<ServerProxy>();
         services.AddSingleton<EdgeMiddleware>();
         return services;
     }

@@ -28,6 +28,17 @@ public static class EdgePages
     public static Task UnavailableAsync(HttpContext http) => WriteAsync(http, StatusCodes.Status503ServiceUnavailable,
         "Temporarily unavailable", "The deployment could not be loaded just now; try again in a moment.");
 
+    /// <summary>A server deployment that cannot answer: names it and says why (a sentence for its owner, no addresses).</summary>
+    public static Task BadGatewayAsync(HttpContext http, string id, string reason) =>
+        UpstreamFailedAsync(http, StatusCodes.Status502BadGateway, "Bad gateway", id, reason);
+
+    /// <summary>A server deployment that went silent for longer than the proxy waits.</summary>
+    public static Task GatewayTimeoutAsync(HttpContext http, string id, string reason) =>
+        UpstreamFailedAsync(http, StatusCodes.Status504GatewayTimeout, "Gateway timeout", id, reason);
+
+    private static Task UpstreamFailedAsync(HttpContext http, int status, string title, string id, string reason) => WriteAsync(http, status, title,
+        $"Deployment <code>{WebUtility.HtmlEncode(id)}</code> did not answer. {WebUtility.HtmlEncode(reason.Length > 500 ? reason[..500] + "…" : reason)}");
+
     private static async Task WriteAsync(HttpContext http, int status, string title, string message)
     {
         var response = http.Response;

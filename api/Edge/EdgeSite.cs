@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Servers;
 
 namespace CloudDeck.Api.Edge;
 
@@ -17,9 +18,10 @@ public sealed record SiteFile(ManifestFile File, string ContentType, bool Compre
 /// <summary>One ready deployment as the edge serves it: its files by URL path and its routing config.</summary>
 public sealed class EdgeSite
 {
-    private EdgeSite(string id, FrozenDictionary<string, SiteFile> files, EdgeRouting routing)
+    private EdgeSite(string id, FrozenDictionary<string, SiteFile> files, EdgeRouting routing, ServerSpec? server)
     {
         Id = id;
+        Server = server;
         Files = files;
         Routing = routing;
         files.TryGetValue("404.html", out var notFound);
@@ -29,6 +31,9 @@ public sealed class EdgeSite
     }
 
     public string Id { get; }
+
+    /// <summary>Set for a server deployment: its requests go to its process, not to files.</summary>
+    public ServerSpec? Server { get; }
 
     /// <summary>Keyed by the manifest's path (no leading '/').</summary>
     public FrozenDictionary<string, SiteFile> Files { get; }
@@ -54,7 +59,7 @@ public sealed class EdgeSite
 
         var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256))
             .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => SiteFile.Of(g.First()), StringComparer.Ordinal);
-        return new EdgeSite(id, files, routing);
+        return new EdgeSite(id, files, routing, manifest.Server);
     }
 
     /// <summary>

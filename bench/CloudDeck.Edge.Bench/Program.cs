@@ -20,6 +20,11 @@ internal static class EdgeBench
         }
 
         if (args.Contains("--rollback")) return await RollbackBench.RunAsync(Option(args, "--rounds", 200));
+        if (args.Contains("--proxy"))
+        {
+            return await ProxyBench.RunAsync(Option(args, "--connections", 32), TimeSpan.FromSeconds(Option(args, "--duration", 10)),
+                Option(args, "--rounds", 3), Option(args, "--cold-starts", 5));
+        }
 
         var files = Option(args, "--files", 1000);
         var connections = Option(args, "--connections", 64);

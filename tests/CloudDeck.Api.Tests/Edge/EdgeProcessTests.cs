@@ -10,6 +10,7 @@ public sealed class EdgeProcessTests : ProcessTest
     [InlineData("CloudDeck__Edge__ApiHosts__0", "api:8080", "CloudDeck:Edge:ApiHosts")]
     [InlineData("CloudDeck__Edge__MaxMemoryFileBytes", "-1", "CloudDeck:Edge:MaxMemoryFileBytes")]
     [InlineData("CloudDeck__Edge__ManifestCacheSize", "0", "CloudDeck:Edge:ManifestCacheSize")]
+    [InlineData("CloudDeck__Edge__ProxyTimeout", "00:00:00", "CloudDeck:Edge:ProxyTimeout")]
     [InlineData("CloudDeck__Artifacts__MaxFileBytes", "0", "CloudDeck:Artifacts:MaxFileBytes")]
     [InlineData("CloudDeck__Artifacts__MaxFileBytes", "lots", "CloudDeck:Artifacts")]
     public async Task A_wrong_edge_or_artifact_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
