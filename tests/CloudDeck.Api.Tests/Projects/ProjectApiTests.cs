@@ -9,7 +9,8 @@ namespace CloudDeck.Api.Tests.Projects;
 /// <summary>The project, environment, deployment and webhook routes against the real API with its embedded silo.</summary>
 public sealed class ProjectApiTests : IAsyncDisposable
 {
-    private readonly InProcessApi _api = new();
+    // No build slot, so a deployment's build stays queued and its cancel cannot race a build that already failed.
+    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "0" });
 
     [Fact]
     public async Task Projects_env_and_deployments_round_trip_in_snake_case_and_env_values_never_come_back()
