@@ -55,21 +55,23 @@ internal static class EdgeBench
             var dll = typeof(SiteFiles).Assembly.Location;
             await using var edge = ChildProcess.Start(RepoPaths.DotnetHost, [dll, "--serve", Path.Combine(work, "data"), site, manifestFile, edgePort.ToString(CultureInfo.InvariantCulture)],
                 workingDirectory: Path.GetDirectoryName(dll));
-            await edge.WaitForOutputAsync(line => line.StartsWith("READY", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
+            var ready = await edge.WaitForOutputAsync(line => line.StartsWith("READY", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
+            // "READY <deployment id> <production host>": the host the site's production alias answers on.
+            var host = ready.Split(' ')[^1];
             var nginxPort = ChildProcess.FreeTcpPort();
             await using var nginx = await NginxServer.StartAsync(work, site, nginxPort);
             var edgeUri = new Uri($"http://127.0.0.1:{edgePort}/");
             var nginxUri = new Uri($"http://127.0.0.1:{nginxPort}/");
-            await VerifyAsync(edgeUri, EdgeServer.Host, nginxUri, manifest, site);
+            await VerifyAsync(edgeUri, host, nginxUri, manifest, site);
 
             // Warm-up: the edge fills its caches (alias, manifest, every file) and the JIT settles; nginx opens its files.
-            await Load.RunAsync(edgeUri, EdgeServer.Host, pathsFile, connections, TimeSpan.FromSeconds(3), work);
+            await Load.RunAsync(edgeUri, host, pathsFile, connections, TimeSpan.FromSeconds(3), work);
             await Load.RunAsync(nginxUri, null, pathsFile, connections, TimeSpan.FromSeconds(3), work);
             var edgeRuns = new List<LoadResult>();
             var nginxRuns = new List<LoadResult>();
             for (var round = 1; round <= rounds; round++)
             {
-                edgeRuns.Add(await Load.RunAsync(edgeUri, EdgeServer.Host, pathsFile, connections, duration, work));
+                edgeRuns.Add(await Load.RunAsync(edgeUri, host, pathsFile, connections, duration, work));
                 nginxRuns.Add(await Load.RunAsync(nginxUri, null, pathsFile, connections, duration, work));
                 Console.WriteLine($"  round {round}: edge {edgeRuns[^1].RequestsPerSecond,10:N0}/s ({edgeRuns[^1].Errors} errors)   nginx {nginxRuns[^1].RequestsPerSecond,10:N0}/s ({nginxRuns[^1].Errors} errors)");
             }

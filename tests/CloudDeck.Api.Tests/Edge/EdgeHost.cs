@@ -1,8 +1,11 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Text;
 using Actors.Runtime;
 using CloudDeck.Api.Edge;
+using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Artifacts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -12,20 +15,27 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CloudDeck.Api.Tests.Edge;
 
 /// <summary>
-/// The real API (Program, embedded silo on SQLite, real artifact store, alias grains and stream) in this process.
-/// Deployments are published without the build pipeline: files go into the store and the manifest into
-/// <see cref="Manifests"/>, which stands in for the deployment grains behind <see cref="IManifestSource"/>.
+/// The real API (Program, embedded silo on SQLite, real artifact store, project, deployment and alias grains and the
+/// alias stream) in this process. Deployments are published for real: an owner of "acme" with a project "web" deploys
+/// uploaded files with no build commands (the untouched-upload path), and the edge reads their manifests from the
+/// deployment grains. <see cref="ManifestLoads"/> only counts those reads, so tests can see the edge's cache at work.
 /// </summary>
 public sealed class EdgeHost : WebApplicationFactory<Program>
 {
+    public const string Organization = "acme";
+    public const string Project = "web";
+
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly SemaphoreSlim _ownerGate = new(1, 1);
+    private Caller? _owner;
     private HttpClient? _http;
 
     public EdgeHost(IReadOnlyDictionary<string, string?>? settings = null) => _settings = settings ?? new Dictionary<string, string?>();
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("clouddeck-edge-").FullName;
 
-    public FixtureManifests Manifests { get; } = new();
+    /// <summary>How many manifests the edge asked the deployment grains for (its cache misses).</summary>
+    public int ManifestLoads => Services.GetRequiredService<CountingManifestSource>().Loads;
 
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
@@ -37,24 +47,64 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
     {
         builder.UseSetting("CloudDeck:DataDirectory", DataDirectory);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
-        builder.ConfigureTestServices(services => services.AddSingleton<IManifestSource>(Manifests));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton(sp => new CountingManifestSource(new GrainManifestSource(sp.GetRequiredService<IGrainFactory>())));
+            services.AddSingleton<IManifestSource>(sp => sp.GetRequiredService<CountingManifestSource>());
+        });
     }
 
-    /// <summary>Stores the files and records a ready deployment of them; answers its id.</summary>
+    /// <summary>
+    /// Uploads the files (with <paramref name="routingConfig"/> as the site's clouddeck.json) and deploys them as a preview
+    /// of acme/web; answers the deployment's id once it is ready.
+    /// </summary>
     public async Task<string> PublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null)
     {
+        var owner = await OwnerAsync();
+        var all = new Dictionary<string, byte[]>(files);
+        if (routingConfig is not null) all["clouddeck.json"] = Encoding.UTF8.GetBytes(routingConfig);
         var manifest = new List<ManifestFile>();
-        foreach (var (path, bytes) in files)
+        foreach (var (path, bytes) in all)
         {
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             await Store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken);
             manifest.Add(new ManifestFile(path, sha, bytes.Length));
         }
 
-        ManifestValidation.Validate(manifest);
-        var id = DeploymentIds.New();
-        Manifests.Ready[id] = new DeploymentManifest(manifest, routingConfig);
-        return id;
+        var deployment = Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New());
+        var view = await deployment.Create(owner, ProjectKeys.Of(Organization, Project), new DeploymentSource(Files: manifest), DeploymentTargets.Preview);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (view.Status == DeploymentStatuses.Building && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            view = await deployment.Get(owner);
+        }
+
+        Assert.True(view.Status == DeploymentStatuses.Ready, $"Deployment {view.Id} is {view.Status}: {view.Error}");
+        return view.Id;
+    }
+
+    /// <summary>Deletes the deployment as its owner would (which announces the deletion to every edge).</summary>
+    public async Task DeleteAsync(string deploymentId) => await Grains.GetGrain<IDeploymentGrain>(deploymentId).Delete(await OwnerAsync());
+
+    /// <summary>The owner of acme, signed up on first use, with the project web (static files, no build commands).</summary>
+    private async Task<Caller> OwnerAsync()
+    {
+        await _ownerGate.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (_owner is not null) return _owner;
+            const string email = "owner@acme.test";
+            var signedUp = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "correct horse battery staple", "Owner", "10.0.0.1"));
+            var owner = new Caller(signedUp.Account.UserId, email, "10.0.0.1");
+            await Grains.GetGrain<IOrganizationGrain>(Organization).Create(owner, "Acme", personal: false);
+            await Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(Organization, Project)).Create(owner, new ProjectSettings(Name: Project, Framework: "static"));
+            return _owner = owner;
+        }
+        finally
+        {
+            _ownerGate.Release();
+        }
     }
 
     public Task<HttpResponseMessage> GetAsync(string host, string path, params (string Name, string Value)[] headers) =>
@@ -84,18 +134,16 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
     }
 }
 
-/// <summary>Ready deployments' manifests by id; counts the loads, so tests can see the edge's cache at work.</summary>
-public sealed class FixtureManifests : IManifestSource
+/// <summary>The real manifest source (the deployment grains), counting the edge's loads.</summary>
+public sealed class CountingManifestSource(IManifestSource grains) : IManifestSource
 {
     private int _loads;
-
-    public ConcurrentDictionary<string, DeploymentManifest> Ready { get; } = new();
 
     public int Loads => _loads;
 
     public Task<DeploymentManifest?> GetAsync(string deploymentId)
     {
         Interlocked.Increment(ref _loads);
-        return Task.FromResult(Ready.GetValueOrDefault(deploymentId));
+        return grains.GetAsync(deploymentId);
     }
 }

@@ -2,9 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Text;
 using CloudDeck.GrainInterfaces.Deployments;
-using Actors.Runtime;
 using CloudDeck.Api.Edge;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CloudDeck.Api.Tests.Edge;
 
@@ -238,16 +236,14 @@ public sealed class EdgeServingTests : IAsyncDisposable
         await alias.Set("acme/web", first);
         Assert.Equal("one", await EventuallyAsync("one"));
         for (var i = 0; i < 20; i++) Assert.Equal("one", await BodyAsync());
-        Assert.Equal(2, _edge.Manifests.Loads);
+        Assert.Equal(2, _edge.ManifestLoads);
 
         await alias.Remove();
         await EventuallyAsync(null);
         Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync(Alias, "/")).StatusCode);
 
         // A deleted deployment announces itself on the same stream: the edge forgets its manifest and asks again.
-        _edge.Manifests.Ready.TryRemove(first, out _);
-        var streams = _edge.Services.GetRequiredService<IStreamProvider>();
-        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(first));
+        await _edge.DeleteAsync(first);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((await _edge.GetAsync($"{first}.localhost", "/")).StatusCode == HttpStatusCode.OK && DateTime.UtcNow < deadline)
         {

@@ -53,7 +53,7 @@ public sealed class BuildLimitsTests
         Assert.Contains(stored, l => l.Stream == BuildLogStreams.System && l.Text == "Build failed: The build ran out of memory (limit 256 MiB per process)");
         Assert.Contains(stored, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("Resource limits: memory 256 MiB", StringComparison.Ordinal));
         Assert.Empty(Tools.ProcessesWith(ProcessTree.MarkerVariable, queued.Id));
-        var (status, _, _) = await silo.DeploymentResultAsync(deploymentId);
+        var (status, _) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Failed, status);
     }
 

@@ -18,8 +18,8 @@ public sealed class BuildPipelineTests
         IReadOnlyDictionary<string, byte[]>? binary = null)
     {
         var manifest = new List<ManifestFile>();
-        foreach (var (path, text) in files) manifest.Add(await silo.Store.AddAsync(path, Encoding.UTF8.GetBytes(text)));
-        foreach (var (path, bytes) in binary ?? new Dictionary<string, byte[]>()) manifest.Add(await silo.Store.AddAsync(path, bytes));
+        foreach (var (path, text) in files) manifest.Add(await silo.UploadAsync(path, Encoding.UTF8.GetBytes(text)));
+        foreach (var (path, bytes) in binary ?? new Dictionary<string, byte[]>()) manifest.Add(await silo.UploadAsync(path, bytes));
         return manifest;
     }
 
@@ -60,12 +60,12 @@ public sealed class BuildPipelineTests
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "wrote dist");
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stderr && l.Text == "a warning on stderr");
 
-        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Ready, status);
         Assert.NotNull(manifest);
         Assert.Equal(["assets/app-3f2a9c1b.js", "index.html"], manifest.Files.Select(f => f.Path));
         var index = manifest.Files.Single(f => f.Path == "index.html");
-        Assert.Equal("<h1>built in CI=1</h1>", silo.Store.Read(index.Sha256));
+        Assert.Equal("<h1>built in CI=1</h1>", silo.ReadStored(index.Sha256));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("<h1>built in CI=1</h1>"))), index.Sha256);
         Assert.Contains("rewrites", manifest.RoutingConfig, StringComparison.Ordinal);
         // The work directory went with the build.
@@ -93,7 +93,7 @@ public sealed class BuildPipelineTests
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
         Assert.Contains(log, l => l.Text == "Server app: starts with `npm start`, health check GET /healthz");
 
-        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Ready, status);
         Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz"), manifest?.Server);
         Assert.Equal(["node_modules/greet/index.js", "package.json", "server.js"], manifest!.Files.Select(f => f.Path));
@@ -117,7 +117,7 @@ public sealed class BuildPipelineTests
         Assert.Contains("exited with code 3", done.Error, StringComparison.Ordinal);
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "compiling");
         Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text == "The build command exited with code 3");
-        var (status, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+        var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal((DeploymentStatuses.Failed, (DeploymentManifest?)null), (status, manifest));
     }
 
@@ -165,7 +165,7 @@ public sealed class BuildPipelineTests
         var (inner, deploymentId, innerQueued) = await silo.QueueAsync(owner, org, "inner", new DeploymentSource(Files: files));
         var log = await silo.LogUntilEndAsync(innerQueued.Id);
         Assert.Equal(BuildStatuses.Succeeded, (await inner.Get(owner)).Status);
-        Assert.Equal(["index.html"], (await silo.DeploymentResultAsync(deploymentId)).Manifest!.Files.Select(f => f.Path));
+        Assert.Equal(["index.html"], (await silo.DeploymentResultAsync(owner, deploymentId)).Manifest!.Files.Select(f => f.Path));
         Assert.Contains(log, l => l.Text.StartsWith("Skipped 1 symbolic link(s)", StringComparison.Ordinal));
     }
 
@@ -185,9 +185,9 @@ public sealed class BuildPipelineTests
             var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(Files: files));
             var log = await silo.LogUntilEndAsync(queued.Id);
             Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
-            var (_, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
+            var (_, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
             // The build used the dependency either way: it copied the dependency's text into the output.
-            Assert.Equal("from the left-pad-ish dependency", silo.Store.Read(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+            Assert.Equal("from the left-pad-ish dependency", silo.ReadStored(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
             results.Add(log);
         }
 

@@ -53,7 +53,7 @@ public sealed class BuildProcessTests
         var log = await silo.StoredLogAsync(queued.Id);
         Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith($"Canceled by user {owner.UserId}", StringComparison.Ordinal));
         Assert.True((await silo.Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, queued.Id).GetInfoAsync()).IsCompleted);
-        Assert.Equal(DeploymentStatuses.Canceled, (await silo.DeploymentResultAsync(deploymentId)).Status);
+        Assert.Equal(DeploymentStatuses.Canceled, (await silo.DeploymentResultAsync(owner, deploymentId)).Status);
         // Canceling again answers the build as it is.
         Assert.Equal(canceled, await build.Cancel(owner));
     }
@@ -74,7 +74,7 @@ public sealed class BuildProcessTests
         Assert.Equal(BuildStatuses.TimedOut, (await build.Get(owner)).Status);
         Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("Timed out after 00:00:03", StringComparison.Ordinal));
         Assert.Empty(await SurvivorsAsync(marker));
-        Assert.Equal(DeploymentStatuses.TimedOut, (await silo.DeploymentResultAsync(deploymentId)).Status);
+        Assert.Equal(DeploymentStatuses.TimedOut, (await silo.DeploymentResultAsync(owner, deploymentId)).Status);
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public sealed class BuildProcessTests
         // activation ends it, completing the log and telling the deployment.
         var log = await silo.LogUntilEndAsync(queued.Id);
         Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith("The silo running this build stopped", StringComparison.Ordinal));
-        Assert.Equal(DeploymentStatuses.Failed, (await silo.DeploymentResultAsync(deploymentId)).Status);
+        Assert.Equal(DeploymentStatuses.Failed, (await silo.DeploymentResultAsync(owner, deploymentId)).Status);
         Assert.Equal(BuildStatuses.Failed, (await silo.Grains.GetGrain<IBuildGrain>(queued.Id).Get(owner)).Status);
     }
 

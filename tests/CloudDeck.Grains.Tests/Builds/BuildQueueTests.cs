@@ -65,7 +65,7 @@ public sealed class BuildQueueTests
 
         var canceled = await second.Cancel(owner);
         Assert.Equal((BuildStatuses.Canceled, (DateTimeOffset?)null), (canceled.Status, canceled.StartedAt));
-        Assert.Equal(DeploymentStatuses.Canceled, (await silo.DeploymentResultAsync(secondDeployment)).Status);
+        Assert.Equal(DeploymentStatuses.Canceled, (await silo.DeploymentResultAsync(owner, secondDeployment)).Status);
 
         await File.WriteAllTextAsync(gate, "open", TestContext.Current.CancellationToken);
         await silo.LogUntilEndAsync(thirdQueued.Id);

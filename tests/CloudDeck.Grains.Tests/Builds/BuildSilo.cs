@@ -1,4 +1,4 @@
-using System.Reflection;
+using System.Security.Cryptography;
 using Actors.Runtime;
 using Actors.Runtime.Testing;
 using CloudDeck.GrainInterfaces.Accounts;
@@ -10,6 +10,8 @@ using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
+using CloudDeck.Grains.Projects;
+using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
@@ -18,8 +20,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CloudDeck.Grains.Tests.Builds;
 
 /// <summary>
-/// A silo with the real build pipeline (BuildGrain, the queue, the local executor running real processes) on SQLite,
-/// so a restart keeps state; the project and deployment grains are the test doubles (see <see cref="TestProjectGrain"/>).
+/// A silo with every CloudDeck grain and the real build pipeline (BuildGrain, the queue, the local executor running real
+/// processes) on SQLite, so a restart keeps state. Builds start the way users start them: a real project (local sources
+/// allowed, for git tests) and a real deployment, whose status and manifest say how its build ended; uploaded files go
+/// into the real <see cref="LocalArtifactStore"/>, as the files routes put them.
 /// </summary>
 public sealed class BuildSilo : IAsyncDisposable
 {
@@ -27,7 +31,7 @@ public sealed class BuildSilo : IAsyncDisposable
 
     private readonly InProcessTestCluster _cluster;
 
-    private BuildSilo(InProcessTestCluster cluster, string directory, TestArtifactStore store)
+    private BuildSilo(InProcessTestCluster cluster, string directory, LocalArtifactStore store)
     {
         _cluster = cluster;
         Directory = directory;
@@ -39,7 +43,7 @@ public sealed class BuildSilo : IAsyncDisposable
 
     public string WorkDirectory => Path.Combine(Directory, "builds");
 
-    public TestArtifactStore Store { get; }
+    public LocalArtifactStore Store { get; }
 
     public IGrainFactory Grains => _cluster.GrainFactory;
 
@@ -50,18 +54,18 @@ public sealed class BuildSilo : IAsyncDisposable
     public static async Task<BuildSilo> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("clouddeck-builds-").FullName;
-        var artifacts = System.IO.Directory.CreateDirectory(Path.Combine(directory, "artifacts")).FullName;
-        var store = new TestArtifactStore(artifacts);
+        var store = new LocalArtifactStore(Path.Combine(directory, "artifacts"));
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["CloudDeck:Plans:Hobby:TeamMembers"] = "-1",
             ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1",
+            // The git tests build from a repository on this disk (local_path).
+            ["CloudDeck:Projects:AllowLocalSources"] = "true",
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var database = Path.Combine(directory, "clouddeck.db");
         var cluster = await InProcessTestCluster.StartAsync(silo =>
         {
-            foreach (var grain in PipelineGrainClasses()) AddGrain.MakeGenericMethod(grain).Invoke(silo, null);
-            silo.AddGrain<TestProjectGrain>().AddGrain<TestDeploymentGrain>();
+            silo.AddGrains(GrainsAssembly.Value);
             silo.AddSqliteStorage(database).UseSqliteReminders(database).UseSqliteStreams(database);
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddSingleton<IArtifactStore>(store);
@@ -70,17 +74,11 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
             silo.Services.AddCloudDeckBuilds(configuration, directory);
+            silo.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
+            silo.Services.AddCloudDeckServers(configuration, directory);
         });
         return new BuildSilo(cluster, directory, store);
     }
-
-    private static readonly MethodInfo AddGrain = typeof(SiloBuilder).GetMethod(nameof(SiloBuilder.AddGrain))!;
-
-    /// <summary>Every grain class of CloudDeck.Grains but real project and deployment grains, whose interfaces the doubles take.</summary>
-    private static IEnumerable<Type> PipelineGrainClasses() =>
-        GrainsAssembly.Value.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false, ContainsGenericParameters: false }
-            && typeof(Grain).IsAssignableFrom(t)
-            && !typeof(IProjectGrain).IsAssignableFrom(t) && !typeof(IDeploymentGrain).IsAssignableFrom(t));
 
     public async Task<(Caller Caller, string Organization)> SignUpAsync(string email)
     {
@@ -101,15 +99,26 @@ public sealed class BuildSilo : IAsyncDisposable
         return project;
     }
 
-    /// <summary>Queues a build of the project for a new deployment and answers both ids.</summary>
+    /// <summary>Stores the bytes in the artifact store (what an upload through the files routes does) and answers their manifest entry.</summary>
+    public async Task<ManifestFile> UploadAsync(string path, byte[] bytes)
+    {
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await Store.PutAsync(sha256, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken);
+        return new ManifestFile(path, sha256, bytes.Length);
+    }
+
+    /// <summary>The text of a stored file.</summary>
+    public string ReadStored(string sha256) => File.ReadAllText(Store.PathOf(sha256));
+
+    /// <summary>Creates a preview deployment of the project (which queues its build) and answers the build, the deployment id and the build as queued.</summary>
     public async Task<(IBuildGrain Build, string DeploymentId, BuildView View)> QueueAsync(Caller caller, string organization, string project,
         DeploymentSource source)
     {
-        var id = BuildIds.New();
         var deploymentId = DeploymentIds.New();
-        var build = Grains.GetGrain<IBuildGrain>(id);
-        var view = await build.Queue(new BuildRequest(organization, project, deploymentId, ProjectEnvironments.Preview, source, caller.UserId));
-        return (build, deploymentId, view);
+        var deployment = await Grains.GetGrain<IDeploymentGrain>(deploymentId)
+            .Create(caller, ProjectKeys.Of(organization, project), source, DeploymentTargets.Preview);
+        var build = Grains.GetGrain<IBuildGrain>(deployment.BuildId!);
+        return (build, deploymentId, await build.Get(caller));
     }
 
     /// <summary>Follows the build's log from its first line until the build completes it; answers every line.</summary>
@@ -141,19 +150,18 @@ public sealed class BuildSilo : IAsyncDisposable
         }
     }
 
-    /// <summary>What the build told its deployment, once it has (the notification leaves the build's turn).</summary>
-    public async Task<(string Status, DeploymentManifest? Manifest, long Calls)> DeploymentResultAsync(string deploymentId)
+    /// <summary>How the deployment ended once its build reported (the report leaves the build's turn; a server is ready once healthy).</summary>
+    public async Task<(string Status, DeploymentManifest? Manifest)> DeploymentResultAsync(Caller caller, string deploymentId)
     {
         var deployment = Grains.GetGrain<IDeploymentGrain>(deploymentId);
-        var anyone = new Caller("nobody", "nobody@example.com", "10.0.0.1");
         for (var attempt = 0; attempt < 1200; attempt++)
         {
-            var view = await deployment.Get(anyone);
-            if (view.Sequence > 0) return (view.Status, await deployment.GetManifest(), view.Sequence);
+            var view = await deployment.Get(caller);
+            if (view.Status != DeploymentStatuses.Building) return (view.Status, await deployment.GetManifest());
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
 
-        throw new TimeoutException($"Deployment {deploymentId} never heard from its build.");
+        throw new TimeoutException($"Deployment {deploymentId} is still building.");
     }
 
     public async ValueTask DisposeAsync()

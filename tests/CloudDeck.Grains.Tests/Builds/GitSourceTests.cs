@@ -40,8 +40,8 @@ public sealed class GitSourceTests
         var log = await silo.LogUntilEndAsync(queued.Id);
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
         Assert.Contains(log, l => l.Text.StartsWith("Cloning file://", StringComparison.Ordinal) && l.Text.Contains("(branch feature, depth 1)", StringComparison.Ordinal));
-        var (_, manifest, _) = await silo.DeploymentResultAsync(deploymentId);
-        Assert.Equal("feature v3", silo.Store.Read(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+        var (_, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
+        Assert.Equal("feature v3", silo.ReadStored(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
         Assert.DoesNotContain(manifest.Files, f => f.Path.StartsWith(".git", StringComparison.Ordinal));
         // Shallow: the clone holds the branch's last commit only.
         var source = Path.Combine(silo.WorkDirectory, queued.Id, "src");
@@ -50,8 +50,8 @@ public sealed class GitSourceTests
         var (byCommit, commitDeployment, commitQueued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: firstCommit));
         var commitLog = await silo.LogUntilEndAsync(commitQueued.Id);
         Assert.True((await byCommit.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", commitLog.Select(l => l.Text)));
-        var (_, commitManifest, _) = await silo.DeploymentResultAsync(commitDeployment);
-        Assert.Equal("main v1", silo.Store.Read(commitManifest!.Files.Single(f => f.Path == "index.html").Sha256));
+        var (_, commitManifest) = await silo.DeploymentResultAsync(owner, commitDeployment);
+        Assert.Equal("main v1", silo.ReadStored(commitManifest!.Files.Single(f => f.Path == "index.html").Sha256));
 
         // A branch that does not exist fails the build with git's exit code.
         var (missing, _, missingQueued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: "no-such-branch"));
