@@ -47,16 +47,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         await log.StartAsync();
 
         var port = FreePort();
-        var info = ProcessTree.StartInfo("/bin/sh", ["-c", request.Spec.StartCommand]);
-        info.WorkingDirectory = app;
-        info.UseShellExecute = false;
-        info.RedirectStandardInput = true;
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.StandardOutputEncoding = Encoding.UTF8;
-        info.StandardErrorEncoding = Encoding.UTF8;
-        info.Environment.Clear();
-        foreach (var (name, value) in Environment(request, home, app, port)) info.Environment[name] = value;
+        var info = ProcessTree.SupervisedStartInfo("/bin/sh", ["-c", request.Spec.StartCommand], app, Environment(request, home, app, port));
 
         var limits = options.ProcessLimits;
         limits.ApplyTo(info);

@@ -38,19 +38,10 @@ public static class CommandRunner
     {
         ArgumentNullException.ThrowIfNull(limits);
         cancellationToken.ThrowIfCancellationRequested();
-        var info = ProcessTree.StartInfo(program, arguments);
+        var info = ProcessTree.SupervisedStartInfo(program, arguments, directory, environment);
         // Outside setsid, so the session leader and everything it starts inherit the limits (prlimit execs: same pid).
         limits.ApplyTo(info);
         var watch = limits.Watch();
-        info.WorkingDirectory = directory;
-        info.UseShellExecute = false;
-        info.RedirectStandardInput = true;
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.StandardOutputEncoding = Encoding.UTF8;
-        info.StandardErrorEncoding = Encoding.UTF8;
-        info.Environment.Clear();
-        foreach (var (name, value) in environment) info.Environment[name] = value;
 
         environment.TryGetValue(ProcessTree.MarkerVariable, out var marker);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");

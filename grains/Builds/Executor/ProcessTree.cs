@@ -31,6 +31,27 @@ public static class ProcessTree
         return info;
     }
 
+    /// <summary>
+    /// <see cref="StartInfo(string, IEnumerable{string})"/> for a child CloudDeck supervises: run in
+    /// <paramref name="directory"/> with exactly <paramref name="environment"/> (nothing of the silo's own), stdin
+    /// open and stdout/stderr redirected as UTF-8 so every line can be logged.
+    /// </summary>
+    public static ProcessStartInfo SupervisedStartInfo(string fileName, IEnumerable<string> arguments, string directory,
+        IEnumerable<KeyValuePair<string, string>> environment)
+    {
+        var info = StartInfo(fileName, arguments);
+        info.WorkingDirectory = directory;
+        info.UseShellExecute = false;
+        info.RedirectStandardInput = true;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.StandardOutputEncoding = System.Text.Encoding.UTF8;
+        info.StandardErrorEncoding = System.Text.Encoding.UTF8;
+        info.Environment.Clear();
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return info;
+    }
+
     /// <summary>SIGKILL to the process, its descendants and its process group. Never throws.</summary>
     public static void Kill(Process process)
     {
