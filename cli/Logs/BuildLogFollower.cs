@@ -37,7 +37,7 @@ public sealed class BuildLogFollower(ApiClient api)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Ctrl+C is how following a runtime log ends.
+            // Ctrl+C is how following a runtime log ends: not an error, so no "interrupted" line (the exit code is still 130).
         }
     }
 
