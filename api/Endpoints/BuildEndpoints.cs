@@ -40,7 +40,7 @@ public static class BuildEndpoints
     }
 
     /// <summary><c>?follow=true|false</c> decides; without it, asking for <c>text/event-stream</c> means follow.</summary>
-    private static bool Following(string? follow, string accept) => follow switch
+    internal static bool Following(string? follow, string accept) => follow switch
     {
         null => accept.Contains(BuildLogEventStream.ContentType, StringComparison.OrdinalIgnoreCase),
         _ when bool.TryParse(follow, out var value) => value,
@@ -48,7 +48,7 @@ public static class BuildEndpoints
     };
 
     /// <summary>The last line the client has (0 when it has none): the SSE reconnection header, a line number.</summary>
-    private static long LastEventId(string header)
+    internal static long LastEventId(string header)
     {
         if (string.IsNullOrWhiteSpace(header)) return 0;
         if (!long.TryParse(header.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var line))

@@ -39,12 +39,23 @@ public static class DeploymentEndpoints
             Results.Json(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller()), ProjectEndpoints.Json));
 
         // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
-        deployments.MapGet("/logs/runtime", async (string id, HttpContext http, IGrainFactory grains, IStreamProvider streams, BuildLogOptions options) =>
+        // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
+        // then live lines until the client goes: a runtime log never completes.
+        deployments.MapGet("/logs/runtime", async (string id, string? follow, HttpContext http, IGrainFactory grains, IStreamProvider streams,
+            BuildLogOptions options, ILoggerFactory loggers) =>
         {
+            var following = BuildEndpoints.Following(follow, http.Request.Headers.Accept.ToString());
+            var lastEventId = BuildEndpoints.LastEventId(http.Request.Headers[BuildEndpoints.LastEventIdHeader].ToString());
             await Deployment(grains, id).Get(http.Caller());
             var log = streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, id);
             var info = await log.GetInfoAsync();
-            return new BuildLogText(log, info, info.Last, options.ReadPageSize);
+            if (!following) return (IResult)new BuildLogText(log, info, info.Last, options.ReadPageSize);
+            var from = OpenedBuildLog.StartAt(lastEventId + 1, info.Last, BuildEndpoints.LastEventIdHeader);
+            var followed = new FollowedLog(id, log,
+                item => RuntimeLogLineMessage.From(id, item),
+                message => new RuntimeLogErrorMessage(id, message),
+                Completed: null);
+            return new BuildLogEventStream(followed, from, options, loggers.CreateLogger(typeof(BuildLogEventStream)));
         });
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>

@@ -13,15 +13,44 @@ using Microsoft.AspNetCore.Http.Features;
 namespace CloudDeck.Api.Logs;
 
 /// <summary>
-/// A build's log as Server-Sent Events: <c>id: &lt;line&gt;</c>, <c>event: line</c>, <c>data: {json}</c> per line, then
-/// <c>event: completed</c> with the final status, and a comment every heartbeat interval while nothing else is sent.
-/// The subscription hands over whole batches through a small bounded channel; this loop writes each batch and flushes
-/// once, and is the only writer of the response, so heartbeats never interleave with a line.
+/// What a followed log's events say. A build's log names its build and ends with the build's final status; a server's
+/// runtime log names its deployment and never ends (<see cref="Completed"/> is null), so it is followed until the client goes.
 /// </summary>
-public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller caller, BuildLogSource source, BuildLogOptions options, ILogger logger)
-    : IResult
+/// <param name="Id">The build or deployment id, for the server's own log lines.</param>
+/// <param name="Line">The data of a <c>line</c> event.</param>
+/// <param name="Error">The data of an <c>error</c> event, from its message.</param>
+/// <param name="Completed">The data of the <c>completed</c> event once the stream completes; null for a log that never does.</param>
+public sealed record FollowedLog(
+    string Id,
+    IAsyncStream<BuildLogLine> Log,
+    Func<StreamItem<BuildLogLine>, object> Line,
+    Func<string, object> Error,
+    Func<Task<object>>? Completed);
+
+/// <summary>
+/// A log as Server-Sent Events: <c>id: &lt;line&gt;</c>, <c>event: line</c>, <c>data: {json}</c> per line, then (for a
+/// log that completes) <c>event: completed</c> with the final status, and a comment every heartbeat interval while
+/// nothing else is sent. The subscription hands over whole batches through a small bounded channel; this loop writes
+/// each batch and flushes once, and is the only writer of the response, so heartbeats never interleave with a line.
+/// </summary>
+public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLogOptions options, ILogger logger) : IResult
 {
     public const string ContentType = "text/event-stream";
+
+    /// <summary>A build's log, ending with the build's status (checked again for the caller: access may have been revoked).</summary>
+    public BuildLogEventStream(OpenedBuildLog opened, long from, Caller caller, BuildLogSource source, BuildLogOptions options, ILogger logger)
+        : this(ForBuild(opened, caller, source), from, options, logger)
+    {
+    }
+
+    private static FollowedLog ForBuild(OpenedBuildLog opened, Caller caller, BuildLogSource source)
+    {
+        var buildId = opened.Build.Id;
+        return new FollowedLog(buildId, opened.Log,
+            item => BuildLogLineMessage.From(buildId, item),
+            message => new BuildLogErrorMessage(buildId, message),
+            async () => new BuildLogCompletedMessage(buildId, await source.StatusAsync(caller, buildId)));
+    }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -40,7 +69,7 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
 
         var batches = Channel.CreateBounded<StreamItem<BuildLogLine>[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var subscription = await opened.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new StreamSequenceToken(from));
+        var subscription = await followed.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new StreamSequenceToken(from));
         var body = response.BodyWriter;
         var json = new Utf8JsonWriter(body, Writer);
         try
@@ -52,14 +81,17 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
             {
                 while (batches.Reader.TryRead(out var batch))
                 {
-                    foreach (var item in batch) WriteLine(body, json, BuildLogLineMessage.From(opened.Build.Id, item));
+                    foreach (var item in batch) WriteLine(body, json, item.Token.SequenceNumber, followed.Line(item));
                 }
 
                 await body.FlushAsync(aborted);
             }
 
-            WriteEvent(body, json, BuildLogMessageNames.Completed, new BuildLogCompletedMessage(opened.Build.Id, await source.StatusAsync(caller, opened.Build.Id)));
-            await body.FlushAsync(aborted);
+            if (followed.Completed is { } completed)
+            {
+                WriteEvent(body, json, BuildLogMessageNames.Completed, await completed());
+                await body.FlushAsync(aborted);
+            }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -67,8 +99,8 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
         }
         catch (Exception e) when (e is NotFoundException or ChannelClosedException && !aborted.IsCancellationRequested)
         {
-            logger.LogWarning(e, "Following the log of build {BuildId} failed", opened.Build.Id);
-            WriteEvent(body, json, BuildLogMessageNames.Error, new BuildLogErrorMessage(opened.Build.Id,
+            logger.LogWarning(e, "Following the log of {LogId} failed", followed.Id);
+            WriteEvent(body, json, BuildLogMessageNames.Error, followed.Error(
                 e is NotFoundException ? e.Message : "Following this log failed; reconnect with Last-Event-ID to resume."));
             await body.FlushAsync(CancellationToken.None);
         }
@@ -100,24 +132,25 @@ public sealed class BuildLogEventStream(OpenedBuildLog opened, long from, Caller
         }
     }
 
-    private static void WriteLine(PipeWriter body, Utf8JsonWriter json, BuildLogLineMessage line)
+    private static void WriteLine(PipeWriter body, Utf8JsonWriter json, long number, object line)
     {
         Write(body, "id: "u8);
         var span = body.GetSpan(20);
-        Utf8Formatter.TryFormat(line.Line, span, out var written);
+        Utf8Formatter.TryFormat(number, span, out var written);
         body.Advance(written);
         Write(body, "\n"u8);
         WriteEvent(body, json, BuildLogMessageNames.Line, line);
     }
 
-    private static void WriteEvent<T>(PipeWriter body, Utf8JsonWriter json, string name, T data)
+    private static void WriteEvent(PipeWriter body, Utf8JsonWriter json, string name, object data)
     {
         Write(body, "event: "u8);
         Write(body, System.Text.Encoding.UTF8.GetBytes(name));
         // JSON on one line: strings escape their line breaks, so one data field carries the whole value.
         Write(body, "\ndata: "u8);
         json.Reset(body);
-        JsonSerializer.Serialize(json, data, Json);
+        // By the runtime type: the messages differ between build and runtime logs.
+        JsonSerializer.Serialize(json, data, data.GetType(), Json);
         json.Flush();
         Write(body, "\n\n"u8);
     }

@@ -10,6 +10,16 @@ public sealed record BuildLogLineMessage(string BuildId, long Line, DateTimeOffs
         new(buildId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
 }
 
+/// <summary>A line of a server's runtime log as clients receive it: the data of an SSE <c>line</c> event.</summary>
+public sealed record RuntimeLogLineMessage(string DeploymentId, long Line, DateTimeOffset Time, string Stream, string Text)
+{
+    public static RuntimeLogLineMessage From(string deploymentId, StreamItem<BuildLogLine> item) =>
+        new(deploymentId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
+}
+
+/// <summary>Following a runtime log stopped; reconnect with Last-Event-ID to resume.</summary>
+public sealed record RuntimeLogErrorMessage(string DeploymentId, string Message);
+
 /// <summary>The last message of a followed log: the build's final status.</summary>
 public sealed record BuildLogCompletedMessage(string BuildId, string Status);
 

@@ -11,12 +11,16 @@ public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> 
 {
     /// <summary>The first line to deliver, when the client asked for <paramref name="requested"/> (values below 1 mean 1).</summary>
     /// <exception cref="InvalidFieldException">Beyond the next line to be written: no client can have seen that far.</exception>
-    public long StartAt(long requested, string field)
+    public long StartAt(long requested, string field) => StartAt(requested, LastLine, field);
+
+    /// <summary>The first line to deliver of any log whose last line so far is <paramref name="lastLine"/>.</summary>
+    /// <exception cref="InvalidFieldException">Beyond the next line to be written.</exception>
+    public static long StartAt(long requested, long lastLine, string field)
     {
         var from = Math.Max(1, requested);
-        if (from > LastLine + 1)
+        if (from > lastLine + 1)
         {
-            throw new InvalidFieldException(field, $"line {from} is beyond the end of the log, which has {LastLine} lines so far (the most is {LastLine + 1})");
+            throw new InvalidFieldException(field, $"line {from} is beyond the end of the log, which has {lastLine} lines so far (the most is {lastLine + 1})");
         }
 
         return from;

@@ -6,18 +6,23 @@ using CloudDeck.Cli.Output;
 
 namespace CloudDeck.Cli.Commands;
 
-/// <summary><c>deck logs &lt;id&gt; [-f]</c>: a build's log, by the build's id or its deployment's.</summary>
+/// <summary>
+/// <c>deck logs &lt;id&gt; [-f]</c>: a build's log, by the build's id or its deployment's; with <c>--runtime</c> a server
+/// deployment's runtime log (its stdout/stderr), which <c>-f</c> follows until Ctrl+C.
+/// </summary>
 public static class LogsCommand
 {
     public static Command Create()
     {
         var id = new Argument<string>("id") { Description = "A deployment id or a build id." };
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing lines until the build ends." };
-        var command = new Command("logs", "Print the build log of a deployment or build.") { id, follow };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing lines until the build ends (with --runtime: until Ctrl+C)." };
+        var runtime = new Option<bool>("--runtime") { Description = "The server deployment's runtime log (its stdout/stderr) instead of its build log." };
+        var command = new Command("logs", "Print the build log of a deployment or build, or a server deployment's runtime log.") { id, follow, runtime };
         command.SetAction(Program.Guarded(async (parse, cancellationToken) =>
         {
             var context = Context.From(parse);
             using var client = context.AuthenticatedClient();
+            if (parse.GetValue(runtime)) return await RuntimeAsync(context, client, parse.GetValue(id)!, parse.GetValue(follow), cancellationToken);
             var buildId = await BuildIdAsync(client, parse.GetValue(id)!, cancellationToken);
             var logs = new BuildLogFollower(client);
             if (!parse.GetValue(follow))
@@ -33,6 +38,21 @@ public static class LogsCommand
             return status == "succeeded" ? Program.Ok : Program.Failed;
         }));
         return command;
+    }
+
+    private static async Task<int> RuntimeAsync(Context context, ApiClient client, string deploymentId, bool follow, CancellationToken cancellationToken)
+    {
+        var logs = new BuildLogFollower(client);
+        if (follow)
+        {
+            await logs.FollowRuntimeAsync(deploymentId, line => context.Out.Line(Format.LogLine(line.Stream, line.Text)), cancellationToken);
+            return Program.Ok;
+        }
+
+        var text = await logs.ReadRuntimeAsync(deploymentId, cancellationToken);
+        Console.Out.Write(text);
+        if (text.Length > 0 && !text.EndsWith('\n')) Console.Out.WriteLine();
+        return Program.Ok;
     }
 
     /// <summary>
