@@ -27,6 +27,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             ?? throw new InvalidOperationException("No artifact store is configured in this silo (IArtifactStore).");
         var log = context.Log;
         var work = Path.Combine(options.WorkDirectory!, job.BuildId);
+        var cacheSave = Task.FromResult(false);
         try
         {
             await context.AdvanceAsync(BuildStatuses.Preparing, cancellationToken);
@@ -71,7 +72,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             }
 
             await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
-            if (settings.InstallCommand is { } install) await InstallAsync(install, settings, root, environment, log, cancellationToken);
+            if (settings.InstallCommand is { } install) cacheSave = await InstallAsync(install, settings, root, environment, log, cancellationToken);
             if (settings.BuildCommand is { } build) await RunStepAsync("build", build, root, environment, log, cancellationToken);
 
             await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
@@ -94,26 +95,27 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
         {
             var leftovers = ProcessTree.KillMarked(job.BuildId);
             if (leftovers > 0) logger.LogInformation("Build {BuildId}: killed {Count} leftover process(es)", job.BuildId, leftovers);
-            if (!options.KeepWorkDirectories) TryDelete(work);
+            // The dependency cache may still be copying node_modules out of the work directory.
+            if (!options.KeepWorkDirectories) _ = cacheSave.ContinueWith(_ => TryDelete(work), TaskScheduler.Default);
         }
     }
 
-    private async Task InstallAsync(string install, BuildSettings settings, string root, IReadOnlyDictionary<string, string> environment,
+    /// <returns>The dependency cache's save of the fresh node_modules, running beside the build (false when none).</returns>
+    private async Task<Task<bool>> InstallAsync(string install, BuildSettings settings, string root, IReadOnlyDictionary<string, string> environment,
         BuildLogWriter log, CancellationToken cancellationToken)
     {
         var key = settings.Lockfile is { } lockfile ? DependencyCache.KeyOf(root, lockfile) : null;
         if (key is not null && await _cache.TryRestoreAsync(key, root, cancellationToken))
         {
             log.System($"Restored node_modules from the dependency cache ({settings.Lockfile} sha256 {key[..12]}); install skipped");
-            return;
+            return Task.FromResult(false);
         }
 
         await RunStepAsync("install", install, root, environment, log, cancellationToken);
-        // Saved before the build writes its own caches into node_modules.
-        if (key is not null && await _cache.SaveAsync(key, root, cancellationToken))
-        {
-            log.System($"Saved node_modules to the dependency cache ({settings.Lockfile} sha256 {key[..12]})");
-        }
+        if (key is null) return Task.FromResult(false);
+        if (_cache.SaveInBackground(key, root) is not { } save) return Task.FromResult(false);
+        log.System($"Saving node_modules to the dependency cache ({settings.Lockfile} sha256 {key[..12]}) beside the build");
+        return save;
     }
 
     private async Task RunStepAsync(string step, string command, string root, IReadOnlyDictionary<string, string> environment,

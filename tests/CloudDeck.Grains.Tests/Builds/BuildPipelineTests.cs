@@ -192,7 +192,7 @@ public sealed class BuildPipelineTests
         }
 
         Assert.Contains(results[0], l => l.Text == "$ npm install --no-audit --no-fund");
-        Assert.Contains(results[0], l => l.Text.StartsWith("Saved node_modules to the dependency cache", StringComparison.Ordinal));
+        Assert.Contains(results[0], l => l.Text.StartsWith("Saving node_modules to the dependency cache", StringComparison.Ordinal));
         Assert.Contains(results[0], l => l.Text == "INSTALL SCRIPT RAN");
         Assert.Contains(results[1], l => l.Text.StartsWith("Restored node_modules from the dependency cache", StringComparison.Ordinal));
         Assert.DoesNotContain(results[1], l => l.Text == "$ npm install --no-audit --no-fund" || l.Text == "INSTALL SCRIPT RAN");
