@@ -77,6 +77,9 @@ if (knownProxies.Count > 0)
 app.UseExceptionHandler();
 // Before authentication and the API's status pages: a deployment's host never reaches the API.
 app.UseCloudDeckEdge();
+// Explicitly after the edge: left implicit, WebApplication matches every request against the API's routes first,
+// including each request the edge proxies to a server deployment.
+app.UseRouting();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();

@@ -88,5 +88,11 @@ public static class EdgeServices
     }
 
     /// <summary>Requests for a deployment's host are answered here; every other one goes on to the API.</summary>
-    public static IApplicationBuilder UseCloudDeckEdge(this IApplicationBuilder app) => app.UseMiddleware<EdgeMiddleware>();
+    public static IApplicationBuilder UseCloudDeckEdge(this IApplicationBuilder app)
+    {
+        // The singleton is taken once here: UseMiddleware with an IMiddleware would fetch it through a service scope
+        // created for every request, a cost each proxied request paid for nothing.
+        var edge = app.ApplicationServices.GetRequiredService<EdgeMiddleware>();
+        return app.Use(next => http => edge.InvokeAsync(http, next));
+    }
 }

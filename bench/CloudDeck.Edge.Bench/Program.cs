@@ -19,6 +19,11 @@ internal static class EdgeBench
             return await EdgeServer.RunAsync(data, siteArg, manifestArg, int.Parse(portText, CultureInfo.InvariantCulture));
         }
 
+        if (args is ["--bare-proxy", var barePort, var upstream])
+        {
+            return await BareProxy.RunAsync(int.Parse(barePort, CultureInfo.InvariantCulture), upstream);
+        }
+
         if (args.Contains("--rollback")) return await RollbackBench.RunAsync(Option(args, "--rounds", 200));
         if (args.Contains("--proxy"))
         {

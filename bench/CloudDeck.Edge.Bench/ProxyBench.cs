@@ -12,6 +12,8 @@ namespace CloudDeck.Edge.Bench;
 /// proxy in the real API process. A trivial Node server (node:http, "ok") is deployed to production through the REST
 /// contract (a git repository, build, detection, health check); then requests/s through the edge (Host: the production
 /// URL) beside requests/s sent to the same Node process directly, alternating rounds, best of each (target ≥ 0.5×).
+/// Between the two, a bare YARP proxy (<see cref="BareProxy"/>, a child process) to the same Node process: what YARP and
+/// the extra hop cost on these cores, so that the rest of the gap is the edge's own.
 /// Then the cold start of an idle preview: its server is stopped by the idle timeout, and the first request through the
 /// edge is timed (start, health check, answer), median of <c>--cold-starts</c>.
 /// </summary>
@@ -60,17 +62,29 @@ internal static class ProxyBench
             await File.WriteAllLinesAsync(pathsFile, ["/"]);
             var edgeUri = new Uri($"http://127.0.0.1:{port}/");
             var nodeUri = new Uri($"http://127.0.0.1:{direct}/");
-            // Warm-up: the edge caches alias, manifest and endpoint, opens its pooled connections, and the JIT settles.
+            var barePort = ChildProcess.FreeTcpPort();
+            var benchDll = typeof(ProxyBench).Assembly.Location;
+            await using var bare = ChildProcess.Start(RepoPaths.DotnetHost,
+                [benchDll, "--bare-proxy", barePort.ToString(CultureInfo.InvariantCulture), $"http://127.0.0.1:{direct}"], workingDirectory: Path.GetDirectoryName(benchDll));
+            await bare.WaitForOutputAsync(line => line.StartsWith("READY", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+            var bareUri = new Uri($"http://127.0.0.1:{barePort}/");
+            // Warm-up: the edge caches alias, manifest and endpoint, both proxies open their pooled connections, the JIT settles.
             await Load.RunAsync(edgeUri, host, pathsFile, connections, TimeSpan.FromSeconds(3), work);
+            await Load.RunAsync(bareUri, host, pathsFile, connections, TimeSpan.FromSeconds(3), work);
             await Load.RunAsync(nodeUri, null, pathsFile, connections, TimeSpan.FromSeconds(3), work);
             var edgeRuns = new List<LoadResult>();
+            var bareRuns = new List<LoadResult>();
             var nodeRuns = new List<LoadResult>();
             for (var round = 1; round <= rounds; round++)
             {
                 edgeRuns.Add(await Load.RunAsync(edgeUri, host, pathsFile, connections, duration, work));
+                bareRuns.Add(await Load.RunAsync(bareUri, host, pathsFile, connections, duration, work));
                 nodeRuns.Add(await Load.RunAsync(nodeUri, null, pathsFile, connections, duration, work));
-                Console.WriteLine($"  round {round}: through the edge {edgeRuns[^1].RequestsPerSecond,10:N0}/s ({edgeRuns[^1].Errors} errors)   node directly {nodeRuns[^1].RequestsPerSecond,10:N0}/s ({nodeRuns[^1].Errors} errors)");
+                Console.WriteLine($"  round {round}: through the edge {edgeRuns[^1].RequestsPerSecond,10:N0}/s ({edgeRuns[^1].Errors} errors)   " +
+                                  $"bare YARP {bareRuns[^1].RequestsPerSecond,10:N0}/s ({bareRuns[^1].Errors} errors)   node directly {nodeRuns[^1].RequestsPerSecond,10:N0}/s ({nodeRuns[^1].Errors} errors)");
             }
+
+            bare.Kill(Signal.SIGTERM);
 
             var preview = await DeployAsync(http, org, "preview");
             var samples = new List<double>();
@@ -88,15 +102,17 @@ internal static class ProxyBench
             }
 
             var bestEdge = edgeRuns.Max(r => r.RequestsPerSecond);
+            var bestBare = bareRuns.Max(r => r.RequestsPerSecond);
             var bestNode = nodeRuns.Max(r => r.RequestsPerSecond);
             Console.WriteLine();
-            Console.WriteLine("| measure | through the edge | node directly | ratio |");
-            Console.WriteLine("| --- | ---: | ---: | ---: |");
-            Console.WriteLine($"| GET / of a trivial node:http server, {connections} connections | {bestEdge:N0}/s | {bestNode:N0}/s | {bestEdge / bestNode:0.00} |");
-            Console.WriteLine($"| cold start of an idle preview, first request through the edge (median of {coldStarts}) | {Median(samples):0} ms | | |");
-            if (grainSamples.Count > 0) Console.WriteLine($"| … of which the server grain's start + health check (median) | {Median(grainSamples):0} ms | | |");
+            Console.WriteLine("| measure | through the edge | bare YARP proxy | node directly | edge / direct | bare / direct | edge / bare |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            Console.WriteLine($"| GET / of a trivial node:http server, {connections} connections | {bestEdge:N0}/s | {bestBare:N0}/s | {bestNode:N0}/s | " +
+                              $"{bestEdge / bestNode:0.00} | {bestBare / bestNode:0.00} | {bestEdge / bestBare:0.00} |");
+            Console.WriteLine($"| cold start of an idle preview, first request through the edge (median of {coldStarts}) | {Median(samples):0} ms | | | | | |");
+            if (grainSamples.Count > 0) Console.WriteLine($"| … of which the server grain's start + health check (median) | {Median(grainSamples):0} ms | | | | | |");
             Console.WriteLine($"Target ≥ 0.5× node directly: {(bestEdge >= 0.5 * bestNode ? "met" : "NOT met")}.");
-            return edgeRuns.Concat(nodeRuns).Any(r => r.Errors > 0) ? 1 : 0;
+            return edgeRuns.Concat(bareRuns).Concat(nodeRuns).Any(r => r.Errors > 0) ? 1 : 0;
         }
         finally
         {
