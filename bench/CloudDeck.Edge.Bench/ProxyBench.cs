@@ -45,15 +45,15 @@ internal static class ProxyBench
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(2) };
         try
         {
-            await WaitHealthyAsync(http, api);
-            var signup = await Call(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
-            var login = await Call(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
+            await ApiCalls.WaitHealthyAsync(http, api);
+            var signup = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+            var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
             var org = signup["personalOrganization"]!.GetValue<string>();
             var repo = await RepositoryAsync(work);
-            await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "srv", local_path = repo });
+            await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "srv", local_path = repo });
             var production = await DeployAsync(http, org, "production");
-            var direct = (await Call(http, HttpMethod.Get, $"api/v1/deployments/{production}/server", null))["port"]!.GetValue<int>();
+            var direct = (await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{production}/server", null))["port"]!.GetValue<int>();
             var host = $"srv-{org}.localhost";
             Console.WriteLine($"CloudDeck.Edge.Bench --proxy on {Environment.ProcessorCount} cores, .NET {Environment.Version}, node {await NodeVersionAsync()}: " +
                               $"{connections} connections, {duration.TotalSeconds:0} s per round, {rounds} rounds, load by {(Load.Wrk is null ? "HttpClient" : "wrk")}");
@@ -96,7 +96,7 @@ internal static class ProxyBench
                 var answer = await ServedAsync(http, $"{preview}.localhost");
                 samples.Add(stopwatch.Elapsed.TotalMilliseconds);
                 if (answer != "ok") throw new InvalidOperationException($"the preview answered '{answer}' after its cold start");
-                var status = await Call(http, HttpMethod.Get, $"api/v1/deployments/{preview}/server", null);
+                var status = await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{preview}/server", null);
                 if (status["last_cold_start"]?.GetValue<string>() is { } grainSide) grainSamples.Add(TimeSpan.Parse(grainSide, CultureInfo.InvariantCulture).TotalMilliseconds);
                 Console.WriteLine($"  cold start {i + 1}: {samples[^1]:0} ms at the client");
             }
@@ -165,11 +165,11 @@ internal static class ProxyBench
 
     private static async Task<string> DeployAsync(HttpClient http, string org, string target)
     {
-        var deployment = await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/srv/deployments", new { target, git_ref = "main" });
+        var deployment = await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/srv/deployments", new { target, git_ref = "main" });
         var id = deployment["id"]!.GetValue<string>();
         for (var waited = Stopwatch.StartNew(); ; await Task.Delay(100))
         {
-            var view = await Call(http, HttpMethod.Get, $"api/v1/deployments/{id}", null);
+            var view = await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{id}", null);
             var status = view["status"]!.GetValue<string>();
             if (status == "ready") return id;
             if (status is "failed" or "canceled" or "timed_out" || waited.Elapsed > TimeSpan.FromMinutes(3)) throw new InvalidOperationException($"deployment {id}: {view}");
@@ -180,7 +180,7 @@ internal static class ProxyBench
     {
         for (var waited = Stopwatch.StartNew(); ; await Task.Delay(50))
         {
-            var status = await Call(http, HttpMethod.Get, $"api/v1/deployments/{id}/server", null);
+            var status = await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{id}/server", null);
             if (status["state"]!.GetValue<string>() == "stopped") return;
             if (waited.Elapsed > TimeSpan.FromMinutes(1)) throw new TimeoutException($"the idle preview {id} was not stopped: {status}");
         }
@@ -192,33 +192,5 @@ internal static class ProxyBench
         request.Headers.Host = host;
         using var response = await http.SendAsync(request);
         return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : $"{(int)response.StatusCode}";
-    }
-
-    private static async Task<JsonNode> Call(HttpClient http, HttpMethod method, string path, object? body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path} answered {(int)response.StatusCode}: {text}");
-        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, ChildProcess api)
-    {
-        for (var attempt = 0; attempt < 300 && !api.HasExited; attempt++)
-        {
-            try
-            {
-                using var health = await http.GetAsync("healthz");
-                if (health.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new InvalidOperationException($"CloudDeck.Api did not start:\n{api.Output}");
     }
 }

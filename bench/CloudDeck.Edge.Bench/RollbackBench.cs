@@ -32,12 +32,12 @@ internal static class RollbackBench
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         try
         {
-            await WaitHealthyAsync(http, api);
-            var signup = await Call(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+            await ApiCalls.WaitHealthyAsync(http, api);
+            var signup = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
             var org = signup["personalOrganization"]?.GetValue<string>() ?? throw new InvalidOperationException("signup answered no personal organization");
-            var login = await Call(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
+            var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
-            await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
+            await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
 
             var first = await DeployAsync(http, org, "first");
             var second = await DeployAsync(http, org, "second");
@@ -47,8 +47,8 @@ internal static class RollbackBench
             {
                 var back = round % 2 == 0;
                 var stopwatch = Stopwatch.StartNew();
-                if (back) await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/rollback", new { deployment_id = first });
-                else await Call(http, HttpMethod.Post, $"api/v1/deployments/{second}/promote", null);
+                if (back) await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/rollback", new { deployment_id = first });
+                else await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/deployments/{second}/promote", null);
                 var expected = back ? "first" : "second";
                 while (await ServedAsync(http, production) != expected)
                 {
@@ -81,18 +81,18 @@ internal static class RollbackBench
         var bytes = Encoding.UTF8.GetBytes(text);
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
         var files = new[] { new { path = "index.html", sha256 = sha, size = bytes.Length } };
-        var missing = await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/files/missing", new { files });
+        var missing = await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/files/missing", new { files });
         if (missing["missing"]!.AsArray().Count > 0)
         {
             using var upload = await http.PutAsync($"api/v1/orgs/{org}/files/{sha}", new ByteArrayContent(bytes));
             upload.EnsureSuccessStatusCode();
         }
 
-        var deployment = await Call(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/deployments", new { target = "production", files });
+        var deployment = await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/deployments", new { target = "production", files });
         var id = deployment["id"]!.GetValue<string>();
         for (var waited = Stopwatch.StartNew(); ; await Task.Delay(100))
         {
-            var status = (await Call(http, HttpMethod.Get, $"api/v1/deployments/{id}", null))["status"]!.GetValue<string>();
+            var status = (await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{id}", null))["status"]!.GetValue<string>();
             if (status == "ready") return id;
             if (status is "failed" or "canceled" or "timed_out" || waited.Elapsed > TimeSpan.FromMinutes(2)) throw new InvalidOperationException($"deployment {id}: {status}");
         }
@@ -104,33 +104,5 @@ internal static class RollbackBench
         request.Headers.Host = host;
         using var response = await http.SendAsync(request);
         return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
-    }
-
-    private static async Task<JsonNode> Call(HttpClient http, HttpMethod method, string path, object? body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path} answered {(int)response.StatusCode}: {text}");
-        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, ChildProcess api)
-    {
-        for (var attempt = 0; attempt < 300 && !api.HasExited; attempt++)
-        {
-            try
-            {
-                using var health = await http.GetAsync("healthz");
-                if (health.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new InvalidOperationException($"CloudDeck.Api did not start:\n{api.Output}");
     }
 }

@@ -22,14 +22,14 @@ internal static class SitePublisher
     public static async Task<(string DeploymentId, string Host)> PublishAsync(Uri api, DeploymentManifest manifest, string siteDirectory)
     {
         using var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromMinutes(5) };
-        var signup = await CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+        var signup = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
         var org = signup["personalOrganization"]?.GetValue<string>() ?? throw new InvalidOperationException("signup answered no personal organization");
-        var login = await CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
+        var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
-        await CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
+        await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
 
         var files = manifest.Files.Select(f => new { path = f.Path, sha256 = f.Sha256, size = f.Size }).ToArray();
-        var missing = (await CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/files/missing", new { files }))["missing"]!.AsArray()
+        var missing = (await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/files/missing", new { files }))["missing"]!.AsArray()
             .Select(m => m!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
         var toUpload = manifest.Files.Where(f => missing.Remove(f.Sha256)).ToList();
         for (var start = 0; start < toUpload.Count;)
@@ -45,15 +45,15 @@ internal static class SitePublisher
             await UploadBatchAsync(http, org, batch, siteDirectory);
         }
 
-        var id = (await CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/deployments", new { target = "production", files }))["id"]!.GetValue<string>();
+        var id = (await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects/site/deployments", new { target = "production", files }))["id"]!.GetValue<string>();
         for (var waited = Stopwatch.StartNew(); ; await Task.Delay(100))
         {
-            var status = (await CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{id}", null))["status"]!.GetValue<string>();
+            var status = (await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/deployments/{id}", null))["status"]!.GetValue<string>();
             if (status == "ready") break;
             if (status is "failed" or "canceled" or "timed_out" || waited.Elapsed > TimeSpan.FromMinutes(2)) throw new InvalidOperationException($"deployment {id}: {status}");
         }
 
-        var host = (await CallAsync(http, HttpMethod.Get, $"api/v1/orgs/{org}/projects/site", null))["production_host"]?.GetValue<string>()
+        var host = (await ApiCalls.CallAsync(http, HttpMethod.Get, $"api/v1/orgs/{org}/projects/site", null))["production_host"]?.GetValue<string>()
             ?? throw new InvalidOperationException("the project answered no production_host");
         return (id, host);
     }
@@ -72,14 +72,5 @@ internal static class SitePublisher
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var response = await http.PostAsync($"api/v1/orgs/{org}/files/batch", content);
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"files/batch answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<JsonNode> CallAsync(HttpClient http, HttpMethod method, string path, object? body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path} answered {(int)response.StatusCode}: {text}");
-        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
     }
 }

@@ -1,0 +1,39 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Edge.Bench;
+
+/// <summary>The REST calls the benches make against the real API process they start.</summary>
+internal static class ApiCalls
+{
+    /// <summary>Sends <paramref name="body"/> as JSON and answers the JSON reply; a non-2xx answer throws with its body.</summary>
+    public static async Task<JsonNode> CallAsync(HttpClient http, HttpMethod method, string path, object? body)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path} answered {(int)response.StatusCode}: {text}");
+        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
+    }
+
+    /// <summary>Waits until <c>/healthz</c> answers (up to a minute); throws with the API's output when it exited or never did.</summary>
+    public static async Task WaitHealthyAsync(HttpClient http, ChildProcess api)
+    {
+        for (var attempt = 0; attempt < 300 && !api.HasExited; attempt++)
+        {
+            try
+            {
+                using var health = await http.GetAsync("healthz");
+                if (health.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new InvalidOperationException($"CloudDeck.Api did not start:\n{api.Output}");
+    }
+}
