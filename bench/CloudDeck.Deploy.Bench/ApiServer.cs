@@ -45,24 +45,15 @@ internal sealed class ApiServer : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
         }, Path.GetDirectoryName(dll));
         var api = new ApiServer(process, new Uri($"http://127.0.0.1:{port}/"), dataDirectory);
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                using var health = await api.Http.GetAsync(new Uri("healthz", UriKind.Relative));
-                if (health.IsSuccessStatusCode) return api;
-            }
-            catch (HttpRequestException) when (attempt < 300 && !process.HasExited)
-            {
-            }
-
-            if (attempt >= 300 || process.HasExited)
-            {
-                await api.DisposeAsync();
-                throw new InvalidOperationException($"CloudDeck.Api did not start:\n{process.Output}");
-            }
-
-            await Task.Delay(200);
+            await HealthWait.UntilHealthyAsync(api.Http, process);
+            return api;
+        }
+        catch
+        {
+            await api.DisposeAsync();
+            throw;
         }
     }
 

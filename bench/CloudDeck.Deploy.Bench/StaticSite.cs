@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
+using CloudDeck.Testing;
 
 namespace CloudDeck.Deploy.Bench;
 
@@ -14,17 +14,11 @@ internal static class StaticSite
         var random = new Random(seed);
         for (var i = 0; i < count; i++)
         {
-            var (path, text) = (i % 10) switch
-            {
-                0 => (i == 0 ? "index.html" : $"pages/page-{i}.html", true),
-                1 or 2 or 3 => ($"assets/chunk-{i}-{Hex(random, 8)}.js", true),
-                4 or 5 => ($"assets/style-{i}-{Hex(random, 8)}.css", true),
-                _ => ($"images/photo-{i}.png", false),
-            };
+            var (path, text) = SyntheticSite.FilePath(random, i);
             var size = random.Next(512, 50 * 1024);
             var full = Path.Combine(root, path);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            File.WriteAllBytes(full, text ? Text(random, size) : Bytes(random, size));
+            File.WriteAllBytes(full, SyntheticSite.Content(random, size, text));
         }
     }
 
@@ -55,22 +49,5 @@ internal static class StaticSite
             await File.WriteAllBytesAsync(target, bytes, ct);
         });
         return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static string Hex(Random random, int length) => Convert.ToHexStringLower(Bytes(random, length / 2));
-
-    private static byte[] Bytes(Random random, int size)
-    {
-        var bytes = new byte[size];
-        random.NextBytes(bytes);
-        return bytes;
-    }
-
-    private static byte[] Text(Random random, int size)
-    {
-        string[] words = ["const", "function", "return", "export", "import", "value", "render", "props", "state", "=>", "{", "}", ";", "div", "class"];
-        var builder = new StringBuilder(size + 16);
-        while (builder.Length < size) builder.Append(words[random.Next(words.Length)]).Append(random.Next(3) == 0 ? '\n' : ' ');
-        return Encoding.UTF8.GetBytes(builder.ToString(0, size));
     }
 }

@@ -18,22 +18,5 @@ internal static class ApiCalls
     }
 
     /// <summary>Waits until <c>/healthz</c> answers (up to a minute); throws with the API's output when it exited or never did.</summary>
-    public static async Task WaitHealthyAsync(HttpClient http, ChildProcess api)
-    {
-        for (var attempt = 0; attempt < 300 && !api.HasExited; attempt++)
-        {
-            try
-            {
-                using var health = await http.GetAsync("healthz");
-                if (health.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new InvalidOperationException($"CloudDeck.Api did not start:\n{api.Output}");
-    }
+    public static Task WaitHealthyAsync(HttpClient http, ChildProcess api) => HealthWait.UntilHealthyAsync(http, api);
 }

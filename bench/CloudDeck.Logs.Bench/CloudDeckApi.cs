@@ -40,24 +40,15 @@ internal sealed class CloudDeckApi : IAsyncDisposable
             ["CloudDeck__PostgresConnectionString"] = null,
         }, Path.GetDirectoryName(dll));
         var api = new CloudDeckApi(process, new Uri($"http://127.0.0.1:{port}/"));
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                using var health = await api._http.GetAsync(new Uri("healthz", UriKind.Relative));
-                if (health.IsSuccessStatusCode) return api;
-            }
-            catch (HttpRequestException) when (attempt < 300 && !process.HasExited)
-            {
-            }
-
-            if (attempt >= 300 || process.HasExited)
-            {
-                await api.DisposeAsync();
-                throw new InvalidOperationException($"CloudDeck.Api did not start:\n{process.Output}");
-            }
-
-            await Task.Delay(200);
+            await HealthWait.UntilHealthyAsync(api._http, process);
+            return api;
+        }
+        catch
+        {
+            await api.DisposeAsync();
+            throw;
         }
     }
 
