@@ -1,4 +1,5 @@
 using System.Globalization;
+using CloudDeck.Testing;
 
 namespace CloudDeck.Deploy.Bench;
 
@@ -21,7 +22,7 @@ internal static class DeployBench
         var profile = args.Contains("--profile");
         var work = Directory.CreateTempSubdirectory("clouddeck-deploy-bench-").FullName;
         Console.WriteLine($"CloudDeck.Deploy.Bench on {Environment.ProcessorCount} cores, .NET {Environment.Version}, load {Load()}: " +
-                          $"static {files:N0} files × {rounds} rounds, vite {ViteBench.ViteVersion} × {viteRounds} rounds per cache state");
+                          $"static {files:N0} files × {rounds} rounds, vite {ViteApp.Version} × {viteRounds} rounds per cache state");
         var results = new List<CaseResult>();
         try
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CloudDeck.Testing;
 
 namespace CloudDeck.Deploy.Bench;
 
@@ -10,8 +11,6 @@ namespace CloudDeck.Deploy.Bench;
 /// </summary>
 internal static class ViteBench
 {
-    public const string ViteVersion = "5.4.21";
-
     public static async Task<(CaseResult Cold, CaseResult Warm)> RunAsync(ApiServer api, Deck deck, string org, string work, int rounds)
     {
         var app = await CreateAppAsync(Path.Combine(work, "vite"));
@@ -51,34 +50,11 @@ internal static class ViteBench
     private static async Task<string> CreateAppAsync(string parent)
     {
         var app = Directory.CreateDirectory(Path.Combine(parent, "app")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(app, "package.json"), $$"""
-            {
-              "name": "vite-app",
-              "private": true,
-              "version": "0.0.0",
-              "type": "module",
-              "scripts": { "dev": "vite", "build": "vite build", "preview": "vite preview" },
-              "devDependencies": { "vite": "{{ViteVersion}}" }
-            }
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "index.html"), """
-            <!doctype html>
-            <html lang="en">
-              <head><meta charset="UTF-8" /><title>Vite App</title></head>
-              <body><div id="app"></div><script type="module" src="/src/main.js"></script></body>
-            </html>
-            """);
-        Directory.CreateDirectory(Path.Combine(app, "src"));
-        await File.WriteAllTextAsync(Path.Combine(app, "src", "style.css"), ".hello-from-vite { color: red; }\n");
-        await WriteMainAsync(app, "setup");
-        await File.WriteAllTextAsync(Path.Combine(app, ".gitignore"), "node_modules\ndist\n");
+        await ViteApp.WriteAsync(app, "setup");
         (await Npm(app, Path.Combine(parent, "npm-setup"), "install", "--no-audit", "--no-fund")).Succeeded();
         Directory.Delete(Path.Combine(app, "node_modules"), recursive: true);
         return app;
     }
-
-    private static Task WriteMainAsync(string app, string greeting) =>
-        File.WriteAllTextAsync(Path.Combine(app, "src", "main.js"), $"import './style.css';\ndocument.querySelector('#app').textContent = '{greeting}';\n");
 
     /// <summary>
     /// From starting deck (with a new greeting in main.js, so the build's output and index.html change) to the production
@@ -86,7 +62,7 @@ internal static class ViteBench
     /// </summary>
     private static async Task<(double Ms, TimedRun Deck, string Served)> DeployAsync(ApiServer api, Deck deck, string app, string host, string greeting, string? previous)
     {
-        await WriteMainAsync(app, greeting);
+        await ViteApp.WriteGreetingAsync(app, greeting);
         var clock = Stopwatch.StartNew();
         var run = (await deck.RunAsync(app, "deploy", "--prod", "--api", deck.Api)).Succeeded();
         var deckDone = clock.Elapsed.TotalMilliseconds;

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using CloudDeck.Api.Tests;
+using CloudDeck.Testing;
 
 namespace CloudDeck.Cli.Tests;
 
@@ -18,7 +19,6 @@ namespace CloudDeck.Cli.Tests;
 public sealed partial class ViteDeploymentTests : DeckProcessTest
 {
     // Vite 5.4 runs on Node 18 (Debian 12's) and on newer ones; pinned so the test builds the same app every run.
-    private const string ViteVersion = "5.4.21";
     private static readonly TimeSpan BuildDeadline = TimeSpan.FromMinutes(5);
 
     [Fact]
@@ -71,27 +71,7 @@ public sealed partial class ViteDeploymentTests : DeckProcessTest
     private async Task<string> ViteRepositoryAsync(string greeting)
     {
         var repo = Directory.CreateDirectory(Path.Combine(Work, "vite-app")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(repo, "package.json"), $$"""
-            {
-              "name": "vite-app",
-              "private": true,
-              "version": "0.0.0",
-              "type": "module",
-              "scripts": { "dev": "vite", "build": "vite build", "preview": "vite preview" },
-              "devDependencies": { "vite": "{{ViteVersion}}" }
-            }
-            """, Cancellation);
-        await File.WriteAllTextAsync(Path.Combine(repo, "index.html"), """
-            <!doctype html>
-            <html lang="en">
-              <head><meta charset="UTF-8" /><title>Vite App</title></head>
-              <body><div id="app"></div><script type="module" src="/src/main.js"></script></body>
-            </html>
-            """, Cancellation);
-        Directory.CreateDirectory(Path.Combine(repo, "src"));
-        await File.WriteAllTextAsync(Path.Combine(repo, "src", "style.css"), ".hello-from-vite { color: red; }\n", Cancellation);
-        await WriteMainAsync(repo, greeting);
-        await File.WriteAllTextAsync(Path.Combine(repo, ".gitignore"), "node_modules\ndist\n", Cancellation);
+        await ViteApp.WriteAsync(repo, greeting, Cancellation);
         // A full install, as a developer would run it: `--package-lock-only` leaves rollup's optional platform packages out of
         // the lockfile, and `npm ci` then refuses it.
         await RunAsync(repo, "npm", "install", "--no-audit", "--no-fund");
@@ -101,14 +81,10 @@ public sealed partial class ViteDeploymentTests : DeckProcessTest
         return repo;
     }
 
-    private static Task WriteMainAsync(string repo, string greeting) =>
-        File.WriteAllTextAsync(Path.Combine(repo, "src", "main.js"),
-            $"import './style.css';\ndocument.querySelector('#app').textContent = '{greeting}';\n", Cancellation);
-
     private async Task CommitOnBranchAsync(string repo, string branch, string greeting)
     {
         await GitAsync(repo, "checkout", "-q", "-b", branch);
-        await WriteMainAsync(repo, greeting);
+        await ViteApp.WriteGreetingAsync(repo, greeting, Cancellation);
         await GitAsync(repo, "commit", "-q", "-am", greeting);
     }
 
