@@ -2,25 +2,31 @@ using System.Globalization;
 
 namespace CloudDeck.GrainInterfaces;
 
-// Grain exceptions cross the wire as (type, message) and are rebuilt through their (string message)
-// constructor, so each one keeps everything the API needs in its message. None ever carries a secret.
+// Grain exceptions cross the wire with Orleans' serializer ([GenerateSerializer], fields by [Id]); each one also keeps
+// everything the API needs in its message. None ever carries a secret.
 
 /// <summary>The thing does not exist, or the caller may not know it exists (another tenant's): HTTP 404.</summary>
+[GenerateSerializer, Alias("clouddeck.NotFoundException")]
 public sealed class NotFoundException(string message) : Exception(message);
 
 /// <summary>The caller is a member but their role or token scope does not allow this: HTTP 403.</summary>
+[GenerateSerializer, Alias("clouddeck.ForbiddenException")]
 public sealed class ForbiddenException(string message) : Exception(message);
 
 /// <summary>The request contradicts current state (taken email or slug, last owner, MFA already on): HTTP 409.</summary>
+[GenerateSerializer, Alias("clouddeck.ConflictException")]
 public sealed class ConflictException(string message) : Exception(message);
 
 /// <summary>A credential (password, code, refresh or one-time token) was refused: HTTP 401.</summary>
+[GenerateSerializer, Alias("clouddeck.UnauthenticatedException")]
 public sealed class UnauthenticatedException(string message) : Exception(message);
 
 /// <summary>A one-time link was valid once but has expired or been used: HTTP 410.</summary>
+[GenerateSerializer, Alias("clouddeck.GoneException")]
 public sealed class GoneException(string message) : Exception(message);
 
 /// <summary>Too many failed attempts (passwords, MFA codes) for this account: HTTP 429 with Retry-After.</summary>
+[GenerateSerializer, Alias("clouddeck.TooManyAttemptsException")]
 public sealed class TooManyAttemptsException : Exception
 {
     private const string Prefix = "Too many failed attempts; try again in ";
@@ -38,10 +44,12 @@ public sealed class TooManyAttemptsException : Exception
             : 1;
     }
 
+    [Id(0)]
     public int RetryAfterSeconds { get; }
 }
 
 /// <summary>A field the grain validated was wrong: HTTP 400 naming the field.</summary>
+[GenerateSerializer, Alias("clouddeck.InvalidFieldException")]
 public sealed class InvalidFieldException : Exception
 {
     private const string Separator = ": ";
@@ -60,12 +68,15 @@ public sealed class InvalidFieldException : Exception
         Problem = split > 0 ? message[(split + Separator.Length)..] : message;
     }
 
+    [Id(0)]
     public string Field { get; }
 
+    [Id(1)]
     public string Problem { get; }
 }
 
 /// <summary>A rate limit (events or requests per second) was reached: HTTP 429 with Retry-After.</summary>
+[GenerateSerializer, Alias("clouddeck.RateLimitedException")]
 public sealed class RateLimitedException : Exception
 {
     private const string Marker = "; retry in ";
@@ -85,6 +96,7 @@ public sealed class RateLimitedException : Exception
             : 1;
     }
 
+    [Id(0)]
     public int RetryAfterSeconds { get; }
 }
 
@@ -93,6 +105,7 @@ public sealed class RateLimitedException : Exception
 /// counters of a period, when the period ends. Carried in the exception's message, which ends with a fixed tail
 /// (<c>[limit=… current=… maximum=… resets_at=…]</c>) so the exception can be rebuilt on the caller's side of the wire.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.QuotaRefusal")]
 public sealed record QuotaRefusal(string Limit, long Current, long Maximum, DateTimeOffset? ResetsAt)
 {
     private const string TailStart = " [limit=";
@@ -121,6 +134,7 @@ public sealed record QuotaRefusal(string Limit, long Current, long Maximum, Date
 /// The organization's plan does not allow more of this (team members, projects, a month's build minutes or bandwidth):
 /// HTTP 402, until the plan changes or the month ends.
 /// </summary>
+[GenerateSerializer, Alias("clouddeck.PlanLimitExceededException")]
 public sealed class PlanLimitExceededException : Exception
 {
     public PlanLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
@@ -128,6 +142,7 @@ public sealed class PlanLimitExceededException : Exception
     /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
     public PlanLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
 
+    [Id(0)]
     public QuotaRefusal Refusal { get; }
 }
 
@@ -135,6 +150,7 @@ public sealed class PlanLimitExceededException : Exception
 /// A rate the plan allows is used up for now (builds or deployments today, concurrent builds): HTTP 429 with Retry-After,
 /// until the day ends or a running build finishes.
 /// </summary>
+[GenerateSerializer, Alias("clouddeck.RateLimitExceededException")]
 public sealed class RateLimitExceededException : Exception
 {
     public RateLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
@@ -142,5 +158,6 @@ public sealed class RateLimitExceededException : Exception
     /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
     public RateLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
 
+    [Id(0)]
     public QuotaRefusal Refusal { get; }
 }

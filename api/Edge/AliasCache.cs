@@ -9,8 +9,8 @@ namespace CloudDeck.Api.Edge;
 /// follows <see cref="AliasChanges"/> live: a promote or rollback reaches every API process as one stream item.
 /// While the stream is not followed (start, or after a failure) nothing is cached, so a missed change can never stick.
 /// </summary>
-public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, EdgeOptions options, ManifestCache manifests, ServerEndpoints servers, ILogger<AliasCache> logger)
-    : BackgroundService, IAsyncObserver<AliasChange>
+public sealed class AliasCache(IGrainFactory grains, ILogStreamProvider streams, EdgeOptions options, ManifestCache manifests, ServerEndpoints servers, ILogger<AliasCache> logger)
+    : BackgroundService, ILogObserver<AliasChange>
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private volatile bool _following;
@@ -49,7 +49,7 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
         return view?.DeploymentId;
     }
 
-    public Task OnNextAsync(AliasChange item, StreamSequenceToken token)
+    public Task OnNextAsync(AliasChange item, LogPosition token)
     {
         Apply(item);
         return Task.CompletedTask;
@@ -76,12 +76,12 @@ public sealed class AliasCache(IGrainFactory grains, IStreamProvider streams, Ed
         var stream = streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key);
         while (!stoppingToken.IsCancellationRequested)
         {
-            StreamSubscriptionHandle? subscription = null;
+            LogSubscription? subscription = null;
             try
             {
                 // Always from the stream's end: the cache is empty whenever following (re)starts, so the history holds
                 // nothing it needs, and retention may trim the stream (CloudDeck:Streams:Retention:edge-aliases).
-                var from = new StreamSequenceToken((await stream.GetInfoAsync()).Last + 1);
+                var from = new LogPosition((await stream.GetInfoAsync()).Last + 1);
                 subscription = await stream.SubscribeAsync(this, from);
                 lock (_gate)
                 {

@@ -9,7 +9,7 @@ public interface IManifestSource
     Task<DeploymentManifest?> GetAsync(string deploymentId);
 }
 
-public sealed class GrainManifestSource(Actors.Runtime.IGrainFactory grains) : IManifestSource
+public sealed class GrainManifestSource(IGrainFactory grains) : IManifestSource
 {
     public Task<DeploymentManifest?> GetAsync(string deploymentId) => grains.GetGrain<IDeploymentGrain>(deploymentId).GetManifest();
 }

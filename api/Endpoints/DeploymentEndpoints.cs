@@ -41,7 +41,7 @@ public static class DeploymentEndpoints
         // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
         // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
         // then live lines until the client goes: a runtime log never completes.
-        deployments.MapGet("/logs/runtime", async (string id, string? follow, HttpContext http, IGrainFactory grains, IStreamProvider streams,
+        deployments.MapGet("/logs/runtime", async (string id, string? follow, HttpContext http, IGrainFactory grains, ILogStreamProvider streams,
             BuildLogOptions options, ILoggerFactory loggers) =>
         {
             var following = BuildEndpoints.Following(follow, http.Request.Headers.Accept.ToString());

@@ -22,8 +22,8 @@ namespace CloudDeck.Api.Logs;
 /// <param name="Completed">The data of the <c>completed</c> event once the stream completes; null for a log that never does.</param>
 public sealed record FollowedLog(
     string Id,
-    IAsyncStream<BuildLogLine> Log,
-    Func<StreamItem<BuildLogLine>, object> Line,
+    ILogStream<BuildLogLine> Log,
+    Func<LogItem<BuildLogLine>, object> Line,
     Func<string, object> Error,
     Func<Task<object>>? Completed);
 
@@ -67,9 +67,9 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
         response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var batches = Channel.CreateBounded<StreamItem<BuildLogLine>[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<LogItem<BuildLogLine>[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var subscription = await followed.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new StreamSequenceToken(from));
+        var subscription = await followed.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new LogPosition(from));
         var body = response.BodyWriter;
         var json = new Utf8JsonWriter(body, Writer);
         try
@@ -114,7 +114,7 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
 
     /// <summary>Waits for the next batch, writing a heartbeat comment each time the interval passes without one.</summary>
     /// <returns>false when the log completed and every batch was read.</returns>
-    private async Task<bool> NextAsync(ChannelReader<StreamItem<BuildLogLine>[]> reader, PipeWriter body, CancellationToken aborted)
+    private async Task<bool> NextAsync(ChannelReader<LogItem<BuildLogLine>[]> reader, PipeWriter body, CancellationToken aborted)
     {
         while (true)
         {
@@ -158,11 +158,11 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
     private static void Write(PipeWriter body, ReadOnlySpan<byte> bytes) => body.Write(bytes);
 
     /// <summary>Hands each delivered batch to the response loop; waits while the loop is behind, so the subscription is paced by the client.</summary>
-    private sealed class ChannelObserver(ChannelWriter<StreamItem<BuildLogLine>[]> writer, CancellationToken stop) : IAsyncObserver<BuildLogLine>
+    private sealed class ChannelObserver(ChannelWriter<LogItem<BuildLogLine>[]> writer, CancellationToken stop) : ILogObserver<BuildLogLine>
     {
-        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token) => OnNextBatchAsync([new StreamItem<BuildLogLine>(item, token)]);
+        public Task OnNextAsync(BuildLogLine item, LogPosition token) => OnNextBatchAsync([new LogItem<BuildLogLine>(item, token)]);
 
-        public async Task OnNextBatchAsync(IReadOnlyList<StreamItem<BuildLogLine>> items)
+        public async Task OnNextBatchAsync(IReadOnlyList<LogItem<BuildLogLine>> items)
         {
             try
             {

@@ -127,18 +127,18 @@ public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource s
     /// One connection following one build: the stream calls it one batch at a time, and it sends each line as a
     /// message and awaits it, so the connection's own backpressure paces the subscription.
     /// </summary>
-    private sealed class Follower(BuildLogFollowers owner, string connectionId, string buildId, Caller caller) : IAsyncObserver<BuildLogLine>
+    private sealed class Follower(BuildLogFollowers owner, string connectionId, string buildId, Caller caller) : ILogObserver<BuildLogLine>
     {
         private readonly CancellationTokenSource _stop = new();
-        private StreamSubscriptionHandle? _subscription;
+        private LogSubscription? _subscription;
         private int _stopped;
 
         public string BuildId => buildId;
 
         private IClientProxy Client => owner._hub.Clients.Client(connectionId);
 
-        public async Task StartAsync(IAsyncStream<BuildLogLine> log, long from) =>
-            _subscription = await log.SubscribeAsync(this, new StreamSequenceToken(from));
+        public async Task StartAsync(ILogStream<BuildLogLine> log, long from) =>
+            _subscription = await log.SubscribeAsync(this, new LogPosition(from));
 
         public async Task StopAsync()
         {
@@ -148,9 +148,9 @@ public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource s
             if (_subscription is not null) await _subscription.DisposeAsync();
         }
 
-        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token) => OnNextBatchAsync([new StreamItem<BuildLogLine>(item, token)]);
+        public Task OnNextAsync(BuildLogLine item, LogPosition token) => OnNextBatchAsync([new LogItem<BuildLogLine>(item, token)]);
 
-        public async Task OnNextBatchAsync(IReadOnlyList<StreamItem<BuildLogLine>> items)
+        public async Task OnNextBatchAsync(IReadOnlyList<LogItem<BuildLogLine>> items)
         {
             try
             {

@@ -6,14 +6,14 @@ namespace CloudDeck.Api.Logs;
 /// <summary>A log line as clients receive it: the hub's <c>line</c> message and the data of an SSE <c>line</c> event.</summary>
 public sealed record BuildLogLineMessage(string BuildId, long Line, DateTimeOffset Time, string Stream, string Text)
 {
-    public static BuildLogLineMessage From(string buildId, StreamItem<BuildLogLine> item) =>
+    public static BuildLogLineMessage From(string buildId, LogItem<BuildLogLine> item) =>
         new(buildId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
 }
 
 /// <summary>A line of a server's runtime log as clients receive it: the data of an SSE <c>line</c> event.</summary>
 public sealed record RuntimeLogLineMessage(string DeploymentId, long Line, DateTimeOffset Time, string Stream, string Text)
 {
-    public static RuntimeLogLineMessage From(string deploymentId, StreamItem<BuildLogLine> item) =>
+    public static RuntimeLogLineMessage From(string deploymentId, LogItem<BuildLogLine> item) =>
         new(deploymentId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
 }
 

@@ -7,7 +7,7 @@ namespace CloudDeck.Api.Logs;
 
 /// <summary>A build's log, opened for a caller the build's organization lets see it.</summary>
 /// <param name="LastLine">The last line written so far (0 for none).</param>
-public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> Log, StreamInfo Info, long LastLine)
+public sealed record OpenedBuildLog(BuildView Build, ILogStream<BuildLogLine> Log, LogStreamInfo Info, long LastLine)
 {
     /// <summary>The first line to deliver, when the client asked for <paramref name="requested"/> (values below 1 mean 1).</summary>
     /// <exception cref="InvalidFieldException">Beyond the next line to be written: no client can have seen that far.</exception>
@@ -28,7 +28,7 @@ public sealed record OpenedBuildLog(BuildView Build, IAsyncStream<BuildLogLine> 
 }
 
 /// <summary>Where the hub and the HTTP endpoints get logs from: access is the build grain's decision, lines come from the stream.</summary>
-public sealed class BuildLogSource(IGrainFactory grains, IStreamProvider streams)
+public sealed class BuildLogSource(IGrainFactory grains, ILogStreamProvider streams)
 {
     /// <exception cref="InvalidFieldException">The id is malformed (checked before it reaches a grain).</exception>
     /// <exception cref="NotFoundException">No such build, or another tenant's.</exception>

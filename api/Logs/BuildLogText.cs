@@ -10,7 +10,7 @@ namespace CloudDeck.Api.Logs;
 /// are left for the next request (or for <c>?follow=true</c>).
 /// </summary>
 /// <remarks>Any log of <see cref="BuildLogLine"/>s reads the same way: a server's runtime log too.</remarks>
-public sealed class BuildLogText(IAsyncStream<BuildLogLine> log, StreamInfo info, long lastLine, int pageSize) : IResult
+public sealed class BuildLogText(ILogStream<BuildLogLine> log, LogStreamInfo info, long lastLine, int pageSize) : IResult
 {
     public BuildLogText(OpenedBuildLog opened, int pageSize)
         : this(opened.Log, opened.Info, opened.LastLine, pageSize)
@@ -23,7 +23,7 @@ public sealed class BuildLogText(IAsyncStream<BuildLogLine> log, StreamInfo info
         http.Response.ContentType = "text/plain; charset=utf-8";
         var body = http.Response.BodyWriter;
         var last = lastLine;
-        var from = new StreamSequenceToken(Math.Max(1, info.FirstRetained));
+        var from = new LogPosition(Math.Max(1, info.FirstRetained));
         while (from.SequenceNumber <= last)
         {
             var page = await log.ReadAsync(from, (int)Math.Min(pageSize, last - from.SequenceNumber + 1));

@@ -7,6 +7,7 @@ namespace CloudDeck.GrainInterfaces.Accounts;
 /// token, the user grain) said when the request arrived; false unless someone proved it, so a caller built
 /// without it is refused whatever needs a verified address.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.Caller")]
 public sealed record Caller(string UserId, string Email, string ClientAddress, IReadOnlyList<string>? Scopes = null, bool EmailVerified = false)
 {
     /// <summary>

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Accounts;
 
@@ -6,6 +5,7 @@ namespace CloudDeck.GrainInterfaces.Accounts;
 /// Keyed by normalized email (trimmed, lower case). The one place that decides who owns an email, so two
 /// sign-ups with the same address are serialized here and exactly one wins.
 /// </summary>
+[Alias("clouddeck.IEmailIndexGrain")]
 public interface IEmailIndexGrain : IGrainWithStringKey
 {
     /// <summary>Creates the user, their personal organization, and queues the verification email.</summary>
@@ -28,6 +28,7 @@ public static class EmailAddresses
 }
 
 /// <summary>Keyed by client address: failed logins from one address, held in memory only.</summary>
+[Alias("clouddeck.ILoginThrottleGrain")]
 public interface ILoginThrottleGrain : IGrainWithStringKey
 {
     /// <summary>Zero when a login may be tried now; otherwise seconds to wait.</summary>

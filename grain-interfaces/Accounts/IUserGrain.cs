@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Accounts;
 
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Accounts;
 /// API tokens, and the organizations the user belongs to. Methods that take a <see cref="Caller"/> answer
 /// 404 to anyone but the account's owner.
 /// </summary>
+[Alias("clouddeck.IUserGrain")]
 public interface IUserGrain : IGrainWithStringKey
 {
     /// <summary>Called once by the email index during sign-up.</summary>

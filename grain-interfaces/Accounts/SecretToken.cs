@@ -6,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Accounts;
 /// inside it; only the secret is secret, and only its SHA-256 is stored. The prefix tells a reader (and a
 /// secret scanner) what the token is for.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.SecretToken")]
 public sealed record SecretToken(string Prefix, string Owner, string Id, string Secret)
 {
     public const string ApiToken = "cdk";

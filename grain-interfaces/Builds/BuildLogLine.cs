@@ -6,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Builds;
 /// One line of a build's log, as stored in the build's log stream. Its line number is its position in the stream
 /// (line n is sequence token n), so it is not repeated here. <paramref name="Stream"/> is one of <see cref="BuildLogStreams"/>.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.BuildLogLine")]
 public sealed record BuildLogLine(DateTimeOffset Time, string Stream, string Text);
 
 /// <summary>Where a log line came from: the build's standard output, its standard error, or CloudDeck itself.</summary>

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Deployments;
 
 namespace CloudDeck.GrainInterfaces.Builds;
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Builds;
 /// The build grain's side for its own machinery: the run (outside the grain's turn) and the organization's build
 /// queue report here, never a request's input. Implemented by the same grain as <see cref="IBuildGrain"/>.
 /// </summary>
+[Alias("clouddeck.IBuildExecutionGrain")]
 public interface IBuildExecutionGrain : IGrainWithStringKey
 {
     /// <summary>The queue gave the build a concurrent slot: start it (a build no longer queued gives the slot back).</summary>
@@ -26,12 +26,14 @@ public interface IBuildExecutionGrain : IGrainWithStringKey
 }
 
 /// <summary>How a run ended. <paramref name="Manifest"/> only when it succeeded.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.BuildOutcome")]
 public sealed record BuildOutcome(string Status, int? ExitCode, string? Error, DeploymentManifest? Manifest);
 
 /// <summary>
 /// One organization's builds waiting for a concurrent slot, first come first served. Slots themselves are the quota
 /// grain's (<c>concurrent_builds</c>); this grain only decides who asks next, and tells a waiting build when its turn came.
 /// </summary>
+[Alias("clouddeck.IBuildQueueGrain")]
 public interface IBuildQueueGrain : IGrainWithStringKey
 {
     /// <summary>True when the build holds a slot now (also when it held one already); otherwise it waits in line.</summary>

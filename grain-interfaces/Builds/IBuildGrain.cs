@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Builds;
@@ -9,6 +8,7 @@ namespace CloudDeck.GrainInterfaces.Builds;
 /// (<see cref="BuildLogs.Namespace"/>, build id); the grain completes that stream when the build finishes, after
 /// writing the final status, so whoever sees the log complete reads a terminal status.
 /// </summary>
+[Alias("clouddeck.IBuildGrain")]
 public interface IBuildGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -49,6 +49,7 @@ public interface IBuildGrain : IGrainWithStringKey
 }
 
 /// <summary>What a deployment asks its build to do.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.BuildRequest")]
 public sealed record BuildRequest(
     string Organization,
     string Project,
@@ -57,6 +58,7 @@ public sealed record BuildRequest(
     Deployments.DeploymentSource Source,
     string CreatedBy);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.BuildView")]
 public sealed record BuildView(
     string Id,
     string Organization,

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Deployments;
 
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Deployments;
 /// write here; every change is appended to the <see cref="AliasChanges"/> stream so each edge drops its cached
 /// answer at once.
 /// </summary>
+[Alias("clouddeck.IAliasGrain")]
 public interface IAliasGrain : IGrainWithStringKey
 {
     /// <summary>Points the host at <paramref name="deploymentId"/> (owned by <paramref name="projectKey"/>); answers the previous one.</summary>
@@ -19,6 +19,7 @@ public interface IAliasGrain : IGrainWithStringKey
     Task<AliasView?> Get();
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.AliasView")]
 public sealed record AliasView(string Host, string ProjectKey, string DeploymentId, DateTimeOffset UpdatedAt, long Version);
 
 /// <summary>The stream every edge follows (namespace, key) to invalidate its alias cache.</summary>
@@ -34,6 +35,7 @@ public static class AliasChanges
     public static AliasChange DeploymentDeleted(string deploymentId) => new(deploymentId, null, long.MaxValue);
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.AliasChange")]
 public sealed record AliasChange(string Host, string? DeploymentId, long Version);
 
 /// <summary>

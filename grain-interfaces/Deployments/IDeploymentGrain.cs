@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Deployments;
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Deployments;
 /// One deployment, keyed by its id (<see cref="DeploymentIds"/>): what one build of a project produced. Once ready
 /// its manifest never changes; it is served at <c>{id}.{base}</c> for as long as it exists.
 /// </summary>
+[Alias("clouddeck.IDeploymentGrain")]
 public interface IDeploymentGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -65,9 +65,11 @@ public interface IDeploymentGrain : IGrainWithStringKey
 /// Where a deployment's source comes from: a git ref (branch, tag or commit) of the project's repository, or the
 /// files of an upload (path → SHA-256 and size, every hash already in the artifact store).
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.DeploymentSource")]
 public sealed record DeploymentSource(string? GitRef = null, IReadOnlyList<ManifestFile>? Files = null, string? Branch = null);
 
 /// <summary>A path relative to the deployment root ('/'-separated, no '..', not absolute) and its content's hash.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ManifestFile")]
 public sealed record ManifestFile(string Path, string Sha256, long Size);
 
 /// <summary>
@@ -75,8 +77,10 @@ public sealed record ManifestFile(string Path, string Sha256, long Size);
 /// (raw JSON, parsed by the edge; null when the project has none). A server deployment also names how its process
 /// starts (<see cref="Servers.ServerSpec"/>): the edge then proxies to it instead of serving the files.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.DeploymentManifest")]
 public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig, Servers.ServerSpec? Server = null);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.DeploymentView")]
 public sealed record DeploymentView(
     string Id,
     string Organization,
@@ -94,6 +98,7 @@ public sealed record DeploymentView(
     long Sequence)
 {
     /// <summary>Why a deployment failed after its build (a server that never passed its health check); null otherwise.</summary>
+    [Id(0)]
     public string? Error { get; init; }
 }
 

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Diagnostics;
 
@@ -6,6 +5,7 @@ namespace CloudDeck.GrainInterfaces.Diagnostics;
 /// Where a grain lives and how often it was activated: used by the cluster's multi-process tests and by
 /// operators checking placement. Every activation is recorded in the activation journal.
 /// </summary>
+[Alias("clouddeck.IPlacementProbeGrain")]
 public interface IPlacementProbeGrain : IGrainWithStringKey
 {
     [ReadOnly]
@@ -15,9 +15,11 @@ public interface IPlacementProbeGrain : IGrainWithStringKey
     Task<PlacementView> Increment();
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.PlacementView")]
 public sealed record PlacementView(string Key, string Silo, Guid Activation, long Count);
 
 /// <summary>Calls many placement probes from inside the cluster, so calls originate on every silo.</summary>
+[Alias("clouddeck.IFanOutGrain")]
 public interface IFanOutGrain : IGrainWithStringKey
 {
     Task<IReadOnlyList<PlacementView>> Touch(string[] keys);

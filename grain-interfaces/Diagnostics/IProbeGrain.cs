@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Diagnostics;
 
@@ -6,6 +5,7 @@ namespace CloudDeck.GrainInterfaces.Diagnostics;
 /// A small keyed value used by operators and by process-level tests to check that a silo keeps state:
 /// written through the runtime's storage, read back after restarts and crashes.
 /// </summary>
+[Alias("clouddeck.IProbeGrain")]
 public interface IProbeGrain : IGrainWithStringKey
 {
     /// <summary>Sets the value and writes it before returning.</summary>
@@ -18,4 +18,5 @@ public interface IProbeGrain : IGrainWithStringKey
     Task<ProbeView> Read();
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.ProbeView")]
 public sealed record ProbeView(string Key, string? Value, long Writes, string? Etag);

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Diagnostics;
 
@@ -6,6 +5,7 @@ namespace CloudDeck.GrainInterfaces.Diagnostics;
 /// Test grains for streams across silos: a producer that appends numbered items to stream ("probe-stream", key) and
 /// picks up where the stream ends after its silo dies, and a listener that subscribes from inside its silo.
 /// </summary>
+[Alias("clouddeck.IStreamProducerProbeGrain")]
 public interface IStreamProducerProbeGrain : IGrainWithStringKey
 {
     public const string Namespace = "probe-stream";
@@ -17,6 +17,7 @@ public interface IStreamProducerProbeGrain : IGrainWithStringKey
     Task<string> Where();
 }
 
+[Alias("clouddeck.IStreamListenerProbeGrain")]
 public interface IStreamListenerProbeGrain : IGrainWithStringKey
 {
     /// <summary>Subscribes to stream ("probe-stream", <paramref name="streamKey"/>) from its first item.</summary>
@@ -27,4 +28,5 @@ public interface IStreamListenerProbeGrain : IGrainWithStringKey
 }
 
 /// <summary>What a listener saw: items are numbered like their tokens, so any gap, duplicate or wrong item is counted.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.StreamListenerReport")]
 public sealed record StreamListenerReport(string Silo, long Count, long Last, long Gaps, long Duplicates, long WrongItems, bool Completed);

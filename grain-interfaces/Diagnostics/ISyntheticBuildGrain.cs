@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 
@@ -9,6 +8,7 @@ namespace CloudDeck.GrainInterfaces.Diagnostics;
 /// writes a synthetic log to it at a given rate, then finishes the build. Lets tests, benchmarks and operators exercise
 /// live logs end to end. Only mapped to HTTP when diagnostics are enabled.
 /// </summary>
+[Alias("clouddeck.ISyntheticBuildGrain")]
 public interface ISyntheticBuildGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -25,6 +25,7 @@ public interface ISyntheticBuildGrain : IGrainWithStringKey
 /// <param name="LinesPerSecond">The pace; 0 writes as fast as the stream takes them.</param>
 /// <param name="LineBytes">UTF-8 bytes of each line's text, mixing 1- to 4-byte characters.</param>
 /// <param name="Status">The status the build finishes with.</param>
+[GenerateSerializer, Immutable, Alias("clouddeck.SyntheticBuildRequest")]
 public sealed record SyntheticBuildRequest(
     string Organization,
     string Project = SyntheticBuildRequest.DefaultProject,
@@ -51,4 +52,5 @@ public sealed record SyntheticBuildRequest(
 }
 
 /// <param name="LogLines">Lines appended to the log so far (more than <paramref name="Produced"/> when long lines were split).</param>
+[GenerateSerializer, Immutable, Alias("clouddeck.SyntheticBuildProgress")]
 public sealed record SyntheticBuildProgress(string BuildId, int Lines, int Produced, long LogLines, bool Finished);

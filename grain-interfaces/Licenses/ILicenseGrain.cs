@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Licenses;
@@ -15,6 +14,7 @@ public static class LicenseStreams
 /// command quota is counted in memory; each validation goes to the stream <c>license-validations/{id}</c> in batches.
 /// Machines call the key-checked methods; only <see cref="IOrganizationLicensesGrain"/> calls the others.
 /// </summary>
+[Alias("clouddeck.ILicenseGrain")]
 public interface ILicenseGrain : IGrainWithStringKey
 {
     /// <summary>Only the organization's licenses grain calls this. A second create is a <see cref="ConflictException"/>.</summary>
@@ -50,6 +50,7 @@ public interface ILicenseGrain : IGrainWithStringKey
 /// The licenses of one organization (keyed by slug), and who may manage them: admins and owners (tokens need the
 /// <c>admin</c> scope to change, <c>read</c> to look). Non-members and other tenants' license ids get 404.
 /// </summary>
+[Alias("clouddeck.IOrganizationLicensesGrain")]
 public interface IOrganizationLicensesGrain : IGrainWithStringKey
 {
     Task<IssuedLicense> Issue(Caller caller, IssueLicenseRequest request);

@@ -9,6 +9,7 @@ namespace CloudDeck.GrainInterfaces.Licenses;
 /// first four bytes of SHA-256 over the rest. The check is not a secret: it lets the API refuse typos and
 /// made-up strings before any lookup, so malformed keys never activate a grain.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.LicenseKey")]
 public sealed record LicenseKey(string Id, string Secret)
 {
     public const string Prefix = "cdl_";

@@ -24,11 +24,14 @@ public static class LicenseRefusals
 }
 
 /// <summary>What an admin asks for when issuing. Null <paramref name="MaxDevices"/>: the tier's; null <paramref name="ExpiresAt"/>: never expires.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.IssueLicenseRequest")]
 public sealed record IssueLicenseRequest(string Tier, string Name, int? MaxDevices, DateTimeOffset? ExpiresAt);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.DeviceView")]
 public sealed record DeviceView(string MachineId, DateTimeOffset ActivatedAt, DateTimeOffset LastSeenAt, string? LastVersion);
 
 /// <summary>A license as its organization's admins see it. Never carries the key.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.LicenseView")]
 public sealed record LicenseView(
     string Id,
     string Organization,
@@ -48,12 +51,14 @@ public sealed record LicenseView(
 }
 
 /// <summary>The answer to issuing: the view, and the key, shown this once.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.IssuedLicense")]
 public sealed record IssuedLicense(LicenseView License, string LicenseKey);
 
 /// <summary>
 /// The validate answer. <paramref name="Reason"/> (see <see cref="LicenseRefusals"/>) and <paramref name="Detail"/> say why
 /// when <paramref name="Valid"/> is false. Quotas of -1 are unlimited.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.LicenseValidation")]
 public sealed record LicenseValidation(
     bool Valid,
     string? Reason,
@@ -70,6 +75,7 @@ public sealed record LicenseValidation(
 /// The consume answer. Allowed: <paramref name="Used"/> now counts this consume. Refused: <paramref name="Reason"/> says why
 /// (quota_exceeded, or the validation refusal). <paramref name="Limit"/> -1 is unlimited.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.LicenseConsumption")]
 public sealed record LicenseConsumption(
     bool Allowed,
     string? Reason,
@@ -84,6 +90,7 @@ public sealed record LicenseConsumption(
 /// Validations as they go to the license's history stream: <paramref name="Count"/> alike validations (same machine, version,
 /// outcome and client address) between <paramref name="FirstAt"/> and <paramref name="LastAt"/>, within one flush of the buffer.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.LicenseValidationEvent")]
 public sealed record LicenseValidationEvent(
     DateTimeOffset FirstAt, DateTimeOffset LastAt, int Count, string MachineId, string? Version, bool Valid, string? Reason, string ClientAddress);
 
@@ -92,4 +99,5 @@ public sealed record LicenseValidationEvent(
 /// tier's features and quotas and when the file stops being valid. Verify it with the key at
 /// <c>GET /api/v1/licenses/public-key</c>.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.OfflineLicense")]
 public sealed record OfflineLicense(string LicenseId, string MachineId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, string Token);

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Mail;
 
@@ -6,6 +5,7 @@ namespace CloudDeck.GrainInterfaces.Mail;
 /// Outgoing email for one recipient (keyed by normalized address), kept until a later issue delivers it.
 /// Bodies carry one-time links, so they are secrets: readable here, never logged.
 /// </summary>
+[Alias("clouddeck.IOutboxGrain")]
 public interface IOutboxGrain : IGrainWithStringKey
 {
     Task Enqueue(OutboxMessage message);
@@ -22,4 +22,5 @@ public static class OutboxKinds
 }
 
 /// <param name="Link">The one-time link the body carries (also in <paramref name="Body"/>).</param>
+[GenerateSerializer, Immutable, Alias("clouddeck.OutboxMessage")]
 public sealed record OutboxMessage(string Kind, string To, string Subject, string Body, string Link, DateTimeOffset CreatedAt);

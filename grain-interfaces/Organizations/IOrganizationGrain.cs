@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Organizations;
@@ -8,6 +7,7 @@ namespace CloudDeck.GrainInterfaces.Organizations;
 /// whether the caller may do it: non-members get <see cref="NotFoundException"/> (existence does not leak),
 /// members whose role or token scope is too weak get <see cref="ForbiddenException"/>.
 /// </summary>
+[Alias("clouddeck.IOrganizationGrain")]
 public interface IOrganizationGrain : IGrainWithStringKey
 {
     /// <summary>The caller becomes the owner. A taken slug is a <see cref="ConflictException"/>.</summary>
@@ -63,6 +63,7 @@ public interface IOrganizationGrain : IGrainWithStringKey
 }
 
 /// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization grain calls it.</summary>
+[Alias("clouddeck.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {
     Task Append(string actorUserId, string action, string target, string clientAddress);

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Organizations;
 
@@ -11,6 +10,7 @@ namespace CloudDeck.GrainInterfaces.Organizations;
 /// Refusals: <see cref="PlanLimitExceededException"/> (HTTP 402) for monthly quantities and ceilings,
 /// <see cref="RateLimitExceededException"/> (HTTP 429) for daily quantities and concurrent slots.
 /// </summary>
+[Alias("clouddeck.IOrganizationQuotaGrain")]
 public interface IOrganizationQuotaGrain : IGrainWithStringKey
 {
     /// <summary>Counts <paramref name="amount"/> of a per-period limit, or refuses (counting nothing) when it would go past the maximum.</summary>
@@ -99,6 +99,8 @@ public static class QuotaKinds
 
 /// <param name="Maximum">-1: unlimited.</param>
 /// <param name="ResetsAt">When the period's counter starts again from 0 (UTC); null for concurrent limits and ceilings.</param>
+[GenerateSerializer, Immutable, Alias("clouddeck.QuotaLimitView")]
 public sealed record QuotaLimitView(string Limit, string Kind, long Current, long Maximum, DateTimeOffset? ResetsAt);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.QuotaUsageView")]
 public sealed record QuotaUsageView(string Organization, string Plan, IReadOnlyList<QuotaLimitView> Limits);

@@ -32,19 +32,25 @@ public static class OrganizationActions
     public const string ReportUsage = "report-usage";
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.OrganizationView")]
 public sealed record OrganizationView(string Slug, string Name, bool Personal, DateTimeOffset CreatedAt, string YourRole, int MemberCount, string Plan);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.MemberView")]
 public sealed record MemberView(string UserId, string Email, string Role, DateTimeOffset JoinedAt);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.InvitationView")]
 public sealed record InvitationView(string Id, string Email, string Role, string InvitedBy, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.AuditEntry")]
 public sealed record AuditEntry(long Sequence, DateTimeOffset At, string ActorUserId, string Action, string Target, string ClientAddress);
 
 /// <summary>Newest first. <paramref name="Before"/> is the sequence to start below (exclusive); null for the newest.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.AuditQuery")]
 public sealed record AuditQuery(long? Before = null, int Limit = 50)
 {
     public const int MaxLimit = 200;
 }
 
 /// <summary><paramref name="NextBefore"/> is the cursor for the next (older) page, null at the end.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.AuditPage")]
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? NextBefore);

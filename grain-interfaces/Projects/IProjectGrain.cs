@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Projects;
@@ -9,6 +8,7 @@ namespace CloudDeck.GrainInterfaces.Projects;
 /// history; access is the organization's decision (<c>IOrganizationGrain.Authorize</c>): members read,
 /// developers and above change and deploy, another tenant gets <see cref="NotFoundException"/>.
 /// </summary>
+[Alias("clouddeck.IProjectGrain")]
 public interface IProjectGrain : IGrainWithStringKey
 {
     /// <summary>Creates the project (counts against the plan's projects). An existing name is a <see cref="ConflictException"/>.</summary>
@@ -70,6 +70,7 @@ public interface IProjectGrain : IGrainWithStringKey
 /// A project's settings. In <see cref="IProjectGrain.Update"/> a null field means "leave it". <see cref="GitUrl"/> or
 /// <see cref="LocalPath"/> (operator-allowed) is the source for git deployments; uploads need neither.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ProjectSettings")]
 public sealed record ProjectSettings(
     string? Name = null,
     string? GitUrl = null,
@@ -83,6 +84,7 @@ public sealed record ProjectSettings(
     string? StartCommand = null,
     string? HealthCheckPath = null);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.ProjectView")]
 public sealed record ProjectView(
     string Organization,
     string Name,
@@ -99,20 +101,26 @@ public sealed record ProjectView(
     DateTimeOffset CreatedAt)
 {
     /// <summary>The secret that signs git push webhooks: set only in <see cref="IProjectGrain.Create"/>'s answer, shown once.</summary>
+    [Id(0)]
     public string? WebhookSecret { get; init; }
 
     /// <summary>How a server app starts (a shell command run with <c>PORT</c>); null lets detection decide (static or server).</summary>
+    [Id(1)]
     public string? StartCommand { get; init; }
 
     /// <summary>The path a server's health check GETs until it answers 2xx/3xx; null means "/".</summary>
+    [Id(2)]
     public string? HealthCheckPath { get; init; }
 }
 
+[GenerateSerializer, Immutable, Alias("clouddeck.EnvVarView")]
 public sealed record EnvVarView(string Environment, string Name, string Value, DateTimeOffset UpdatedAt);
 
 /// <summary>What a build needs: the settings and the environment's variables in clear (only inside the cluster).</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.BuildPlan")]
 public sealed record BuildPlan(ProjectView Project, IReadOnlyDictionary<string, string> Environment);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.DeploymentPage")]
 public sealed record DeploymentPage(IReadOnlyList<Deployments.DeploymentView> Deployments, long? NextBefore);
 
 public static class ProjectEnvironments

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Projects;
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Projects;
 /// An organization's projects, keyed by organization slug: the list members read, and the count the plan's
 /// <c>projects</c> limit applies to. Project grains keep their entry current; a deleted project frees its place.
 /// </summary>
+[Alias("clouddeck.IProjectIndexGrain")]
 public interface IProjectIndexGrain : IGrainWithStringKey
 {
     /// <summary>Every project of the organization, by name, for any member (an API token needs 'read').</summary>

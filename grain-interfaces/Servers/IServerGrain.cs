@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Servers;
@@ -8,6 +7,7 @@ namespace CloudDeck.GrainInterfaces.Servers;
 /// silo where this grain lives, started from the deployment's artifact with <c>PORT</c> and the project's environment.
 /// The edge asks it where to send requests; promote and rollback ask it to be healthy before the alias moves.
 /// </summary>
+[Alias("clouddeck.IServerGrain")]
 public interface IServerGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -39,6 +39,7 @@ public interface IServerGrain : IGrainWithStringKey
 /// <c>PORT</c> and the project's environment), and the path its health check GETs until it answers 2xx/3xx.
 /// <paramref name="Runtime"/> names the runtime target ("process" today; "docker" and "kubernetes" later).
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ServerSpec")]
 public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process);
 
 public static class ServerRuntimes
@@ -47,8 +48,10 @@ public static class ServerRuntimes
 }
 
 /// <summary>An upstream the edge can reach: host (loopback in embedded mode, the silo's address in a cluster) and port.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ServerEndpoint")]
 public sealed record ServerEndpoint(string Host, int Port, long Generation);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.ServerStatusView")]
 public sealed record ServerStatusView(
     string DeploymentId,
     string State,
@@ -60,9 +63,11 @@ public sealed record ServerStatusView(
     TimeSpan? LastColdStart)
 {
     /// <summary>Why the last start or health check failed (the process's exit, or what the health check answered).</summary>
+    [Id(0)]
     public string? LastError { get; init; }
 
     /// <summary>The port it listens on while running.</summary>
+    [Id(1)]
     public int? Port { get; init; }
 }
 
@@ -80,6 +85,7 @@ public static class ServerStates
 /// What a server grain needs from its deployment to start it: whose it is, production or preview (which environment's
 /// variables it gets, and whether it may be stopped when idle), and the files and <see cref="ServerSpec"/> it runs.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ServerLaunch")]
 public sealed record ServerLaunch(string ProjectKey, string Target, Deployments.DeploymentManifest Manifest);
 
 /// <summary>
@@ -92,4 +98,5 @@ public static class RuntimeLogs
 }
 
 /// <summary>The server could not be started or did not pass its health check; the message says why.</summary>
+[GenerateSerializer, Alias("clouddeck.ServerUnavailableException")]
 public sealed class ServerUnavailableException(string message) : Exception(message);

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.GrainInterfaces.Usage;
@@ -7,6 +6,7 @@ namespace CloudDeck.GrainInterfaces.Usage;
 /// The meter of one organization (keyed by its slug): consumes the organization's usage stream and keeps, per billing
 /// period, totals per kind and a per-day series, counting each event id once.
 /// </summary>
+[Alias("clouddeck.IUsageMeterGrain")]
 public interface IUsageMeterGrain : IGrainWithStringKey
 {
     /// <summary>For members (a token needs 'read'); non-members get 404.</summary>
@@ -22,6 +22,7 @@ public interface IUsageMeterGrain : IGrainWithStringKey
 /// Usage reported by external SDKs, keyed by the credential that sends it (an API token or a session): the caller's
 /// rate limit lives here, and accepted batches go to the organization's usage stream.
 /// </summary>
+[Alias("clouddeck.IUsageIngestGrain")]
 public interface IUsageIngestGrain : IGrainWithStringKey
 {
     /// <summary>

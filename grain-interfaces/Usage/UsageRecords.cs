@@ -7,6 +7,7 @@ namespace CloudDeck.GrainInterfaces.Usage;
 /// One metered action, as it rides on the organization's usage stream (<see cref="UsageStreams.Namespace"/>, org slug).
 /// <paramref name="Id"/> is the idempotency id: the meter counts an id once per billing period, however often it arrives.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.UsageEvent")]
 public sealed record UsageEvent(string Id, string Kind, long Quantity, DateTimeOffset Time);
 
 public static class UsageStreams
@@ -61,6 +62,7 @@ public static class BillingPeriods
 }
 
 /// <summary>A period's usage: totals per kind, and each day of the period (through today for the current one).</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.UsageReport")]
 public sealed record UsageReport(
     string Organization,
     string Period,
@@ -69,7 +71,9 @@ public sealed record UsageReport(
     long Events,
     long DuplicatesIgnored);
 
+[GenerateSerializer, Immutable, Alias("clouddeck.UsageDay")]
 public sealed record UsageDay(string Date, IReadOnlyDictionary<string, long> Totals);
 
 /// <summary>An accepted ingest batch: how many events, and the stream position of the last.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.UsageIngestResult")]
 public sealed record UsageIngestResult(string Organization, int Accepted, long LastSequence);

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -20,7 +20,7 @@ public sealed class EmailIndexGrain(
     // password must answer 429 here as it would for an account, or the difference tells who is registered.
     private FailureWindow? _unregisteredFailures;
 
-    private string Email => GetPrimaryKeyString();
+    private string Email => this.GetPrimaryKeyString();
 
     private FailureWindow UnregisteredFailures =>
         _unregisteredFailures ??= new FailureWindow(options.Value.AccountFailureLimit, options.Value.FailureWindow);

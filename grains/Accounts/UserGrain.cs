@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
@@ -21,7 +21,7 @@ public sealed partial class UserGrain(
 
     private UserState User => state.State;
 
-    private string UserId => GetPrimaryKeyString();
+    private string UserId => this.GetPrimaryKeyString();
 
     private AuthOptions Settings => options.Value;
 

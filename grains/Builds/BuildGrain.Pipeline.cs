@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -171,7 +171,7 @@ public sealed partial class BuildGrain
         var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, Id);
         if (!(await log.GetInfoAsync()).IsCompleted)
         {
-            await log.OnCompletedAsync();
+            await log.CompleteAsync();
         }
 
         if (Build.IsPipeline && !Build.DeploymentNotified) NotifyDeployment();
@@ -197,14 +197,14 @@ public sealed partial class BuildGrain
 
     private async Task UnregisterCheckAsync()
     {
-        if (await GetReminder(CheckReminder) is not null) await UnregisterReminder(CheckReminder);
+        if (await this.GetReminder(CheckReminder) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     private async Task AppendSystemLineAsync(string text)
     {
         var log = streams.GetStream<BuildLogLine>(BuildLogs.Namespace, Id);
         if ((await log.GetInfoAsync()).IsCompleted) return;
-        await log.OnNextBatchAsync([.. BuildLogs.Split(new BuildLogLine(clock.GetUtcNow(), BuildLogStreams.System, text))]);
+        await log.AppendBatchAsync([.. BuildLogs.Split(new BuildLogLine(clock.GetUtcNow(), BuildLogStreams.System, text))]);
     }
 
     /// <summary>Build minutes for the organization's meter: the time from start to finish, rounded up to whole minutes.</summary>
@@ -214,6 +214,6 @@ public sealed partial class BuildGrain
         var minutes = (long)Math.Ceiling(Math.Max(0, (finished - started).TotalMinutes));
         if (minutes == 0) return;
         await streams.GetStream<UsageEvent>(UsageStreams.Namespace, Build.Organization)
-            .OnNextAsync(new UsageEvent($"build:{Id}", UsageKinds.BuildMinutes, minutes, finished));
+            .AppendAsync(new UsageEvent($"build:{Id}", UsageKinds.BuildMinutes, minutes, finished));
     }
 }

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -18,7 +18,7 @@ namespace CloudDeck.Grains.Builds;
 /// </summary>
 public sealed partial class BuildGrain(
     [PersistentState("build")] IPersistentState<BuildState> state,
-    IStreamProvider streams,
+    ILogStreamProvider streams,
     TimeProvider clock,
     ILogger<BuildGrain> logger,
     BuildRuns? runs = null) : Grain, IBuildGrain, IBuildExecutionGrain, IRemindable
@@ -27,7 +27,7 @@ public sealed partial class BuildGrain(
 
     private BuildState Build => state.State;
 
-    private string Id => GetPrimaryKeyString();
+    private string Id => this.GetPrimaryKeyString();
 
     private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(Build.Organization);
 
@@ -96,7 +96,7 @@ public sealed partial class BuildGrain(
         Build.Source = request.Source;
         await state.WriteStateAsync();
         // Before asking for a slot: whatever happens next, the reminder brings the build back to finish it.
-        await RegisterOrUpdateReminder(CheckReminder, CheckPeriod, CheckPeriod);
+        await this.RegisterOrUpdateReminder(CheckReminder, CheckPeriod, CheckPeriod);
         if (await Line.Enqueue(Id))
         {
             await StartRunAsync();

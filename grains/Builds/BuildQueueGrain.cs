@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -17,7 +17,7 @@ public sealed class BuildQueueGrain(
 {
     private BuildQueueState Line => state.State;
 
-    private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(GetPrimaryKeyString());
+    private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(this.GetPrimaryKeyString());
 
     public async Task<bool> Enqueue(string buildId)
     {

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.Grains.Builds.Executor;
@@ -13,7 +13,7 @@ namespace CloudDeck.Grains.Builds;
 /// does not care whether the activation that started it is still there. Process-wide on purpose: a build grain that
 /// was collected and activated again finds its run here, and one that finds none knows the run died with a silo.
 /// </summary>
-public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, IStreamProvider streams, TimeProvider clock,
+public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ILogStreamProvider streams, TimeProvider clock,
     ILogger<BuildRuns> logger) : IDisposable, IAsyncDisposable
 {
     private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(30);

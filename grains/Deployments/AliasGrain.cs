@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Deployments;
 
@@ -21,12 +21,12 @@ public sealed class AliasState
 /// <see cref="AliasChanges"/>, so an edge that drops its cached answer on the announcement reads the new one.
 /// Every write announces, even one that changes nothing: a caller retrying after a failed announcement gets it made.
 /// </summary>
-public sealed class AliasGrain([PersistentState("alias")] IPersistentState<AliasState> state, IStreamProvider streams, TimeProvider clock)
+public sealed class AliasGrain([PersistentState("alias")] IPersistentState<AliasState> state, ILogStreamProvider streams, TimeProvider clock)
     : Grain, IAliasGrain
 {
     public const int MaxHostLength = 253;
 
-    private string Host => GetPrimaryKeyString();
+    private string Host => this.GetPrimaryKeyString();
 
     public async Task<string?> Set(string projectKey, string deploymentId)
     {
@@ -67,7 +67,7 @@ public sealed class AliasGrain([PersistentState("alias")] IPersistentState<Alias
         state.State.UpdatedAt = clock.GetUtcNow();
         await state.WriteStateAsync();
         await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key)
-            .OnNextAsync(new AliasChange(Host, state.State.DeploymentId, state.State.Version));
+            .AppendAsync(new AliasChange(Host, state.State.DeploymentId, state.State.Version));
     }
 
     /// <summary>The key is the host the edge looks up: lower-case, no port, no trailing dot.</summary>

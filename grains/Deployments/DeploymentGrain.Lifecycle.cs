@@ -121,7 +121,7 @@ public sealed partial class DeploymentGrain
         await state.WriteStateAsync();
         if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
         // Every edge forgets what it cached for {id}.{base} now, not when its cache entry expires.
-        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(Id));
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).AppendAsync(AliasChanges.DeploymentDeleted(Id));
     }
 
     public Task<ServerLaunch?> GetServerLaunch() => Task.FromResult(

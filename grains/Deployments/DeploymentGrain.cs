@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -21,14 +21,14 @@ public sealed partial class DeploymentGrain(
     [PersistentState("deployment")] IPersistentState<DeploymentState> state,
     EdgeUrlOptions edge,
     TimeProvider clock,
-    IStreamProvider streams,
+    ILogStreamProvider streams,
     ServerOptions servers,
     ILogger<DeploymentGrain> logger,
     IArtifactStore? artifacts = null) : Grain, IDeploymentGrain
 {
     private DeploymentState Deployment => state.State;
 
-    private string Id => GetPrimaryKeyString();
+    private string Id => this.GetPrimaryKeyString();
 
     private bool Exists => Deployment.Created && Deployment.Status != DeploymentStatuses.Deleted;
 

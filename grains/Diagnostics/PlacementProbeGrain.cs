@@ -1,17 +1,17 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 
 namespace CloudDeck.Grains.Diagnostics;
 
 public sealed class PlacementProbeGrain(
-    LocalSiloDetails silo,
+    ILocalSiloDetails silo,
     ActivationJournal journal,
     [PersistentState("placement")] IPersistentState<PlacementProbeGrain.CounterState> state) : Grain, IPlacementProbeGrain
 {
     private readonly Guid _activation = Guid.NewGuid();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        journal.RecordAsync(GrainId.ToString(), _activation, silo.Name, cancellationToken);
+        journal.RecordAsync(this.GetGrainId().ToString(), _activation, silo.SiloAddress.ToString(), cancellationToken);
 
     public Task<PlacementView> Where() => Task.FromResult(View());
 
@@ -22,7 +22,7 @@ public sealed class PlacementProbeGrain(
         return View();
     }
 
-    private PlacementView View() => new(GetPrimaryKeyString(), silo.Name, _activation, state.State.Count);
+    private PlacementView View() => new(this.GetPrimaryKeyString(), silo.SiloAddress.ToString(), _activation, state.State.Count);
 
     public sealed class CounterState
     {

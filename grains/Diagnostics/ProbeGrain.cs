@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 
 namespace CloudDeck.Grains.Diagnostics;
@@ -22,7 +22,7 @@ public sealed class ProbeGrain([PersistentState("probe")] IPersistentState<Probe
 
     public Task<ProbeView> Read() => Task.FromResult(View());
 
-    private ProbeView View() => new(GetPrimaryKeyString(), state.State.Value, state.State.Writes, state.Etag);
+    private ProbeView View() => new(this.GetPrimaryKeyString(), state.State.Value, state.State.Writes, state.Etag);
 
     public sealed class ProbeState
     {

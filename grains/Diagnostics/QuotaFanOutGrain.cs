@@ -1,11 +1,11 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Diagnostics;
 using CloudDeck.GrainInterfaces.Organizations;
 
 namespace CloudDeck.Grains.Diagnostics;
 
-public sealed class QuotaFanOutGrain(LocalSiloDetails silo) : Grain, IQuotaFanOutGrain
+public sealed class QuotaFanOutGrain(ILocalSiloDetails silo) : Grain, IQuotaFanOutGrain
 {
     public async Task<QuotaFanOutResult> Count(string organization, string limit, int requests)
     {
@@ -22,7 +22,7 @@ public sealed class QuotaFanOutGrain(LocalSiloDetails silo) : Grain, IQuotaFanOu
                 return e.GetType().Name;
             }
         }));
-        return new QuotaFanOutResult(silo.Name, answers.Count(a => a is null),
+        return new QuotaFanOutResult(silo.SiloAddress.ToString(), answers.Count(a => a is null),
             answers.OfType<string>().GroupBy(a => a).ToDictionary(g => g.Key, g => g.Count()));
     }
 }

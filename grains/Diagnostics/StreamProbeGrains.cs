@@ -1,9 +1,9 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 
 namespace CloudDeck.Grains.Diagnostics;
 
-public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloDetails silo) : Grain, IStreamProducerProbeGrain
+public sealed class StreamProducerProbeGrain(ILogStreamProvider streams, ILocalSiloDetails silo) : Grain, IStreamProducerProbeGrain
 {
     private Task? _producing;
 
@@ -11,7 +11,7 @@ public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloD
     {
         if (_producing is null || _producing.IsCompleted)
         {
-            var stream = streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, GetPrimaryKeyString());
+            var stream = streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, this.GetPrimaryKeyString());
             // Off the grain's turns: appending is all it does, and Where() must answer meanwhile.
             _producing = Task.Run(() => ProduceAsync(stream, upTo, Math.Max(1, batch), pauseMs));
         }
@@ -19,9 +19,9 @@ public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloD
         return Task.CompletedTask;
     }
 
-    public Task<string> Where() => Task.FromResult(silo.Name);
+    public Task<string> Where() => Task.FromResult(silo.SiloAddress.ToString());
 
-    private static async Task ProduceAsync(IAsyncStream<long> stream, long upTo, int batch, int pauseMs)
+    private static async Task ProduceAsync(ILogStream<long> stream, long upTo, int batch, int pauseMs)
     {
         var next = (await stream.GetInfoAsync()).Last + 1;
         while (next <= upTo)
@@ -29,7 +29,7 @@ public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloD
             var items = Enumerable.Range(0, (int)Math.Min(batch, upTo - next + 1)).Select(i => next + i).ToArray();
             try
             {
-                await stream.OnNextBatchAsync(items, new StreamSequenceToken(next));
+                await stream.AppendBatchAsync(items, new LogPosition(next));
                 next += items.Length;
             }
             catch (Exception)
@@ -42,10 +42,10 @@ public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloD
             await Task.Delay(pauseMs);
         }
 
-        await stream.OnCompletedAsync();
+        await stream.CompleteAsync();
     }
 
-    private static async Task<long> EndOfAsync(IAsyncStream<long> stream)
+    private static async Task<long> EndOfAsync(ILogStream<long> stream)
     {
         while (true)
         {
@@ -61,9 +61,9 @@ public sealed class StreamProducerProbeGrain(IStreamProvider streams, LocalSiloD
     }
 }
 
-public sealed class StreamListenerProbeGrain(IStreamProvider streams, LocalSiloDetails silo) : Grain, IStreamListenerProbeGrain, IAsyncObserver<long>
+public sealed class StreamListenerProbeGrain(ILogStreamProvider streams, ILocalSiloDetails silo) : Grain, IStreamListenerProbeGrain, ILogObserver<long>
 {
-    private StreamSubscriptionHandle? _subscription;
+    private LogSubscription? _subscription;
     private long _count;
     private long _last;
     private long _gaps;
@@ -72,12 +72,12 @@ public sealed class StreamListenerProbeGrain(IStreamProvider streams, LocalSiloD
     private bool _completed;
 
     public async Task Listen(string streamKey) =>
-        _subscription ??= await streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey).SubscribeAsync(this, StreamSequenceToken.First);
+        _subscription ??= await streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey).SubscribeAsync(this, LogPosition.First);
 
     public Task<StreamListenerReport> Report() =>
-        Task.FromResult(new StreamListenerReport(silo.Name, _count, _last, _gaps, _duplicates, _wrongItems, _completed));
+        Task.FromResult(new StreamListenerReport(silo.SiloAddress.ToString(), _count, _last, _gaps, _duplicates, _wrongItems, _completed));
 
-    public Task OnNextAsync(long item, StreamSequenceToken token)
+    public Task OnNextAsync(long item, LogPosition token)
     {
         var seq = token.SequenceNumber;
         if (seq <= _last) _duplicates++;

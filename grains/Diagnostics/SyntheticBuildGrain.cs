@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -14,7 +14,7 @@ namespace CloudDeck.Grains.Diagnostics;
 /// benchmark measures from). Appends name their first position, so a retried append never writes a line twice.
 /// Progress lives in memory: this is a test producer, and a silo that dies mid-build leaves that build building.
 /// </summary>
-public sealed class SyntheticBuildGrain(IStreamProvider streams, TimeProvider clock, ILogger<SyntheticBuildGrain> logger)
+public sealed class SyntheticBuildGrain(ILogStreamProvider streams, TimeProvider clock, ILogger<SyntheticBuildGrain> logger)
     : Grain, ISyntheticBuildGrain
 {
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(5);
@@ -34,7 +34,7 @@ public sealed class SyntheticBuildGrain(IStreamProvider streams, TimeProvider cl
     private int _pendingLines;
     private bool _finished;
 
-    private string BuildId => GetPrimaryKeyString();
+    private string BuildId => this.GetPrimaryKeyString();
 
     public async Task<BuildView> Start(Caller caller, SyntheticBuildRequest request)
     {
@@ -45,7 +45,7 @@ public sealed class SyntheticBuildGrain(IStreamProvider streams, TimeProvider cl
         var view = await build.Start();
         _request = request;
         _startedAt = Stopwatch.GetTimestamp();
-        _timer = RegisterGrainTimer(ProduceAsync, TimeSpan.Zero, TickPeriod, new GrainTimerOptions { KeepAlive = true });
+        _timer = this.RegisterGrainTimer(ProduceAsync, new GrainTimerCreationOptions(TimeSpan.Zero, TickPeriod) { KeepAlive = true });
         logger.LogInformation("Synthetic build {BuildId}: {Lines} lines of {LineBytes} bytes at {Rate} lines/s in {Organization}",
             BuildId, request.Lines, request.LineBytes, request.LinesPerSecond, request.Organization);
         return view;
@@ -73,7 +73,7 @@ public sealed class SyntheticBuildGrain(IStreamProvider streams, TimeProvider cl
                     .SelectMany(n => BuildLogs.Split(SyntheticBuildLog.Line(n, request.LineBytes, now)))];
             }
 
-            var last = await log.OnNextBatchAsync(_pending, new StreamSequenceToken(_nextPosition));
+            var last = await log.AppendBatchAsync(_pending, new LogPosition(_nextPosition));
             _nextPosition = last.SequenceNumber + 1;
             _produced += _pendingLines;
             _pending = null;

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 
 namespace CloudDeck.Grains.Hosting;
@@ -18,35 +18,35 @@ public sealed class CloudDeckClusterOptions
 
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Where cluster clients (the API) connect; 0 means the silo port.</summary>
-    public int GatewayPort { get; set; }
+    /// <summary>Where cluster clients (the API) connect. Must differ from <see cref="SiloPort"/>.</summary>
+    public int GatewayPort { get; set; } = 30000;
 
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Where the silo listens; unset: loopback if advertised on loopback, else every interface.</summary>
     public string? ListenAddress { get; set; }
 
-    // Failure detection, passed on to the runtime's ClusterOptions; the defaults are the runtime's.
-    private static readonly ClusterOptions RuntimeDefaults = new();
+    // Failure detection, passed on to Orleans' ClusterMembershipOptions. Orleans' defaults declare a SIGKILLed silo dead
+    // after about 15 s; these do it in about 3 s (probe every second, two missed probes make a suspicion, two votes or a
+    // majority of a small cluster make it dead), at the price of more probe traffic and a higher chance that a silo
+    // stalled for 2 s (a long GC pause, a saturated host) is declared dead and has to restart. docs/configuration.md.
 
-    /// <summary>How often a silo probes each of the silos it watches.</summary>
-    public TimeSpan ProbePeriod { get; set; } = RuntimeDefaults.ProbePeriod;
+    /// <summary>How often a silo probes each silo it watches, and how long a probe may stay unanswered.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a probe may go unanswered before it counts as missed.</summary>
-    public TimeSpan ProbeTimeout { get; set; } = RuntimeDefaults.ProbeTimeout;
+    public int MissedProbesLimit { get; set; } = 2;
 
-    public int MissedProbesLimit { get; set; } = RuntimeDefaults.MissedProbesLimit;
+    public int VotesForDeathDeclaration { get; set; } = 2;
 
-    public int VotesForDeathDeclaration { get; set; } = RuntimeDefaults.VotesForDeathDeclaration;
-
-    public int ProbedSilos { get; set; } = RuntimeDefaults.ProbedSilos;
+    public int ProbedSilos { get; set; } = 3;
 
     /// <summary>How long a suspicion vote counts towards a death declaration.</summary>
-    public TimeSpan SuspicionLifetime { get; set; } = RuntimeDefaults.SuspicionLifetime;
+    public TimeSpan SuspicionLifetime { get; set; } = TimeSpan.FromSeconds(20);
 
-    public TimeSpan TableRefreshPeriod { get; set; } = RuntimeDefaults.TableRefreshPeriod;
+    /// <summary>How often the membership table is read even without gossip.</summary>
+    public TimeSpan TableRefreshPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
-    public TimeSpan IAmAlivePeriod { get; set; } = RuntimeDefaults.IAmAlivePeriod;
+    public TimeSpan IAmAlivePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     public bool IsCluster => string.Equals(Mode, "Cluster", StringComparison.OrdinalIgnoreCase);
 
@@ -105,6 +105,12 @@ public sealed class CloudDeckClusterOptions
             throw new InvalidOperationException("CloudDeck:Cluster:ClusterId must not be empty.");
         }
 
+        if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535 || SiloPort == GatewayPort)
+        {
+            throw new InvalidOperationException(
+                $"CloudDeck:Cluster:SiloPort and GatewayPort must be two different ports from 1 to 65535 (were {SiloPort} and {GatewayPort}; for example 11111 and 30000).");
+        }
+
         ValidateTimings();
     }
 
@@ -112,7 +118,7 @@ public sealed class CloudDeckClusterOptions
     {
         foreach (var (name, value) in new[]
                  {
-                     (nameof(ProbePeriod), ProbePeriod), (nameof(ProbeTimeout), ProbeTimeout), (nameof(SuspicionLifetime), SuspicionLifetime),
+                     (nameof(ProbeTimeout), ProbeTimeout), (nameof(SuspicionLifetime), SuspicionLifetime),
                      (nameof(TableRefreshPeriod), TableRefreshPeriod), (nameof(IAmAlivePeriod), IAmAlivePeriod),
                  })
         {
@@ -136,21 +142,15 @@ public sealed class CloudDeckClusterOptions
         }
     }
 
-    public void ApplyTo(ClusterOptions options)
+    /// <summary>This process's failure-detection settings, in Orleans' terms.</summary>
+    public void ApplyTo(ClusterMembershipOptions options)
     {
-        options.ClusterId = ClusterId;
-        options.MembershipConnectionString = ConnectionString;
-        options.SiloPort = SiloPort;
-        options.GatewayPort = GatewayPort;
-        options.AdvertisedAddress = AdvertisedAddress;
-        options.ListenAddress = ListenAddress;
-        options.ProbePeriod = ProbePeriod;
         options.ProbeTimeout = ProbeTimeout;
-        options.MissedProbesLimit = MissedProbesLimit;
-        options.VotesForDeathDeclaration = VotesForDeathDeclaration;
-        options.ProbedSilos = ProbedSilos;
-        options.SuspicionLifetime = SuspicionLifetime;
-        options.TableRefreshPeriod = TableRefreshPeriod;
-        options.IAmAlivePeriod = IAmAlivePeriod;
+        options.NumMissedProbesLimit = MissedProbesLimit;
+        options.NumVotesForDeathDeclaration = VotesForDeathDeclaration;
+        options.NumProbedSilos = ProbedSilos;
+        options.DeathVoteExpirationTimeout = SuspicionLifetime;
+        options.TableRefreshTimeout = TableRefreshPeriod;
+        options.IAmAliveTablePublishTimeout = IAmAlivePeriod;
     }
 }

@@ -1,4 +1,6 @@
-using Actors.Runtime;
+using System.Net;
+using System.Net.Sockets;
+using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
@@ -9,6 +11,10 @@ using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Usage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Actors.Extensions;
 
 namespace CloudDeck.Grains.Hosting;
 
@@ -28,9 +34,14 @@ public sealed class CloudDeckStorageOptions
 
     public string SqlitePath => Path.Combine(Path.GetFullPath(DataDirectory), "clouddeck.db");
 
+    /// <summary>Durable log streams (build and runtime logs, usage events) in their own file, so they never wait on state writes.</summary>
+    public string SqliteStreamsPath => Path.Combine(Path.GetFullPath(DataDirectory), "streams.db");
+
+    public bool IsPostgres => string.Equals(StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase);
+
     public void Validate()
     {
-        if (string.Equals(StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
+        if (IsPostgres)
         {
             if (string.IsNullOrWhiteSpace(PostgresConnectionString))
             {
@@ -48,11 +59,19 @@ public sealed class CloudDeckStorageOptions
 
 public static class CloudDeckSilo
 {
-    /// <summary>Hosts a CloudDeck silo in this process, configured from <c>CloudDeck:*</c>.</summary>
-    public static IServiceCollection AddCloudDeckSilo(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>Every CloudDeck cluster shares this service id: it keys stored state and reminders.</summary>
+    public const string ServiceId = "clouddeck";
+
+    /// <summary>
+    /// Hosts a CloudDeck silo in this process, configured from <c>CloudDeck:*</c>: the domain services, grain storage,
+    /// reminders and log streams (SQLite embedded, PostgreSQL in cluster mode) and, in cluster mode, membership.
+    /// </summary>
+    public static IHostApplicationBuilder AddCloudDeckSilo(this IHostApplicationBuilder builder)
     {
+        var configuration = builder.Configuration;
         var storage = ReadStorage(configuration);
         var cluster = CloudDeckClusterOptions.Read(configuration, storage);
+        var services = builder.Services;
         services.AddSingleton(storage);
         services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster.IsCluster);
@@ -64,38 +83,55 @@ public static class CloudDeckSilo
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
-        services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
-        services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");
-        services.AddActorSilo(silo =>
+        builder.UseOrleans(silo =>
         {
-            silo.AddGrains(GrainsAssembly.Value);
-            if (string.Equals(storage.StorageProvider, "Postgres", StringComparison.OrdinalIgnoreCase))
+            silo.Configure<ClusterOptions>(options =>
             {
-                silo.AddPostgresStorage(storage.PostgresConnectionString!).UsePostgresReminders(storage.PostgresConnectionString!)
-                    .UsePostgresStreams(storage.PostgresConnectionString!);
+                options.ClusterId = cluster.ClusterId;
+                options.ServiceId = ServiceId;
+            });
+            if (cluster.IsCluster)
+            {
+                silo.UsePostgresClustering(cluster.ConnectionString!);
+                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort,
+                    listenOnAnyHostAddress: cluster.ListenAddress is null && !IPAddress.IsLoopback(IPAddress.Parse(cluster.AdvertisedAddress)));
+                silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
             }
             else
             {
-                silo.AddSqliteStorage(storage.SqlitePath).UseSqliteReminders(storage.SqlitePath).UseSqliteStreams(storage.SqlitePath);
+                // Embedded: alone on loopback, on a free port unless one is set, with no gateway (the API in this process
+                // calls grains directly), so that any number of instances can run on one machine.
+                var embedded = CloudDeckEmbeddedOptions.Read(configuration);
+                silo.UseLocalhostClustering(siloPort: embedded.SiloPort == 0 ? FreeLoopbackPort() : embedded.SiloPort, gatewayPort: 0,
+                    serviceId: ServiceId, clusterId: cluster.ClusterId);
             }
 
-            // CloudDeck:Streams:* (cache size, subscriber buffer, Retention:<namespace>:MaxAge / MaxCount).
-            silo.ConfigureStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
-
-            if (cluster.IsCluster)
+            var logStreams = silo.AddLogStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
+            if (storage.IsPostgres)
             {
-                silo.UseCluster(cluster.ApplyTo);
+                silo.UsePostgresGrainStorageAndReminders(storage.PostgresConnectionString!);
+                logStreams.UsePostgresLogStore(storage.PostgresConnectionString!);
             }
+            else
+            {
+                silo.AddSqliteGrainStorageAsDefault(storage.SqlitePath);
+                silo.UseSqliteReminders(storage.SqlitePath);
+                logStreams.UseSqliteLogStore(storage.SqliteStreamsPath);
+            }
+
+            silo.AddCallCycleDetection();
+            silo.Configure<GrainCollectionOptions>(configuration.GetSection("CloudDeck:Runtime:Collection"));
         });
-        return services;
+        return builder;
     }
 
     /// <summary>
-    /// Makes this process a client of a CloudDeck cluster (the API in cluster mode): grain calls go to the silos.
+    /// Makes this process a client of a CloudDeck cluster (the API in cluster mode): grain calls go to the silos' gateways.
     /// Returns false, registering nothing, when CloudDeck:Cluster:Mode is Embedded.
     /// </summary>
-    public static bool TryAddCloudDeckClusterClient(this IServiceCollection services, IConfiguration configuration)
+    public static bool TryAddCloudDeckClusterClient(this IHostApplicationBuilder builder)
     {
+        var configuration = builder.Configuration;
         var storage = ReadStorage(configuration);
         var cluster = CloudDeckClusterOptions.Read(configuration, storage);
         if (!cluster.IsCluster)
@@ -103,6 +139,7 @@ public static class CloudDeckSilo
             return false;
         }
 
+        var services = builder.Services;
         services.AddSingleton(storage);
         services.AddCloudDeckAccounts(configuration, storage.DataDirectory);
         services.AddCloudDeckLicenses(configuration, storage.DataDirectory, cluster: true);
@@ -112,9 +149,17 @@ public static class CloudDeckSilo
         // The API serves uploads and the edge from the same shared directory the silos' builds write to.
         services.AddCloudDeckArtifacts(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
-        services.Configure<ActorRuntimeOptions>(configuration.GetSection("CloudDeck:Runtime"));
-        services.Configure<ActorRuntimeOptions>(options => options.ServiceId = "clouddeck");
-        services.AddActorClusterClient(cluster.ApplyTo, GrainsAssembly.Value);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(options =>
+            {
+                options.ClusterId = cluster.ClusterId;
+                options.ServiceId = ServiceId;
+            });
+            client.UsePostgresClustering(cluster.ConnectionString!);
+            client.AddLogStreams();
+            client.AddCallCycleDetection();
+        });
         return true;
     }
 
@@ -123,5 +168,32 @@ public static class CloudDeckSilo
         var storage = configuration.GetSection(CloudDeckStorageOptions.Section).Get<CloudDeckStorageOptions>() ?? new();
         storage.Validate();
         return storage;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Settings under <c>CloudDeck:Embedded:*</c> for the silo that embedded mode hosts in the API process.</summary>
+public sealed class CloudDeckEmbeddedOptions
+{
+    public const string Section = "CloudDeck:Embedded";
+
+    /// <summary>The loopback port of the embedded silo; 0 (the default) picks a free one at start.</summary>
+    public int SiloPort { get; set; }
+
+    public static CloudDeckEmbeddedOptions Read(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(Section).Get<CloudDeckEmbeddedOptions>() ?? new();
+        if (options.SiloPort is < 0 or > 65535)
+        {
+            throw new InvalidOperationException($"CloudDeck:Embedded:SiloPort must be 0 (pick a free port) or a port up to 65535 (was {options.SiloPort}).");
+        }
+
+        return options;
     }
 }

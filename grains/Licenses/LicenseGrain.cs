@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Licenses;
 using CloudDeck.GrainInterfaces.Usage;
@@ -20,7 +20,7 @@ public sealed class LicenseGrain(
     [PersistentState("license")] IPersistentState<LicenseState> state,
     LicenseOptions options,
     LicenseSigningKey signingKey,
-    IStreamProvider streams,
+    ILogStreamProvider streams,
     TimeProvider clock,
     ILogger<LicenseGrain> logger) : Grain, ILicenseGrain
 {
@@ -34,7 +34,7 @@ public sealed class LicenseGrain(
 
     private LicenseState License => state.State;
 
-    private string Id => GetPrimaryKeyString();
+    private string Id => this.GetPrimaryKeyString();
 
     private DateTimeOffset Now => clock.GetUtcNow();
 
@@ -42,7 +42,7 @@ public sealed class LicenseGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        RegisterGrainTimer(_ =>
+        this.RegisterGrainTimer(_ =>
         {
             StartFlush();
             return Task.CompletedTask;
@@ -315,10 +315,10 @@ public sealed class LicenseGrain(
     /// history position so that the same batch is never metered under two ids.
     /// </summary>
     private async Task AppendHistoryAndUsageAsync(
-        IAsyncStream<LicenseValidationEvent> history, LicenseValidationEvent[] items, IAsyncStream<UsageEvent> usage, long validations, DateTimeOffset at)
+        ILogStream<LicenseValidationEvent> history, LicenseValidationEvent[] items, ILogStream<UsageEvent> usage, long validations, DateTimeOffset at)
     {
-        var last = await history.OnNextBatchAsync(items);
-        await usage.OnNextAsync(new UsageEvent($"license:{Id}:{last.SequenceNumber}", UsageKinds.LicenseValidations, validations, at));
+        var last = await history.AppendBatchAsync(items);
+        await usage.AppendAsync(new UsageEvent($"license:{Id}:{last.SequenceNumber}", UsageKinds.LicenseValidations, validations, at));
     }
 
     private LicenseView View()

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Licenses;
@@ -23,7 +23,7 @@ public sealed class OrganizationLicensesGrain(
     public const int MaxNameLength = 100;
     public const int MaxDevicesLimit = 100_000;
 
-    private string Slug => GetPrimaryKeyString();
+    private string Slug => this.GetPrimaryKeyString();
 
     public async Task<IssuedLicense> Issue(Caller caller, IssueLicenseRequest request)
     {

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains.Accounts;
 using Microsoft.Extensions.Logging;

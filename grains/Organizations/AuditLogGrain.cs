@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Organizations;
 
 namespace CloudDeck.Grains.Organizations;

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
@@ -24,7 +24,7 @@ public sealed class OrganizationGrain(
 
     private OrganizationState Org => state.State;
 
-    private string Slug => GetPrimaryKeyString();
+    private string Slug => this.GetPrimaryKeyString();
 
     private DateTimeOffset Now => clock.GetUtcNow();
 

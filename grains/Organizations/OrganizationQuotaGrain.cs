@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Organizations;
 
@@ -87,7 +87,7 @@ public sealed class OrganizationQuotaGrain(
     }
 
     public Task<QuotaUsageView> GetUsage() =>
-        Task.FromResult(new QuotaUsageView(GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
+        Task.FromResult(new QuotaUsageView(this.GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
 
     public async Task SetPlan(string plan)
     {
@@ -144,7 +144,7 @@ public sealed class OrganizationQuotaGrain(
         {
             // Once per activation that counts something; the reminder row lives on after it.
             var nextMidnight = QuotaPeriods.Start(QuotaKinds.PerDay, Now).AddDays(1);
-            await RegisterOrUpdateReminder(PeriodReminder, nextMidnight - Now, TimeSpan.FromDays(1));
+            await this.RegisterOrUpdateReminder(PeriodReminder, nextMidnight - Now, TimeSpan.FromDays(1));
             _reminderRegistered = true;
         }
     }

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
@@ -28,7 +28,7 @@ public sealed partial class ProjectGrain(
 
     private ProjectState Project => state.State;
 
-    private string Key => GetPrimaryKeyString();
+    private string Key => this.GetPrimaryKeyString();
 
     private string Organization => ProjectKeys.Split(Key).Organization;
 

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -14,7 +14,7 @@ namespace CloudDeck.Grains.Projects;
 public sealed class ProjectIndexGrain(
     [PersistentState("project-index")] IPersistentState<ProjectIndexGrain.IndexState> state) : Grain, IProjectIndexGrain
 {
-    private string Organization => GetPrimaryKeyString();
+    private string Organization => this.GetPrimaryKeyString();
 
     public async Task<IReadOnlyList<ProjectView>> List(Caller caller)
     {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Artifacts;
@@ -20,7 +20,7 @@ namespace CloudDeck.Grains.Servers;
 /// <c>PORT</c>, the project's environment and nothing of the silo's but PATH and proxies, and every output line on
 /// the deployment's runtime log. Whatever still runs when the silo's services are disposed is killed.
 /// </summary>
-public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider services, IStreamProvider streams, TimeProvider clock,
+public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider services, ILogStreamProvider streams, TimeProvider clock,
     ILogger<LocalProcessRuntime> logger) : IServerRuntime, IAsyncDisposable
 {
     /// <summary>Set to the deployment id in every process of a server, so a sweep of /proc finds what escaped its group.</summary>

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
@@ -39,7 +39,7 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     private DateTimeOffset? _servingSince;
     private TimeSpan _backoff;
 
-    private string Id => GetPrimaryKeyString();
+    private string Id => this.GetPrimaryKeyString();
 
     public async Task<ServerEndpoint> EnsureRunning()
     {
@@ -178,8 +178,8 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     }
 
     private void EnsureMonitor() =>
-        _monitor ??= RegisterGrainTimer(_ => MonitorAsync(), options.MonitorInterval, options.MonitorInterval,
-            new GrainTimerOptions { KeepAlive = true, Interleave = true });
+        _monitor ??= this.RegisterGrainTimer(_ => MonitorAsync(),
+            new GrainTimerCreationOptions(options.MonitorInterval, options.MonitorInterval) { KeepAlive = true, Interleave = true });
 
     /// <summary>One look at the instance: an unexpected exit is recorded and a restart scheduled; a due restart runs; an idle preview stops.</summary>
     private async Task MonitorAsync()

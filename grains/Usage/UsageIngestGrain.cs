@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -13,7 +13,7 @@ namespace CloudDeck.Grains.Usage;
 /// concurrently; the bucket is only touched between awaits, so each take is atomic.
 /// </summary>
 [Reentrant]
-public sealed class UsageIngestGrain(IStreamProvider streams, UsageOptions options, TimeProvider clock) : Grain, IUsageIngestGrain
+public sealed class UsageIngestGrain(ILogStreamProvider streams, UsageOptions options, TimeProvider clock) : Grain, IUsageIngestGrain
 {
     private TokenBucket? _bucket;
 
@@ -32,7 +32,7 @@ public sealed class UsageIngestGrain(IStreamProvider streams, UsageOptions optio
 
         // The request itself is metered in the same append: no write of its own.
         var request = new UsageEvent($"api:{Guid.NewGuid():N}", UsageKinds.ApiRequests, 1, now);
-        var last = await streams.GetStream<UsageEvent>(UsageStreams.Namespace, organization).OnNextBatchAsync([.. events, request]);
+        var last = await streams.GetStream<UsageEvent>(UsageStreams.Namespace, organization).AppendBatchAsync([.. events, request]);
         return new UsageIngestResult(organization, events.Count, last.SequenceNumber);
     }
 }

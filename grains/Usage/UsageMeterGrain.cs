@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
@@ -12,12 +12,12 @@ namespace CloudDeck.Grains.Usage;
 /// items at or before <see cref="UsageMeterState.LastAppliedSequence"/> are redeliveries and skipped, and an event id
 /// already counted in its period (an SDK retry, or a producer's) is counted once. One state write per delivered batch.
 /// </summary>
-[ImplicitStreamSubscription(UsageStreams.Namespace)]
+[ImplicitLogConsumer(UsageStreams.Namespace)]
 public sealed class UsageMeterGrain(
     [PersistentState("usage-meter")] IPersistentState<UsageMeterState> state,
     UsageOptions options,
     TimeProvider clock,
-    ILogger<UsageMeterGrain> logger) : Grain, IUsageMeterGrain, IStreamConsumer<UsageEvent>
+    ILogger<UsageMeterGrain> logger) : Grain, IUsageMeterGrain, ILogConsumer<UsageEvent>
 {
     // The id window of each period touched in this activation, loaded from the stored hashes on first touch.
     private readonly Dictionary<string, UsageIdWindow> _idsByPeriod = new(StringComparer.Ordinal);
@@ -25,16 +25,16 @@ public sealed class UsageMeterGrain(
 
     private UsageMeterState Meter => state.State;
 
-    private string Slug => GetPrimaryKeyString();
+    private string Slug => this.GetPrimaryKeyString();
 
-    public async Task OnNextBatchAsync(StreamId stream, IReadOnlyList<StreamItem<UsageEvent>> items)
+    public async Task OnNextBatchAsync(LogStreamId stream, IReadOnlyList<LogItem<UsageEvent>> items)
     {
         var applied = false;
         foreach (var item in items)
         {
-            if (item.Token.SequenceNumber <= Meter.LastAppliedSequence) continue; // delivered again after a crash
+            if (item.Position.SequenceNumber <= Meter.LastAppliedSequence) continue; // delivered again after a crash
             Apply(item.Item);
-            Meter.LastAppliedSequence = item.Token.SequenceNumber;
+            Meter.LastAppliedSequence = item.Position.SequenceNumber;
             applied = true;
         }
 

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 using Microsoft.Extensions.Logging;
 
@@ -15,14 +15,14 @@ public sealed class BuildLogWriter : IAsyncDisposable
     private const int MaxBatchLines = 500;
     private const int Attempts = 3;
 
-    private readonly IAsyncStream<BuildLogLine> _stream;
+    private readonly ILogStream<BuildLogLine> _stream;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly Channel<BuildLogLine> _lines = Channel.CreateUnbounded<BuildLogLine>(new UnboundedChannelOptions { SingleReader = true });
     private Task? _pump;
     private long _next;
 
-    public BuildLogWriter(IAsyncStream<BuildLogLine> stream, TimeProvider clock, ILogger logger)
+    public BuildLogWriter(ILogStream<BuildLogLine> stream, TimeProvider clock, ILogger logger)
     {
         _stream = stream;
         _clock = clock;
@@ -73,11 +73,11 @@ public sealed class BuildLogWriter : IAsyncDisposable
         {
             try
             {
-                var last = await _stream.OnNextBatchAsync([.. batch], new StreamSequenceToken(_next));
+                var last = await _stream.AppendBatchAsync([.. batch], new LogPosition(_next));
                 _next = last.SequenceNumber + 1;
                 return;
             }
-            catch (StreamSequenceConflictException)
+            catch (LogSequenceConflictException)
             {
                 // Someone else appended (a system line from the grain): continue after it rather than lose ours.
                 var info = await _stream.GetInfoAsync();

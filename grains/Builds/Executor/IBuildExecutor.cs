@@ -16,11 +16,11 @@ public interface IBuildExecutor
     Task<BuildOutcome> ExecuteAsync(BuildJob job, BuildContext context, CancellationToken cancellationToken);
 }
 
-public sealed class BuildContext(BuildLogWriter log, Func<string, Task<bool>> advance, Actors.Runtime.IGrainFactory grains)
+public sealed class BuildContext(BuildLogWriter log, Func<string, Task<bool>> advance, IGrainFactory grains)
 {
     public BuildLogWriter Log { get; } = log;
 
-    public Actors.Runtime.IGrainFactory Grains { get; } = grains;
+    public IGrainFactory Grains { get; } = grains;
 
     /// <summary>Set when the grain said the build has ended: the run stops without reporting a result of its own.</summary>
     public bool Superseded { get; private set; }
