@@ -20,9 +20,9 @@ IReadOnlyList<System.Net.IPAddress> knownProxies;
 try
 {
     // Cluster mode: a client of the silos. Embedded mode (default): this process co-hosts the silo.
-    if (!builder.Services.TryAddCloudDeckClusterClient(builder.Configuration))
+    if (!builder.TryAddCloudDeckClusterClient())
     {
-        builder.Services.AddCloudDeckSilo(builder.Configuration);
+        builder.AddCloudDeckSilo();
     }
 
     builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));

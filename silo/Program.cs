@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 var builder = Host.CreateApplicationBuilder(args);
 try
 {
-    builder.Services.AddCloudDeckSilo(builder.Configuration);
+    builder.AddCloudDeckSilo();
 }
 catch (InvalidOperationException misconfigured)
 {

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Servers;
 
 namespace CloudDeck.Api.Edge;

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.GrainInterfaces.Accounts;

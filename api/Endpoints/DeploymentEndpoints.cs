@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logs;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.GrainInterfaces.Accounts;

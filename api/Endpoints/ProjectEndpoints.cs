@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.GrainInterfaces.Deployments;

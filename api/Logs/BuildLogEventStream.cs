@@ -4,7 +4,7 @@ using System.IO.Pipelines;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -81,7 +81,7 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
             {
                 while (batches.Reader.TryRead(out var batch))
                 {
-                    foreach (var item in batch) WriteLine(body, json, item.Token.SequenceNumber, followed.Line(item));
+                    foreach (var item in batch) WriteLine(body, json, item.Position.SequenceNumber, followed.Line(item));
                 }
 
                 await body.FlushAsync(aborted);

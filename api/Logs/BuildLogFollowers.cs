@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 
 namespace CloudDeck.Api.Logs;
@@ -7,14 +7,14 @@ namespace CloudDeck.Api.Logs;
 public sealed record BuildLogLineMessage(string BuildId, long Line, DateTimeOffset Time, string Stream, string Text)
 {
     public static BuildLogLineMessage From(string buildId, LogItem<BuildLogLine> item) =>
-        new(buildId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
+        new(buildId, item.Position.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
 }
 
 /// <summary>A line of a server's runtime log as clients receive it: the data of an SSE <c>line</c> event.</summary>
 public sealed record RuntimeLogLineMessage(string DeploymentId, long Line, DateTimeOffset Time, string Stream, string Text)
 {
     public static RuntimeLogLineMessage From(string deploymentId, LogItem<BuildLogLine> item) =>
-        new(deploymentId, item.Token.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
+        new(deploymentId, item.Position.SequenceNumber, item.Item.Time, item.Item.Stream, item.Item.Text);
 }
 
 /// <summary>Following a runtime log stopped; reconnect with Last-Event-ID to resume.</summary>

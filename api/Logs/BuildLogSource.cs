@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;

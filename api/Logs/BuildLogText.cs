@@ -1,5 +1,5 @@
 using System.Text;
-using Actors.Runtime;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 
 namespace CloudDeck.Api.Logs;
@@ -30,7 +30,7 @@ public sealed class BuildLogText(ILogStream<BuildLogLine> log, LogStreamInfo inf
             if (page.Items.Count == 0) break;
             foreach (var item in page.Items)
             {
-                if (item.Token.SequenceNumber > last) break;
+                if (item.Position.SequenceNumber > last) break;
                 var text = item.Item.Text;
                 var span = body.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length) + 1);
                 var written = Encoding.UTF8.GetBytes(text, span);
