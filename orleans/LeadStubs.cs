@@ -21,4 +21,5 @@ public sealed class LogStreamsBuilder
 {
     public LogStreamsBuilder UseSqliteLogStore(string path) => throw new NotSupportedException(path);
     public LogStreamsBuilder UsePostgresLogStore(string cs) => throw new NotSupportedException(cs);
+    public LogStreamsBuilder UseMemoryLogStore() => throw new NotSupportedException();
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 
 namespace CloudDeck.Cluster.Tests;

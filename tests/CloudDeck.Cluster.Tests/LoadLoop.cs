@@ -16,7 +16,7 @@ public sealed class LoadLoop
     private readonly List<Task> _workers = [];
     private long _succeeded;
 
-    public LoadLoop(Actors.Runtime.IGrainFactory grains, string[] keys, int workers)
+    public LoadLoop(IGrainFactory grains, string[] keys, int workers)
     {
         Keys = keys;
         for (var w = 0; w < workers; w++)

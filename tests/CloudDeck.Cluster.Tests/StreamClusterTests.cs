@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,7 +17,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
     {
         const long total = 12_000;
         await using var cluster = await ClusterHarness.StartAsync(postgres, silos: 3, Ct);
-        var streams = cluster.Services.GetRequiredService<IStreamProvider>();
+        var streams = cluster.Services.GetRequiredService<ILogStreamProvider>();
 
         // A stream whose producer grain and stream grain share a silo: killing it takes both down mid-stream.
         string? streamKey = null;
@@ -43,7 +44,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
 
         var inClient = new RecordingObserver();
         await using var clientSubscription = await streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey)
-            .SubscribeAsync(inClient, StreamSequenceToken.First);
+            .SubscribeAsync(inClient, LogPosition.First);
         await listener.Listen(streamKey);
         var producer = cluster.Grains.GetGrain<IStreamProducerProbeGrain>(streamKey);
         await producer.Produce(total, batch: 20, pauseMs: 2);
@@ -91,7 +92,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
         }
     }
 
-    private sealed class RecordingObserver : IAsyncObserver<long>
+    private sealed class RecordingObserver : ILogObserver<long>
     {
         private readonly List<long> _tokens = [];
         private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -106,7 +107,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
 
         public Task Completed => _completed.Task;
 
-        public Task OnNextAsync(long item, StreamSequenceToken token)
+        public Task OnNextAsync(long item, LogPosition token)
         {
             // One call at a time per subscription: no lock needed.
             _tokens.Add(token.SequenceNumber);

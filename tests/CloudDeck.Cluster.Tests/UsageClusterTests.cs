@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Usage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,7 +20,7 @@ public sealed class UsageClusterTests(PostgresFixture postgres)
     public async Task Usage_totals_are_exact_after_a_silo_is_SIGKILLed_during_ingest()
     {
         await using var cluster = await ClusterHarness.StartAsync(postgres, silos: 3, Ct);
-        var streams = cluster.Services.GetRequiredService<IStreamProvider>();
+        var streams = cluster.Services.GetRequiredService<ILogStreamProvider>();
         var time = DateTimeOffset.UtcNow;
         var period = BillingPeriods.Of(time);
         var organizations = Enumerable.Range(0, Organizations).Select(i => $"usage-{Guid.NewGuid():N}"[..20] + $"-{i}").ToArray();
@@ -80,14 +81,14 @@ public sealed class UsageClusterTests(PostgresFixture postgres)
     private static long Quantity(int n) => n % 7 + 1;
 
     /// <summary>A producer that retries until an append is acknowledged: a retry after a lost answer stores the batch twice.</summary>
-    private static async Task AppendUntilStoredAsync(IAsyncStream<UsageEvent> stream, UsageEvent[] events)
+    private static async Task AppendUntilStoredAsync(ILogStream<UsageEvent> stream, UsageEvent[] events)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
             try
             {
-                await stream.OnNextBatchAsync(events);
+                await stream.AppendBatchAsync(events);
                 return;
             }
             catch (Exception) when (DateTime.UtcNow < deadline)

@@ -1,6 +1,6 @@
 using System.Web;
-using Actors.Runtime;
-using Actors.Runtime.Testing;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
@@ -24,9 +24,9 @@ public sealed class AccountsSilo : IAsyncDisposable
 {
     public const string Password = "correct horse battery staple";
 
-    private readonly InProcessTestCluster _cluster;
+    private readonly TestSilo _cluster;
 
-    private AccountsSilo(InProcessTestCluster cluster, ManualClock clock, string dataDirectory)
+    private AccountsSilo(TestSilo cluster, ManualClock clock, string dataDirectory)
     {
         _cluster = cluster;
         Clock = clock;
@@ -45,7 +45,7 @@ public sealed class AccountsSilo : IAsyncDisposable
     public Task RestartAsync(bool graceful) => _cluster.RestartAsync(graceful);
 
     /// <param name="configure">More for the silo (grains or services a test brings).</param>
-    public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null, Action<SiloBuilder>? configure = null)
+    public static async Task<AccountsSilo> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null, Action<ISiloBuilder>? configure = null)
     {
         var clock = new ManualClock();
         var dataDirectory = Directory.CreateTempSubdirectory("clouddeck-grains-").FullName;
@@ -56,18 +56,21 @@ public sealed class AccountsSilo : IAsyncDisposable
             ["CloudDeck:Plans:Hobby:TeamMembers"] = "-1",
             ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1",
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
-        var cluster = await InProcessTestCluster.StartAsync(silo =>
+        var cluster = await TestSilo.StartAsync(silo =>
         {
-            silo.AddGrains(GrainsAssembly.Value);
             if (sqlite)
             {
                 var path = Path.Combine(dataDirectory, "clouddeck.db");
-                silo.AddSqliteStorage(path).UseSqliteReminders(path).UseSqliteStreams(path);
+                silo.AddSqliteGrainStorageAsDefault(path);
+            silo.UseSqliteReminders(path);
+            silo.AddLogStreams(_ => { }).UseSqliteLogStore(path + ".streams");
             }
             else
             {
                 // Reminders need a table (organization quota grains register one for period boundaries): SQLite in the temp directory.
-                silo.AddMemoryStorage().UseMemoryStreams().UseSqliteReminders(Path.Combine(dataDirectory, "reminders.db"));
+                silo.AddMemoryGrainStorageAsDefault();
+                silo.AddLogStreams(_ => { }).UseMemoryLogStore();
+                silo.UseSqliteReminders(Path.Combine(dataDirectory, "reminders.db"));
             }
 
             silo.Services.AddSingleton<TimeProvider>(clock);

@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Licenses;
@@ -174,8 +175,8 @@ public sealed class LicenseTests
 
         await license.FlushHistory();
 
-        var streams = silo.Services.GetRequiredService<IStreamProvider>();
-        var page = await streams.GetStream<LicenseValidationEvent>(LicenseStreams.History, issued.License.Id).ReadAsync(StreamSequenceToken.First, 100);
+        var streams = silo.Services.GetRequiredService<ILogStreamProvider>();
+        var page = await streams.GetStream<LicenseValidationEvent>(LicenseStreams.History, issued.License.Id).ReadAsync(LogPosition.First, 100);
         Assert.Equal(["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "1.5"], page.Items.Select(i => i.Item.Version));
         Assert.Equal(LicenseRefusals.DeviceLimit, page.Items[5].Item.Reason);
         Assert.All(page.Items.Take(5), i => Assert.True(i.Item.Valid && i.Item.Count == 1));

@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -18,8 +19,8 @@ public sealed class UsageMeterTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static IAsyncStream<UsageEvent> Usage(AccountsSilo silo, string org) =>
-        silo.Services.GetRequiredService<IStreamProvider>().GetStream<UsageEvent>(UsageStreams.Namespace, org);
+    private static ILogStream<UsageEvent> Usage(AccountsSilo silo, string org) =>
+        silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<UsageEvent>(UsageStreams.Namespace, org);
 
     [Fact]
     public async Task Events_are_totalled_per_period_and_day_and_an_id_counts_once_within_the_bound()
@@ -31,7 +32,7 @@ public sealed class UsageMeterTests
         var january = new DateTimeOffset(2030, 1, 31, 23, 59, 0, TimeSpan.Zero);
         var february = january.AddMinutes(2);
         var stream = Usage(silo, "acme");
-        await stream.OnNextBatchAsync(
+        await stream.AppendBatchAsync(
         [
             new UsageEvent("a", UsageKinds.EdgeBytesServed, 100, january),
             new UsageEvent("b", UsageKinds.EdgeBytesServed, 50, february),
@@ -57,8 +58,8 @@ public sealed class UsageMeterTests
         await Assert.ThrowsAsync<InvalidFieldException>(() => meter.Report("2030-1"));
 
         // January remembers its 3 newest ids: "a" is forgotten after 3 more, so a very late retry of it counts again (the bound).
-        await stream.OnNextBatchAsync([.. new[] { "d", "e", "f" }.Select(id => new UsageEvent(id, UsageKinds.ApiRequests, 1, january))]);
-        await stream.OnNextBatchAsync([new UsageEvent("e", UsageKinds.ApiRequests, 1, january), new UsageEvent("a", UsageKinds.EdgeBytesServed, 100, january)]);
+        await stream.AppendBatchAsync([.. new[] { "d", "e", "f" }.Select(id => new UsageEvent(id, UsageKinds.ApiRequests, 1, january))]);
+        await stream.AppendBatchAsync([new UsageEvent("e", UsageKinds.ApiRequests, 1, january), new UsageEvent("a", UsageKinds.EdgeBytesServed, 100, january)]);
         jan = await WhenAsync(() => meter.Report("2030-01"), r => r.Events + r.DuplicatesIgnored == 8);
         Assert.Equal((6L, 2L), (jan.Events, jan.DuplicatesIgnored));
         Assert.Equal(200, jan.Totals[UsageKinds.EdgeBytesServed]);
@@ -76,14 +77,14 @@ public sealed class UsageMeterTests
         await OrganizationTests.JoinAsync(silo, org, owner, viewer, OrganizationRoles.Viewer);
         var now = silo.Clock.GetUtcNow();
         var period = BillingPeriods.Of(now);
-        await Usage(silo, "acme").OnNextBatchAsync([new UsageEvent("x", UsageKinds.ApiRequests, 7, now)]);
+        await Usage(silo, "acme").AppendBatchAsync([new UsageEvent("x", UsageKinds.ApiRequests, 7, now)]);
         var meter = silo.Grains.GetGrain<IUsageMeterGrain>("acme");
         await WhenAsync(() => meter.Report(period), r => r.Events == 1);
 
         // A crash: only what the meter wrote survives, and the ids it wrote still count once.
         await silo.RestartAsync(graceful: false);
         meter = silo.Grains.GetGrain<IUsageMeterGrain>("acme");
-        await Usage(silo, "acme").OnNextBatchAsync([new UsageEvent("x", UsageKinds.ApiRequests, 7, now), new UsageEvent("y", UsageKinds.ApiRequests, 1, now)]);
+        await Usage(silo, "acme").AppendBatchAsync([new UsageEvent("x", UsageKinds.ApiRequests, 7, now), new UsageEvent("y", UsageKinds.ApiRequests, 1, now)]);
         var report = await WhenAsync(() => meter.Get(viewer with { Scopes = [ApiTokenScopes.Read] }, period), r => r.Events + r.DuplicatesIgnored == 3);
         Assert.Equal(8, report.Totals[UsageKinds.ApiRequests]);
         Assert.Equal(1, report.DuplicatesIgnored);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.Api.Edge;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;

@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
@@ -59,10 +60,10 @@ public sealed class BuildGrainTests
         Assert.Equal(BuildStatuses.Building, (await build.Start()).Status);
         await Assert.ThrowsAsync<InvalidFieldException>(() => build.Finish(BuildStatuses.Building));
 
-        var log = silo.Services.GetRequiredService<IStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, id);
-        await log.OnNextAsync(new BuildLogLine(DateTimeOffset.UnixEpoch, BuildLogStreams.System, "done"));
+        var log = silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, id);
+        await log.AppendAsync(new BuildLogLine(DateTimeOffset.UnixEpoch, BuildLogStreams.System, "done"));
         var observer = new StatusAtCompletion(build, owner);
-        await using var subscription = await log.SubscribeAsync(observer, StreamSequenceToken.First);
+        await using var subscription = await log.SubscribeAsync(observer, LogPosition.First);
 
         var finished = await build.Finish(BuildStatuses.Failed);
         Assert.Equal(BuildStatuses.Failed, finished.Status);
@@ -87,17 +88,17 @@ public sealed class BuildGrainTests
 
         const int lines = 1200;
         await producer.Start(owner, new SyntheticBuildRequest(slug, Lines: lines, LineBytes: 120, Status: BuildStatuses.Canceled));
-        var log = silo.Services.GetRequiredService<IStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, id);
+        var log = silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, id);
         var received = new Collector();
-        await using (await log.SubscribeAsync(received, StreamSequenceToken.First))
+        await using (await log.SubscribeAsync(received, LogPosition.First))
         {
             await received.Completed.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         }
 
-        Assert.Equal(Enumerable.Range(1, lines).Select(n => (long)n), received.Items.Select(i => i.Token.SequenceNumber));
+        Assert.Equal(Enumerable.Range(1, lines).Select(n => (long)n), received.Items.Select(i => i.Position.SequenceNumber));
         Assert.All(received.Items, item =>
         {
-            var n = (int)item.Token.SequenceNumber;
+            var n = (int)item.Position.SequenceNumber;
             Assert.Equal((SyntheticBuildLog.StreamOf(n), SyntheticBuildLog.TextOf(n, 120)), (item.Item.Stream, item.Item.Text));
         });
         Assert.Equal(BuildStatuses.Canceled, (await silo.Grains.GetGrain<IBuildGrain>(id).Get(owner)).Status);
@@ -105,9 +106,9 @@ public sealed class BuildGrainTests
         // Lines over 16 KiB arrive as several, in order, whole.
         var longId = BuildIds.New();
         await silo.Grains.GetGrain<ISyntheticBuildGrain>(longId).Start(owner, new SyntheticBuildRequest(slug, Lines: 2, LineBytes: 40_000));
-        var longLog = silo.Services.GetRequiredService<IStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, longId);
+        var longLog = silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<BuildLogLine>(BuildLogs.Namespace, longId);
         var pieces = new Collector();
-        await using (await longLog.SubscribeAsync(pieces, StreamSequenceToken.First))
+        await using (await longLog.SubscribeAsync(pieces, LogPosition.First))
         {
             await pieces.Completed.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         }
@@ -117,24 +118,24 @@ public sealed class BuildGrainTests
         Assert.Equal(expected.Select(l => (l.Stream, l.Text)), pieces.Items.Select(i => (i.Item.Stream, i.Item.Text)));
     }
 
-    private sealed class StatusAtCompletion(IBuildGrain build, Caller caller) : IAsyncObserver<BuildLogLine>
+    private sealed class StatusAtCompletion(IBuildGrain build, Caller caller) : ILogObserver<BuildLogLine>
     {
         public TaskCompletionSource<string> Status { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token) => Task.CompletedTask;
+        public Task OnNextAsync(BuildLogLine item, LogPosition token) => Task.CompletedTask;
 
         public async Task OnCompletedAsync() => Status.TrySetResult((await build.Get(caller)).Status);
     }
 
-    private sealed class Collector : IAsyncObserver<BuildLogLine>
+    private sealed class Collector : ILogObserver<BuildLogLine>
     {
-        public List<StreamItem<BuildLogLine>> Items { get; } = [];
+        public List<LogItem<BuildLogLine>> Items { get; } = [];
 
         public TaskCompletionSource Completed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token)
+        public Task OnNextAsync(BuildLogLine item, LogPosition token)
         {
-            Items.Add(new StreamItem<BuildLogLine>(item, token));
+            Items.Add(new LogItem<BuildLogLine>(item, token));
             return Task.CompletedTask;
         }
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Actors.Runtime;
-using Actors.Runtime.Testing;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
@@ -29,9 +29,9 @@ public sealed class BuildSilo : IAsyncDisposable
 {
     public const string Password = "correct horse battery staple";
 
-    private readonly InProcessTestCluster _cluster;
+    private readonly TestSilo _cluster;
 
-    private BuildSilo(InProcessTestCluster cluster, string directory, LocalArtifactStore store)
+    private BuildSilo(TestSilo cluster, string directory, LocalArtifactStore store)
     {
         _cluster = cluster;
         Directory = directory;
@@ -47,7 +47,7 @@ public sealed class BuildSilo : IAsyncDisposable
 
     public IGrainFactory Grains => _cluster.GrainFactory;
 
-    public IStreamProvider Streams => _cluster.Services.GetRequiredService<IStreamProvider>();
+    public ILogStreamProvider Streams => _cluster.Services.GetRequiredService<ILogStreamProvider>();
 
     public Task RestartAsync(bool graceful) => _cluster.RestartAsync(graceful);
 
@@ -63,10 +63,11 @@ public sealed class BuildSilo : IAsyncDisposable
             ["CloudDeck:Projects:AllowLocalSources"] = "true",
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var database = Path.Combine(directory, "clouddeck.db");
-        var cluster = await InProcessTestCluster.StartAsync(silo =>
+        var cluster = await TestSilo.StartAsync(silo =>
         {
-            silo.AddGrains(GrainsAssembly.Value);
-            silo.AddSqliteStorage(database).UseSqliteReminders(database).UseSqliteStreams(database);
+            silo.AddSqliteGrainStorageAsDefault(database);
+            silo.UseSqliteReminders(database);
+            silo.AddLogStreams(_ => { }).UseSqliteLogStore(database + ".streams");
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddSingleton<IArtifactStore>(store);
             silo.Services.AddCloudDeckAccounts(configuration, directory);
@@ -125,7 +126,7 @@ public sealed class BuildSilo : IAsyncDisposable
     public async Task<IReadOnlyList<BuildLogLine>> LogUntilEndAsync(string buildId)
     {
         var collector = new LogCollector();
-        await using (await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).SubscribeAsync(collector, StreamSequenceToken.First))
+        await using (await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).SubscribeAsync(collector, LogPosition.First))
         {
             await collector.Completed.Task.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
         }
@@ -136,7 +137,7 @@ public sealed class BuildSilo : IAsyncDisposable
     /// <summary>The whole stored log, as the API's text endpoint reads it.</summary>
     public async Task<IReadOnlyList<BuildLogLine>> StoredLogAsync(string buildId)
     {
-        var page = await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).ReadAsync(StreamSequenceToken.First, 100_000);
+        var page = await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).ReadAsync(LogPosition.First, 100_000);
         return [.. page.Items.Select(i => i.Item)];
     }
 
@@ -144,7 +145,7 @@ public sealed class BuildSilo : IAsyncDisposable
     public async Task WaitForLineAsync(string buildId, string text)
     {
         var collector = new LogCollector(text);
-        await using (await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).SubscribeAsync(collector, StreamSequenceToken.First))
+        await using (await Streams.GetStream<BuildLogLine>(BuildLogs.Namespace, buildId).SubscribeAsync(collector, LogPosition.First))
         {
             await collector.Seen.Task.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
         }
@@ -176,7 +177,7 @@ public sealed class BuildSilo : IAsyncDisposable
         }
     }
 
-    private sealed class LogCollector(string? waitFor = null) : IAsyncObserver<BuildLogLine>
+    private sealed class LogCollector(string? waitFor = null) : ILogObserver<BuildLogLine>
     {
         private readonly List<BuildLogLine> _lines = [];
 
@@ -192,7 +193,7 @@ public sealed class BuildSilo : IAsyncDisposable
 
         public TaskCompletionSource Seen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task OnNextAsync(BuildLogLine item, StreamSequenceToken token)
+        public Task OnNextAsync(BuildLogLine item, LogPosition token)
         {
             lock (_lines) _lines.Add(item);
             if (waitFor is not null && item.Text.Contains(waitFor, StringComparison.Ordinal)) Seen.TrySetResult();

@@ -1,3 +1,4 @@
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.Grains.Builds.Executor;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,7 +46,7 @@ public sealed class CommandRunnerTests
         Assert.Equal(7, exit);
         await WaitForAsync(() => Tools.ProcessesWith("TREE_MARKER", marker).Count == 0);
         Assert.Empty(Tools.ProcessesWith("TREE_MARKER", marker));
-        var lines = (await stream.ReadAsync(Actors.Runtime.StreamSequenceToken.First, 100)).Items.Select(i => (i.Item.Stream, i.Item.Text)).ToList();
+        var lines = (await stream.ReadAsync(LogPosition.First, 100)).Items.Select(i => (i.Item.Stream, i.Item.Text)).ToList();
         Assert.Contains((BuildLogStreams.Stdout, "out"), lines);
         Assert.Contains((BuildLogStreams.Stderr, "err"), lines);
     }

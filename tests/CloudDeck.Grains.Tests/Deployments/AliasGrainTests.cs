@@ -1,4 +1,5 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Deployments;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ public sealed class AliasGrainTests
     public async Task Set_and_remove_are_stored_and_announced_with_growing_versions()
     {
         await using var silo = await AccountsSilo.StartAsync(sqlite: true);
-        var changes = silo.Services.GetRequiredService<IStreamProvider>().GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key);
+        var changes = silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key);
         var before = (await changes.GetInfoAsync()).Last;
         var alias = silo.Grains.GetGrain<IAliasGrain>("web-acme.localhost");
 
@@ -23,7 +24,7 @@ public sealed class AliasGrainTests
         Assert.Null(await alias.Get());
         Assert.Null(await alias.Set("acme/web", "0123456789abcdef"));
 
-        var page = await changes.ReadAsync(new StreamSequenceToken(before + 1), 10);
+        var page = await changes.ReadAsync(new LogPosition(before + 1), 10);
         Assert.Equal(
             [new AliasChange("web-acme.localhost", "0123456789abcdef", 1), new AliasChange("web-acme.localhost", "fedcba9876543210", 2),
              new AliasChange("web-acme.localhost", null, 3), new AliasChange("web-acme.localhost", "0123456789abcdef", 4)],

@@ -1,4 +1,4 @@
-using Actors.Runtime;
+using Orleans.Configuration;
 using CloudDeck.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 
@@ -16,39 +16,38 @@ public sealed class ClusterConfigurationTests
     }
 
     [Fact]
-    public void Failure_detection_timings_come_from_CloudDeck_Cluster_into_the_runtime_options()
+    public void Failure_detection_timings_come_from_CloudDeck_Cluster_into_Orleans_membership_options()
     {
-        var runtime = new ClusterOptions();
+        var membership = new ClusterMembershipOptions();
         Read(
-            ("CloudDeck:Cluster:ProbePeriod", "00:00:02"),
             ("CloudDeck:Cluster:ProbeTimeout", "00:00:00.500"),
             ("CloudDeck:Cluster:MissedProbesLimit", "4"),
             ("CloudDeck:Cluster:VotesForDeathDeclaration", "3"),
             ("CloudDeck:Cluster:ProbedSilos", "5"),
             ("CloudDeck:Cluster:SuspicionLifetime", "00:00:30"),
             ("CloudDeck:Cluster:TableRefreshPeriod", "00:00:03"),
-            ("CloudDeck:Cluster:IAmAlivePeriod", "00:00:07")).ApplyTo(runtime);
+            ("CloudDeck:Cluster:IAmAlivePeriod", "00:00:07")).ApplyTo(membership);
 
-        Assert.Equal(TimeSpan.FromSeconds(2), runtime.ProbePeriod);
-        Assert.Equal(TimeSpan.FromMilliseconds(500), runtime.ProbeTimeout);
-        Assert.Equal(4, runtime.MissedProbesLimit);
-        Assert.Equal(3, runtime.VotesForDeathDeclaration);
-        Assert.Equal(5, runtime.ProbedSilos);
-        Assert.Equal(TimeSpan.FromSeconds(30), runtime.SuspicionLifetime);
-        Assert.Equal(TimeSpan.FromSeconds(3), runtime.TableRefreshPeriod);
-        Assert.Equal(TimeSpan.FromSeconds(7), runtime.IAmAlivePeriod);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), membership.ProbeTimeout);
+        Assert.Equal(4, membership.NumMissedProbesLimit);
+        Assert.Equal(3, membership.NumVotesForDeathDeclaration);
+        Assert.Equal(5, membership.NumProbedSilos);
+        Assert.Equal(TimeSpan.FromSeconds(30), membership.DeathVoteExpirationTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(3), membership.TableRefreshTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(7), membership.IAmAliveTablePublishTimeout);
     }
 
     [Fact]
-    public void Unset_timings_keep_the_runtime_defaults()
+    public void Unset_timings_detect_a_dead_silo_faster_than_Orleans_defaults()
     {
-        var defaults = new ClusterOptions();
-        var runtime = new ClusterOptions { ProbeTimeout = TimeSpan.FromMinutes(9), MissedProbesLimit = 9 };
-        Read().ApplyTo(runtime);
+        var membership = new ClusterMembershipOptions();
+        var orleansDefaults = new ClusterMembershipOptions();
+        Read().ApplyTo(membership);
 
-        Assert.Equal(defaults.ProbeTimeout, runtime.ProbeTimeout);
-        Assert.Equal(defaults.MissedProbesLimit, runtime.MissedProbesLimit);
-        Assert.Equal(defaults.SuspicionLifetime, runtime.SuspicionLifetime);
+        // Time to suspect a silo that stopped answering: missed probes x probe timeout.
+        Assert.True(membership.ProbeTimeout * membership.NumMissedProbesLimit < orleansDefaults.ProbeTimeout * orleansDefaults.NumMissedProbesLimit);
+        Assert.Equal(TimeSpan.FromSeconds(1), membership.ProbeTimeout);
+        Assert.Equal(2, membership.NumMissedProbesLimit);
     }
 
     [Theory]
@@ -60,6 +59,7 @@ public sealed class ClusterConfigurationTests
     [InlineData("CloudDeck:Cluster:TableRefreshPeriod", "2.00:00:00", "CloudDeck:Cluster:TableRefreshPeriod must be more than 0 and at most 1.00:00:00")]
     [InlineData("CloudDeck:Cluster:MissedProbesLimit", "0", "CloudDeck:Cluster:MissedProbesLimit must be at least 1 (was 0)")]
     [InlineData("CloudDeck:Cluster:VotesForDeathDeclaration", "-1", "CloudDeck:Cluster:VotesForDeathDeclaration must be at least 1 (was -1)")]
+    [InlineData("CloudDeck:Cluster:GatewayPort", "11111", "CloudDeck:Cluster:SiloPort and GatewayPort must be two different ports")]
     public void A_wrong_cluster_setting_stops_the_start_with_a_message_naming_it(string key, string value, string message)
     {
         var error = Assert.Throws<InvalidOperationException>(() => Read((key, value)));

@@ -1,7 +1,9 @@
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Tests.Hosting;
@@ -18,14 +20,16 @@ public sealed class StreamConfigurationTests
             ["CloudDeck:Streams:Retention:build-logs:MaxAge"] = "30.00:00:00",
             ["CloudDeck:Streams:Retention:usage:MaxCount"] = "1000",
         }).Build();
-        var services = new ServiceCollection().AddLogging();
-        services.AddCloudDeckSilo(configuration);
-        using var provider = services.BuildServiceProvider();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.AddCloudDeckSilo();
+        using var host = builder.Build();
+        var provider = host.Services;
 
-        var options = provider.GetRequiredService<IOptions<StreamOptions>>().Value;
+        var options = provider.GetRequiredService<IOptions<LogStreamOptions>>().Value;
         Assert.Equal(64, options.SubscriberBuffer);
         Assert.Equal(4096, options.CacheSize);
-        Assert.Equal(new StreamRetention(TimeSpan.FromDays(30), null), options.Retention["build-logs"]);
-        Assert.Equal(new StreamRetention(null, 1000), options.Retention["usage"]);
+        Assert.Equal(new LogRetention(TimeSpan.FromDays(30), null), options.Retention["build-logs"]);
+        Assert.Equal(new LogRetention(null, 1000), options.Retention["usage"]);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
-using Actors.Runtime;
+using Actors.Extensions;
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
@@ -109,8 +110,8 @@ internal static class ServerApps
     /// <summary>The deployment's runtime log as stored.</summary>
     public static async Task<IReadOnlyList<BuildLogLine>> RuntimeLogAsync(AccountsSilo silo, string id)
     {
-        var page = await silo.Services.GetRequiredService<IStreamProvider>().GetStream<BuildLogLine>(RuntimeLogs.Namespace, id)
-            .ReadAsync(StreamSequenceToken.First, 10_000);
+        var page = await silo.Services.GetRequiredService<ILogStreamProvider>().GetStream<BuildLogLine>(RuntimeLogs.Namespace, id)
+            .ReadAsync(LogPosition.First, 10_000);
         return [.. page.Items.Select(i => i.Item)];
     }
 

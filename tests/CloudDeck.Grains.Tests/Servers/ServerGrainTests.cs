@@ -1,3 +1,4 @@
+using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
@@ -160,9 +161,9 @@ public sealed class ServerGrainTests
         var (silo, owner, _) = await StartAsync();
         await using var __ = silo;
         var changes = new List<AliasChange>();
-        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Actors.Runtime.IStreamProvider>(silo.Services);
+        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ILogStreamProvider>(silo.Services);
         await using var subscription = await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key)
-            .SubscribeAsync(new Collector<AliasChange>(changes), Actors.Runtime.StreamSequenceToken.First);
+            .SubscribeAsync(new Collector<AliasChange>(changes), LogPosition.First);
         var preview = await DeployAsync(silo, owner, DeploymentTargets.Preview, await ManifestAsync(silo, "doomed"));
         var pid = (await Server(silo, preview.Id).GetStatus(owner)).Pid!.Value;
 
@@ -194,7 +195,7 @@ public sealed class ServerGrainTests
 
         // At each production alias change: which servers answered at that moment.
         var seen = new List<(string? Production, bool V1Up, bool V2Up)>();
-        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Actors.Runtime.IStreamProvider>(silo.Services);
+        var streams = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ILogStreamProvider>(silo.Services);
         await using var subscription = await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key)
             .SubscribeAsync(new Probe(async change =>
             {
@@ -202,7 +203,7 @@ public sealed class ServerGrainTests
                 var up1 = await Server(silo, v1.Id).GetEndpoint() is not null;
                 var up2 = await Server(silo, v2.Id).GetEndpoint() is not null;
                 lock (seen) seen.Add((change.DeploymentId, up1, up2));
-            }), Actors.Runtime.StreamSequenceToken.First);
+            }), LogPosition.First);
 
         await silo.Grains.GetGrain<IDeploymentGrain>(v2.Id).Promote(owner);
         Assert.Equal("hello from v2", await GetAsync((await Server(silo, v2.Id).GetEndpoint())!));
@@ -279,9 +280,9 @@ public sealed class ServerGrainTests
 }
 
 /// <summary>Keeps every item a stream delivers.</summary>
-internal sealed class Collector<T>(List<T> items) : Actors.Runtime.IAsyncObserver<T>
+internal sealed class Collector<T>(List<T> items) : ILogObserver<T>
 {
-    public Task OnNextAsync(T item, Actors.Runtime.StreamSequenceToken token)
+    public Task OnNextAsync(T item, LogPosition token)
     {
         lock (items) items.Add(item);
         return Task.CompletedTask;
@@ -293,9 +294,9 @@ internal sealed class Collector<T>(List<T> items) : Actors.Runtime.IAsyncObserve
 }
 
 /// <summary>Runs a callback for every item a stream delivers.</summary>
-internal sealed class Probe(Func<AliasChange, Task> onNext) : Actors.Runtime.IAsyncObserver<AliasChange>
+internal sealed class Probe(Func<AliasChange, Task> onNext) : ILogObserver<AliasChange>
 {
-    public Task OnNextAsync(AliasChange item, Actors.Runtime.StreamSequenceToken token) => onNext(item);
+    public Task OnNextAsync(AliasChange item, LogPosition token) => onNext(item);
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
