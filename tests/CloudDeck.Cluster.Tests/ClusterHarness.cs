@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;
@@ -10,54 +9,50 @@ using Npgsql;
 namespace CloudDeck.Cluster.Tests;
 
 /// <summary>A real silo process (CloudDeck.Silo) in cluster mode.</summary>
-public sealed partial class SiloProcess : IAsyncDisposable
+public sealed class SiloProcess : IAsyncDisposable
 {
-    private SiloProcess(ChildProcess process, SiloAddress address)
+    private SiloProcess(ChildProcess process, int siloPort, int gatewayPort)
     {
         Process = process;
-        Address = address;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
     }
 
     public ChildProcess Process { get; }
 
-    public SiloAddress Address { get; }
+    public int SiloPort { get; }
 
-    public static async Task<SiloProcess> StartAsync(string database, string clusterId, CancellationToken cancellationToken)
+    public int GatewayPort { get; }
+
+    /// <summary>The silo's address as Orleans names it (endpoint and generation), known once its row is in the membership table.</summary>
+    public SiloAddress Address { get; internal set; } = SiloAddress.Zero;
+
+    public static SiloProcess Start(string database, string clusterId)
     {
         var dll = RepoPaths.ProjectOutput("silo", "CloudDeck.Silo");
+        var (siloPort, gatewayPort) = (ChildProcess.FreeTcpPort(), ChildProcess.FreeTcpPort());
         var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
         {
             ["CloudDeck__StorageProvider"] = "Postgres",
             ["CloudDeck__PostgresConnectionString"] = database,
             ["CloudDeck__Cluster__Mode"] = "Cluster",
             ["CloudDeck__Cluster__ClusterId"] = clusterId,
-            ["CloudDeck__Cluster__SiloPort"] = "0",
+            ["CloudDeck__Cluster__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["CloudDeck__Cluster__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CloudDeck__Auth__SigningKey"] = TestSigningKey,
             ["Logging__LogLevel__Default"] = "Information",
         }, workingDirectory: Path.GetDirectoryName(dll));
-        try
-        {
-            var joined = await process.WaitForOutputAsync(line => line.Contains("Joining cluster", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(60), cancellationToken);
-            var address = SiloAddress.Parse(JoinedAs().Match(joined).Groups[1].Value);
-            await process.WaitForOutputAsync(line => line.Contains("Silo started", StringComparison.Ordinal), TimeSpan.FromSeconds(60), cancellationToken);
-            return new SiloProcess(process, address);
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
-        }
+        return new SiloProcess(process, siloPort, gatewayPort);
     }
 
     /// <summary>The key every process of a test cluster shares, as cluster mode requires.</summary>
     public static string TestSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
-    [GeneratedRegex(@" as (\S+@\d+)")]
-    private static partial Regex JoinedAs();
-
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }
+
+/// <summary>One row of Orleans' membership table as the silos wrote it.</summary>
+public sealed record MembershipRow(SiloAddress Silo, SiloStatus Status);
 
 /// <summary>A PostgreSQL database, a cluster id, the silo processes and this process as a cluster client.</summary>
 public sealed class ClusterHarness : IAsyncDisposable
@@ -82,8 +77,6 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// <summary>The client process's services (its stream provider, for one).</summary>
     public IServiceProvider Services => _client!.Services;
 
-    private IClusterClient? Client => _client?.Services.GetRequiredService<IClusterClient>();
-
     public static async Task<ClusterHarness> StartAsync(PostgresFixture postgres, int silos, CancellationToken cancellationToken)
     {
         var harness = new ClusterHarness(await postgres.Server.CreateDatabaseAsync("cluster", cancellationToken), "t" + Guid.NewGuid().ToString("N")[..10]);
@@ -96,12 +89,17 @@ public sealed class ClusterHarness : IAsyncDisposable
 
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
-            builder.Services.Configure<ActorRuntimeOptions>(o => o.ServiceId = "clouddeck");
-            builder.Services.AddActorClusterClient(o =>
+            builder.UseOrleansClient(client =>
             {
-                o.ClusterId = harness.ClusterId;
-                o.MembershipConnectionString = harness.Database;
-            }, GrainsAssembly.Value);
+                client.Configure<Orleans.Configuration.ClusterOptions>(options =>
+                {
+                    options.ClusterId = harness.ClusterId;
+                    options.ServiceId = CloudDeck.Grains.Hosting.CloudDeckSilo.ServiceId;
+                });
+                client.UsePostgresClustering(harness.Database);
+                client.AddLogStreams();
+                client.AddCallCycleDetection();
+            });
             harness._client = builder.Build();
             await harness._client.StartAsync(cancellationToken);
             await harness.WaitForActiveAsync(silos, TimeSpan.FromSeconds(30), cancellationToken);
@@ -114,27 +112,63 @@ public sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts one more silo process and waits until its row in the membership table says Active.</summary>
     public async Task<SiloProcess> AddSiloAsync(CancellationToken cancellationToken)
     {
-        var silo = await SiloProcess.StartAsync(Database, ClusterId, cancellationToken);
+        var silo = SiloProcess.Start(Database, ClusterId);
         _silos.Add(silo);
-        return silo;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var row = (await ReadTableAsync(cancellationToken)).Where(r => r.Silo.Endpoint.Port == silo.SiloPort)
+                .MaxBy(r => r.Silo.Generation);
+            if (row is { Status: SiloStatus.Active })
+            {
+                silo.Address = row.Silo;
+                return silo;
+            }
+
+            Assert.False(silo.Process.HasExited, $"The silo on port {silo.SiloPort} exited before it joined:\n{silo.Process.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"The silo on port {silo.SiloPort} did not become Active in 60 s:\n{silo.Process.Output}");
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
-    public async Task<MembershipTableData> ReadTableAsync(CancellationToken cancellationToken)
+    /// <summary>The membership table of this cluster (Orleans' table, read with SQL so it shows what the silos wrote).</summary>
+    public async Task<IReadOnlyList<MembershipRow>> ReadTableAsync(CancellationToken cancellationToken)
     {
-        await using var table = new PostgresMembershipTable(Database, ClusterId);
-        return await table.ReadAllAsync(cancellationToken);
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT address, port, generation, status FROM orleansmembershiptable WHERE deploymentid = @cluster", connection);
+        command.Parameters.AddWithValue("cluster", ClusterId);
+        var rows = new List<MembershipRow>();
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(reader.GetString(0)), reader.GetInt32(1));
+                rows.Add(new MembershipRow(SiloAddress.New(endpoint, reader.GetInt32(2)), (SiloStatus)reader.GetInt32(3)));
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            // No silo has created the schema yet.
+        }
+
+        return rows;
     }
 
     public async Task<SiloStatus?> StatusOfAsync(SiloAddress silo, CancellationToken cancellationToken) =>
-        (await ReadTableAsync(cancellationToken)).Entries.FirstOrDefault(e => e.Silo == silo)?.Status;
+        (await ReadTableAsync(cancellationToken)).FirstOrDefault(e => e.Silo.Equals(silo))?.Status;
 
     public async Task WaitForActiveAsync(int count, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while ((await ReadTableAsync(cancellationToken)).Entries.Count(e => e.Status == SiloStatus.Active) != count
-               || (Client is { } client && client.ActiveSilos.Count != count))
+        var management = Grains.GetGrain<IManagementGrain>(0);
+        while ((await ReadTableAsync(cancellationToken)).Count(e => e.Status == SiloStatus.Active) != count
+               || (await management.GetHosts(onlyActive: true)).Count != count)
         {
             Assert.True(DateTime.UtcNow < deadline, $"The cluster did not reach {count} active silos in {timeout}.");
             await Task.Delay(100, cancellationToken);
