@@ -13,7 +13,7 @@ namespace CloudDeck.Grains.Usage;
 /// already counted in its period (an SDK retry, or a producer's) is counted once. One state write per delivered batch.
 /// </summary>
 [ImplicitLogConsumer(UsageStreams.Namespace)]
-public sealed class UsageMeterGrain(
+public sealed partial class UsageMeterGrain(
     [PersistentState("usage-meter")] IPersistentState<UsageMeterState> state,
     UsageOptions options,
     TimeProvider clock,
@@ -23,7 +23,25 @@ public sealed class UsageMeterGrain(
     private readonly Dictionary<string, UsageIdWindow> _idsByPeriod = new(StringComparer.Ordinal);
     private readonly HashSet<string> _changedPeriods = new(StringComparer.Ordinal);
 
+    // Applied in memory but not yet stored: written on graceful deactivation (a SIGTERM hands the meter off with it).
+    private bool _unwritten;
+
     private UsageMeterState Meter => state.State;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (!_unwritten) return;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+            _unwritten = false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The stream delivers the batch again to the next activation, which counts it once from the stored cursor.
+            LogUnwrittenMeterLost(logger, e, Slug);
+        }
+    }
 
     private string Slug => this.GetPrimaryKeyString();
 
@@ -47,9 +65,11 @@ public sealed class UsageMeterGrain(
 
         _changedPeriods.Clear();
         // Totals, ids and the last applied position in one write: after a crash either all of this batch counts or none.
+        _unwritten = true;
         try
         {
             await state.WriteStateAsync();
+            _unwritten = false;
         }
         catch (Exception)
         {
@@ -146,4 +166,7 @@ public sealed class UsageMeterGrain(
             _changedPeriods.Remove(period);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The usage meter of {Organization} could not write its last batch on deactivation; the stream will deliver it again")]
+    private static partial void LogUnwrittenMeterLost(ILogger logger, Exception error, string organization);
 }
