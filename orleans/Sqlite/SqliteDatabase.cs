@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,15 @@ namespace Actors.Extensions.Sqlite;
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
     private const int MaxIdleReaders = 16;
+
+    /// <summary>The meter of <see cref="CommitSize"/>.</summary>
+    public const string MeterName = "Actors.Extensions.Sqlite";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Writes per committed transaction, tagged with the database path: how much group commit is batching.</summary>
+    private static readonly Histogram<int> CommitSize = Meter.CreateHistogram<int>(
+        "sqlite.group_commit.writes", unit: "{write}", description: "Writes committed together in one SQLite transaction");
 
     private readonly string _writerConnectionString;
     private readonly string _readerConnectionString;
@@ -201,7 +211,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    private static bool TryCommit(SqliteWriteCommands commands, List<SqliteWrite> batch, out Exception error)
+    private bool TryCommit(SqliteWriteCommands commands, List<SqliteWrite> batch, out Exception error)
     {
         try
         {
@@ -214,6 +224,8 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
 
                 transaction.Commit();
             }
+
+            CommitSize.Record(batch.Count, new KeyValuePair<string, object?>("database", DatabasePath));
 
             foreach (var write in batch)
             {
