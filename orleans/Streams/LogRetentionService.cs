@@ -14,7 +14,7 @@ internal sealed class LogRetentionService(IServiceProvider services, IOptions<Lo
     ILogger<LogRetentionService> logger) : BackgroundService
 {
     private readonly ILogStore? _store = services.GetService<ILogStore>();
-    private readonly TimeProvider _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+    private readonly TimeProvider _time = LogStreamsBuilderExtensions.ClockOf(services);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,7 +24,7 @@ internal sealed class LogRetentionService(IServiceProvider services, IOptions<Lo
         }
 
         // The first sweep comes one interval after start: a sweep at start would race whatever the process does first.
-        using var timer = new PeriodicTimer(options.Value.RetentionSweepInterval, _time);
+        using var timer = new PeriodicTimer(options.Value.RetentionSweepInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try

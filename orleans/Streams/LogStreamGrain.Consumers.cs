@@ -153,7 +153,7 @@ internal sealed partial class LogStreamGrain
                 catch (Exception exception) when (!_retired && !_deactivating)
                 {
                     LogStreamLog.DeliveryFailed(_logger, exception, _id, consumer.ToString(), backoff);
-                    await Task.Delay(backoff, _time);
+                    await Task.Delay(backoff);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestDeliveryBackoff.Ticks));
                     continue;
                 }

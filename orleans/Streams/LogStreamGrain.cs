@@ -52,7 +52,7 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
         _longestWait = TimeSpan.FromTicks(Math.Min(_options.LiveWait.Ticks, messaging.Value.ResponseTimeout.Ticks / 2));
         _host = silo.SiloAddress.ToString();
         _logger = logger;
-        _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        _time = LogStreamsBuilderExtensions.ClockOf(services);
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -139,7 +139,7 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
                 // so a busy stream does not pile up timers.
                 using var waited = new CancellationTokenSource();
                 var bound = TimeSpan.FromMilliseconds(Math.Min(waitMs, _longestWait.TotalMilliseconds));
-                await Task.WhenAny(stored, Task.Delay(bound, _time, waited.Token));
+                await Task.WhenAny(stored, Task.Delay(bound, waited.Token));
                 await waited.CancelAsync();
                 if (!stored.IsCompleted)
                 {

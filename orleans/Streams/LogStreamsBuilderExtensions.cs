@@ -8,6 +8,15 @@ namespace Actors.Extensions.Streams;
 public static class LogStreamsBuilderExtensions
 {
     /// <summary>
+    /// Key of an optional keyed <see cref="TimeProvider"/> that stamps appends and judges their age (tests move it by hand).
+    /// Keyed, because a manual clock handed to Orleans itself would stop its timers and membership.
+    /// </summary>
+    public const string ClockServiceKey = "actors.log-streams.clock";
+
+    internal static TimeProvider ClockOf(IServiceProvider services) =>
+        services.GetKeyedService<TimeProvider>(ClockServiceKey) ?? TimeProvider.System;
+
+    /// <summary>
     /// Log streams on this silo: the log grains, <see cref="ILogStreamProvider"/>, the retention sweep, and
     /// <see cref="LogStreamOptions"/> validated at start. Follow with UseSqliteLogStore, UsePostgresLogStore or UseMemoryLogStore.
     /// </summary>
