@@ -1,64 +1,92 @@
-// PLACEHOLDER (lead): the agreed contract, replaced by the streams branch at merge.
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Actors.Extensions.Streams;
 
-/// <summary>Names one stream: a namespace (what kind of stream: "build-logs") and a key within it (which one).</summary>
+/// <summary>Names one log stream: a namespace (what kind of log: "build-logs") and a key within it (which one).</summary>
+[GenerateSerializer, Immutable, Alias("actors.log.stream-id")]
 public readonly partial record struct LogStreamId
 {
     public LogStreamId(string @namespace, string key)
     {
         if (string.IsNullOrEmpty(@namespace) || !NamespacePattern().IsMatch(@namespace))
         {
-            throw new ArgumentException($"Stream namespace '{@namespace}' must be 1-64 characters of a-z, 0-9, '.', '_' or '-'.", nameof(@namespace));
+            throw new ArgumentException($"Log stream namespace '{@namespace}' must be 1-64 characters of a-z, 0-9, '.', '_' or '-'.", nameof(@namespace));
         }
 
         if (string.IsNullOrEmpty(key) || key.Length > 256)
         {
-            throw new ArgumentException("A stream key must be 1-256 characters.", nameof(key));
+            throw new ArgumentException("A log stream key must be 1-256 characters.", nameof(key));
         }
 
         Namespace = @namespace;
         Key = key;
     }
 
+    [Id(0)]
     public string Namespace { get; }
 
+    [Id(1)]
     public string Key { get; }
 
+    /// <summary>"namespace/key": the log grain's key. The namespace has no '/', so the first one splits it.</summary>
     public override string ToString() => $"{Namespace}/{Key}";
+
+    /// <summary>Reads what <see cref="ToString"/> wrote.</summary>
+    public static LogStreamId Parse(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            throw new FormatException($"'{value}' is not a log stream id of the form namespace/key.");
+        }
+
+        return new LogStreamId(value[..slash], value[(slash + 1)..]);
+    }
 
     [GeneratedRegex("^[a-z0-9._-]{1,64}$")]
     private static partial Regex NamespacePattern();
 }
 
 /// <summary>
-/// The position of an item in its stream: sequence numbers start at 1 and have no gaps, so the n-th item
-/// appended is item n (a build log's line n).
+/// The position of an item in its stream: positions start at 1 and have no gaps, so the n-th item appended is item n
+/// (a build log's line n).
 /// </summary>
-public readonly record struct LogPosition(long SequenceNumber) : IComparable<LogPosition>
+[GenerateSerializer, Immutable, Alias("actors.log.position")]
+public readonly record struct LogPosition([property: Id(0)] long SequenceNumber) : IComparable<LogPosition>
 {
-    /// <summary>Subscribing from here delivers the whole retained history.</summary>
+    /// <summary>Reading or subscribing from here delivers the whole retained history.</summary>
     public static LogPosition First => new(1);
 
     public LogPosition Next => new(SequenceNumber + 1);
 
     public int CompareTo(LogPosition other) => SequenceNumber.CompareTo(other.SequenceNumber);
 
-    public override string ToString() => SequenceNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static bool operator <(LogPosition left, LogPosition right) => left.CompareTo(right) < 0;
+
+    public static bool operator >(LogPosition left, LogPosition right) => left.CompareTo(right) > 0;
+
+    public static bool operator <=(LogPosition left, LogPosition right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >=(LogPosition left, LogPosition right) => left.CompareTo(right) >= 0;
+
+    public override string ToString() => SequenceNumber.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>One delivered item with its position.</summary>
-public readonly record struct LogItem<T>(T Item, LogPosition Position);
+[GenerateSerializer, Immutable, Alias("actors.log.item`1")]
+public readonly record struct LogItem<T>([property: Id(0)] T Item, [property: Id(1)] LogPosition Position);
 
 /// <summary>Receives a subscription's items in order, one call at a time.</summary>
 public interface ILogObserver<T>
 {
-    Task OnNextAsync(T item, LogPosition token);
+    Task OnNextAsync(T item, LogPosition position);
 
     /// <summary>Items that arrived together. Override to handle them at once (one flush, one send).</summary>
     async Task OnNextBatchAsync(IReadOnlyList<LogItem<T>> items)
     {
+        ArgumentNullException.ThrowIfNull(items);
         foreach (var item in items)
         {
             await OnNextAsync(item.Item, item.Position);
@@ -68,7 +96,7 @@ public interface ILogObserver<T>
     /// <summary>The producer completed the stream and every item before the completion was delivered.</summary>
     Task OnCompletedAsync() => Task.CompletedTask;
 
-    /// <summary>The subscription ended because of an error it cannot retry (an item that does not deserialize).</summary>
+    /// <summary>The subscription ended because of an error it cannot retry (the observer threw, or an item does not deserialize).</summary>
     Task OnErrorAsync(Exception error) => Task.CompletedTask;
 }
 
@@ -86,13 +114,22 @@ public abstract class LogSubscription : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>What a stream holds right now. <see cref="Last"/> is the last item's position (a completion is not an item).</summary>
-public sealed record LogStreamInfo(LogStreamId StreamId, long FirstRetained, long Last, bool IsCompleted, string Host)
+/// <summary>
+/// What a stream holds right now. <see cref="Last"/> is the last item's position (0 when nothing was ever appended);
+/// <see cref="Host"/> names the silo whose activation answered.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("actors.log.info")]
+public sealed record LogStreamInfo(
+    [property: Id(0)] LogStreamId StreamId,
+    [property: Id(1)] long FirstRetained,
+    [property: Id(2)] long Last,
+    [property: Id(3)] bool IsCompleted,
+    [property: Id(4)] string Host)
 {
     public long Count => Last < FirstRetained ? 0 : Last - FirstRetained + 1;
 }
 
-/// <summary>A page of history read with <see cref="ILogStream{T}.ReadAsync"/>.</summary>
+/// <summary>A page of history read with <see cref="ILogStream{T}.ReadAsync"/>. <see cref="Last"/> is the stream's last item when read.</summary>
 public sealed record LogPage<T>(IReadOnlyList<LogItem<T>> Items, long Last, bool IsCompleted)
 {
     /// <summary>Where the next page starts.</summary>
@@ -100,8 +137,8 @@ public sealed record LogPage<T>(IReadOnlyList<LogItem<T>> Items, long Last, bool
 }
 
 /// <summary>
-/// A durable, ordered, rewindable stream. Appends are stored (SQLite or PostgreSQL) before they are acknowledged
-/// or delivered; every subscriber reads from a position of its own, so it gets every item once, in order.
+/// A durable, ordered, rewindable log stream. Appends are stored (SQLite or PostgreSQL) before they are acknowledged or
+/// readable; every subscriber reads from a position of its own, so it gets every item once, in order.
 /// </summary>
 public interface ILogStream<T>
 {
@@ -111,18 +148,18 @@ public interface ILogStream<T>
     Task<LogPosition> AppendAsync(T item);
 
     /// <summary>
-    /// Appends items as one durable write; returns the last one's position. With <paramref name="expectedFirst"/>, the append is
-    /// idempotent: it happens only if the first item would get that position, and a retry of an append that already
-    /// happened returns its position instead of appending twice. Anything else throws <see cref="LogSequenceConflictException"/>.
+    /// Appends items as one durable write; returns the last one's position. With <paramref name="expectedFirst"/> the append is
+    /// idempotent: it happens only if the first item would get that position, and a retry of an append that already happened
+    /// returns its position instead of appending twice. Anything else throws <see cref="LogSequenceConflictException"/>.
     /// </summary>
     Task<LogPosition> AppendBatchAsync(IReadOnlyList<T> items, LogPosition? expectedFirst = null);
 
-    /// <summary>Ends the stream: subscribers get <see cref="ILogObserver{T}.OnCompletedAsync"/> after the last item; later appends are refused.</summary>
+    /// <summary>Ends the stream: subscribers get <see cref="ILogObserver{T}.OnCompletedAsync"/> after the last item; later appends throw <see cref="LogCompletedException"/>.</summary>
     Task CompleteAsync();
 
     /// <summary>
-    /// Delivers the items from <paramref name="from"/> (inclusive; null: only items appended from now on), history first,
-    /// then live. A subscription made inside a grain delivers on the grain's turns and ends with the activation.
+    /// Delivers the items from <paramref name="from"/> (inclusive; null: only items appended from now on), history first, then
+    /// live. Made inside a grain, deliveries run on the activation's scheduler; dispose the subscription in OnDeactivateAsync.
     /// </summary>
     Task<LogSubscription> SubscribeAsync(ILogObserver<T> observer, LogPosition? from = null);
 
@@ -132,62 +169,10 @@ public interface ILogStream<T>
     Task<LogStreamInfo> GetInfoAsync();
 }
 
-/// <summary>Gives out streams. Registered in every silo and cluster client.</summary>
+/// <summary>Gives out log streams. Registered on silos and on cluster clients by AddLogStreams.</summary>
 public interface ILogStreamProvider
 {
     ILogStream<T> GetStream<T>(LogStreamId id);
 
     ILogStream<T> GetStream<T>(string @namespace, string key) => GetStream<T>(new LogStreamId(@namespace, key));
-}
-
-/// <summary>
-/// On a grain class that implements <see cref="ILogConsumer{T}"/>: every stream of the namespace delivers its items to
-/// the grain whose key is the stream's key, activating it when needed, whether or not anyone subscribed.
-/// </summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class ImplicitLogConsumerAttribute(string @namespace) : Attribute
-{
-    public string Namespace { get; } = @namespace;
-}
-
-/// <summary>
-/// Implemented by grains with an <see cref="ImplicitLogConsumerAttribute"/>. Delivery is at least once and in order:
-/// after a crash, items after the last acknowledged batch come again, so a consumer that must count each item once keeps
-/// the last token it applied.
-/// </summary>
-public interface ILogConsumer<T>
-{
-    Task OnNextBatchAsync(LogStreamId stream, IReadOnlyList<LogItem<T>> items);
-
-    Task OnCompletedAsync(LogStreamId stream) => Task.CompletedTask;
-}
-
-/// <summary>An idempotent append found the stream somewhere other than where the producer expected it.</summary>
-public sealed class LogSequenceConflictException(string message) : Exception(message);
-
-/// <summary>The stream was completed; it takes no more items.</summary>
-public sealed class LogCompletedException(string message) : Exception(message);
-
-/// <summary>Retention of one namespace: items older than <see cref="MaxAge"/> or beyond the newest <see cref="MaxCount"/> are deleted.</summary>
-public sealed record LogRetention(TimeSpan? MaxAge = null, long? MaxCount = null);
-
-public sealed class LogStreamOptions
-{
-    /// <summary>Recent items each stream keeps in memory, so live subscribers never read storage.</summary>
-    public int CacheSize { get; set; } = 4096;
-
-    /// <summary>The most items one read returns.</summary>
-    public int MaxReadBatch { get; set; } = 1000;
-
-    /// <summary>Items a subscriber holds that its observer has not taken yet; beyond it, reading pauses (the producer never waits).</summary>
-    public int SubscriberBuffer { get; set; } = 1024;
-
-    /// <summary>How long a subscriber's read waits at the head of the stream for new items before asking again.</summary>
-    public TimeSpan LiveWait { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How often age-based retention runs.</summary>
-    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>Per namespace; streams of namespaces not listed keep everything.</summary>
-    public Dictionary<string, LogRetention> Retention { get; } = new(StringComparer.Ordinal);
 }
