@@ -63,7 +63,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         });
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<TimeProvider>(Clock);
+            services.AddManualClock(Clock);
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
         });
