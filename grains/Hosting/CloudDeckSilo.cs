@@ -15,6 +15,9 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Actors.Extensions;
+using Actors.Extensions.AdoNet;
+using Actors.Extensions.Hosting;
+using Actors.Extensions.Storage;
 
 namespace CloudDeck.Grains.Hosting;
 
@@ -92,7 +95,6 @@ public static class CloudDeckSilo
             });
             if (cluster.IsCluster)
             {
-                silo.UsePostgresClustering(cluster.ConnectionString!);
                 silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort,
                     listenOnAnyHostAddress: cluster.ListenAddress is null && !IPAddress.IsLoopback(IPAddress.Parse(cluster.AdvertisedAddress)));
                 silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
@@ -106,17 +108,22 @@ public static class CloudDeckSilo
                     serviceId: ServiceId, clusterId: cluster.ClusterId);
             }
 
-            var logStreams = silo.AddLogStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
+            silo.AddLogStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
             if (storage.IsPostgres)
             {
-                silo.UsePostgresGrainStorageAndReminders(storage.PostgresConnectionString!);
-                logStreams.UsePostgresLogStore(storage.PostgresConnectionString!);
+                // State and reminders in PostgreSQL through Orleans' ADO.NET providers on our schema; in cluster mode membership too.
+                silo.UsePostgresCluster(storage.PostgresConnectionString!, options =>
+                {
+                    options.UseClustering = cluster.IsCluster;
+                    options.GrainStorageSerializer = new SystemTextJsonGrainStorageSerializer();
+                });
+                silo.UsePostgresLogStore(storage.PostgresConnectionString!);
             }
             else
             {
-                silo.AddSqliteGrainStorageAsDefault(storage.SqlitePath);
-                silo.UseSqliteReminders(storage.SqlitePath);
-                logStreams.UseSqliteLogStore(storage.SqliteStreamsPath);
+                silo.AddSqliteGrainStorageAsDefault(options => options.DatabasePath = storage.SqlitePath);
+                silo.UseSqliteReminders(options => options.DatabasePath = storage.SqlitePath);
+                silo.UseSqliteLogStore(storage.SqliteStreamsPath);
             }
 
             silo.AddCallCycleDetection();

@@ -18,6 +18,13 @@ public sealed class PostgresClusterOptions
 
     /// <summary>Keep reminders in PostgreSQL (<c>UseAdoNetReminderService</c>). Default true.</summary>
     public bool UseReminders { get; set; } = true;
+
+    /// <summary>Find the other silos in PostgreSQL's membership table (<c>UseAdoNetClustering</c>). Default true; false for a
+    /// single silo that only keeps its state and reminders there.</summary>
+    public bool UseClustering { get; set; } = true;
+
+    /// <summary>How grain state is written; null keeps Orleans' default (Newtonsoft JSON).</summary>
+    public Orleans.Storage.IGrainStorageSerializer? GrainStorageSerializer { get; set; }
 }
 
 /// <summary>Cluster mode on PostgreSQL: Orleans' ADO.NET providers on the schema of <see cref="PostgresOrleansSchema"/>.</summary>
@@ -41,17 +48,22 @@ public static class PostgresClusterExtensions
         AddInstaller(builder.Services, connectionString);
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PostgresSchemaInstaller>());
 
-        builder.UseAdoNetClustering(o =>
+        if (options.UseClustering)
         {
-            o.Invariant = Invariant;
-            o.ConnectionString = connectionString;
-        });
+            builder.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = connectionString;
+            });
+        }
+
         if (options.AddDefaultGrainStorage)
         {
             builder.AddAdoNetGrainStorageAsDefault(o =>
             {
                 o.Invariant = Invariant;
                 o.ConnectionString = connectionString;
+                if (options.GrainStorageSerializer is { } serializer) o.GrainStorageSerializer = serializer;
             });
         }
         foreach (var name in options.GrainStorageNames.Distinct(StringComparer.Ordinal))
@@ -60,6 +72,7 @@ public static class PostgresClusterExtensions
             {
                 o.Invariant = Invariant;
                 o.ConnectionString = connectionString;
+                if (options.GrainStorageSerializer is { } serializer) o.GrainStorageSerializer = serializer;
             });
         }
         if (options.UseReminders)

@@ -1,3 +1,4 @@
+using Actors.Extensions.AdoNet;
 using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;

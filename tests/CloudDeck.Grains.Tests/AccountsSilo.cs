@@ -1,3 +1,4 @@
+using Actors.Extensions.Hosting;
 using System.Web;
 using Actors.Extensions;
 using Actors.Extensions.Streams;
@@ -61,16 +62,18 @@ public sealed class AccountsSilo : IAsyncDisposable
             if (sqlite)
             {
                 var path = Path.Combine(dataDirectory, "clouddeck.db");
-                silo.AddSqliteGrainStorageAsDefault(path);
-            silo.UseSqliteReminders(path);
-            silo.AddLogStreams(_ => { }).UseSqliteLogStore(path + ".streams");
+                silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = path);
+            silo.UseSqliteReminders(o => o.DatabasePath = path);
+            silo.AddLogStreams();
+            silo.UseSqliteLogStore(path + ".streams");
             }
             else
             {
                 // Reminders need a table (organization quota grains register one for period boundaries): SQLite in the temp directory.
                 silo.AddMemoryGrainStorageAsDefault();
-                silo.AddLogStreams(_ => { }).UseMemoryLogStore();
-                silo.UseSqliteReminders(Path.Combine(dataDirectory, "reminders.db"));
+                silo.AddLogStreams();
+                silo.UseMemoryLogStore();
+                silo.UseSqliteReminders(o => o.DatabasePath = Path.Combine(dataDirectory, "reminders.db"));
             }
 
             silo.Services.AddSingleton<TimeProvider>(clock);

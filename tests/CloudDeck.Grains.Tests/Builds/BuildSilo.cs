@@ -1,3 +1,4 @@
+using Actors.Extensions.Hosting;
 using System.Security.Cryptography;
 using Actors.Extensions;
 using Actors.Extensions.Streams;
@@ -65,9 +66,10 @@ public sealed class BuildSilo : IAsyncDisposable
         var database = Path.Combine(directory, "clouddeck.db");
         var cluster = await TestSilo.StartAsync(silo =>
         {
-            silo.AddSqliteGrainStorageAsDefault(database);
-            silo.UseSqliteReminders(database);
-            silo.AddLogStreams(_ => { }).UseSqliteLogStore(database + ".streams");
+            silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = database);
+            silo.UseSqliteReminders(o => o.DatabasePath = database);
+            silo.AddLogStreams();
+            silo.UseSqliteLogStore(database + ".streams");
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddSingleton<IArtifactStore>(store);
             silo.Services.AddCloudDeckAccounts(configuration, directory);
