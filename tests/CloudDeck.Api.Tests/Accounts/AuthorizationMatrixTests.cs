@@ -8,8 +8,8 @@ namespace CloudDeck.Api.Tests.Accounts;
 
 /// <summary>
 /// Every route the API maps, called as anonymous, a member of another organization, viewer, developer, admin and
-/// owner of "acme", must answer the status the README documents. The routes come from the app's
-/// EndpointDataSource, so a route added without a row here (or in the README) fails this test.
+/// owner of "acme", must answer the status docs/api.md documents. The routes come from the app's
+/// EndpointDataSource, so a route added without a row here (or in docs/api.md) fails this test.
 /// </summary>
 public sealed class AuthorizationMatrixTests : IAsyncDisposable
 {
@@ -286,7 +286,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
-    /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and the README say "/api/v1/me".</summary>
+    /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and docs/api.md say "/api/v1/me".</summary>
     private static string? Normalize(string? pattern) => pattern is { Length: > 1 } ? pattern.TrimEnd('/') : pattern;
 
     /// <summary>An ENT license of acme (unlimited machines and commands), issued by its owner; a new one when <paramref name="fresh"/>.</summary>
