@@ -95,8 +95,18 @@ public static class CloudDeckSilo
             });
             if (cluster.IsCluster)
             {
-                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort,
-                    listenOnAnyHostAddress: cluster.ListenAddress is null && !IPAddress.IsLoopback(IPAddress.Parse(cluster.AdvertisedAddress)));
+                var advertised = IPAddress.Parse(cluster.AdvertisedAddress);
+                silo.Configure<EndpointOptions>(endpoints =>
+                {
+                    endpoints.AdvertisedIPAddress = advertised;
+                    endpoints.SiloPort = cluster.SiloPort;
+                    endpoints.GatewayPort = cluster.GatewayPort;
+                    // Unset: loopback when advertised on loopback, else every interface.
+                    var listen = cluster.ListenAddress is { } configured ? IPAddress.Parse(configured)
+                        : IPAddress.IsLoopback(advertised) ? advertised : IPAddress.Any;
+                    endpoints.SiloListeningEndpoint = new IPEndPoint(listen, cluster.SiloPort);
+                    endpoints.GatewayListeningEndpoint = new IPEndPoint(listen, cluster.GatewayPort);
+                });
                 silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
             }
             else
