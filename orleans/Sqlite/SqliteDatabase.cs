@@ -58,6 +58,12 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     /// <summary>Creates or checks the schema and starts the writer; idempotent, and retried after a failure.</summary>
     public Task InitializeAsync()
     {
+        // Every write passes here: once started, no lock.
+        if (Volatile.Read(ref _initialization) is { IsCompletedSuccessfully: true } started && _disposed == 0)
+        {
+            return started;
+        }
+
         lock (_initializationGate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
