@@ -286,6 +286,12 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
 
         _writes.Writer.TryComplete();
+        if (_initialization is { } initialization)
+        {
+            // An opening still under way would start the writer after this check: let it finish (or fail) first.
+            await initialization.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         if (_writerThread is not null)
         {
             await _writerStopped.Task.ConfigureAwait(false);
