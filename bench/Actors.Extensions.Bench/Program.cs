@@ -10,13 +10,20 @@ var warmup = TimeSpan.FromSeconds(Option("--warmup", 2));
 var rounds = Option("--rounds", 3);
 var grains = Option("--grains", 256);
 
+var ours = StorageBench.Ours(SqliteDurability.Full, grains);
+var theirs = StorageBench.Theirs(grains);
+var theirsFewer = StorageBench.Theirs(Math.Min(grains, 16));
 StorageSubject[] subjects =
 [
-    StorageBench.Ours(SqliteDurability.Full, grains),
+    ours,
     StorageBench.Ours(SqliteDurability.Normal, grains),
-    StorageBench.Theirs(grains),
-    StorageBench.Theirs(Math.Min(grains, 16)),
+    theirs,
+    theirsFewer,
     StorageBench.Ours(SqliteDurability.Full, grains) with { Name = "ours, Durability=Full, provider called directly (no grains)", Direct = true },
+    // Full waits for one fsync per commit: a grain writing alone is capped near 1/fsync, and many grains share each fsync.
+    StorageBench.Ours(SqliteDurability.Full, 1) with { Name = "ours, Durability=Full, one grain alone" },
+    StorageBench.Ours(SqliteDurability.Normal, 1) with { Name = "ours, Durability=Normal, one grain alone" },
+    StorageBench.Ours(SqliteDurability.Full, grains * 4) with { Name = "ours, Durability=Full, more grains" },
 ];
 
 if (args.Contains("--only"))
@@ -56,15 +63,16 @@ foreach (var subject in subjects)
     Console.WriteLine($"{subject.Name + $" ({subject.Grains} grains)",-78} {Median(results[subject]),10:N0} {Median(perCpu[subject]),10:N0}");
 }
 
-if (subjects.Length < 4)
+if (!subjects.Contains(ours) || !subjects.Contains(theirs) || !subjects.Contains(theirsFewer))
 {
     return 0;
 }
 
-var ours = Median(results[subjects[0]]);
-var theirsBest = Math.Max(Median(results[subjects[2]]), Median(results[subjects[3]]));
+var oursRate = Median(results[ours]);
+var theirsBest = Math.Max(Median(results[theirs]), Median(results[theirsFewer]));
 Console.WriteLine();
-Console.WriteLine($"ours (Full) / Orleans' ADO.NET SQLite (its better concurrency): {ours / theirsBest:N1}x  (target >= 20x; ours >= 50,000 writes/s: {(ours >= 50_000 ? "met" : "NOT met")})");
+Console.WriteLine($"ours (Full, {grains} grains) / Orleans' ADO.NET SQLite (its better concurrency): {oursRate / theirsBest:N1}x  " +
+    $"(target >= 20x; ours >= 50,000 writes/s: {(oursRate >= 50_000 ? "met" : "NOT met")})");
 return 0;
 
 int Option(string name, int fallback)
