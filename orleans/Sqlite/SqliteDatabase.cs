@@ -37,6 +37,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     private readonly Lock _initializationGate = new();
     private Task? _initialization;
     private Thread? _writerThread;
+    private int _idleReaderCount;
     private int _disposed;
 
     public SqliteDatabase(string databasePath, SqliteDurability durability, int maxBatchSize, ILogger logger)
@@ -132,7 +133,11 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             await initialization.ConfigureAwait(false);
         }
 
-        if (!_idleReaders.TryTake(out var reader))
+        if (_idleReaders.TryTake(out var reader))
+        {
+            Interlocked.Decrement(ref _idleReaderCount);
+        }
+        else
         {
             reader = new SqliteReader(_readerConnectionString);
         }
@@ -146,11 +151,22 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
         finally
         {
-            if (healthy && _disposed == 0 && _idleReaders.Count < MaxIdleReaders)
+            // Kept for the next read unless the pool is full; a counter, not ConcurrentBag.Count, which locks every thread's list.
+            var kept = false;
+            if (healthy && _disposed == 0)
             {
-                _idleReaders.Add(reader);
+                if (Interlocked.Increment(ref _idleReaderCount) <= MaxIdleReaders)
+                {
+                    _idleReaders.Add(reader);
+                    kept = true;
+                }
+                else
+                {
+                    Interlocked.Decrement(ref _idleReaderCount);
+                }
             }
-            else
+
+            if (!kept)
             {
                 reader.Dispose();
             }
