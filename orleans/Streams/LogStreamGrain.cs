@@ -126,7 +126,7 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
         return appended;
     }
 
-    public async Task<LogSlice> Read(long from, int maxCount, int waitMs)
+    public async Task<LogSlice> Read(long from, int maxCount, int waitMs, CancellationToken cancellationToken)
     {
         from = Math.Max(from, 1);
         maxCount = Math.Clamp(maxCount, 1, _options.MaxReadBatch);
@@ -137,11 +137,11 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
             {
                 // Ended by the next stored write, by deactivation, or by the bound; the delay is cancelled when not needed,
                 // so a busy stream does not pile up timers.
-                using var waited = new CancellationTokenSource();
+                using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var bound = TimeSpan.FromMilliseconds(Math.Min(waitMs, _longestWait.TotalMilliseconds));
                 await Task.WhenAny(stored, Task.Delay(bound, waited.Token));
                 await waited.CancelAsync();
-                if (!stored.IsCompleted)
+                if (!stored.IsCompleted && !cancellationToken.IsCancellationRequested)
                 {
                     await CatchUpWithStorageAsync();
                 }
