@@ -140,18 +140,24 @@ internal sealed partial class LogStreamGrain
         {
             while (!_retired && !_deactivating && _cursors[consumer] < _last)
             {
-                var records = await RecordsAsync(Math.Max(_cursors[consumer] + 1, _first), _options.MaxReadBatch);
-                if (records.Length == 0)
-                {
-                    return;
-                }
-
+                LogRecord[] records;
                 try
                 {
+                    records = await RecordsAsync(Math.Max(_cursors[consumer] + 1, _first), _options.MaxReadBatch);
+                    if (records.Length == 0)
+                    {
+                        return;
+                    }
+
                     await target.DeliverLogEntries(new LogDelivery(_id, records));
                 }
-                catch (Exception exception) when (!_retired && !_deactivating)
+                catch (Exception exception)
                 {
+                    if (_retired || _deactivating)
+                    {
+                        return; // The next activation resumes from the stored cursor.
+                    }
+
                     LogStreamLog.DeliveryFailed(_logger, exception, _id, consumer.ToString(), backoff);
                     await Task.Delay(backoff);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestDeliveryBackoff.Ticks));
