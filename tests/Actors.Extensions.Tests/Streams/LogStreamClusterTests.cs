@@ -30,6 +30,19 @@ public sealed class LogStreamClusterTests
     }
 
     [Fact]
+    public async Task An_implicit_consumer_still_gets_every_item_on_silos_without_a_reminder_service()
+    {
+        await using var cluster = await LogTestCluster.StartAsync(1, reminders: false);
+        var key = $"no-reminders-{Guid.NewGuid():N}";
+        var stream = cluster.Streams.GetStream<long>(TallyGrain.Namespace, key);
+        await AppendRangeAsync(stream, 1, 100, 10);
+        await stream.CompleteAsync();
+        var tally = cluster.Client.GetGrain<ITallyGrain>(key);
+        await Eventually.HoldsAsync(async () => (await tally.Get()).Completed, Patience, async () => $"{await tally.Get()}");
+        Assert.Equal((5_050L, 100L, 0L), ((await tally.Get()).Sum, (await tally.Get()).Count, (await tally.Get()).OutOfOrder));
+    }
+
+    [Fact]
     public async Task An_implicit_consumer_resumes_from_its_stored_cursor_after_the_streams_silo_is_killed_and_applies_each_item_once()
     {
         const long total = 3_000;
