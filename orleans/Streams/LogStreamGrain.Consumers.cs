@@ -88,9 +88,10 @@ internal sealed partial class LogStreamGrain
             await this.UnregisterReminder(reminder);
         }
 
-        // An append during the unregister found the reminder still registered: settle it.
+        // An append during the unregister may have registered it just before it was removed: register again (an upsert).
         if (Lagging())
         {
+            _reminderRegistered = false;
             await EnsureReminderAsync();
         }
     }
