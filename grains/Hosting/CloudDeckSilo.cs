@@ -16,6 +16,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Actors.Extensions;
 using Actors.Extensions.AdoNet;
+using Actors.Extensions.CallChains;
 using Actors.Extensions.Hosting;
 using Actors.Extensions.Storage;
 
@@ -175,7 +176,6 @@ public static class CloudDeckSilo
             });
             client.UsePostgresClustering(cluster.ConnectionString!);
             client.AddLogStreams();
-            client.AddCallCycleDetection();
         });
         return true;
     }

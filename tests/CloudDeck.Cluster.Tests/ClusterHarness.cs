@@ -99,7 +99,6 @@ public sealed class ClusterHarness : IAsyncDisposable
                 });
                 client.UsePostgresClustering(harness.Database);
                 client.AddLogStreams();
-                client.AddCallCycleDetection();
             });
             harness._client = builder.Build();
             await harness._client.StartAsync(cancellationToken);
