@@ -1,5 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using Actors.Extensions.AdoNet;
+using Actors.Extensions.CallChains;
+using Actors.Extensions.Hosting;
+using Actors.Extensions.Storage;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
@@ -14,11 +18,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
-using Actors.Extensions;
-using Actors.Extensions.AdoNet;
-using Actors.Extensions.CallChains;
-using Actors.Extensions.Hosting;
-using Actors.Extensions.Storage;
 
 namespace CloudDeck.Grains.Hosting;
 

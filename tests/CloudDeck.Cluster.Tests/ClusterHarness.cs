@@ -1,5 +1,4 @@
 using Actors.Extensions.AdoNet;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,5 @@
 using Actors.Extensions.Hosting;
 using System.Web;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
