@@ -139,7 +139,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         await using var connection = new NpgsqlConnection(Database);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
-            "SELECT address, port, generation, status FROM orleansmembershiptable WHERE deploymentid = @cluster", connection);
+            "SELECT address, port, generation, status FROM orleans_membership WHERE cluster_id = @cluster", connection);
         command.Parameters.AddWithValue("cluster", ClusterId);
         var rows = new List<MembershipRow>();
         try
