@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Actors.Extensions.AdoNet;
 using Actors.Extensions.CallChains;
 using Actors.Extensions.Hosting;
+using Actors.Extensions.Resilience;
 using Actors.Extensions.Storage;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
@@ -137,6 +138,7 @@ public static class CloudDeckSilo
             }
 
             silo.AddCallCycleDetection();
+            silo.AddRejectedCallRetry();
             silo.Configure<GrainCollectionOptions>(configuration.GetSection("CloudDeck:Runtime:Collection"));
         });
         return builder;
@@ -175,6 +177,7 @@ public static class CloudDeckSilo
             });
             client.UsePostgresClustering(cluster.ConnectionString!);
             client.AddLogStreams();
+            client.AddRejectedCallRetry();
         });
         return true;
     }

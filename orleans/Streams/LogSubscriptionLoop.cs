@@ -37,8 +37,13 @@ internal sealed class LogSubscriptionLoop<T> : LogSubscription
     public static LogSubscriptionLoop<T> Start(LogStream<T> stream, ILogObserver<T> observer, long from, IGrainContext? activation)
     {
         var subscription = new LogSubscriptionLoop<T>(stream, observer, activation is null ? null : LogDeliveryExtension.InstallOn(activation));
-        _ = Task.Run(() => subscription.FetchAsync(from));
-        _ = Task.Run(subscription.DeliverAsync);
+        // The loops outlive the call that subscribed: they must not carry its RequestContext (a call chain, a deadline)
+        // into every read and delivery they make.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(() => subscription.FetchAsync(from));
+            _ = Task.Run(subscription.DeliverAsync);
+        }
         activation?.Deactivated.ContinueWith(_ => subscription.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return subscription;
     }

@@ -1,3 +1,4 @@
+using Actors.Extensions.Resilience;
 using Actors.Extensions.AdoNet;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;
@@ -98,6 +99,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                 });
                 client.UsePostgresClustering(harness.Database);
                 client.AddLogStreams();
+                client.AddRejectedCallRetry();
             });
             harness._client = builder.Build();
             await harness._client.StartAsync(cancellationToken);

@@ -62,14 +62,17 @@ public sealed class ClusterProcessTests(PostgresFixture postgres)
         }
 
         var declaredAfter = killedAt.Elapsed;
+        var declaredAtUtc = DateTime.UtcNow;
         var succeededAtDeath = load.Succeeded;
         await Task.Delay(3000, Ct);
         var succeededAfterDeath = load.Succeeded - succeededAtDeath;
         await load.StopAsync();
 
-        // Failures: only calls that were in flight when the silo died (at most one per worker).
+        // Failures: only calls sent before the death declaration (to the dead silo, while it was not yet declared dead).
         Assert.True(failedBefore == 0, $"{failedBefore} calls failed before any silo died:\n{load.DescribeFailures()}");
-        Assert.True(load.Failures.Count <= 8, $"{load.Failures.Count} failed calls (declared dead after {declaredAfter}):\n{load.DescribeFailures()}");
+        var lateFailures = load.Failures.Where(f => f.At > declaredAtUtc + LoadLoop.CallDeadline + TimeSpan.FromSeconds(1)).ToList();
+        Assert.True(lateFailures.Count == 0,
+            $"{lateFailures.Count} calls sent after the death declaration (after {declaredAfter}) failed:\n{load.DescribeFailures()}");
         // New calls succeed once the silo is declared dead, including calls to its grains.
         Assert.True(succeededAfterDeath > 100, $"only {succeededAfterDeath} calls succeeded in the 3 s after the death declaration");
 
@@ -112,7 +115,6 @@ public sealed class ClusterProcessTests(PostgresFixture postgres)
         var onNewcomer = fresh.Count(p => p.Silo == newcomer.Address.ToString());
         TestContext.Current.TestOutputHelper?.WriteLine($"{onNewcomer} of {fresh.Length} new activations on the fourth silo");
         Assert.InRange(onNewcomer, 10, 119);
-        Assert.Equal(4, fresh.Select(p => p.Silo).Distinct().Count());
     }
 
     [Fact]

@@ -16,6 +16,9 @@ public sealed class LoadLoop
     private readonly List<Task> _workers = [];
     private long _succeeded;
 
+    /// <summary>How long a worker waits for one call before it counts it failed and moves on.</summary>
+    public static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(2);
+
     public LoadLoop(IGrainFactory grains, string[] keys, int workers)
     {
         Keys = keys;
@@ -29,7 +32,9 @@ public sealed class LoadLoop
                     var key = keys[n % keys.Length];
                     try
                     {
-                        var view = await grains.GetGrain<IPlacementProbeGrain>(key).Increment();
+                        // A call in flight to a silo that dies is never answered; Orleans' client waits out its 30 s response
+                        // timeout for it. The worker gives up sooner, as an interactive caller would, and counts a failure.
+                        var view = await grains.GetGrain<IPlacementProbeGrain>(key).Increment().WaitAsync(CallDeadline);
                         _acknowledged.AddOrUpdate(key, view.Count, (_, previous) => Math.Max(previous, view.Count));
                         Interlocked.Increment(ref _succeeded);
                     }
