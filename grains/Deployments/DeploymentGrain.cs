@@ -146,6 +146,7 @@ public sealed partial class DeploymentGrain(
         Deployment.CreatedBy, Deployment.CreatedAt, Deployment.ReadyAt, Deployment.Sequence)
     {
         Error = Deployment.Error,
+        PreviewUrl = Deployment.PreviewHost is { } host ? edge.UrlOf(host) : null,
     };
 
     /// <summary>Non-members, a deployment that does not exist and a deleted one all get the same answer.</summary>

@@ -80,7 +80,7 @@ public sealed partial class ProjectGrain
             // Zero downtime for a server: healthy before the alias moves; the one it replaces drains, then stops.
             await ServerSwap.PrepareAsync(GrainFactory, target.Id, servers);
             // The one write that moves every edge; the history below only remembers it for the next rollback.
-            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Set(Key, target.Id);
+            await GrainFactory.GetGrain<IAliasGrain>((await ClaimHosts(branch: null)).Production).Set(Key, target.Id);
             ServerSwap.Retire(GrainFactory, current, target.Id, servers, logger);
             Project.ProductionHistory.Add(target.Id);
             await state.WriteStateAsync();
