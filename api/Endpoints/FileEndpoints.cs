@@ -74,7 +74,8 @@ public static class FileEndpoints
         }
 
         if (body.Problem() is { } refused) return refused;
-        return Results.Ok(new { missing = store.Missing(hashes) });
+        // What this organization holds, never what the store holds: another tenant's uploads stay invisible.
+        return Results.Ok(new { missing = store.MissingFor(slug, hashes) });
     }
 
     /// <param name="size">Optional: the size the client expects, checked against the body's length.</param>
@@ -101,8 +102,10 @@ public static class FileEndpoints
 
         // Kestrel's default body limit (30 MB) is below the store's.
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = options.MaxFileBytes;
-        var existed = store.Contains(sha256);
+        // "Created" is about this organization: whether another one stored the bytes is not told.
+        var existed = store.MissingFor(slug, [sha256]).Count == 0;
         await store.PutAsync(sha256, length, http.Request.Body, http.RequestAborted);
+        await store.GrantAsync(slug, [sha256], http.RequestAborted);
         return existed ? Results.Ok(new { sha256, size = length }) : Results.Created((string?)null, new { sha256, size = length });
     }
 }

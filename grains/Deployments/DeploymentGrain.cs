@@ -119,7 +119,8 @@ public sealed partial class DeploymentGrain(
             if (files.Count == 0) throw new InvalidFieldException("files", "must list at least one file");
             ManifestValidation.Validate(files);
             var store = artifacts ?? throw new ConflictException("This server has no artifact store, so it cannot deploy uploaded files.");
-            var missing = store.Missing(files.Select(f => f.Sha256));
+            // Only contents this organization uploaded (or built): a hash another tenant stored is not a file it may serve.
+            var missing = store.MissingFor(project.Organization, files.Select(f => f.Sha256));
             if (missing.Count > 0)
             {
                 throw new InvalidFieldException("files",
