@@ -164,6 +164,20 @@ public sealed partial class ProjectGrain
             throw new InvalidFieldException("body", "must be a JSON push event (GitHub's format: ref, after)");
         }
 
+        try
+        {
+            return ReadPush(root);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not text (a lone surrogate): a bad request, not a server error.
+            throw new InvalidFieldException("body", "must be a JSON push event whose strings are valid text");
+        }
+    }
+
+    private static (string Branch, string Commit)? ReadPush(JsonElement root)
+    {
+
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFieldException("body", "must be a JSON object");
         if (!root.TryGetProperty("ref", out var refElement) || refElement.ValueKind != JsonValueKind.String)
         {
