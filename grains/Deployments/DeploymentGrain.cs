@@ -127,6 +127,16 @@ public sealed partial class DeploymentGrain(
                     $"{missing.Count} file(s) are not uploaded yet (upload them first, PUT /api/v1/orgs/{{slug}}/files/{{sha256}}): {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
             }
 
+            // The manifest's sizes are what the edge announces (Content-Length) and what usage counts: they must be true.
+            for (var i = 0; i < files.Count; i++)
+            {
+                var stored = new FileInfo(store.PathOf(files[i].Sha256)).Length;
+                if (stored != files[i].Size)
+                {
+                    throw new InvalidFieldException($"files[{i}].size", $"is {files[i].Size}, but the uploaded content with that sha256 has {stored} bytes");
+                }
+            }
+
             return (new DeploymentSource(Files: files, Branch: source.Branch), null);
         }
 
