@@ -52,7 +52,8 @@ public sealed partial class ProjectGrain(
         // The production host is claimed first (a name another tenant's project holds gets a fallback), then the index
         // takes the name (and the plan's count); each is given back if a later step fails, so a refused or failed
         // create leaves neither a project, a counted one, nor a held host.
-        var claim = GrainFactory.GetGrain<IHostClaimGrain>(fresh.ProductionHost = await ClaimAsync(Hostnames.Production(Organization, Name, edge.BaseDomain)));
+        fresh.ProductionHost = await ClaimAsync(Hostnames.Production(Organization, Name, edge.BaseDomain));
+        var claim = GrainFactory.GetGrain<IHostClaimGrain>(fresh.ProductionHost);
         var view = View(fresh);
         try
         {
