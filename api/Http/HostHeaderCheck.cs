@@ -35,9 +35,7 @@ public sealed partial class HostHeaderCheck(ILogger<HostHeaderCheck> logger, Tim
             LogRefused(logger, raw, refused, LogInterval);
         }
 
-        http.Response.StatusCode = StatusCodes.Status400BadRequest;
-        http.Response.ContentType = "text/plain; charset=utf-8";
-        await http.Response.WriteAsync("400 Bad Request: the Host header is not a valid host name (an xn-- label is not valid punycode).\n", http.RequestAborted);
+        await JsonBody.FieldProblem("host", "must be a valid host name (an xn-- label of the Host header is not valid punycode)").ExecuteAsync(http);
     }
 
     /// <summary>Whether every <c>xn--</c> label of the host decodes (the only part of a Host that Kestrel lets through and ASP.NET Core cannot read).</summary>

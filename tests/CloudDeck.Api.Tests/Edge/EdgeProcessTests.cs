@@ -52,6 +52,8 @@ public sealed class EdgeProcessTests : ProcessTest
             using var response = await api.Http.SendAsync(request, Cancellation);
 
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("\"host\"", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
         }
 
         using var health = await api.Http.GetAsync("/healthz", Cancellation);
