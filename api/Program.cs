@@ -68,6 +68,8 @@ builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
 var app = builder.Build();
+// Before anything reads HttpRequest.Host (forwarded headers, the edge), which throws on a Host it cannot decode.
+HostHeaderCheck.UseHostHeaderCheck(app);
 if (knownProxies.Count > 0)
 {
     // First, so that every later middleware and endpoint sees the client's address rather than the proxy's.

@@ -64,12 +64,20 @@ public sealed class EdgeRouting
                     var key = Text(h, "key", $"{at}.headers[{i}]");
                     var value = Text(h, "value", $"{at}.headers[{i}]");
                     if (key.Any(c => c <= ' ' || c >= 127 || c == ':') || value.Any(c => c < ' ' && c != '\t')) throw new FormatException($"{at}.headers[{i}] is not a valid header");
-                    return KeyValuePair.Create(key, value);
+                    return KeyValuePair.Create(key, key.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase) ? HostOnlyCookie(value) : value);
                 }).ToList();
                 return new HeaderRule(Pattern(item, at), values);
             }),
         };
     }
+
+    /// <summary>
+    /// The cookie without any Domain attribute, so it is set for the host that served it and nothing wider: a
+    /// <c>Domain=&lt;base domain&gt;</c> would reach every other tenant's site and the API's host.
+    /// </summary>
+    public static string HostOnlyCookie(string setCookie) => string.Join("; ", setCookie.Split(';')
+        .Where(part => !part.Split('=', 2)[0].Trim().Equals("Domain", StringComparison.OrdinalIgnoreCase))
+        .Select(part => part.Trim()));
 
     private static bool? Bool(JsonElement item, string name) => item.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
         ? value.GetBoolean()

@@ -30,6 +30,8 @@ public sealed class EdgeSite
         Spa = routing.Spa ?? (files.ContainsKey("index.html") && notFound is null);
     }
 
+    public const string RoutingConfigFile = "clouddeck.json";
+
     public string Id { get; }
 
     /// <summary>Set for a server deployment: its requests go to its process, not to files.</summary>
@@ -57,7 +59,8 @@ public sealed class EdgeSite
             logger.LogWarning("Deployment {DeploymentId}: clouddeck.json ignored ({Problem})", id, e.Message);
         }
 
-        var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256))
+        // The routing config is the platform's input, not the site's content: never served as a file.
+        var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256) && f.Path != RoutingConfigFile)
             .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => SiteFile.Of(g.First()), StringComparer.Ordinal);
         return new EdgeSite(id, files, routing, manifest.Server);
     }

@@ -42,6 +42,7 @@ public static class FileBatchUpload
         var body = new BufferedStream(http.Request.Body, 64 * 1024);
         await using var batch = store.BeginBatch();
         var count = 0;
+        var hashes = new List<string>();
         for (; ; count++)
         {
             var field = $"files[{count}]";
@@ -66,6 +67,7 @@ public static class FileBatchUpload
             try
             {
                 await batch.AddAsync(parts[0], size, new BoundedReadStream(body, size), http.RequestAborted);
+                hashes.Add(parts[0]);
             }
             catch (InvalidFieldException invalid)
             {
@@ -74,6 +76,7 @@ public static class FileBatchUpload
         }
 
         await batch.CommitAsync(http.RequestAborted);
+        await store.GrantAsync(slug, hashes, http.RequestAborted);
         return Results.Ok(new { stored = count });
     }
 

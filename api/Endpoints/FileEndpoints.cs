@@ -17,9 +17,6 @@ namespace CloudDeck.Api.Endpoints;
 /// </summary>
 public static class FileEndpoints
 {
-    /// <summary>A missing-files body lists at most <see cref="ManifestValidation.MaxFiles"/> entries of ~100 bytes each.</summary>
-    public const int MaxMissingBodyBytes = 16 * 1024 * 1024;
-
     public static RouteGroupBuilder MapFileEndpoints(this RouteGroupBuilder api)
     {
         var files = api.MapGroup("/orgs/{slug}/files").RequireAuthorization()
@@ -37,44 +34,10 @@ public static class FileEndpoints
     {
         // Asked first: a caller outside the organization learns nothing, not even which hashes exist.
         await grains.GetGrain<IOrganizationGrain>(slug).Authorize(http.Caller(), OrganizationActions.Deploy);
-        var body = await JsonBody.ReadAsync(http.Request, MaxMissingBodyBytes);
-        var array = body.Array("files", ManifestValidation.MaxFiles);
-        var hashes = new List<string>();
-        var manifest = new List<ManifestFile>();
-        if (array is { } items)
-        {
-            var index = 0;
-            foreach (var item in items.EnumerateArray())
-            {
-                var at = $"files[{index++}]";
-                if (item.ValueKind != JsonValueKind.Object)
-                {
-                    body.Fail(at, "must be an object with sha256 and size (and path)");
-                    continue;
-                }
-
-                var hash = item.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString()! : "";
-                if (ManifestValidation.IsSha256(hash)) hashes.Add(hash);
-                else body.Fail($"{at}.sha256", ManifestValidation.HashRule);
-                long bytes = -1;
-                if (!item.TryGetProperty("size", out var size) || !size.TryGetInt64(out bytes) || bytes < 0) body.Fail($"{at}.size", "must be a whole number of bytes, 0 or more");
-                else if (bytes > options.MaxFileBytes) body.Fail($"{at}.size", $"must be at most {options.MaxFileBytes} bytes (CloudDeck:Artifacts:MaxFileBytes)");
-                // A client may send its whole manifest (with paths): its paths are then checked now, before any upload.
-                if (item.TryGetProperty("path", out var path)) manifest.Add(new ManifestFile(path.ValueKind == JsonValueKind.String ? path.GetString()! : "", hash, bytes));
-            }
-
-            if (manifest.Count > 0 && manifest.Count != items.GetArrayLength()) body.Fail("files", "must give a path for every file or for none");
-            else if (manifest.Count > 0)
-            {
-                foreach (var (field, problem) in ManifestValidation.Problems(manifest).Where(p => p.Field.EndsWith(".path", StringComparison.Ordinal) || p.Field == "files"))
-                {
-                    body.Fail(field, problem);
-                }
-            }
-        }
-
-        if (body.Problem() is { } refused) return refused;
-        return Results.Ok(new { missing = store.Missing(hashes) });
+        // Each hash is checked as its entry is read; what this organization holds, never what the store holds, so
+        // another tenant's uploads stay invisible.
+        var (missing, errors) = await MissingFilesReader.ReadAsync(http.Request, hash => store.MissingFor(slug, [hash]).Count > 0, options.MaxFileBytes);
+        return errors is not null ? JsonBody.ValidationProblem(errors) : Results.Ok(new { missing });
     }
 
     /// <param name="size">Optional: the size the client expects, checked against the body's length.</param>
@@ -101,8 +64,10 @@ public static class FileEndpoints
 
         // Kestrel's default body limit (30 MB) is below the store's.
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = options.MaxFileBytes;
-        var existed = store.Contains(sha256);
+        // "Created" is about this organization: whether another one stored the bytes is not told.
+        var existed = store.MissingFor(slug, [sha256]).Count == 0;
         await store.PutAsync(sha256, length, http.Request.Body, http.RequestAborted);
+        await store.GrantAsync(slug, [sha256], http.RequestAborted);
         return existed ? Results.Ok(new { sha256, size = length }) : Results.Created((string?)null, new { sha256, size = length });
     }
 }

@@ -31,7 +31,7 @@ public static class UsageEndpoints
             .MapGet("", async (string slug, string? period, HttpContext http, IGrainFactory grains, TimeProvider clock) =>
             {
                 period ??= BillingPeriods.Of(clock.GetUtcNow());
-                if (!BillingPeriods.TryParse(period, out _)) return JsonBody.FieldProblem("period", "must be a month such as 2026-11 (YYYY-MM)");
+                if (!BillingPeriods.TryParse(period, out _)) return JsonBody.FieldProblem("period", "must be a month such as 2026-11 (YYYY-MM, years 2000 to 9998)");
                 return Results.Ok(await grains.GetGrain<IUsageMeterGrain>(slug).Get(http.Caller(), period));
             });
         return api;

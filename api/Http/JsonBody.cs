@@ -46,6 +46,9 @@ public sealed class JsonBody
         {
             using var document = JsonDocument.Parse(bytes);
             if (document.RootElement.ValueKind != JsonValueKind.Object) return Failed("must be a JSON object");
+            // Checked once for every route: a string that is not text would throw wherever it is read (a 500), and
+            // a repeated key would let two readers of one body see different values.
+            if (FirstMistake(document.RootElement, "") is var (field, problem)) return Failed(field, problem);
             return new JsonBody(document.RootElement.Clone());
         }
         catch (JsonException)
@@ -78,11 +81,68 @@ public sealed class JsonBody
         return buffer.ToArray();
     }
 
-    private static JsonBody Failed(string problem)
+    private static JsonBody Failed(string problem) => Failed("body", problem);
+
+    private static JsonBody Failed(string field, string problem)
     {
         var body = new JsonBody(default);
-        body._errors["body"] = [problem];
+        body._errors[field] = [problem];
         return body;
+    }
+
+    /// <summary>The first string (value or key) that is not valid text, or key given twice in one object, named by its path (<c>files[2].path</c>).</summary>
+    private static (string Field, string Problem)? FirstMistake(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return IsText(element) ? null : (Name(path), JsonText.InvalidText);
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FirstMistake(item, $"{path}[{index++}]") is { } mistake) return mistake;
+                }
+
+                return null;
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return (Name(path), "has a key that " + JsonText.InvalidText);
+                    }
+
+                    var at = path.Length == 0 ? name : $"{path}.{name}";
+                    if (!names.Add(name)) return (at, "appears more than once in the same object");
+                    if (FirstMistake(property.Value, at) is { } mistake) return mistake;
+                }
+
+                return null;
+            default:
+                return null;
+        }
+
+        static string Name(string path) => path.Length == 0 ? "body" : path;
+    }
+
+    private static bool IsText(JsonElement value)
+    {
+        try
+        {
+            _ = value.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public bool IsValid => _errors.Count == 0;

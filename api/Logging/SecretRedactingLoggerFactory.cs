@@ -39,7 +39,20 @@ public sealed partial class SecretRedactingLoggerFactory(ILoggerFactory inner) :
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!inner.IsEnabled(logLevel)) return;
-            var message = formatter(state, exception);
+            string message;
+            try
+            {
+                message = formatter(state, exception);
+            }
+            catch (ArgumentException e)
+            {
+                // A message that cannot be written (hosting's "Request starting" reads a Host that is not valid
+                // punycode): logging must not end the request, and the line says what it could.
+                inner.Log(logLevel, eventId, new RedactedState($"[{eventId.Name ?? eventId.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}: not formatted ({e.GetType().Name})]", null),
+                    exception, static (redacted, _) => redacted.Message);
+                return;
+            }
+
             var values = state as IReadOnlyList<KeyValuePair<string, object?>>;
             if (!NeedsRedaction(message) && (values is null || !values.Any(pair => NeedsRedaction(Text(pair.Value)))))
             {

@@ -65,10 +65,13 @@ public static class DeployCommand
         var final = Fields.Text(settled, "status");
         if (final != "ready")
         {
-            Terminal.Error($"deployment {id} is {final ?? "in an unknown state"}, not ready");
+            var reason = Fields.Text(settled, "error") is { } error ? $": {error}" : "";
+            Terminal.Error($"deployment {id} is {final ?? "in an unknown state"}, not ready{reason}");
             return Program.Failed;
         }
 
+        // The hosts the API answers are the ones this project holds (a name another tenant holds gets a suffix).
+        if (Fields.Text(settled, "previewUrl") is { } preview) output.Note($"preview: {preview}");
         if (production)
         {
             var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);

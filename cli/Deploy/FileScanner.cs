@@ -31,12 +31,21 @@ public static class FileScanner
         var full = System.IO.Path.GetFullPath(root);
         if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"{root} is not a directory");
         var files = new List<LocalFile>();
-        Walk(new DirectoryInfo(full), "", files);
+        var outside = new List<string>();
+        Walk(new DirectoryInfo(full), "", files, RealPath(full), outside);
+        if (outside.Count > 0)
+        {
+            // Publishing a link's target would serve whatever it names (/etc/passwd, deck's own auth.json) to the world.
+            throw new InvalidOperationException(
+                $"cannot deploy {root}: {outside.Count} symbolic link(s) point outside the folder (remove them or copy the files in): "
+                + string.Join(", ", outside.Take(10)) + (outside.Count > 10 ? ", …" : ""));
+        }
+
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return files;
     }
 
-    private static void Walk(DirectoryInfo directory, string prefix, List<LocalFile> files)
+    private static void Walk(DirectoryInfo directory, string prefix, List<LocalFile> files, string realRoot, List<string> outside)
     {
         foreach (var entry in directory.EnumerateFileSystemInfos())
         {
@@ -45,16 +54,64 @@ public static class FileScanner
             {
                 // A linked directory could loop back on itself or leave the folder: only real ones are walked.
                 if (IgnoredDirectories.Contains(sub.Name) || sub.LinkTarget is not null) continue;
-                Walk(sub, path + "/", files);
+                Walk(sub, path + "/", files, realRoot, outside);
             }
             else if (entry is FileInfo file && !IsIgnoredFile(file.Name))
             {
                 CheckPath(path);
-                // A symlinked file is deployed as its target's content, like a copy would be.
-                var size = file.LinkTarget is null ? file.Length : new FileInfo(file.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? file.FullName).Length;
-                files.Add(new LocalFile(path, file.FullName, size));
+                if (file.LinkTarget is null)
+                {
+                    files.Add(new LocalFile(path, file.FullName, file.Length));
+                    continue;
+                }
+
+                // A symlinked file inside the folder is deployed as its target's content, like a copy would be; one
+                // whose target (after every link on the way) leaves the folder is refused.
+                var target = RealPath(file.FullName);
+                if (!target.StartsWith(realRoot.TrimEnd(System.IO.Path.DirectorySeparatorChar) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    outside.Add($"{Printable(path)} -> {Printable(file.LinkTarget)}");
+                    continue;
+                }
+
+                files.Add(new LocalFile(path, target, new FileInfo(target).Length));
             }
         }
+    }
+
+    /// <summary>
+    /// The path with every symbolic link on the way resolved, left to right (what the kernel opens), so a link through a
+    /// linked directory or a chain of links is judged by where it really ends.
+    /// </summary>
+    /// <exception cref="IOException">More than 40 links on the way (a loop).</exception>
+    public static string RealPath(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        for (var hops = 0; hops <= 40; hops++)
+        {
+            var root = System.IO.Path.GetPathRoot(full) ?? "/";
+            var parts = full[root.Length..].Split(System.IO.Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+            var current = root;
+            var resolved = true;
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var next = System.IO.Path.Join(current, parts[i]);
+                if (new FileInfo(next).LinkTarget is { } target)
+                {
+                    // A relative target is relative to the link's folder, which is real already.
+                    var rest = string.Join(System.IO.Path.DirectorySeparatorChar, parts[(i + 1)..]);
+                    full = System.IO.Path.GetFullPath(System.IO.Path.Join(System.IO.Path.GetFullPath(target, current), rest));
+                    resolved = false;
+                    break;
+                }
+
+                current = next;
+            }
+
+            if (resolved) return full;
+        }
+
+        throw new IOException($"{path}: too many levels of symbolic links");
     }
 
     /// <summary>Paths the server's manifest validation refuses, caught before hashing anything.</summary>

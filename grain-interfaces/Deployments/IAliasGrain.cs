@@ -41,7 +41,9 @@ public sealed record AliasChange(string Host, string? DeploymentId, long Version
 /// <summary>
 /// Host names under the base domain (default <c>localhost</c>, so <c>http://web-acme.localhost:8080</c> needs no DNS):
 /// <c>{id}.{base}</c> for one deployment, <c>{project}-{org}.{base}</c> for production,
-/// <c>{project}-git-{branch}-{org}.{base}</c> for a branch's preview.
+/// <c>{project}-git-{branch}-{org}.{base}</c> for a branch's preview. These are the names a project asks for; two tenants
+/// can spell the same one, so a project serves the hosts it claimed (<see cref="IHostClaimGrain"/>), which are these
+/// names or, when another project holds one, a <see cref="Fallback"/>.
 /// </summary>
 public static class Hostnames
 {
@@ -65,6 +67,20 @@ public static class Hostnames
         }
 
         return $"{prefix}{slug}{suffix}.{baseDomain}";
+    }
+
+    /// <summary>
+    /// The name a project takes when <paramref name="host"/> is held by another project: its first label with a short hash
+    /// of the project's key (and the attempt) appended, as Vercel appends a suffix, still one label of at most 63.
+    /// </summary>
+    public static string Fallback(string host, string projectKey, int attempt)
+    {
+        var dot = host.IndexOf('.');
+        var (label, rest) = dot < 0 ? (host, "") : (host[..dot], host[dot..]);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"{projectKey}\n{label}\n{attempt}")))[..6];
+        var kept = label[..Math.Min(label.Length, MaxLabel - 7)].TrimEnd('-');
+        return $"{kept}-{hash}{rest}";
     }
 
     /// <summary>Lower-case letters and digits; every other run of characters becomes one hyphen.</summary>

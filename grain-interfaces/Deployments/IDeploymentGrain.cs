@@ -100,6 +100,9 @@ public sealed record DeploymentView(
     /// <summary>Why a deployment failed after its build (a server that never passed its health check); null otherwise.</summary>
     [Id(0)]
     public string? Error { get; init; }
+
+    /// <summary>The URL of its branch's preview host (claimed by the project, so never another tenant's), once it is pointed here.</summary>
+    public string? PreviewUrl { get; init; }
 }
 
 public static class DeploymentTargets

@@ -62,6 +62,12 @@ public interface IProjectGrain : IGrainWithStringKey
     /// <summary>Adds a deployment to the history, or updates its entry (idempotent per id); answers its sequence in the project.</summary>
     Task<long> RecordDeployment(Deployments.DeploymentView deployment);
 
+    /// <summary>
+    /// The project's production host, and <paramref name="branch"/>'s preview host when given, claimed on first use (a name
+    /// another project holds gets a fallback, <see cref="Deployments.IHostClaimGrain"/>). Aliases are set only on these.
+    /// </summary>
+    Task<Deployments.ProjectHosts> ClaimHosts(string? branch);
+
     /// <summary>Records that production now serves <paramref name="deploymentId"/> (for rollback's "previous").</summary>
     Task RecordProduction(string deploymentId);
 }

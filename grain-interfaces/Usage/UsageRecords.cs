@@ -57,7 +57,8 @@ public static class BillingPeriods
         var parsed = DateTime.TryParseExact(period, Format, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var month);
         start = parsed ? new DateTimeOffset(month.Year, month.Month, 1, 0, 0, 0, TimeSpan.Zero) : default;
-        return parsed && month.Year is >= 2000 and <= 9999;
+        // The period's end (a month later) must be a date too: 9999-12 would end past the calendar.
+        return parsed && month.Year is >= 2000 and <= 9998;
     }
 }
 

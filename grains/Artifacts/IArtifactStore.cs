@@ -22,6 +22,19 @@ public interface IArtifactStore
     /// <summary>Hashes and stores a file from disk (a build's output); answers its hash.</summary>
     Task<string> PutFileAsync(string path, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records that <paramref name="organization"/> holds these contents (it uploaded them, or its build produced them).
+    /// Storage stays deduplicated; what an organization may test or reference is what it holds itself, so the store
+    /// answers no organization about another's files.
+    /// </summary>
+    Task GrantAsync(string organization, IEnumerable<string> sha256s, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The hashes among <paramref name="sha256s"/> that <paramref name="organization"/> does not hold (never granted to it,
+    /// or not stored), in the order given, each once: the same answer whether or not another organization stored them.
+    /// </summary>
+    IReadOnlyList<string> MissingFor(string organization, IEnumerable<string> sha256s);
+
     /// <summary>The stored file's path, for serving with sendfile and for copying into a build's work directory.</summary>
     string PathOf(string sha256);
 

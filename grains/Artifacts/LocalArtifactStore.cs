@@ -44,6 +44,51 @@ public sealed class LocalArtifactStore : IArtifactStore
         return missing;
     }
 
+    /// <summary>An empty file per (organization, hash) under <c>&lt;root&gt;/orgs/&lt;org&gt;/</c>: the content itself is stored once.</summary>
+    public Task GrantAsync(string organization, IEnumerable<string> sha256s, CancellationToken cancellationToken)
+    {
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var sha256 in sha256s)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var grant = GrantPath(organization, sha256);
+            if (File.Exists(grant)) continue;
+            var directory = Path.GetDirectoryName(grant)!;
+            if (created.Add(directory)) Directory.CreateDirectory(directory);
+            // A lost grant (a crash before the disk has it) costs the organization one upload again, never someone's file.
+            using (new FileStream(grant, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+            {
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyList<string> MissingFor(string organization, IEnumerable<string> sha256s)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var sha256 in sha256s)
+        {
+            ArtifactHashes.Require(sha256);
+            if (seen.Add(sha256) && !(File.Exists(GrantPath(organization, sha256)) && File.Exists(PathOf(sha256)))) missing.Add(sha256);
+        }
+
+        return missing;
+    }
+
+    private string GrantPath(string organization, string sha256)
+    {
+        ArtifactHashes.Require(sha256);
+        // Slugs only (lower-case letters, digits, hyphens): nothing that could name a path outside orgs/.
+        if (organization.Length is 0 or > 64 || organization.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789-") >= 0)
+        {
+            throw new ArgumentException($"'{organization}' is not an organization slug", nameof(organization));
+        }
+
+        return Path.Combine(_root, "orgs", organization, sha256[..2], sha256[2..]);
+    }
+
     public async Task PutAsync(string sha256, long size, Stream content, CancellationToken cancellationToken)
     {
         ArtifactHashes.Require(sha256);

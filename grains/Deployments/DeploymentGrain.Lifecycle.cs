@@ -97,7 +97,7 @@ public sealed partial class DeploymentGrain
         if (Deployment.AliasesApplied && Deployment.Branch is { } branch)
         {
             // Its branch's preview stops serving only if it still points here; a newer push already moved it otherwise.
-            var preview = GrainFactory.GetGrain<IAliasGrain>(Hostnames.Preview(Deployment.Organization, Deployment.Project, branch, edge.BaseDomain));
+            var preview = GrainFactory.GetGrain<IAliasGrain>(Deployment.PreviewHost ?? Hostnames.Preview(Deployment.Organization, Deployment.Project, branch, edge.BaseDomain));
             if ((await preview.Get())?.DeploymentId == Id) await preview.Remove();
         }
 
@@ -192,28 +192,60 @@ public sealed partial class DeploymentGrain
 
     private async Task ApplyAliasesAsync()
     {
-        if (Deployment.Branch is { } branch)
+        try
         {
-            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Preview(Deployment.Organization, Deployment.Project, branch, edge.BaseDomain))
-                .Set(ProjectKey, Id);
-        }
+            var hosts = await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).ClaimHosts(Deployment.Branch);
+            if (hosts.Preview is { } previewHost)
+            {
+                await GrainFactory.GetGrain<IAliasGrain>(previewHost).Set(ProjectKey, Id);
+                Deployment.PreviewHost = previewHost;
+            }
 
-        if (Deployment.Target == DeploymentTargets.Production)
+            if (Deployment.Target == DeploymentTargets.Production)
+            {
+                var previous = await PointProductionHereAsync();
+                ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
+            }
+        }
+        catch (ConflictException e)
         {
-            var previous = await PointProductionHereAsync();
-            ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
+            // A host that serves another project: this deployment must not report ready with that project's URL.
+            await FailAfterBuildAsync($"Its hosts could not be pointed at it: {e.Message}");
+            return;
         }
 
         Deployment.AliasesApplied = true;
         await state.WriteStateAsync();
     }
 
+    /// <summary>Ends a deployment whose build was ready as failed: nothing of it serves, the reason is on the deployment.</summary>
+    private async Task FailAfterBuildAsync(string error)
+    {
+        var server = Deployment.Manifest?.Server is not null;
+        if (Deployment.PreviewHost is { } previewHost)
+        {
+            var preview = GrainFactory.GetGrain<IAliasGrain>(previewHost);
+            if ((await preview.Get())?.DeploymentId == Id) await preview.Remove();
+        }
+
+        Deployment.Status = DeploymentStatuses.Failed;
+        Deployment.Error = error;
+        Deployment.Manifest = null;
+        Deployment.ReadyAt = null;
+        Deployment.ServerPending = false;
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
+        if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(Id));
+    }
+
     /// <summary>The one alias write that moves production, then the project's record of it (for rollback). Answers the previous deployment.</summary>
     private async Task<string?> PointProductionHereAsync()
     {
-        var previous = await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Deployment.Organization, Deployment.Project, edge.BaseDomain))
-            .Set(ProjectKey, Id);
-        await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordProduction(Id);
+        var project = GrainFactory.GetGrain<IProjectGrain>(ProjectKey);
+        var hosts = await project.ClaimHosts(branch: null);
+        var previous = await GrainFactory.GetGrain<IAliasGrain>(hosts.Production).Set(ProjectKey, Id);
+        await project.RecordProduction(Id);
         return previous;
     }
 }

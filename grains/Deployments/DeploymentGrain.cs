@@ -119,11 +119,22 @@ public sealed partial class DeploymentGrain(
             if (files.Count == 0) throw new InvalidFieldException("files", "must list at least one file");
             ManifestValidation.Validate(files);
             var store = artifacts ?? throw new ConflictException("This server has no artifact store, so it cannot deploy uploaded files.");
-            var missing = store.Missing(files.Select(f => f.Sha256));
+            // Only contents this organization uploaded (or built): a hash another tenant stored is not a file it may serve.
+            var missing = store.MissingFor(project.Organization, files.Select(f => f.Sha256));
             if (missing.Count > 0)
             {
                 throw new InvalidFieldException("files",
                     $"{missing.Count} file(s) are not uploaded yet (upload them first, PUT /api/v1/orgs/{{slug}}/files/{{sha256}}): {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
+            }
+
+            // The manifest's sizes are what the edge announces (Content-Length) and what usage counts: they must be true.
+            for (var i = 0; i < files.Count; i++)
+            {
+                var stored = new FileInfo(store.PathOf(files[i].Sha256)).Length;
+                if (stored != files[i].Size)
+                {
+                    throw new InvalidFieldException($"files[{i}].size", $"is {files[i].Size}, but the uploaded content with that sha256 has {stored} bytes");
+                }
             }
 
             return (new DeploymentSource(Files: files, Branch: source.Branch), null);
@@ -146,6 +157,7 @@ public sealed partial class DeploymentGrain(
         Deployment.CreatedBy, Deployment.CreatedAt, Deployment.ReadyAt, Deployment.Sequence)
     {
         Error = Deployment.Error,
+        PreviewUrl = Deployment.PreviewHost is { } host ? edge.UrlOf(host) : null,
     };
 
     /// <summary>Non-members, a deployment that does not exist and a deleted one all get the same answer.</summary>

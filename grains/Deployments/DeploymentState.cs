@@ -39,6 +39,9 @@ public sealed class DeploymentState
     /// </summary>
     public bool AliasesApplied { get; set; }
 
+    /// <summary>The preview host (claimed by the project for the branch) this deployment was pointed at; null before.</summary>
+    public string? PreviewHost { get; set; }
+
     /// <summary>A server deployment whose build succeeded and whose first health check has not answered yet (still building).</summary>
     public bool ServerPending { get; set; }
 

@@ -80,7 +80,7 @@ public sealed partial class ProjectGrain
             // Zero downtime for a server: healthy before the alias moves; the one it replaces drains, then stops.
             await ServerSwap.PrepareAsync(GrainFactory, target.Id, servers);
             // The one write that moves every edge; the history below only remembers it for the next rollback.
-            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Set(Key, target.Id);
+            await GrainFactory.GetGrain<IAliasGrain>((await ClaimHosts(branch: null)).Production).Set(Key, target.Id);
             ServerSwap.Retire(GrainFactory, current, target.Id, servers, logger);
             Project.ProductionHistory.Add(target.Id);
             await state.WriteStateAsync();
@@ -163,6 +163,20 @@ public sealed partial class ProjectGrain
         {
             throw new InvalidFieldException("body", "must be a JSON push event (GitHub's format: ref, after)");
         }
+
+        try
+        {
+            return ReadPush(root);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not text (a lone surrogate): a bad request, not a server error.
+            throw new InvalidFieldException("body", "must be a JSON push event whose strings are valid text");
+        }
+    }
+
+    private static (string Branch, string Commit)? ReadPush(JsonElement root)
+    {
 
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFieldException("body", "must be a JSON object");
         if (!root.TryGetProperty("ref", out var refElement) || refElement.ValueKind != JsonValueKind.String)

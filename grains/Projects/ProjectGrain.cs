@@ -49,10 +49,22 @@ public sealed partial class ProjectGrain(
         fresh.WebhookSecret = secrets.Encrypt(webhookSecret, Context(WebhookContext));
         fresh.Created = true;
 
-        // The index takes the name (and the plan's count) first; if the write below fails it gives it back, so a
-        // refused or failed create leaves neither a project nor a counted one.
+        // The production host is claimed first (a name another tenant's project holds gets a fallback), then the index
+        // takes the name (and the plan's count); each is given back if a later step fails, so a refused or failed
+        // create leaves neither a project, a counted one, nor a held host.
+        fresh.ProductionHost = await ClaimAsync(Hostnames.Production(Organization, Name, edge.BaseDomain));
+        var claim = GrainFactory.GetGrain<IHostClaimGrain>(fresh.ProductionHost);
         var view = View(fresh);
-        await Index.Reserve(view);
+        try
+        {
+            await Index.Reserve(view);
+        }
+        catch
+        {
+            await claim.Release(Key);
+            throw;
+        }
+
         state.State = fresh;
         try
         {
@@ -62,6 +74,7 @@ public sealed partial class ProjectGrain(
         {
             state.State = new ProjectState();
             await Index.Remove(Name);
+            await claim.Release(Key);
             throw;
         }
 
@@ -92,17 +105,9 @@ public sealed partial class ProjectGrain(
     public async Task Delete(Caller caller)
     {
         await AuthorizeExisting(caller, OrganizationActions.Deploy);
-        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. Only
-        // hosts that were ever set: a deployment sets its aliases when it becomes ready, and production is recorded.
-        if (Project.ProductionHistory.Count > 0)
-        {
-            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Production(Organization, Name, edge.BaseDomain)).Remove();
-        }
-
-        foreach (var branch in Project.Deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>().Distinct(StringComparer.Ordinal))
-        {
-            await GrainFactory.GetGrain<IAliasGrain>(Hostnames.Preview(Organization, Name, branch, edge.BaseDomain)).Remove();
-        }
+        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. A
+        // project from before host claims may have set previews of branches it never claimed: those are looked at too.
+        await ReleaseHostsAsync(Project.Deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>());
 
         foreach (var deployment in Project.Deployments.Where(d => d.Status != DeploymentStatuses.Deleted))
         {
@@ -196,14 +201,14 @@ public sealed partial class ProjectGrain(
         InstallCommand = source.InstallCommand, BuildCommand = source.BuildCommand, OutputDirectory = source.OutputDirectory,
         StartCommand = source.StartCommand, HealthCheckPath = source.HealthCheckPath,
         CreatedAt = source.CreatedAt, WebhookSecret = source.WebhookSecret, Env = source.Env, Deployments = source.Deployments,
-        ProductionHistory = source.ProductionHistory,
+        ProductionHistory = source.ProductionHistory, ProductionHost = source.ProductionHost, PreviewHosts = source.PreviewHosts,
     };
 
     /// <param name="maskCredentials">Answers to requests hide a password or token in the git URL; only builds get it.</param>
     private ProjectView View(ProjectState project, bool maskCredentials = true) => new(
         Organization, Name, project.GitUrl is { } url && maskCredentials ? MaskUserInfo(url) : project.GitUrl, project.LocalPath,
         project.ProductionBranch, project.RootDirectory, project.Framework, project.InstallCommand, project.BuildCommand,
-        project.OutputDirectory, Hostnames.Production(Organization, Name, edge.BaseDomain), project.CurrentProduction(), project.CreatedAt)
+        project.OutputDirectory, ProductionHost(project), project.CurrentProduction(), project.CreatedAt)
     {
         StartCommand = project.StartCommand, HealthCheckPath = project.HealthCheckPath,
     };

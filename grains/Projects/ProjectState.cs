@@ -41,6 +41,12 @@ public sealed class ProjectState
     /// <summary>The deployments production has served, oldest first (the last one serves now).</summary>
     public List<string> ProductionHistory { get; set; } = [];
 
+    /// <summary>The production host this project claimed; null only in a project stored before hosts were claimed.</summary>
+    public string? ProductionHost { get; set; }
+
+    /// <summary>Branch → the preview host this project claimed for it (on the branch's first ready deployment).</summary>
+    public Dictionary<string, string> PreviewHosts { get; set; } = new(StringComparer.Ordinal);
+
     public string? CurrentProduction() => ProductionHistory.Count > 0 ? ProductionHistory[^1] : null;
 }
 

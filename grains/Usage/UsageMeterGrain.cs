@@ -90,7 +90,7 @@ public sealed partial class UsageMeterGrain(
 
     public Task<UsageReport> Report(string period)
     {
-        if (!BillingPeriods.TryParse(period, out var start)) throw new InvalidFieldException("period", "must be a month such as 2026-11 (YYYY-MM)");
+        if (!BillingPeriods.TryParse(period, out var start)) throw new InvalidFieldException("period", "must be a month such as 2026-11 (YYYY-MM, years 2000 to 9998)");
         var now = clock.GetUtcNow();
         var end = start.AddMonths(1);
         var lastDay = now < end ? now : end.AddDays(-1);

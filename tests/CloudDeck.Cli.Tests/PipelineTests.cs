@@ -177,12 +177,17 @@ public sealed partial class PipelineTests : DeckProcessTest
 
     private static string DeploymentId(Uri url) => url.Host.Split('.')[0];
 
-    /// <summary>The artifact store under the API's data directory: hash → size (files at &lt;aa&gt;/&lt;rest-of-hash&gt;).</summary>
+    /// <summary>
+    /// The artifact store under the API's data directory: hash → size (files at &lt;aa&gt;/&lt;rest-of-hash&gt;; which
+    /// organization holds which are empty files under orgs/, not contents).
+    /// </summary>
     private Dictionary<string, long> Artifacts()
     {
         var root = Path.Combine(DataDirectory, "artifacts");
         if (!Directory.Exists(root)) return [];
+        var grants = Path.Combine(root, "orgs") + Path.DirectorySeparatorChar;
         return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => !f.StartsWith(grants, StringComparison.Ordinal))
             .Select(f => (Hash: Path.GetFileName(Path.GetDirectoryName(f)!) + Path.GetFileName(f), File: f))
             .Where(a => a.Hash.Length == 64 && a.Hash.All(Uri.IsHexDigit))
             .ToDictionary(a => a.Hash, a => new FileInfo(a.File).Length);

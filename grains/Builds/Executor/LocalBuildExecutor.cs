@@ -86,6 +86,8 @@ public sealed class LocalBuildExecutor(BuildOptions options, IServiceProvider se
             var manifestFiles = untouchedUpload
                 ? OutputCollector.FromUpload(job.Source.Files!, Path.GetRelativePath(source, output).Replace('\\', '/'), output == root, isServer)
                 : await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken, isServer);
+            // The organization holds what its build produced: a later upload of the same content need not send it again.
+            await store.GrantAsync(job.Organization, manifestFiles.Select(f => f.Sha256), cancellationToken);
             var config = Path.Combine(root, "clouddeck.json");
             var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
             log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");

@@ -68,6 +68,7 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
         {
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             await Store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken);
+            await Store.GrantAsync(Organization, [sha], TestContext.Current.CancellationToken);
             manifest.Add(new ManifestFile(path, sha, bytes.Length));
         }
 

@@ -38,4 +38,28 @@ public sealed class EdgeProcessTests : ProcessTest
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.True(Directory.Exists(Path.Combine(DataDirectory, "artifacts")), "The store's directory is made at start, under the data directory.");
     }
+
+    [Fact]
+    public async Task An_invalid_punycode_host_is_a_400_and_logged_once_an_interval()
+    {
+        // Hosting's own request log reads the Host too, before any middleware: on here, as an operator may set it.
+        var api = await StartApiAsync(new Dictionary<string, string?> { ["Logging__LogLevel__Microsoft.AspNetCore"] = "Information" });
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "xn--web-alice-.localhost";
+
+            using var response = await api.Http.SendAsync(request, Cancellation);
+
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("\"host\"", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        }
+
+        using var health = await api.Http.GetAsync("/healthz", Cancellation);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var output = api.Process.Output;
+        Assert.True(output.Split('\n').Count(l => l.Contains("xn--web-alice-.localhost", StringComparison.Ordinal)) <= 1,
+            $"An invalid host should be logged at most once an interval:\n{output}");
+    }
 }

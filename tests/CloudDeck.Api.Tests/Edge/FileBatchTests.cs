@@ -19,7 +19,8 @@ public sealed class FileBatchTests : IAsyncDisposable
 
     private IArtifactStore Store => _api.Services.GetRequiredService<IArtifactStore>();
 
-    private string[] Stored() => Directory.GetFiles(((LocalArtifactStore)Store).Root, "*", SearchOption.AllDirectories);
+    private string[] Stored() => Directory.GetFiles(((LocalArtifactStore)Store).Root, "*", SearchOption.AllDirectories)
+        .Where(f => !f.StartsWith(Path.Combine(((LocalArtifactStore)Store).Root, "orgs") + Path.DirectorySeparatorChar, StringComparison.Ordinal)).ToArray();
 
     private static (byte[] Bytes, string Sha256) Content(string text)
     {

@@ -28,7 +28,8 @@ public sealed class FileEndpointTests : IAsyncDisposable
     }
 
     /// <summary>Every stored file (the store's temporary directory must be empty too).</summary>
-    private string[] Stored() => Directory.GetFiles(((LocalArtifactStore)Store).Root, "*", SearchOption.AllDirectories);
+    private string[] Stored() => Directory.GetFiles(((LocalArtifactStore)Store).Root, "*", SearchOption.AllDirectories)
+        .Where(f => !f.StartsWith(Path.Combine(((LocalArtifactStore)Store).Root, "orgs") + Path.DirectorySeparatorChar, StringComparison.Ordinal)).ToArray();
 
     [Fact]
     public async Task Missing_lists_the_hashes_not_stored_and_put_stores_each_once()
@@ -118,6 +119,33 @@ public sealed class FileEndpointTests : IAsyncDisposable
         (await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{owner.PersonalOrganization}/files/{sha}", Raw(bytes))).Expect(HttpStatusCode.Unauthorized);
 
         Assert.False(Store.Contains(sha));
+    }
+
+    [Fact]
+    public async Task The_store_answers_each_organization_only_about_contents_it_uploaded_itself_and_stores_them_once()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var eve = await _api.SignUpAndLoginAsync("eve@example.com");
+        var (bytes, sha) = Content("ada's private page");
+        (await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{ada.PersonalOrganization}/files/{sha}", Raw(bytes), ada.AccessToken)).Expect(HttpStatusCode.Created);
+
+        // Eve cannot learn that someone stored it, nor deploy it without having the bytes.
+        var asked = (await _api.PostAsync($"/api/v1/orgs/{eve.PersonalOrganization}/files/missing",
+            new { files = new[] { new { sha256 = sha, size = bytes.Length } } }, eve.AccessToken)).Expect(HttpStatusCode.OK);
+        Assert.Equal([sha], asked["missing"]!.AsArray().Select(n => n!.GetValue<string>()));
+        (await _api.PostAsync($"/api/v1/orgs/{eve.PersonalOrganization}/projects", new { name = "site" }, eve.AccessToken)).Expect(HttpStatusCode.Created);
+        var deploy = (await _api.PostAsync($"/api/v1/orgs/{eve.PersonalOrganization}/projects/site/deployments",
+            new { target = "preview", files = new[] { new { path = "index.html", sha256 = sha, size = bytes.Length } } }, eve.AccessToken));
+        Assert.Contains("files", deploy.Expect(HttpStatusCode.BadRequest)["errors"]!.AsObject().Select(e => e.Key));
+
+        // Uploading the bytes herself gives her the content; it is still stored once.
+        (await _api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{eve.PersonalOrganization}/files/{sha}", Raw(bytes), eve.AccessToken)).Expect(HttpStatusCode.Created);
+        var after = (await _api.PostAsync($"/api/v1/orgs/{eve.PersonalOrganization}/files/missing",
+            new { files = new[] { new { sha256 = sha, size = bytes.Length } } }, eve.AccessToken)).Expect(HttpStatusCode.OK);
+        Assert.Empty(after["missing"]!.AsArray());
+        (await _api.PostAsync($"/api/v1/orgs/{eve.PersonalOrganization}/projects/site/deployments",
+            new { target = "preview", files = new[] { new { path = "index.html", sha256 = sha, size = bytes.Length } } }, eve.AccessToken)).Expect(HttpStatusCode.Created);
+        Assert.Single(Stored());
     }
 
     public async ValueTask DisposeAsync() => await _api.DisposeAsync();

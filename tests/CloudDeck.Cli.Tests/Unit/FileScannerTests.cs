@@ -56,6 +56,42 @@ public sealed class FileScannerTests : IDisposable
     }
 
     [Fact]
+    public void File_links_that_leave_the_folder_are_refused_naming_each_while_links_inside_it_deploy_their_content()
+    {
+        var outside = Directory.CreateTempSubdirectory("deck-outside-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "auth.json"), "{\"token\":\"secret\"}");
+            Write("index.html", "<h1>hi</h1>");
+            Write("docs/page.html", "page");
+            File.CreateSymbolicLink(Path.Combine(_root, "passwd.txt"), "/etc/passwd");
+            File.CreateSymbolicLink(Path.Combine(_root, "docs", "token.json"), Path.Combine(outside, "auth.json"));
+            // Through a linked folder (never walked itself) and a relative chain: judged by where it really ends.
+            Directory.CreateSymbolicLink(Path.Combine(_root, "elsewhere"), outside);
+            File.CreateSymbolicLink(Path.Combine(_root, "via-folder.json"), "elsewhere/auth.json");
+            File.CreateSymbolicLink(Path.Combine(_root, "home.html"), "index.html");
+            File.CreateSymbolicLink(Path.Combine(_root, "docs", "up.html"), "../home.html");
+
+            var error = Assert.Throws<InvalidOperationException>(() => FileScanner.List(_root));
+            Assert.Contains("passwd.txt -> /etc/passwd", error.Message, StringComparison.Ordinal);
+            Assert.Contains("docs/token.json", error.Message, StringComparison.Ordinal);
+            Assert.Contains("via-folder.json", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("home.html", error.Message, StringComparison.Ordinal);
+
+            File.Delete(Path.Combine(_root, "passwd.txt"));
+            File.Delete(Path.Combine(_root, "docs", "token.json"));
+            File.Delete(Path.Combine(_root, "via-folder.json"));
+            var files = FileScanner.List(_root);
+            Assert.Equal(["docs/page.html", "docs/up.html", "home.html", "index.html"], files.Select(f => f.Path));
+            Assert.Equal(11, files.Single(f => f.Path == "docs/up.html").Size);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_file_name_with_a_backslash_is_refused_before_hashing_naming_the_file()
     {
         Write("ok.txt", "fine");

@@ -85,6 +85,7 @@ public sealed class BuildSilo : IAsyncDisposable
     public async Task<(Caller Caller, string Organization)> SignUpAsync(string email)
     {
         var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, Password, email.Split('@')[0], "10.0.0.1"));
+        lock (_organizations) _organizations.Add(result.PersonalOrganization);
         return (new Caller(result.Account.UserId, email, "10.0.0.1"), result.PersonalOrganization);
     }
 
@@ -101,11 +102,19 @@ public sealed class BuildSilo : IAsyncDisposable
         return project;
     }
 
-    /// <summary>Stores the bytes in the artifact store (what an upload through the files routes does) and answers their manifest entry.</summary>
+    private readonly List<string> _organizations = [];
+
+    /// <summary>
+    /// Stores the bytes in the artifact store and grants them to every organization signed up here (what an upload through
+    /// each one's files routes does), and answers their manifest entry.
+    /// </summary>
     public async Task<ManifestFile> UploadAsync(string path, byte[] bytes)
     {
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         await Store.PutAsync(sha256, bytes.Length, new MemoryStream(bytes), TestContext.Current.CancellationToken);
+        string[] organizations;
+        lock (_organizations) organizations = [.. _organizations];
+        foreach (var organization in organizations) await Store.GrantAsync(organization, [sha256], TestContext.Current.CancellationToken);
         return new ManifestFile(path, sha256, bytes.Length);
     }
 

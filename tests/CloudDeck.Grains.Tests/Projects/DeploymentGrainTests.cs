@@ -125,6 +125,7 @@ public sealed class DeploymentGrainTests
 
         Assert.Equal("files", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(absent))).Field);
         await silo.Services.GetRequiredService<IArtifactStore>().PutAsync(sha256, content.Length, new MemoryStream(content), TestContext.Current.CancellationToken);
+        await silo.Services.GetRequiredService<IArtifactStore>().GrantAsync("acme", [sha256], TestContext.Current.CancellationToken);
         Assert.Equal("files", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(stored, absent))).Field);
         Assert.Equal("files[1].path", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(stored, stored with { Path = "../etc/passwd" }))).Field);
         Assert.Equal("files[0].path", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(stored with { Path = "/index.html" }))).Field);
