@@ -102,6 +102,7 @@ public sealed record DeploymentView(
     public string? Error { get; init; }
 
     /// <summary>The URL of its branch's preview host (claimed by the project, so never another tenant's), once it is pointed here.</summary>
+    [Id(1)]
     public string? PreviewUrl { get; init; }
 }
 

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 
 namespace CloudDeck.GrainInterfaces.Deployments;
 
@@ -8,6 +7,7 @@ namespace CloudDeck.GrainInterfaces.Deployments;
 /// project <c>web</c>), so a project takes its hosts here, one activation deciding, before any alias points them anywhere;
 /// the loser takes a fallback name (<see cref="Hostnames.Fallback"/>).
 /// </summary>
+[Alias("clouddeck.IHostClaimGrain")]
 public interface IHostClaimGrain : IGrainWithStringKey
 {
     /// <summary>True when the host is now (or already was) <paramref name="projectKey"/>'s; false when another project holds it.</summary>
@@ -21,4 +21,5 @@ public interface IHostClaimGrain : IGrainWithStringKey
 }
 
 /// <summary>The hosts a project serves: production, and a branch's preview when one was asked for.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ProjectHosts")]
 public sealed record ProjectHosts(string Production, string? Preview);

@@ -236,7 +236,7 @@ public sealed partial class DeploymentGrain
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
-        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).OnNextAsync(AliasChanges.DeploymentDeleted(Id));
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).AppendAsync(AliasChanges.DeploymentDeleted(Id));
     }
 
     /// <summary>The one alias write that moves production, then the project's record of it (for rollback). Answers the previous deployment.</summary>

@@ -1,4 +1,3 @@
-using Actors.Runtime;
 using CloudDeck.GrainInterfaces.Deployments;
 
 namespace CloudDeck.Grains.Deployments;
@@ -17,7 +16,7 @@ public sealed class HostClaimState
 public sealed class HostClaimGrain([PersistentState("host-claim")] IPersistentState<HostClaimState> state, TimeProvider clock)
     : Grain, IHostClaimGrain
 {
-    private string Host => GetPrimaryKeyString();
+    private string Host => this.GetPrimaryKeyString();
 
     public async Task<bool> Claim(string projectKey)
     {
