@@ -45,7 +45,8 @@ public sealed class GitSourceTests
         Assert.DoesNotContain(manifest.Files, f => f.Path.StartsWith(".git", StringComparison.Ordinal));
         // Shallow: the clone holds the branch's last commit only.
         var source = Path.Combine(silo.WorkDirectory, queued.Id, "src");
-        Assert.Equal("1", (await GitAsync(source, "rev-list", "--count", "HEAD")).Trim());
+        // The clone belongs to the build's sandbox uid, not to this test's user.
+        Assert.Equal("1", (await GitAsync(source, "-c", "safe.directory=*", "rev-list", "--count", "HEAD")).Trim());
 
         var (byCommit, commitDeployment, commitQueued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: firstCommit));
         var commitLog = await silo.LogUntilEndAsync(commitQueued.Id);
