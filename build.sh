@@ -91,6 +91,9 @@ check_components() {
   # The live-log tests run the real SignalR JS client (tests/js, installed with `npm ci`).
   report node "$(first_command node nodejs)" "apt-get install nodejs" yes
   report npm "$(first_command npm)" "apt-get install npm" yes
+  # Builds and server apps run in a bubblewrap sandbox with slirp4netns networking (CloudDeck:Builds:Isolation).
+  report bubblewrap "$(first_command bwrap)" "apt-get install bubblewrap" yes
+  report slirp4netns "$(first_command slirp4netns)" "apt-get install slirp4netns" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no

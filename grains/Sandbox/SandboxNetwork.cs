@@ -23,21 +23,19 @@ internal sealed class SandboxNetwork : IAsyncDisposable
     /// Waits until <paramref name="sandboxed"/> is in a network namespace of its own, attaches slirp4netns to it, and adds
     /// the port forward host <paramref name="forwardHost"/>:<paramref name="port"/> → sandbox :<paramref name="port"/>.
     /// </summary>
-    public static async Task<SandboxNetwork> AttachAsync(Process sandboxed, string slirp4netns, string controlDirectory, int launch,
+    public static async Task<SandboxNetwork> AttachAsync(Process sandboxed, string setpriv, string slirp4netns, string controlDirectory, int launch,
         int? port, string forwardHost, CancellationToken cancellationToken)
     {
         await WaitForOwnNamespaceAsync(sandboxed, cancellationToken);
-        var ready = Path.Combine(controlDirectory, $"ready-{launch}");
-        SandboxFiles.MakeFifo(ready);
         var api = port is null ? null : Path.Combine(controlDirectory, $"api-{launch}.sock");
         List<string> arguments =
         [
-            "-c", "exec \"$@\" 7<>\"$0\"", ready, "setpriv", "--pdeathsig", "KILL", slirp4netns,
-            "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--ready-fd", "7",
+            "--pdeathsig", "KILL", slirp4netns,
+            "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp",
         ];
         if (api is not null) arguments.AddRange(["--api-socket", api]);
         arguments.AddRange([sandboxed.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "tap0"]);
-        var info = new ProcessStartInfo("/bin/sh")
+        var info = new ProcessStartInfo(setpriv)
         {
             UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };
@@ -51,13 +49,7 @@ internal sealed class SandboxNetwork : IAsyncDisposable
             slirp.StandardInput.Close();
             var errors = slirp.StandardError.ReadToEndAsync(CancellationToken.None);
             _ = slirp.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var signalled = await ReadOneByteAsync(ready).WaitAsync(ReadyTimeout, cancellationToken);
-            if (!signalled)
-            {
-                var said = await errors.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
-                throw new SandboxUnavailableException($"slirp4netns could not give the sandbox its network: {said.Trim()}");
-            }
-
+            await WaitForDefaultRouteAsync(sandboxed, slirp, errors, cancellationToken);
             if (api is not null)
             {
                 await AcceptLoopbackForwardsAsync(sandboxed.Id, cancellationToken);
@@ -97,13 +89,39 @@ internal sealed class SandboxNetwork : IAsyncDisposable
         }
     }
 
-    /// <summary>True when the writer sent a byte, false when it closed the FIFO without one (slirp4netns gave up).</summary>
-    private static Task<bool> ReadOneByteAsync(string fifo) => Task.Run(() =>
+    /// <summary>
+    /// Waits until slirp4netns configured the sandbox's tap0 (its default route, the last thing it sets up, shows in the
+    /// namespace's /proc/PID/net/route); packets the sandbox sends before slirp4netns reads them wait in the tap's queue.
+    /// </summary>
+    private static async Task WaitForDefaultRouteAsync(Process sandboxed, Process slirp, Task<string> errors, CancellationToken cancellationToken)
     {
-        using var stream = new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-        var buffer = new byte[1];
-        return stream.Read(buffer, 0, 1) == 1;
-    });
+        var routes = $"/proc/{sandboxed.Id}/net/route";
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                foreach (var line in await File.ReadAllLinesAsync(routes, cancellationToken))
+                {
+                    if (line.StartsWith("tap0\t00000000\t", StringComparison.Ordinal)) return;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+
+            if (slirp.HasExited)
+            {
+                var said = await errors.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
+                throw new SandboxUnavailableException($"slirp4netns could not give the sandbox its network (exit {slirp.ExitCode}): {said.Trim()}");
+            }
+
+            if (sandboxed.HasExited) throw new SandboxUnavailableException($"The sandbox exited with code {sandboxed.ExitCode} before its network was up.");
+            if (deadline.Elapsed > ReadyTimeout) throw new SandboxUnavailableException("slirp4netns did not set up the sandbox's network in time.");
+            await Task.Delay(1, cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Lets the forward reach a server that listens on 127.0.0.1 inside (as most do by default): packets to a loopback
@@ -130,8 +148,25 @@ internal sealed class SandboxNetwork : IAsyncDisposable
 
     private static async Task ForwardAsync(string api, string host, int port, CancellationToken cancellationToken)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(api), cancellationToken);
+        var deadline = Stopwatch.StartNew();
+        Socket socket;
+        while (true)
+        {
+            // slirp4netns opens its API socket around the time it configures the tap: wait for it.
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(api), cancellationToken);
+                break;
+            }
+            catch (SocketException) when (deadline.Elapsed < ReadyTimeout)
+            {
+                socket.Dispose();
+                await Task.Delay(1, cancellationToken);
+            }
+        }
+
+        using var connected = socket;
         var request = $$$"""{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "{{{host}}}", "host_port": {{{port}}}, "guest_addr": "127.0.0.1", "guest_port": {{{port}}}}}""";
         await socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, cancellationToken);
         socket.Shutdown(SocketShutdown.Send);

@@ -111,7 +111,7 @@ public sealed class SandboxSession : IDisposable
         var process = await Spawner.StartAsync(info);
         try
         {
-            var network = await SandboxNetwork.AttachAsync(process, _runner.Slirp4netns, _controlDirectory, launch, port, forwardHost, cancellationToken);
+            var network = await SandboxNetwork.AttachAsync(process, _runner.Setpriv, _runner.Slirp4netns, _controlDirectory, launch, port, forwardHost, cancellationToken);
             await Task.Run(() =>
             {
                 using var release = new FileStream(block, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
