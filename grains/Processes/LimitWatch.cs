@@ -72,9 +72,10 @@ public sealed class LimitWatch(ProcessLimits limits)
     public LimitBreach? BreachOf(int exitCode)
     {
         if (Volatile.Read(ref _tripped) is { } tripped) return tripped;
+        // A fork that failed at the limit is the limit's doing even when the shell that saw it went on and exited 0.
+        if (limits.MaxProcesses is not null && _sawFork) return ProcessesBreach;
         if (exitCode == 0) return null;
         if (limits.DiskLimitMb is not null && (exitCode == SigXfszExit || _sawFileSize)) return DiskBreach;
-        if (limits.MaxProcesses is not null && _sawFork) return ProcessesBreach;
         if (limits.CpuTimeLimitSeconds is { } cpu && (exitCode == SigXcpuExit || _sawCpuTime))
         {
             return new LimitBreach(LimitBreach.CpuTime, $"{cpu} s per process");
