@@ -195,6 +195,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- "$@"
     return
   fi
+  # `bench sandbox`: the sandbox's cost per command (`true` sandboxed vs direct, same run; needs root, bubblewrap, slirp4netns).
+  if [[ "${1:-}" == sandbox ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Deploy.Bench -- --sandbox "$@"
+    return
+  fi
   # `bench deploy`: deploy overhead (deck deploy → edge serves it) minus the same work done directly (needs node and npm).
   if [[ "${1:-}" == deploy ]]; then
     shift
@@ -215,6 +221,7 @@ usage: ./build.sh <verb> [args...]
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
+          (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
 EOF
 }
