@@ -65,14 +65,16 @@ public sealed partial class SandboxRunner
         if (Isolation == IsolationModes.None)
         {
             return new IsolationDecision(false, null,
-                "Isolation is off (CloudDeck:Builds:Isolation=none): this runs unsandboxed, as the platform's own user, and can read what the platform can.");
+                "Isolation is off (CloudDeck:Builds:Isolation=none): this runs unsandboxed, as the platform's own user, and can read what the platform can; " +
+                "only the per-process limits (memory, CPU time) hold.");
         }
 
         if (await UnavailableAsync() is not { } problem) return new IsolationDecision(true, null, null);
         return Isolation == IsolationModes.Required
             ? new IsolationDecision(false, $"No sandbox can run on this machine ({problem}), and CloudDeck:Builds:Isolation is required: nothing was run.", null)
             : new IsolationDecision(false, null,
-                $"No sandbox can run on this machine ({problem}): this runs unsandboxed, as the platform's own user. Set CloudDeck:Builds:Isolation=required to refuse instead.");
+                $"No sandbox can run on this machine ({problem}): this runs unsandboxed, as the platform's own user, under the per-process limits only. " +
+                "Set CloudDeck:Builds:Isolation=required to refuse instead.");
     }
 
     /// <summary>A sandbox identity over <paramref name="mounts"/>; dispose it when the build or server is over.</summary>

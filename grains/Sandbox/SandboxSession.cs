@@ -176,6 +176,9 @@ public sealed class SandboxSession : IDisposable
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
+    /// <summary>SIGTERM to the sandbox's processes (not to bubblewrap itself): "please stop".</summary>
+    public void TerminateAll() => UidProcesses.TerminateAll(Uid);
+
     /// <summary>SIGKILL to every process running as this sandbox's uid; answers how many.</summary>
     public int KillAll() => UidProcesses.KillAll(Uid);
 

@@ -67,6 +67,30 @@ internal static class UidProcesses
         return killed;
     }
 
+    /// <summary>
+    /// SIGTERM to every process of <paramref name="uid"/> but bubblewrap's own (which would answer it by dying, and take
+    /// the sandbox down with SIGKILL before the app could finish): the app's "please stop".
+    /// </summary>
+    public static void TerminateAll(int uid)
+    {
+        foreach (var (pid, _) in Of(uid))
+        {
+            string command;
+            try
+            {
+                command = File.ReadAllText($"/proc/{pid}/comm").Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (command != "bwrap") _ = SysKill(pid, SigTerm);
+        }
+    }
+
+    private const int SigTerm = 15;
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SysKill(int pid, int signal);
 

@@ -203,7 +203,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         {
             if (!_exited.Task.IsCompleted)
             {
-                ProcessTree.TerminateGroup(Pid!.Value);
+                // A sandboxed app is in a session of its own inside bwrap: the group's signal would reach only bwrap.
+                if (_sandbox is not null) _sandbox.TerminateAll();
+                else ProcessTree.TerminateGroup(Pid!.Value);
                 await Task.WhenAny(_exited.Task, Task.Delay(grace));
             }
 

@@ -68,7 +68,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
 
                 sandbox = sandboxes.Open(mounts);
                 log.System($"Sandbox: uid {sandbox.Uid}; own mount, PID, IPC, UTS, user and network namespaces; egress-only network; " +
-                    $"sees only its work directory; limits: {options.ProcessLimits.Describe()}");
+                    "sees only its work directory");
             }
 
             var toolchain = ToolchainEnvironment(job, sandbox is null ? home : InsideHome, sandbox is null ? temp : "/tmp", sandbox is not null);
