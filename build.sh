@@ -91,6 +91,9 @@ check_components() {
   # The live-log tests run the real SignalR JS client (tests/js, installed with `npm ci`).
   report node "$(first_command node nodejs)" "apt-get install nodejs" yes
   report npm "$(first_command npm)" "apt-get install npm" yes
+  # Builds and server apps run in a bubblewrap sandbox with slirp4netns networking (CloudDeck:Builds:Isolation).
+  report bubblewrap "$(first_command bwrap)" "apt-get install bubblewrap" yes
+  report slirp4netns "$(first_command slirp4netns)" "apt-get install slirp4netns" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
@@ -198,6 +201,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/Actors.Extensions.Bench -- "$@"
     return
   fi
+  # `bench sandbox`: the sandbox's cost per command (`true` sandboxed vs direct, same run; needs root, bubblewrap, slirp4netns).
+  if [[ "${1:-}" == sandbox ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Deploy.Bench -- --sandbox "$@"
+    return
+  fi
   # `bench deploy`: deploy overhead (deck deploy → edge serves it) minus the same work done directly (needs node and npm).
   if [[ "${1:-}" == deploy ]]; then
     shift
@@ -219,6 +228,7 @@ usage: ./build.sh <verb> [args...]
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
           (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)
+          (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
 EOF
 }

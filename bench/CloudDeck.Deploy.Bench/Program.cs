@@ -7,7 +7,8 @@ namespace CloudDeck.Deploy.Bench;
 /// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--only static|vite] [--profile] [--deck path/deck.dll]</c>
 /// The platform's overhead for a deploy: the real API host and the real <c>deck deploy --prod</c> as processes, timed
 /// from starting deck to the production host serving the new content, minus the same work's unavoidable part done
-/// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms.
+/// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms. With <c>--sandbox</c>: the
+/// sandbox's cost per command instead (<see cref="SandboxBench"/>).
 /// </summary>
 internal static class DeployBench
 {
@@ -15,6 +16,7 @@ internal static class DeployBench
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--sandbox")) return await SandboxBench.RunAsync(Option(args, "--rounds", 40));
         var files = Option(args, "--files", 1000);
         var rounds = Option(args, "--rounds", 5);
         var viteRounds = Option(args, "--vite-rounds", 3);

@@ -1,5 +1,6 @@
 using CloudDeck.Grains.Builds.Executor;
 using CloudDeck.Grains.Processes;
+using CloudDeck.Grains.Sandbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -45,8 +46,21 @@ public sealed class BuildOptions
     /// </summary>
     public int CpuTimeLimitSeconds { get; set; } = 3600;
 
+    /// <summary>
+    /// Processes and threads a sandboxed build may have at once (RLIMIT_NPROC on the build's own uid, and a watch that
+    /// ends the build when the count reaches it, since a fork bomb never exits by itself); 0 for no limit.
+    /// </summary>
+    public int MaxProcesses { get; set; } = 1024;
+
+    /// <summary>
+    /// What a sandboxed build may write, in MiB, source, dependencies, HOME and /tmp together: each file is capped with
+    /// RLIMIT_FSIZE and a watch measures the work directory every quarter second, ending the build past it; 0 for no limit.
+    /// </summary>
+    public int DiskLimitMb { get; set; } = 10240;
+
     /// <summary>The limits every install and build command runs under (see <see cref="ProcessLimits"/>).</summary>
-    public ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, CpuTimeLimitSeconds > 0 ? CpuTimeLimitSeconds : null);
+    public ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, CpuTimeLimitSeconds > 0 ? CpuTimeLimitSeconds : null,
+        MaxProcesses > 0 ? MaxProcesses : null, DiskLimitMb > 0 ? DiskLimitMb : null);
 
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     public static BuildOptions Read(IConfiguration configuration, string dataDirectory)
@@ -76,6 +90,8 @@ public sealed class BuildOptions
         // Below this not even a shell and node start, and every build would fail for a reason that reads like the project's.
         if (MemoryLimitMb is < 0 or (> 0 and < MinimumMemoryLimitMb)) throw Invalid(nameof(MemoryLimitMb), $"must be 0 (no limit) or at least {MinimumMemoryLimitMb}");
         if (CpuTimeLimitSeconds < 0) throw Invalid(nameof(CpuTimeLimitSeconds), "must be 0 (no limit) or a number of seconds");
+        if (MaxProcesses is < 0 or (> 0 and < 32)) throw Invalid(nameof(MaxProcesses), "must be 0 (no limit) or at least 32, for example 1024");
+        if (DiskLimitMb is < 0 or (> 0 and < 16)) throw Invalid(nameof(DiskLimitMb), "must be 0 (no limit) or at least 16, for example 10240");
         if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
         if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))
         {
@@ -94,6 +110,7 @@ public static class BuildServices
     public static IServiceCollection AddCloudDeckBuilds(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
         services.AddSingleton(BuildOptions.Read(configuration, dataDirectory));
+        services.AddCloudDeckSandbox(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBuildExecutor, LocalBuildExecutor>();
         services.TryAddSingleton<BuildRuns>();

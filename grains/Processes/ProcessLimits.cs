@@ -17,7 +17,15 @@ namespace CloudDeck.Grains.Processes;
 /// </remarks>
 /// <param name="MemoryLimitMb">RLIMIT_DATA in MiB (soft = hard); null for none.</param>
 /// <param name="CpuTimeLimitSeconds">RLIMIT_CPU in seconds: SIGXCPU at this, SIGKILL <see cref="CpuKillGraceSeconds"/> later; null for none.</param>
-public sealed record ProcessLimits(int? MemoryLimitMb = null, int? CpuTimeLimitSeconds = null)
+/// <param name="MaxProcesses">
+/// RLIMIT_NPROC: processes and threads of the real uid. Only meaningful for a sandbox, whose uid is its own (the kernel
+/// counts every process of the uid); ignored unsandboxed, where the uid is the platform's. Null for none.
+/// </param>
+/// <param name="DiskLimitMb">
+/// What a sandbox may write, in MiB: RLIMIT_FSIZE caps each file at this, and the sandbox's watch measures its writable
+/// directories against it (see <see cref="Sandbox.SandboxSession"/>). Null for none.
+/// </param>
+public sealed record ProcessLimits(int? MemoryLimitMb = null, int? CpuTimeLimitSeconds = null, int? MaxProcesses = null, int? DiskLimitMb = null)
 {
     /// <summary>Between SIGXCPU (which a process may catch to say why it stops) and SIGKILL.</summary>
     public const int CpuKillGraceSeconds = 5;
@@ -28,7 +36,10 @@ public sealed record ProcessLimits(int? MemoryLimitMb = null, int? CpuTimeLimitS
         ? new[] { "/usr/bin/prlimit", "/bin/prlimit" }.FirstOrDefault(File.Exists)
         : null;
 
-    public bool IsNone => MemoryLimitMb is null && CpuTimeLimitSeconds is null;
+    public bool IsNone => MemoryLimitMb is null && CpuTimeLimitSeconds is null && MaxProcesses is null && DiskLimitMb is null;
+
+    /// <summary>These limits without the ones only a sandbox can hold (processes per uid, disk).</summary>
+    public ProcessLimits ForUnsandboxed() => this with { MaxProcesses = null, DiskLimitMb = null };
 
     /// <summary>Null when limits can be enforced on this machine; otherwise why not (no Linux, no prlimit).</summary>
     public static string? Unenforceable => Prlimit is not null ? null
@@ -43,7 +54,12 @@ public sealed record ProcessLimits(int? MemoryLimitMb = null, int? CpuTimeLimitS
         if (CpuTimeLimitSeconds is { } cpu) parts.Add($"CPU time {cpu} s");
         var how = Unenforceable is { } problem ? $"NOT enforced: {problem}" : "prlimit: " + string.Join(", ",
             new[] { MemoryLimitMb is null ? null : "RLIMIT_DATA", CpuTimeLimitSeconds is null ? null : "RLIMIT_CPU" }.OfType<string>());
-        return $"{string.Join(", ", parts)} per process ({how})";
+        var perProcess = parts.Count == 0 ? "" : $"{string.Join(", ", parts)} per process ({how})";
+        List<string> perSandbox = [];
+        if (MaxProcesses is { } processes) perSandbox.Add($"{processes} processes and threads (RLIMIT_NPROC)");
+        if (DiskLimitMb is { } disk) perSandbox.Add($"disk {disk} MiB written");
+        return perSandbox.Count == 0 ? perProcess
+            : string.Join("; ", new[] { perProcess, string.Join(", ", perSandbox) + " per sandbox" }.Where(p => p.Length > 0));
     }
 
     /// <summary>
@@ -66,6 +82,13 @@ public sealed record ProcessLimits(int? MemoryLimitMb = null, int? CpuTimeLimitS
         if (CpuTimeLimitSeconds is { } cpu)
         {
             wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--cpu={cpu}:{cpu + CpuKillGraceSeconds}"));
+        }
+
+        if (MaxProcesses is { } processes) wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--nproc={processes}:{processes}"));
+        if (DiskLimitMb is { } disk)
+        {
+            var bytes = (disk * 1024L * 1024L).ToString(CultureInfo.InvariantCulture);
+            wrapped.Add($"--fsize={bytes}:{bytes}");
         }
 
         wrapped.Add("--");

@@ -8,6 +8,7 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -18,11 +19,16 @@ namespace CloudDeck.Grains.Servers;
 /// may write into its directory, and the artifact store's files are shared) into a work directory kept across
 /// restarts, <c>/bin/sh -c start</c> in a session of its own (<see cref="ProcessTree"/>), a free loopback port in
 /// <c>PORT</c>, the project's environment and nothing of the silo's but PATH and proxies, and every output line on
-/// the deployment's runtime log. Whatever still runs when the silo's services are disposed is killed.
+/// the deployment's runtime log. Whatever still runs when the silo's services are disposed is killed. Each run is
+/// sandboxed (<see cref="SandboxRunner"/>: a uid of its own, its app, home and tmp directories only, egress-only network,
+/// its port forwarded from the host by slirp4netns) unless CloudDeck:Builds:Isolation says otherwise.
 /// </summary>
-public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider services, ILogStreamProvider streams, TimeProvider clock,
-    ILogger<LocalProcessRuntime> logger) : IServerRuntime, IAsyncDisposable
+public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner sandboxes, IServiceProvider services, ILogStreamProvider streams,
+    TimeProvider clock, ILogger<LocalProcessRuntime> logger) : IServerRuntime, IAsyncDisposable
 {
+    private const string InsideApp = "/app";
+    private const string InsideHome = "/home/app";
+
     /// <summary>Set to the deployment id in every process of a server, so a sweep of /proc finds what escaped its group.</summary>
     public const string MarkerVariable = "CLOUDDECK_DEPLOYMENT_ID";
 
@@ -47,24 +53,48 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         await log.StartAsync();
 
         var port = FreePort();
-        var info = ProcessTree.SupervisedStartInfo("/bin/sh", ["-c", request.Spec.StartCommand], app, Environment(request, home, app, port));
-
         var limits = options.ProcessLimits;
-        limits.ApplyTo(info);
-        log.System($"Starting `{request.Spec.StartCommand}` on port {port} ({limits.Describe()})");
         Process process;
+        SandboxedProcess? sandboxed = null;
+        SandboxSession? sandbox = null;
         try
         {
-            process = Process.Start(info) ?? throw new InvalidOperationException("The start command could not be started.");
+            var isolation = await sandboxes.DecideAsync();
+            if (isolation.Refusal is { } refusal)
+            {
+                log.System(refusal);
+                throw new InvalidOperationException(refusal);
+            }
+
+            if (isolation.Warning is { } warning) log.System("Warning: " + warning);
+            if (isolation.Sandboxed)
+            {
+                sandbox = sandboxes.Open([new(app, InsideApp, true), new(Path.Combine(home, "home"), InsideHome, true), new(Path.Combine(home, "tmp"), "/tmp", true)]);
+                await sandbox.OwnWritableAsync(cancellationToken);
+                log.System($"Starting `{request.Spec.StartCommand}` on port {port} in a sandbox (uid {sandbox.Uid}; egress-only network; {limits.Describe()})");
+                var forwardHost = IPAddress.TryParse(options.AdvertisedHost, out var advertised) && IPAddress.IsLoopback(advertised) ? "127.0.0.1" : "0.0.0.0";
+                sandboxed = await sandbox.StartAsync("/bin/sh", ["-c", request.Spec.StartCommand], app,
+                    Environment(request, InsideHome, "/tmp", InsideApp, app, port, sandboxed: true), limits, cancellationToken, port, forwardHost);
+                process = sandboxed.Process;
+            }
+            else
+            {
+                var info = ProcessTree.SupervisedStartInfo("/bin/sh", ["-c", request.Spec.StartCommand], app,
+                    Environment(request, Path.Combine(home, "home"), Path.Combine(home, "tmp"), app, app, port, sandboxed: false));
+                limits.ForUnsandboxed().ApplyTo(info);
+                log.System($"Starting `{request.Spec.StartCommand}` on port {port} ({limits.ForUnsandboxed().Describe()})");
+                process = Process.Start(info) ?? throw new InvalidOperationException("The start command could not be started.");
+            }
         }
         catch
         {
+            sandbox?.Dispose();
             await log.DisposeAsync();
             throw;
         }
 
         process.StandardInput.Close();
-        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget);
+        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget, sandboxed, sandbox);
         _running[instance] = 0;
         return instance;
     }
@@ -99,7 +129,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static Dictionary<string, string> Environment(ServerStartRequest request, string home, string app, int port)
+    /// <param name="app">Where the server sees its files; <paramref name="hostApp"/> is where they are on the host.</param>
+    private static Dictionary<string, string> Environment(ServerStartRequest request, string home, string temp, string app, string hostApp, int port,
+        bool sandboxed)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in Inherited)
@@ -107,12 +139,13 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
             if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
         }
 
-        environment["HOME"] = Path.Combine(home, "home");
-        environment["TMPDIR"] = Path.Combine(home, "tmp");
+        if (sandboxed) environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var (name, value) in SandboxRunner.CertificateEnvironment()) environment[name] = value;
+        environment["HOME"] = home;
+        environment["TMPDIR"] = temp;
         environment["LANG"] = "C.UTF-8";
         environment["NODE_ENV"] = "production";
-        var packages = Path.Combine(app, FrameworkDetector.PythonPackages);
-        if (Directory.Exists(packages)) environment["PYTHONPATH"] = packages;
+        if (Directory.Exists(Path.Combine(hostApp, FrameworkDetector.PythonPackages))) environment["PYTHONPATH"] = Path.Combine(app, FrameworkDetector.PythonPackages);
         foreach (var (name, value) in request.Environment) environment[name] = value;
         // After the project's own: the port is ours to choose, and the marker is what cleanup looks for.
         environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -139,10 +172,15 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         private readonly string _deploymentId;
         private readonly BuildLogWriter _log;
         private readonly Action<ProcessInstance> _forget;
+        private readonly SandboxedProcess? _sandboxed;
+        private readonly SandboxSession? _sandbox;
         private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public ProcessInstance(Process process, string host, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget)
+        public ProcessInstance(Process process, string host, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget,
+            SandboxedProcess? sandboxed, SandboxSession? sandbox)
         {
+            _sandboxed = sandboxed;
+            _sandbox = sandbox;
             Host = host;
             _process = process;
             _deploymentId = deploymentId;
@@ -165,7 +203,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         {
             if (!_exited.Task.IsCompleted)
             {
-                ProcessTree.TerminateGroup(Pid!.Value);
+                // A sandboxed app is in a session of its own inside bwrap: the group's signal would reach only bwrap.
+                if (_sandbox is not null) _sandbox.TerminateAll();
+                else ProcessTree.TerminateGroup(Pid!.Value);
                 await Task.WhenAny(_exited.Task, Task.Delay(grace));
             }
 
@@ -186,7 +226,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
             await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(TimeSpan.FromSeconds(5)));
             _log.System($"The server process exited with code {code}");
             await _log.DisposeAsync();
-            _process.Dispose();
+            if (_sandboxed is not null) await _sandboxed.DisposeAsync();
+            else _process.Dispose();
+            _sandbox?.Dispose();
             _forget(this);
             _exited.TrySetResult(code);
         }
@@ -195,6 +237,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, IServiceProvider 
         {
             ProcessTree.Kill(_process);
             ProcessTree.KillMarked(MarkerVariable, _deploymentId);
+            _sandbox?.KillAll();
         }
 
         private async Task PumpAsync(StreamReader reader, string stream)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using CloudDeck.Grains.Sandbox;
 
 namespace CloudDeck.Grains.Servers;
 
@@ -50,7 +51,10 @@ public sealed class ServerOptions
     /// </summary>
     public int MemoryLimitMb { get; set; } = 1024;
 
-    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null);
+    /// <summary>Processes and threads a sandboxed server may have at once (RLIMIT_NPROC on its own uid); 0 for no limit.</summary>
+    public int MaxProcesses { get; set; } = 1024;
+
+    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, MaxProcesses: MaxProcesses > 0 ? MaxProcesses : null);
 
     /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
     public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
@@ -91,6 +95,11 @@ public sealed class ServerOptions
             throw new InvalidOperationException($"{Section}:MemoryLimitMb must be 0 (no limit) or at least 64.");
         }
 
+        if (options.MaxProcesses is < 0 or (> 0 and < 32))
+        {
+            throw new InvalidOperationException($"{Section}:MaxProcesses must be 0 (no limit) or at least 32, for example 1024.");
+        }
+
         if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");
         if (options.StopGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:StopGrace must not be negative.");
         if (options.MaxRestartDelay < options.MinRestartDelay)
@@ -108,6 +117,7 @@ public static class ServerServices
     public static IServiceCollection AddCloudDeckServers(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
         services.AddSingleton(ServerOptions.Read(configuration, dataDirectory));
+        services.AddCloudDeckSandbox(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalProcessRuntime>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerRuntime, LocalProcessRuntime>(sp => sp.GetRequiredService<LocalProcessRuntime>()));

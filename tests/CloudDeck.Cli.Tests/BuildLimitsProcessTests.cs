@@ -50,6 +50,42 @@ public sealed partial class BuildLimitsProcessTests : DeckProcessTest
         Assert.True(api.Process.ExitCode is null, "the API process must still be running");
     }
 
+    [Theory]
+    [InlineData("fork bomb", "b() { b | b & }; b", "CloudDeck__Builds__MaxProcesses", "64", "The build reached its process limit (64 processes and threads, CloudDeck:Builds:MaxProcesses)")]
+    [InlineData("disk", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do head -c 8000000 /dev/zero > f$i; sleep 0.3; done", "CloudDeck__Builds__DiskLimitMb", "32",
+        "The build wrote past its disk limit (32 MiB, CloudDeck:Builds:DiskLimitMb)")]
+    [InlineData("one big file", "head -c 100000000 /dev/zero > big", "CloudDeck__Builds__DiskLimitMb", "32",
+        "The build wrote past its disk limit (32 MiB, CloudDeck:Builds:DiskLimitMb)")]
+    public async Task A_sandboxed_build_past_its_process_or_disk_limit_fails_naming_the_limit_while_healthz_and_grains_keep_answering(
+        string what, string command, string setting, string value, string expected)
+    {
+        Need.Component(Requirement.Check(File.Exists("/usr/bin/bwrap") && File.Exists("/usr/bin/slirp4netns"), "bubblewrap and slirp4netns",
+            "apt-get install bubblewrap slirp4netns"));
+        var api = await StartApiAsync(new Dictionary<string, string?> { [setting] = value });
+        var user = await LoggedInAsync(api);
+        var site = Directory.CreateDirectory(Path.Combine(Work, "limited")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(site, "build.sh"), command, Cancellation);
+        (await Deck(["init", "--api", Url(api), "--org", user.Organization, "--name", "limited",
+            "--framework", "other", "--build-command", "sh build.sh", "--output-directory", "dist"], site)).Expect(0);
+
+        using var stop = new CancellationTokenSource();
+        var polls = PollAsync(api, stop.Token);
+        var deploy = await Deck(["deploy", "--prod", "--api", Url(api)], site);
+        await stop.CancelAsync();
+        var answers = await polls;
+
+        deploy.Expect(1);
+        var id = DeploymentIdLine().Match(deploy.Output).Groups[1].Value;
+        var log = (await Deck(["logs", id, "--api", Url(api)], site)).Expect(0);
+        Assert.True(log.Stdout.Any(l => l.Contains("Build failed: " + expected, StringComparison.Ordinal)), $"{what}: {string.Join('\n', log.Stdout)}");
+        Assert.NotEmpty(answers);
+        Assert.All(answers, a => Assert.True(a.Status == HttpStatusCode.OK, $"{a.Path} answered {a.Status}"));
+        Assert.Contains(answers, a => a.Path.StartsWith("/_diag/probe/", StringComparison.Ordinal));
+        // The platform's own database stays writable: a new sign-up after the build is stored.
+        await SignUpAsync(api, "after-" + what.Replace(' ', '-') + "@example.com");
+        Assert.True(api.Process.ExitCode is null, "the API process must still be running");
+    }
+
     /// <summary>/healthz and a grain read, in turn, until stopped; a failed request counts as an answer with no status.</summary>
     private static async Task<List<(string Path, HttpStatusCode? Status)>> PollAsync(ApiHost api, CancellationToken stop)
     {

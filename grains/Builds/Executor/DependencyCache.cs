@@ -23,12 +23,13 @@ public sealed class DependencyCache(string directory, int maxEntries)
     /// <summary>npm's (and yarn's) own download cache, shared by every build.</summary>
     public string PackageManagerCache => Path.Combine(directory, "npm");
 
-    public static string KeyOf(string root, string lockfile)
+    /// <param name="scope">Whose trees these are (the organization): trees are never shared across scopes.</param>
+    public static string KeyOf(string root, string lockfile, string scope)
     {
         using var file = File.OpenRead(Path.Combine(root, lockfile));
         // The lockfile's name is part of the key: an npm and a yarn tree from equal bytes are not the same tree.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(lockfile + "\n"));
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(scope + "\n" + lockfile + "\n"));
         var buffer = new byte[81920];
         int read;
         while ((read = file.Read(buffer)) > 0) hash.AppendData(buffer.AsSpan(0, read));

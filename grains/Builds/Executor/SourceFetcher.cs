@@ -10,12 +10,15 @@ namespace CloudDeck.Grains.Builds.Executor;
 public static partial class SourceFetcher
 {
     /// <summary>
-    /// <c>git clone --depth 1 --branch ref</c>, or for a full commit id (SHA-1 or SHA-256) an init + <c>fetch --depth 1</c> of that commit.
-    /// Git runs without a shell (refs and URLs are arguments, never shell text) and without a terminal, so a
-    /// repository that wants a password fails instead of waiting forever.
+    /// <c>git clone --depth 1 --branch ref</c>, or for a full commit id (SHA-1 or SHA-256) an init + <c>fetch --depth 1</c> of that commit,
+    /// into the existing empty <paramref name="destination"/>. Git runs without a shell (refs and URLs are arguments, never
+    /// shell text), without a terminal (a repository that wants a password fails instead of waiting forever), in
+    /// <paramref name="sandbox"/> when given, and with an environment and configuration of its own: no project variable
+    /// reaches it (GIT_CONFIG_*, GIT_SSH_COMMAND, GIT_EXEC_PATH would steer it), no system or global config is read, and
+    /// only https and ssh remotes are allowed (and file, for local sources, when <paramref name="allowFile"/>).
     /// </summary>
     public static async Task FetchGitAsync(string url, string gitRef, string destination, IReadOnlyDictionary<string, string> environment,
-        BuildLogWriter log, CancellationToken cancellationToken)
+        bool allowFile, BuildLogWriter log, CancellationToken cancellationToken, Sandbox.SandboxSession? sandbox = null)
     {
         if (gitRef.StartsWith('-') || gitRef.Any(char.IsControl) || gitRef.Contains("..", StringComparison.Ordinal))
         {
@@ -24,28 +27,40 @@ public static partial class SourceFetcher
 
         // Local paths become file:// URLs: git ignores --depth for a plain path and would copy the whole history.
         var remote = Path.IsPathRooted(url) ? new Uri(url).AbsoluteUri : url;
-        var env = new Dictionary<string, string>(environment) { ["GIT_TERMINAL_PROMPT"] = "0" };
-        var parent = Path.GetDirectoryName(destination)!;
+        var env = new Dictionary<string, string>(environment)
+        {
+            ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null",
+        };
+        Directory.CreateDirectory(destination);
+        var target = sandbox?.Inside(destination) ?? destination;
+        List<string> config = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always"];
+        List<string> uploadPack = [];
+        if (allowFile)
+        {
+            config.AddRange(["-c", "protocol.file.allow=always"]);
+            // A local repository belongs to another user than the sandbox's, and git's upload-pack refuses such a
+            // repository ("dubious ownership"); -c does not reach it (git clears config variables for local transports).
+            if (Path.IsPathRooted(url)) uploadPack = ["--upload-pack", "git -c 'safe.directory=*' upload-pack"];
+        }
         if (Commit().IsMatch(gitRef))
         {
             log.System($"Fetching commit {gitRef} of {LogMasker.Redact(remote)}");
-            Directory.CreateDirectory(destination);
-            await GitAsync(["init", "--quiet", destination], parent, env, log, cancellationToken);
-            await GitAsync(["-C", destination, "fetch", "--quiet", "--depth", "1", "--", remote, gitRef], parent, env, log, cancellationToken);
-            await GitAsync(["-C", destination, "checkout", "--quiet", "FETCH_HEAD"], parent, env, log, cancellationToken);
+            await GitAsync([.. config, "init", "--quiet", target], destination, env, log, cancellationToken, sandbox);
+            await GitAsync([.. config, "-C", target, "fetch", "--quiet", "--depth", "1", .. uploadPack, "--", remote, gitRef], destination, env, log, cancellationToken, sandbox);
+            await GitAsync([.. config, "-C", target, "checkout", "--quiet", "FETCH_HEAD"], destination, env, log, cancellationToken, sandbox);
         }
         else
         {
             log.System($"Cloning {LogMasker.Redact(remote)} (branch {gitRef}, depth 1)");
-            await GitAsync(["clone", "--quiet", "--depth", "1", "--branch", gitRef, "--", remote, destination], parent, env, log, cancellationToken);
+            await GitAsync([.. config, "clone", "--quiet", "--depth", "1", "--branch", gitRef, .. uploadPack, "--", remote, target], destination, env, log, cancellationToken, sandbox);
         }
     }
 
     private static async Task GitAsync(string[] arguments, string directory, IReadOnlyDictionary<string, string> environment,
-        BuildLogWriter log, CancellationToken cancellationToken)
+        BuildLogWriter log, CancellationToken cancellationToken, Sandbox.SandboxSession? sandbox)
     {
-        var exit = await CommandRunner.RunAsync("git", arguments, directory, environment, log, cancellationToken);
-        if (exit != 0) throw new BuildStepFailedException($"git {arguments[0]} exited with code {exit}", exit);
+        var exit = await CommandRunner.RunAsync("git", arguments, directory, environment, Processes.ProcessLimits.None, log, cancellationToken, sandbox);
+        if (exit != 0) throw new BuildStepFailedException($"git {arguments.First(a => a is "init" or "fetch" or "checkout" or "clone")} exited with code {exit}", exit);
     }
 
     /// <summary>

@@ -109,7 +109,7 @@ public sealed class BuildLimitsTests
         var done = await build.Get(owner);
         Assert.True(done.Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
         Assert.Contains(log, l => l.Stream == BuildLogStreams.System
-            && l.Text == "Resource limits: memory 2048 MiB, CPU time 3600 s per process (prlimit: RLIMIT_DATA, RLIMIT_CPU)");
+            && l.Text.StartsWith("Resource limits: memory 2048 MiB, CPU time 3600 s per process (prlimit: RLIMIT_DATA, RLIMIT_CPU)", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == "Max data size 2147483648 2147483648 bytes");
         Assert.Contains(log, l => l.Stream == BuildLogStreams.Stdout && l.Text == $"Max cpu time 3600 {3600 + ProcessLimits.CpuKillGraceSeconds} seconds");
     }
@@ -120,10 +120,12 @@ public sealed class BuildLimitsTests
         static BuildOptions Read(params (string Key, string Value)[] settings) => BuildOptions.Read(new ConfigurationBuilder()
             .AddInMemoryCollection(settings.ToDictionary(s => $"{BuildOptions.Section}:{s.Key}", s => (string?)s.Value)).Build(), "/var/lib/clouddeck");
 
-        Assert.Equal(new ProcessLimits(2048, 3600), Read().ProcessLimits);
-        Assert.Equal(new ProcessLimits(null, 3600), Read(("MemoryLimitMb", "0")).ProcessLimits);
-        Assert.Equal(new ProcessLimits(512, null), Read(("MemoryLimitMb", "512"), ("CpuTimeLimitSeconds", "0")).ProcessLimits);
-        Assert.True(Read(("MemoryLimitMb", "0"), ("CpuTimeLimitSeconds", "0")).ProcessLimits.IsNone);
+        Assert.Equal(new ProcessLimits(2048, 3600, 1024, 10240), Read().ProcessLimits);
+        Assert.Equal(new ProcessLimits(null, 3600, 1024, 10240), Read(("MemoryLimitMb", "0")).ProcessLimits);
+        Assert.Equal(new ProcessLimits(512, null, 1024, 10240), Read(("MemoryLimitMb", "512"), ("CpuTimeLimitSeconds", "0")).ProcessLimits);
+        Assert.True(Read(("MemoryLimitMb", "0"), ("CpuTimeLimitSeconds", "0"), ("MaxProcesses", "0"), ("DiskLimitMb", "0")).ProcessLimits.IsNone);
+        Assert.Contains("CloudDeck:Builds:MaxProcesses", Assert.Throws<InvalidOperationException>(() => Read(("MaxProcesses", "5"))).Message, StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Builds:DiskLimitMb", Assert.Throws<InvalidOperationException>(() => Read(("DiskLimitMb", "-1"))).Message, StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds:MemoryLimitMb", Assert.Throws<InvalidOperationException>(() => Read(("MemoryLimitMb", "10"))).Message, StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds:MemoryLimitMb", Assert.Throws<InvalidOperationException>(() => Read(("MemoryLimitMb", "-1"))).Message, StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds:CpuTimeLimitSeconds", Assert.Throws<InvalidOperationException>(() => Read(("CpuTimeLimitSeconds", "-5"))).Message, StringComparison.Ordinal);

@@ -15,6 +15,8 @@ public sealed class BuildQueueTests
         {
             ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "1",
             ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "3",
+            // The slow build waits for a gate file the test writes on the host, which a sandbox would never see.
+            ["CloudDeck:Builds:Isolation"] = "none",
         });
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
         var gate = Path.Combine(silo.Directory, "gate");
@@ -50,7 +52,11 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_queued_build_can_be_canceled_and_its_place_goes_to_the_next()
     {
-        await using var silo = await BuildSilo.StartAsync(new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "1" });
+        await using var silo = await BuildSilo.StartAsync(new Dictionary<string, string?>
+        {
+            ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "1",
+            ["CloudDeck:Builds:Isolation"] = "none",
+        });
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
         var gate = Path.Combine(silo.Directory, "gate");
         await silo.CreateProjectAsync(owner, org, "slow", new ProjectSettings(Framework: "other",

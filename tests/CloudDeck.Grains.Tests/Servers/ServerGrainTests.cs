@@ -270,7 +270,7 @@ public sealed class ServerGrainTests
         var limits = await GetAsync((await Server(silo, deployment.Id).GetEndpoint())!, "/limits");
         var data = limits.Split('\n').Single(l => l.StartsWith("Max data size", StringComparison.Ordinal));
         Assert.Equal(["536870912", "536870912", "bytes"], data["Max data size".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains(await RuntimeLogAsync(silo, deployment.Id), l => l.Text.Contains("(memory 512 MiB per process (prlimit: RLIMIT_DATA))", StringComparison.Ordinal));
+        Assert.Contains(await RuntimeLogAsync(silo, deployment.Id), l => l.Text.Contains("memory 512 MiB per process (prlimit: RLIMIT_DATA)", StringComparison.Ordinal));
     }
 
     private static List<T> Snapshot<T>(List<T> items)

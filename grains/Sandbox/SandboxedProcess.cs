@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using CloudDeck.Grains.Processes;
+
+namespace CloudDeck.Grains.Sandbox;
+
+/// <summary>
+/// A command running in a sandbox: the process (its stdio is the command's), its network, and a watch that measures what
+/// rlimits cannot: the sandbox's processes and threads against RLIMIT_NPROC's number (a fork bomb stops forking at the
+/// limit but never exits by itself) and the bytes in its writable directories against the disk limit (RLIMIT_FSIZE caps
+/// one file; the watch caps their sum). A limit reached ends every process of the sandbox and is recorded on the
+/// <see cref="LimitWatch"/>, so the failure names it.
+/// </summary>
+public sealed class SandboxedProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan WatchPeriod = TimeSpan.FromMilliseconds(250);
+
+    private readonly SandboxNetwork _network;
+    private readonly SandboxSession _session;
+    private readonly ProcessLimits _limits;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _watching = Task.CompletedTask;
+
+    internal SandboxedProcess(Process process, SandboxNetwork network, SandboxSession session, ProcessLimits limits)
+    {
+        Process = process;
+        _network = network;
+        _session = session;
+        _limits = limits;
+    }
+
+    public Process Process { get; }
+
+    /// <summary>Starts measuring the sandbox against its process and disk limits; a breach is tripped on <paramref name="watch"/>.</summary>
+    public void Watch(LimitWatch watch)
+    {
+        if (_limits.MaxProcesses is null && _limits.DiskLimitMb is null) return;
+        _watching = Task.Run(() => WatchAsync(watch, _stop.Token));
+    }
+
+    private async Task WatchAsync(LimitWatch watch, CancellationToken stop)
+    {
+        var writable = _session.Mounts.Where(m => m.Writable).Select(m => m.Host).ToList();
+        using var timer = new PeriodicTimer(WatchPeriod);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                LimitBreach? breach = null;
+                if (_limits.MaxProcesses is { } processes && UidProcesses.Tasks(_session.Uid) >= processes) breach = watch.ProcessesBreach;
+                else if (_limits.DiskLimitMb is { } disk && writable.Sum(DiskUsage.Bytes) > disk * 1024L * 1024L) breach = watch.DiskBreach;
+                if (breach is null) continue;
+                watch.Trip(breach);
+                _session.KillAll();
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _watching;
+        _stop.Dispose();
+        await _network.DisposeAsync();
+        Process.Dispose();
+    }
+}
+
+/// <summary>Bytes of the regular files under a directory; links are not followed (a link to / must not count the disk).</summary>
+internal static class DiskUsage
+{
+    public static long Bytes(string directory)
+    {
+        long total = 0;
+        var pending = new Stack<DirectoryInfo>();
+        pending.Push(new DirectoryInfo(directory));
+        var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0, RecurseSubdirectories = false };
+        while (pending.Count > 0)
+        {
+            var current = pending.Pop();
+            try
+            {
+                foreach (var entry in current.EnumerateFileSystemInfos("*", options))
+                {
+                    if (entry.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
+                    if (entry is DirectoryInfo child) pending.Push(child);
+                    else if (entry is FileInfo file) total += file.Length;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A directory the build removed while we measured: it holds nothing any more.
+            }
+        }
+
+        return total;
+    }
+}
