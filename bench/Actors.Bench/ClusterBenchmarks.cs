@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using CloudDeck.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,7 +11,7 @@ namespace Actors.Bench;
 /// Remote calls between two silo processes on loopback (membership in PostgreSQL) beside a raw TCP echo of frames of the
 /// same size; latency at a fixed rate; and the time from SIGKILL of a silo to the first successful call of one of its grains.
 /// </summary>
-internal static class ClusterBenchmarks
+internal static partial class ClusterBenchmarks
 {
     private const int Callers = 256;
     private const int GrainCount = 1000;
@@ -60,7 +61,8 @@ internal static class ClusterBenchmarks
 
             Task Grain(int caller, long n) => grains[(int)((caller * 7919 + n) % grains.Length)].Echo(1);
             await Measure.ThroughputAsync(Callers, options.Warmup, Grain);
-            var frameBytes = await RequestBytesAsync(remoteSilo, Grain);
+            var (frameBytes, measured) = await RequestBytesAsync(SiloAddress.FromParsableString(remoteAddress).Endpoint.Port,
+                localSilo.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint.Port, Grain);
             await using var echo = await RawEchoClient.ConnectAsync(int.Parse(echoPort, CultureInfo.InvariantCulture), frameBytes);
             Task Echo(int caller, long n) => echo.CallAsync();
             await Measure.ThroughputAsync(Callers, options.Warmup, Echo);
@@ -68,7 +70,7 @@ internal static class ClusterBenchmarks
             var (grainRate, echoRate) = await Measure.AlternateAsync(options,
                 () => Measure.ThroughputAsync(Callers, options.Duration, Grain),
                 () => Measure.ThroughputAsync(Callers, options.Duration, Echo));
-            report.Add($"remote grain calls/s (2 silo processes, {Callers} callers, {GrainCount} grains, ~{frameBytes}-byte requests)", grainRate,
+            report.Add($"remote grain calls/s (2 silo processes, {Callers} callers, {GrainCount} grains, {frameBytes}-byte requests{(measured ? "" : ", assumed")})", grainRate,
                 "raw TCP echo, same frame size, one connection", echoRate);
 
             long counter = 0;
@@ -106,13 +108,14 @@ internal static class ClusterBenchmarks
     }
 
     /// <summary>
-    /// The size of one request as the other silo reads it: the bytes its process read (Linux /proc/pid/io) over a fixed
-    /// number of calls, so the echo baseline sends frames as large. Membership traffic in the same window is a rounding error.
+    /// The size of one request on the wire: the bytes the other silo's sockets received (TCP's own count, read with
+    /// <c>ss</c>) over a fixed number of calls, so the echo baseline sends frames as large. Membership probes in the
+    /// same window are a rounding error. Without <c>ss</c> (not Linux, iproute2 missing), 128 bytes is assumed.
     /// </summary>
-    private static async Task<int> RequestBytesAsync(Process remote, Func<int, long, Task> call)
+    private static async Task<(int Bytes, bool Measured)> RequestBytesAsync(int remotePort, int localPort, Func<int, long, Task> call)
     {
         const int perCaller = 200;
-        var before = ReadBytes(remote.Id);
+        var before = await ReceivedBytesAsync(remotePort, localPort);
         await Task.WhenAll(Enumerable.Range(0, Callers).Select(async caller =>
         {
             for (var n = 0; n < perCaller; n++)
@@ -120,17 +123,34 @@ internal static class ClusterBenchmarks
                 await call(caller, n);
             }
         }));
-        var after = ReadBytes(remote.Id);
-        return before is { } b && after is { } a ? (int)Math.Max(16, (a - b) / (Callers * perCaller)) : 128;
+        var after = await ReceivedBytesAsync(remotePort, localPort);
+        return before is { } b && after is { } a && a > b ? ((int)((a - b) / (Callers * perCaller)), true) : (128, false);
     }
 
-    private static long? ReadBytes(int pid)
+    /// <summary>What the other silo received on its sockets: those it accepted (its port) and those it opened to this silo.</summary>
+    private static async Task<long?> ReceivedBytesAsync(int remotePort, int localPort)
     {
-        var path = $"/proc/{pid}/io";
-        if (!File.Exists(path)) return null;
-        var line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith("rchar:", StringComparison.Ordinal));
-        return line is null ? null : long.Parse(line["rchar:".Length..].Trim(), CultureInfo.InvariantCulture);
+        try
+        {
+            var start = new ProcessStartInfo("ss") { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var argument in new[] { "-tinH", "state", "established", $"( sport = :{remotePort} or dport = :{localPort} )" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var ss = Process.Start(start)!;
+            var output = await ss.StandardOutput.ReadToEndAsync();
+            await ss.WaitForExitAsync();
+            return ss.ExitCode != 0 ? null : ReceivedPattern().Matches(output).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
     }
+
+    [GeneratedRegex(@"bytes_received:(\d+)")]
+    private static partial Regex ReceivedPattern();
 
     /// <summary>Three silo processes and a client; kills the silo of a grain and times the first call that succeeds again.</summary>
     private static async Task<double> FailoverAsync(string database)

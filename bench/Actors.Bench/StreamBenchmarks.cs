@@ -38,7 +38,7 @@ internal static class StreamBenchmarks
         {
             var db = Path.Combine(directory.FullName, "streams.db");
             await using var raw = await RawSqliteLogTable.OpenAsync(Path.Combine(directory.FullName, "raw.db"));
-            await RunStoreAsync(options, report, "SQLite", s => s.UseSqliteLogStore(db), raw, "a transaction of INSERTs per batch");
+            await RunStoreAsync(options, report, "SQLite", s => s.UseSqliteLogStore(db), raw, "INSERTs, a transaction per batch");
         }
         finally
         {
