@@ -33,3 +33,31 @@ public sealed class EchoGrain(Orleans.Runtime.ILocalSiloDetails silo) : Grain, I
 
     public Task<string> Host() => Task.FromResult(silo.SiloAddress.ToParsableString());
 }
+
+/// <summary>A grain that writes its state on every call: the storage bench's unit of work.</summary>
+[Alias("bench.IStateGrain")]
+public interface IStateGrain : IGrainWithStringKey
+{
+    [Alias("write")]
+    Task<int> Write();
+}
+
+[GenerateSerializer, Alias("bench.CounterState")]
+public sealed class CounterState
+{
+    [Id(0)]
+    public int Count { get; set; }
+
+    [Id(1)]
+    public string Note { get; set; } = "benchmark state of a typical small grain";
+}
+
+public sealed class StateGrain([PersistentState("bench")] IPersistentState<CounterState> state) : Grain, IStateGrain
+{
+    public async Task<int> Write()
+    {
+        state.State.Count++;
+        await state.WriteStateAsync();
+        return state.State.Count;
+    }
+}

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|streams|cluster|usage|licenses] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64]
+// ./build.sh bench [--only calls|postgres|streams|cluster|usage|licenses] [--duration 5] [--rounds 3] [--grains 1000] [--callers 64] [--writers 32]
 // The same executable is the other processes it measures against: --silo <connection string> <cluster id>, --echo and --kestrel.
 if (args is ["--silo", var siloDatabase, var siloCluster])
 {
@@ -27,6 +27,11 @@ if (options.Runs("calls"))
     await CallBenchmarks.RunAsync(options, report);
 }
 
+if (options.Runs("postgres"))
+{
+    await PostgresStorageBenchmarks.RunAsync(options, report);
+}
+
 if (options.Runs("streams"))
 {
     await StreamBenchmarks.RunAsync(options, report);
@@ -50,7 +55,7 @@ if (options.Runs("licenses"))
 report.Print();
 return 0;
 
-internal sealed record BenchOptions(string? Only, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Grains, int Callers)
+internal sealed record BenchOptions(string? Only, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Grains, int Callers, int Writers)
 {
     public bool Runs(string name) => Only is null || Only.Split(',').Contains(name);
 
@@ -65,7 +70,7 @@ internal sealed record BenchOptions(string? Only, TimeSpan Duration, TimeSpan Wa
         int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         var seconds = Value("--duration") is { } d ? double.Parse(d, CultureInfo.InvariantCulture) : 5;
         return new BenchOptions(Value("--only"), TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(Math.Max(1, seconds / 2)),
-            Int("--rounds", 3), Int("--grains", 1000), Int("--callers", 64));
+            Int("--rounds", 3), Int("--grains", 1000), Int("--callers", 64), Int("--writers", 32));
     }
 }
 
