@@ -192,6 +192,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- "$@"
     return
   fi
+  # `bench storage`: SQLite grain state writes/s, our SqliteGrainStorage beside Orleans' ADO.NET storage on SQLite.
+  if [[ "${1:-}" == storage ]]; then
+    shift
+    dotnet run -c Release --project bench/Actors.Extensions.Bench -- "$@"
+    return
+  fi
   # `bench deploy`: deploy overhead (deck deploy → edge serves it) minus the same work done directly (needs node and npm).
   if [[ "${1:-}" == deploy ]]; then
     shift
@@ -214,6 +220,7 @@ usage: ./build.sh <verb> [args...]
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
+          (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
 EOF
 }

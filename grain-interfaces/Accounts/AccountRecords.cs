@@ -1,7 +1,11 @@
 namespace CloudDeck.GrainInterfaces.Accounts;
 
 [GenerateSerializer, Immutable, Alias("clouddeck.SignUpRequest")]
-public sealed record SignUpRequest(string Email, string Password, string Name, string ClientAddress);
+public sealed record SignUpRequest(string Email, string Password, string Name, string ClientAddress)
+{
+    // Records print every member, and Orleans traces messages with ToString: secrets stay out of it (here and below).
+    public override string ToString() => $"SignUpRequest {{ Email = {Email}, Name = {Name}, ClientAddress = {ClientAddress} }}";
+}
 
 [GenerateSerializer, Immutable, Alias("clouddeck.AccountView")]
 public sealed record AccountView(string UserId, string Email, string Name, bool EmailVerified, bool MfaEnabled,
@@ -16,7 +20,10 @@ public sealed record SignUpResult(AccountView Account, string PersonalOrganizati
 /// <summary>An access token (JWT) and the refresh token that renews it; the refresh token is rotated on every use.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.TokenPair")]
 public sealed record TokenPair(string AccessToken, DateTimeOffset AccessTokenExpiresAt, string RefreshToken,
-    DateTimeOffset RefreshTokenExpiresAt, string TokenType = "Bearer");
+    DateTimeOffset RefreshTokenExpiresAt, string TokenType = "Bearer")
+{
+    public override string ToString() => $"TokenPair {{ AccessTokenExpiresAt = {AccessTokenExpiresAt:O}, RefreshTokenExpiresAt = {RefreshTokenExpiresAt:O} }}";
+}
 
 [GenerateSerializer, Alias("clouddeck.LoginStatus")]
 public enum LoginStatus
@@ -36,6 +43,8 @@ public sealed record LoginResult(LoginStatus Status, TokenPair? Tokens = null, s
 {
     public static LoginResult Invalid { get; } = new(LoginStatus.InvalidCredentials);
 
+    public override string ToString() => $"LoginResult {{ Status = {Status}, RetryAfterSeconds = {RetryAfterSeconds} }}";
+
     public static LoginResult Throttle(TimeSpan wait) =>
         new(LoginStatus.Throttled, RetryAfterSeconds: Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)));
 }
@@ -44,10 +53,16 @@ public sealed record LoginResult(LoginStatus Status, TokenPair? Tokens = null, s
 public sealed record SessionView(string Id, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string ClientAddress);
 
 [GenerateSerializer, Immutable, Alias("clouddeck.MfaEnrollment")]
-public sealed record MfaEnrollment(string OtpAuthUri);
+public sealed record MfaEnrollment(string OtpAuthUri)
+{
+    public override string ToString() => "MfaEnrollment { OtpAuthUri = *** }";
+}
 
 [GenerateSerializer, Immutable, Alias("clouddeck.RecoveryCodes")]
-public sealed record RecoveryCodes(IReadOnlyList<string> Codes);
+public sealed record RecoveryCodes(IReadOnlyList<string> Codes)
+{
+    public override string ToString() => $"RecoveryCodes {{ Count = {Codes.Count} }}";
+}
 
 [GenerateSerializer, Immutable, Alias("clouddeck.CreateApiToken")]
 public sealed record CreateApiToken(string Name, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt);
@@ -58,7 +73,10 @@ public sealed record ApiTokenView(string Id, string Name, IReadOnlyList<string> 
 
 /// <summary>Shown once: <see cref="Token"/> is never stored or shown again.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.CreatedApiToken")]
-public sealed record CreatedApiToken(ApiTokenView Details, string Token);
+public sealed record CreatedApiToken(ApiTokenView Details, string Token)
+{
+    public override string ToString() => $"CreatedApiToken {{ Details = {Details}, Token = *** }}";
+}
 
 /// <summary>Who an API token acts for, when it is valid. The API refuses it (403) while <paramref name="EmailVerified"/> is false.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.ApiTokenIdentity")]

@@ -52,7 +52,11 @@ public sealed record LicenseView(
 
 /// <summary>The answer to issuing: the view, and the key, shown this once.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.IssuedLicense")]
-public sealed record IssuedLicense(LicenseView License, string LicenseKey);
+public sealed record IssuedLicense(LicenseView License, string LicenseKey)
+{
+    // Records print every member, and Orleans traces messages with ToString: the key stays out of it.
+    public override string ToString() => $"IssuedLicense {{ License = {License}, LicenseKey = *** }}";
+}
 
 /// <summary>
 /// The validate answer. <paramref name="Reason"/> (see <see cref="LicenseRefusals"/>) and <paramref name="Detail"/> say why
@@ -100,4 +104,7 @@ public sealed record LicenseValidationEvent(
 /// <c>GET /api/v1/licenses/public-key</c>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.OfflineLicense")]
-public sealed record OfflineLicense(string LicenseId, string MachineId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, string Token);
+public sealed record OfflineLicense(string LicenseId, string MachineId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, string Token)
+{
+    public override string ToString() => $"OfflineLicense {{ LicenseId = {LicenseId}, MachineId = {MachineId}, ExpiresAt = {ExpiresAt:O}, Token = *** }}";
+}

@@ -111,6 +111,14 @@ public sealed record ProjectView(
     /// <summary>The path a server's health check GETs until it answers 2xx/3xx; null means "/".</summary>
     [Id(2)]
     public string? HealthCheckPath { get; init; }
+
+    // Records print every member, and Orleans traces messages with ToString: the webhook secret stays out of it.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Organization = {Organization}, Name = {Name}, ProductionBranch = {ProductionBranch}, ");
+        builder.Append($"ProductionHost = {ProductionHost}, ProductionDeploymentId = {ProductionDeploymentId}, WebhookSecret = {(WebhookSecret is null ? "" : "***")}");
+        return true;
+    }
 }
 
 [GenerateSerializer, Immutable, Alias("clouddeck.EnvVarView")]
@@ -118,7 +126,11 @@ public sealed record EnvVarView(string Environment, string Name, string Value, D
 
 /// <summary>What a build needs: the settings and the environment's variables in clear (only inside the cluster).</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.BuildPlan")]
-public sealed record BuildPlan(ProjectView Project, IReadOnlyDictionary<string, string> Environment);
+public sealed record BuildPlan(ProjectView Project, IReadOnlyDictionary<string, string> Environment)
+{
+    // Records print every member, and Orleans traces messages with ToString: values stay out of it.
+    public override string ToString() => $"BuildPlan {{ Project = {Project}, Environment = [{string.Join(", ", Environment.Keys)}] }}";
+}
 
 [GenerateSerializer, Immutable, Alias("clouddeck.DeploymentPage")]
 public sealed record DeploymentPage(IReadOnlyList<Deployments.DeploymentView> Deployments, long? NextBefore);

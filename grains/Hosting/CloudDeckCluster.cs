@@ -94,6 +94,12 @@ public sealed class CloudDeckClusterOptions
             throw new InvalidOperationException("CloudDeck:Cluster:AdvertisedAddress must not be empty: other silos and clients reach this silo there.");
         }
 
+        if (!System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            throw new InvalidOperationException(
+                $"CloudDeck:Cluster:AdvertisedAddress must be an IP address other silos and clients reach this silo at (was '{AdvertisedAddress}'; for example 10.0.0.5).");
+        }
+
         if (ListenAddress is not null && !System.Net.IPAddress.TryParse(ListenAddress, out _))
         {
             throw new InvalidOperationException($"CloudDeck:Cluster:ListenAddress must be an IP address (was '{ListenAddress}').");

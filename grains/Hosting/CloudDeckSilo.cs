@@ -1,5 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using Actors.Extensions.AdoNet;
+using Actors.Extensions.CallChains;
+using Actors.Extensions.Hosting;
+using Actors.Extensions.Storage;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
@@ -14,10 +18,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
-using Actors.Extensions;
-using Actors.Extensions.AdoNet;
-using Actors.Extensions.Hosting;
-using Actors.Extensions.Storage;
 
 namespace CloudDeck.Grains.Hosting;
 
@@ -95,8 +95,18 @@ public static class CloudDeckSilo
             });
             if (cluster.IsCluster)
             {
-                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort,
-                    listenOnAnyHostAddress: cluster.ListenAddress is null && !IPAddress.IsLoopback(IPAddress.Parse(cluster.AdvertisedAddress)));
+                var advertised = IPAddress.Parse(cluster.AdvertisedAddress);
+                silo.Configure<EndpointOptions>(endpoints =>
+                {
+                    endpoints.AdvertisedIPAddress = advertised;
+                    endpoints.SiloPort = cluster.SiloPort;
+                    endpoints.GatewayPort = cluster.GatewayPort;
+                    // Unset: loopback when advertised on loopback, else every interface.
+                    var listen = cluster.ListenAddress is { } configured ? IPAddress.Parse(configured)
+                        : IPAddress.IsLoopback(advertised) ? advertised : IPAddress.Any;
+                    endpoints.SiloListeningEndpoint = new IPEndPoint(listen, cluster.SiloPort);
+                    endpoints.GatewayListeningEndpoint = new IPEndPoint(listen, cluster.GatewayPort);
+                });
                 silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
             }
             else
@@ -165,7 +175,6 @@ public static class CloudDeckSilo
             });
             client.UsePostgresClustering(cluster.ConnectionString!);
             client.AddLogStreams();
-            client.AddCallCycleDetection();
         });
         return true;
     }

@@ -32,6 +32,10 @@ public sealed class LicenseGrain(
     private (Task Task, List<PendingValidation> Batch)? _inFlight;
     private long _dropped;
 
+    // The day's command count lives in memory (validate answers without a write) and is stored with the next state write,
+    // or on graceful deactivation at the latest.
+    private bool _quotaUnwritten;
+
     private LicenseState License => state.State;
 
     private string Id => this.GetPrimaryKeyString();
@@ -59,6 +63,12 @@ public sealed class LicenseGrain(
         catch (Exception e)
         {
             logger.LogWarning(e, "License {LicenseId}: {Count} validations were not appended to the history stream", Id, _buffer.Count);
+        }
+
+        if (_quotaUnwritten)
+        {
+            await state.WriteStateAsync(cancellationToken);
+            _quotaUnwritten = false;
         }
     }
 
@@ -165,6 +175,7 @@ public sealed class LicenseGrain(
         }
 
         License.QuotaUsed = used + count;
+        _quotaUnwritten = true;
         return Answer(true, null, null);
     }
 

@@ -37,6 +37,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     private readonly Lock _initializationGate = new();
     private Task? _initialization;
     private Thread? _writerThread;
+    private int _idleReaderCount;
     private int _disposed;
 
     public SqliteDatabase(string databasePath, SqliteDurability durability, int maxBatchSize, ILogger logger)
@@ -58,6 +59,12 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     /// <summary>Creates or checks the schema and starts the writer; idempotent, and retried after a failure.</summary>
     public Task InitializeAsync()
     {
+        // Every write passes here: once started, no lock.
+        if (Volatile.Read(ref _initialization) is { IsCompletedSuccessfully: true } started && _disposed == 0)
+        {
+            return started;
+        }
+
         lock (_initializationGate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -126,7 +133,11 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             await initialization.ConfigureAwait(false);
         }
 
-        if (!_idleReaders.TryTake(out var reader))
+        if (_idleReaders.TryTake(out var reader))
+        {
+            Interlocked.Decrement(ref _idleReaderCount);
+        }
+        else
         {
             reader = new SqliteReader(_readerConnectionString);
         }
@@ -140,11 +151,22 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
         finally
         {
-            if (healthy && _disposed == 0 && _idleReaders.Count < MaxIdleReaders)
+            // Kept for the next read unless the pool is full; a counter, not ConcurrentBag.Count, which locks every thread's list.
+            var kept = false;
+            if (healthy && _disposed == 0)
             {
-                _idleReaders.Add(reader);
+                if (Interlocked.Increment(ref _idleReaderCount) <= MaxIdleReaders)
+                {
+                    _idleReaders.Add(reader);
+                    kept = true;
+                }
+                else
+                {
+                    Interlocked.Decrement(ref _idleReaderCount);
+                }
             }
-            else
+
+            if (!kept)
             {
                 reader.Dispose();
             }
@@ -226,11 +248,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             }
 
             CommitSize.Record(batch.Count, new KeyValuePair<string, object?>("database", DatabasePath));
-
-            foreach (var write in batch)
-            {
-                write.Complete();
-            }
+            Publish(batch);
 
             error = null!;
             return true;
@@ -241,6 +259,20 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             return false;
         }
     }
+
+    /// <summary>
+    /// Completes the committed writes' tasks from one thread-pool work item: the writer thread returns to the queue at
+    /// once, and the batch costs one hop instead of one per write. Callers' continuations run inline there; Orleans
+    /// resumes grain code on the activation's own scheduler, so what runs inline is short.
+    /// </summary>
+    private static void Publish(List<SqliteWrite> batch) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static writes =>
+        {
+            foreach (var write in writes)
+            {
+                write.Complete();
+            }
+        }, batch.ToArray(), preferLocal: false);
 
     private void FailQueued(Exception exception)
     {
@@ -270,6 +302,12 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
 
         _writes.Writer.TryComplete();
+        if (_initialization is { } initialization)
+        {
+            // An opening still under way would start the writer after this check: let it finish (or fail) first.
+            await initialization.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         if (_writerThread is not null)
         {
             await _writerStopped.Task.ConfigureAwait(false);

@@ -22,8 +22,9 @@ internal abstract class SqliteWrite<T> : SqliteWrite
     private T _result = default!;
     private InconsistentStateException? _refusal;
 
-    // Continuations run on the thread pool, never on the writer thread, which must go back to committing.
-    public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed from one thread-pool work item per batch (see SqliteDatabase.Publish), never on the writer thread,
+    // which goes straight back to committing; continuations then run inline there, saving a hop per write.
+    public TaskCompletionSource<T> Completion { get; } = new();
 
     protected abstract T Run(SqliteWriteCommands commands);
 
@@ -53,7 +54,10 @@ internal abstract class SqliteWrite<T> : SqliteWrite
         }
     }
 
-    public sealed override void Fail(Exception exception) => Completion.TrySetException(exception);
+    // Rare, so one hop each: failures are reported from the writer thread, whose time belongs to commits.
+    public sealed override void Fail(Exception exception) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static failure => failure.Completion.TrySetException(failure.Exception),
+            (Completion, Exception: exception), preferLocal: false);
 }
 
 /// <summary>A write given as a function, for the rare ones (reminders) where an allocation does not matter.</summary>

@@ -14,9 +14,12 @@ internal interface ILogStreamGrain : IGrainWithStringKey
     [Alias("complete")]
     Task<long> Complete();
 
-    /// <summary>Stored entries from <paramref name="from"/>; at the head of a live stream, waits up to <paramref name="waitMs"/> for new ones.</summary>
+    /// <summary>
+    /// Stored entries from <paramref name="from"/>; at the head of a live stream, waits up to <paramref name="waitMs"/> for new
+    /// ones. A caller that gives up cancels: Orleans then ends the call at once on both sides.
+    /// </summary>
     [AlwaysInterleave, Alias("read")]
-    Task<LogSlice> Read(long from, int maxCount, int waitMs);
+    Task<LogSlice> Read(long from, int maxCount, int waitMs, CancellationToken cancellationToken = default);
 
     [AlwaysInterleave, Alias("info")]
     Task<LogStreamInfo> Info();

@@ -51,9 +51,9 @@ internal sealed class LogStream<T>(LogStreamId id, ILogStreamGrain grain, LogStr
     {
         ArgumentNullException.ThrowIfNull(observer);
         var start = from?.SequenceNumber ?? (await grain.Info()).Last + 1;
-        // Made inside a grain: deliveries run on the activation's scheduler, never beside its other work.
+        // Made inside a grain: deliveries take the activation's turns, never beside its other work.
         var activation = context?.GrainContext is { GrainInstance: not null } grainContext ? grainContext : null;
-        return LogSubscriptionLoop<T>.Start(this, observer, Math.Max(1, start), activation, activation is null ? null : TaskScheduler.Current);
+        return LogSubscriptionLoop<T>.Start(this, observer, Math.Max(1, start), activation);
     }
 
     public async Task<LogPage<T>> ReadAsync(LogPosition from, int maxCount)

@@ -159,7 +159,7 @@ public interface ILogStream<T>
 
     /// <summary>
     /// Delivers the items from <paramref name="from"/> (inclusive; null: only items appended from now on), history first, then
-    /// live. Made inside a grain, deliveries run on the activation's scheduler; dispose the subscription in OnDeactivateAsync.
+    /// live. Made inside a grain, deliveries take the grain's turns (like requests) and end when the activation does.
     /// </summary>
     Task<LogSubscription> SubscribeAsync(ILogObserver<T> observer, LogPosition? from = null);
 

@@ -88,9 +88,10 @@ internal sealed partial class LogStreamGrain
             await this.UnregisterReminder(reminder);
         }
 
-        // An append during the unregister found the reminder still registered: settle it.
+        // An append during the unregister may have registered it just before it was removed: register again (an upsert).
         if (Lagging())
         {
+            _reminderRegistered = false;
             await EnsureReminderAsync();
         }
     }
@@ -140,18 +141,24 @@ internal sealed partial class LogStreamGrain
         {
             while (!_retired && !_deactivating && _cursors[consumer] < _last)
             {
-                var records = await RecordsAsync(Math.Max(_cursors[consumer] + 1, _first), _options.MaxReadBatch);
-                if (records.Length == 0)
-                {
-                    return;
-                }
-
+                LogRecord[] records;
                 try
                 {
+                    records = await RecordsAsync(Math.Max(_cursors[consumer] + 1, _first), _options.MaxReadBatch);
+                    if (records.Length == 0)
+                    {
+                        return;
+                    }
+
                     await target.DeliverLogEntries(new LogDelivery(_id, records));
                 }
-                catch (Exception exception) when (!_retired && !_deactivating)
+                catch (Exception exception)
                 {
+                    if (_retired || _deactivating)
+                    {
+                        return; // The next activation resumes from the stored cursor.
+                    }
+
                     LogStreamLog.DeliveryFailed(_logger, exception, _id, consumer.ToString(), backoff);
                     await Task.Delay(backoff);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestDeliveryBackoff.Ticks));

@@ -11,9 +11,11 @@ namespace Actors.Extensions.Streams;
 /// </summary>
 internal sealed class LogSubscriptionLoop<T> : LogSubscription
 {
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(3);
+
     private readonly LogStream<T> _stream;
     private readonly ILogObserver<T> _observer;
-    private readonly TaskScheduler? _scheduler;
+    private readonly Func<Func<Task>, CancellationToken, Task>? _onActivationTurn;
     private readonly int _bufferLimit;
     private readonly Channel<LogRecord> _fetched = Channel.CreateUnbounded<LogRecord>(new() { SingleReader = true, SingleWriter = true });
     private readonly SemaphoreSlim _spaceFreed = new(0, int.MaxValue);
@@ -23,17 +25,18 @@ internal sealed class LogSubscriptionLoop<T> : LogSubscription
     private int _held;
     private int _peakHeld;
 
-    private LogSubscriptionLoop(LogStream<T> stream, ILogObserver<T> observer, TaskScheduler? scheduler)
+    private LogSubscriptionLoop(LogStream<T> stream, ILogObserver<T> observer, Func<Func<Task>, CancellationToken, Task>? onActivationTurn)
     {
         _stream = stream;
         _observer = observer;
-        _scheduler = scheduler;
+        _onActivationTurn = onActivationTurn;
         _bufferLimit = stream.Options.SubscriberBuffer;
     }
 
-    public static LogSubscriptionLoop<T> Start(LogStream<T> stream, ILogObserver<T> observer, long from, IGrainContext? activation, TaskScheduler? scheduler)
+    /// <param name="activation">The subscribing grain's activation (deliveries take its turns, and end with it), or null.</param>
+    public static LogSubscriptionLoop<T> Start(LogStream<T> stream, ILogObserver<T> observer, long from, IGrainContext? activation)
     {
-        var subscription = new LogSubscriptionLoop<T>(stream, observer, scheduler);
+        var subscription = new LogSubscriptionLoop<T>(stream, observer, activation is null ? null : LogDeliveryExtension.InstallOn(activation));
         _ = Task.Run(() => subscription.FetchAsync(from));
         _ = Task.Run(subscription.DeliverAsync);
         activation?.Deactivated.ContinueWith(_ => subscription.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -86,7 +89,11 @@ internal sealed class LogSubscriptionLoop<T> : LogSubscription
                 LogSlice slice;
                 try
                 {
-                    slice = await _stream.Grain.Read(position, room, waitMs);
+                    // An answer comes within the wait; one that does not is lost with a dead silo, so stop waiting for it
+                    // (rather than for the whole response timeout) and ask again: the next activation answers.
+                    using var abandon = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                    abandon.CancelAfter(_stream.Options.LiveWait + AnswerGrace);
+                    slice = await _stream.Grain.Read(position, room, waitMs, abandon.Token);
                     backoff = TimeSpan.FromMilliseconds(20);
                 }
                 catch (Exception exception) when (!_stop.IsCancellationRequested)
@@ -205,6 +212,5 @@ internal sealed class LogSubscriptionLoop<T> : LogSubscription
         _completion.TrySetResult();
     }
 
-    private Task RunAsObserverAsync(Func<Task> call) =>
-        _scheduler is null ? call() : Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.None, _scheduler).Unwrap();
+    private Task RunAsObserverAsync(Func<Task> call) => _onActivationTurn is null ? call() : _onActivationTurn(call, _stop.Token);
 }

@@ -106,7 +106,7 @@ public sealed class MemoryLogStore : ILogStore
         {
             foreach (var ((service, stream), items) in _items)
             {
-                if (service != serviceId || stream.Namespace != streamNamespace)
+                if (service != serviceId || stream.Namespace != streamNamespace || items.Count == 0)
                 {
                     continue;
                 }

@@ -187,7 +187,9 @@ public sealed partial class SqliteLogStore : ILogStore, IAsyncDisposable
             await _writerLoop;
         }
 
-        SqliteConnection.ClearAllPools();
+        // Only this file's pool: other SQLite stores in the process keep theirs.
+        using var pooled = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(pooled);
     }
 
     private interface IWriteOperation

@@ -1,5 +1,4 @@
 using Actors.Extensions.AdoNet;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;
 using Microsoft.Extensions.DependencyInjection;
@@ -99,7 +98,6 @@ public sealed class ClusterHarness : IAsyncDisposable
                 });
                 client.UsePostgresClustering(harness.Database);
                 client.AddLogStreams();
-                client.AddCallCycleDetection();
             });
             harness._client = builder.Build();
             await harness._client.StartAsync(cancellationToken);

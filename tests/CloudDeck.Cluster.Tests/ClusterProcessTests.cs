@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Diagnostics;
 

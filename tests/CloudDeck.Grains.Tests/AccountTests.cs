@@ -204,7 +204,7 @@ public sealed class AccountTests
             while (await reader.ReadAsync(TestContext.Current.CancellationToken)) names.Add(reader.GetString(0));
         }
 
-        Assert.Contains("actors_grain_state", names);
+        Assert.Contains("grain_state", names);
         foreach (var name in names)
         {
             await using var rows = connection.CreateCommand();
@@ -212,8 +212,8 @@ public sealed class AccountTests
             await using var reader = await rows.ExecuteReaderAsync(TestContext.Current.CancellationToken);
             while (await reader.ReadAsync(TestContext.Current.CancellationToken))
             {
-                var row = string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)));
-                var isOutbox = name == "actors_grain_state"
+                var row = string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "" : reader.GetValue(i) is byte[] utf8 ? System.Text.Encoding.UTF8.GetString(utf8) : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)));
+                var isOutbox = name == "grain_state"
                     && reader.GetString(reader.GetOrdinal("grain_type")) == outboxGrainType && reader.GetString(reader.GetOrdinal("state_name")) == "outbox";
                 (isOutbox ? outbox : stored).AppendLine(row);
             }

@@ -1,6 +1,5 @@
 using Actors.Extensions.Hosting;
 using System.Web;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
@@ -76,7 +75,7 @@ public sealed class AccountsSilo : IAsyncDisposable
                 silo.UseSqliteReminders(o => o.DatabasePath = Path.Combine(dataDirectory, "reminders.db"));
             }
 
-            silo.Services.AddSingleton<TimeProvider>(clock);
+            silo.Services.AddManualClock(clock);
             // Fewer PBKDF2 rounds than production: these tests hash hundreds of passwords on two cores.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);

@@ -92,8 +92,8 @@ public sealed class QuotaTests
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(silo.DataDirectory, "clouddeck.db")};Mode=ReadOnly");
         await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT payload FROM actors_grain_state WHERE grain_key = 'acme' AND state_name = 'organization-quota'";
-        var payload = (string?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+        command.CommandText = "SELECT payload FROM grain_state WHERE grain_key = 'acme' AND state_name = 'organization-quota'";
+        var payload = (byte[]?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
         var state = System.Text.Json.JsonSerializer.Deserialize<Organizations.OrganizationQuotaState>(payload!, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
         return state.Counters[QuotaLimits.BuildsPerDay].Used;
     }

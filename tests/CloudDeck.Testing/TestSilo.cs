@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Hosting;
+using Orleans.Runtime;
 
 namespace CloudDeck.Testing;
 
@@ -72,5 +73,28 @@ public sealed class TestSilo : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class ManualClockServices
+{
+    /// <summary>
+    /// Makes <paramref name="clock"/> the clock of grains and domain services while Orleans' own machinery (membership,
+    /// messaging, system timers, activation management, the directory) keeps real time: on a manual clock that jumps days,
+    /// membership would find this silo's heartbeat stale, declare it dead and stop the process.
+    /// </summary>
+    public static IServiceCollection AddManualClock(this IServiceCollection services, TimeProvider clock)
+    {
+        services.AddSingleton(clock);
+        foreach (var area in new[]
+                 {
+                     TimeProviderNames.Membership, TimeProviderNames.Messaging, TimeProviderNames.SystemTimers,
+                     TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory,
+                 })
+        {
+            services.AddKeyedSingleton(area, TimeProvider.System);
+        }
+
+        return services;
     }
 }

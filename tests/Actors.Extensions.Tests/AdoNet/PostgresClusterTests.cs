@@ -31,18 +31,17 @@ public sealed class PostgresClusterTests(PostgresFixture postgres)
         Assert.Equal(3L, await PostgresSchemaTests.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM orleans_membership WHERE proxy_port > 0"));
         // Random placement over three silos: sixty grains all on one silo would mean the others never joined.
         Assert.True(places.Distinct().Count() > 1, $"all grains on {places[0]}");
-        Assert.Equal(places.Length, places.Length);
     }
 
     [Fact]
-    public async Task A_silo_stopped_without_leaving_is_declared_Dead_by_the_others_and_its_grains_answer_elsewhere_with_their_state()
+    public async Task A_SIGKILLed_silo_is_declared_Dead_by_the_others_and_its_grains_answer_elsewhere_with_their_state()
     {
         await using var cluster = await PostgresSiloHarness.CreateAsync(postgres, "cluster_kill");
-        var silos = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => cluster.StartSiloAsync(s => s.ConfigureFastFailureDetection())));
+        var survivors = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => cluster.StartSiloAsync(s => s.ConfigureFastFailureDetection())));
+        var (victim, victimSilo) = await cluster.StartSiloProcessAsync(fastFailureDetection: true);
+        var victimAddress = victimSilo.ToString();
         var client = await cluster.StartClientAsync();
         var grains = client.Services.GetRequiredService<IClusterClient>();
-        var victim = silos[2];
-        var victimAddress = PostgresSiloHarness.AddressOf(victim).ToString();
 
         // Counters with state, some of them living on the victim.
         var keys = Enumerable.Range(0, 30).Select(i => "kill-" + i).ToArray();
@@ -54,31 +53,36 @@ public sealed class PostgresClusterTests(PostgresFixture postgres)
         }
         Assert.NotEmpty(onVictim);
 
+        victim.Kill(Signal.SIGKILL);
         var killedAt = Stopwatch.StartNew();
-        await PostgresSiloHarness.KillAsync(victim);
 
-        var deadAfter = await WaitForStatusAsync(cluster, PostgresSiloHarness.AddressOf(victim), Dead);
-        var answeredAfter = TimeSpan.Zero;
-        foreach (var key in onVictim)
+        var declaredDead = WaitForStatusAsync(cluster, victimSilo, Dead, killedAt);
+        var answered = await Task.WhenAll(onVictim.Select(async key =>
         {
             var (value, place) = await RetryUntilAnsweredAsync(grains.GetGrain<IPersistentCounterGrain>(key));
+            return (Key: key, Value: value, Place: place, At: killedAt.Elapsed);
+        }));
+        var deadAfter = await declaredDead;
+
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.Equal(137, victim.ExitCode);
+        foreach (var (key, value, place, _) in answered)
+        {
             Assert.Equal(key.Length, value);
             Assert.NotEqual(victimAddress, place);
         }
-        answeredAfter = killedAt.Elapsed;
-
-        // Figures for the docs; the bench measures them properly (SIGKILL of a process, median of 5).
-        TestContext.Current.TestOutputHelper?.WriteLine(
-            $"with ConfigureFastFailureDetection: declared Dead after {deadAfter.TotalMilliseconds:F0} ms, {onVictim.Count} moved grains all answered after {answeredAfter.TotalMilliseconds:F0} ms");
-        foreach (var survivor in silos[..2])
+        foreach (var survivor in survivors)
         {
             Assert.Equal(Active, await cluster.StatusInTableAsync(PostgresSiloHarness.AddressOf(survivor)));
         }
+        // Figures for the docs only: the bench measures them (median of 5), tests assert no timing.
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"ConfigureFastFailureDetection, 3 silos: SIGKILL -> Dead in the table after {deadAfter.TotalMilliseconds:F0} ms; "
+            + $"{answered.Length} grains of the killed silo all answered elsewhere after {answered.Max(a => a.At).TotalMilliseconds:F0} ms");
     }
 
-    private static async Task<TimeSpan> WaitForStatusAsync(PostgresSiloHarness cluster, SiloAddress silo, int status)
+    private static async Task<TimeSpan> WaitForStatusAsync(PostgresSiloHarness cluster, SiloAddress silo, int status, Stopwatch watch)
     {
-        var watch = Stopwatch.StartNew();
         while (await cluster.StatusInTableAsync(silo) != status)
         {
             if (watch.Elapsed > Patience) Assert.Fail($"{silo} not {status} in the membership table after {Patience}");
@@ -87,15 +91,18 @@ public sealed class PostgresClusterTests(PostgresFixture postgres)
         return watch.Elapsed;
     }
 
-    // A call in flight when the silo died, or routed before the cluster knew, fails; callers retry (Orleans does not).
+    // A call routed to the killed silo before the cluster knew fails (refused connection) or, when it was
+    // already on the wire to the killed gateway, is never answered: a client waits ResponseTimeout (30 s) for
+    // it. So each attempt gets a short deadline and the caller retries, as a product caller should (Orleans does not retry).
     private static async Task<(int Value, string Place)> RetryUntilAnsweredAsync(IPersistentCounterGrain grain)
     {
         var watch = Stopwatch.StartNew();
+        var attemptDeadline = TimeSpan.FromSeconds(1);
         while (true)
         {
             try
             {
-                return (await grain.Get(), await grain.Where());
+                return (await grain.Get().WaitAsync(attemptDeadline), await grain.Where().WaitAsync(attemptDeadline));
             }
             catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException && watch.Elapsed < Patience)
             {

@@ -17,6 +17,7 @@ namespace Actors.Extensions.Tests.AdoNet;
 internal sealed class PostgresSiloHarness(string connectionString) : IAsyncDisposable
 {
     private readonly List<IHost> _hosts = [];
+    private readonly List<ChildProcess> _processes = [];
 
     public string ConnectionString { get; } = connectionString;
 
@@ -27,25 +28,15 @@ internal sealed class PostgresSiloHarness(string connectionString) : IAsyncDispo
     public static async Task<PostgresSiloHarness> CreateAsync(PostgresFixture postgres, string name) =>
         new(await postgres.Server.CreateDatabaseAsync(name, TestContext.Current.CancellationToken));
 
-    public IHost BuildSilo(Action<ISiloBuilder>? configure = null)
+    public IHost BuildSilo(Action<ISiloBuilder>? configure = null, string? connectionString = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddProvider(new TestOutputLoggerProvider(TestContext.Current.TestOutputHelper));
         builder.UseOrleans(silo =>
         {
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = ClusterId;
-                o.ServiceId = ServiceId;
-            });
-            silo.ConfigureEndpoints(IPAddress.Loopback, ChildProcess.FreeTcpPort(), ChildProcess.FreeTcpPort());
-            silo.UsePostgresCluster(ConnectionString, o => o.GrainStorageNames.Add("archive"));
-            silo.Configure<ReminderOptions>(o =>
-            {
-                o.MinimumReminderPeriod = TimeSpan.FromMilliseconds(500);
-                o.RefreshReminderListPeriod = TimeSpan.FromSeconds(2);
-            });
+            ConfigureSilo(silo, connectionString ?? ConnectionString, ClusterId, ServiceId);
             configure?.Invoke(silo);
         });
         var host = builder.Build();
@@ -53,9 +44,35 @@ internal sealed class PostgresSiloHarness(string connectionString) : IAsyncDispo
         return host;
     }
 
-    public async Task<IHost> StartSiloAsync(Action<ISiloBuilder>? configure = null)
+    /// <summary>Everything a test silo gets, in this process or in a <see cref="SiloProcess"/>.</summary>
+    public static void ConfigureSilo(ISiloBuilder silo, string connectionString, string clusterId, string serviceId)
     {
-        var host = BuildSilo(configure);
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = clusterId;
+            o.ServiceId = serviceId;
+        });
+        silo.ConfigureEndpoints(IPAddress.Loopback, ChildProcess.FreeTcpPort(), ChildProcess.FreeTcpPort());
+        silo.UsePostgresCluster(connectionString, o => o.GrainStorageNames.Add("archive"));
+        silo.Configure<ReminderOptions>(o =>
+        {
+            o.MinimumReminderPeriod = TimeSpan.FromMilliseconds(500);
+            o.RefreshReminderListPeriod = TimeSpan.FromSeconds(2);
+        });
+    }
+
+    /// <summary>A silo of this cluster in a process of its own, so that a test can SIGKILL it.</summary>
+    public async Task<(ChildProcess Process, SiloAddress Address)> StartSiloProcessAsync(bool fastFailureDetection)
+    {
+        var process = SiloProcess.Start(ConnectionString, ClusterId, ServiceId, fastFailureDetection);
+        lock (_processes) _processes.Add(process);
+        var ready = await process.WaitForOutputAsync(line => line.StartsWith(SiloProcess.ReadyMarker, StringComparison.Ordinal), TimeSpan.FromSeconds(90), TestContext.Current.CancellationToken);
+        return (process, SiloAddress.FromParsableString(ready[SiloProcess.ReadyMarker.Length..].Trim()));
+    }
+
+    public async Task<IHost> StartSiloAsync(Action<ISiloBuilder>? configure = null, string? connectionString = null)
+    {
+        var host = BuildSilo(configure, connectionString);
         await host.StartAsync(TestContext.Current.CancellationToken);
         return host;
     }
@@ -79,22 +96,6 @@ internal sealed class PostgresSiloHarness(string connectionString) : IAsyncDispo
         return host;
     }
 
-    /// <summary>Stops a silo without leaving the cluster: no ShuttingDown/Dead written, connections just drop.</summary>
-    public static async Task KillAsync(IHost silo)
-    {
-        using var alreadyCanceled = new CancellationTokenSource();
-        await alreadyCanceled.CancelAsync();
-        try
-        {
-            await silo.StopAsync(alreadyCanceled.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // expected: the stop was not allowed to be graceful
-        }
-        silo.Dispose();
-    }
-
     public static SiloAddress AddressOf(IHost silo) => silo.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
 
     /// <summary>The membership row's status (SiloStatus as int), or null when the silo has no row.</summary>
@@ -114,6 +115,9 @@ internal sealed class PostgresSiloHarness(string connectionString) : IAsyncDispo
     {
         IHost[] hosts;
         lock (_hosts) hosts = [.. _hosts];
+        ChildProcess[] processes;
+        lock (_processes) processes = [.. _processes];
+        foreach (var process in processes) await process.DisposeAsync();
         // Newest first: clients before the silos they talk to.
         foreach (var host in hosts.Reverse())
         {

@@ -30,6 +30,19 @@ public sealed class LogStreamClusterTests
     }
 
     [Fact]
+    public async Task An_implicit_consumer_still_gets_every_item_on_silos_without_a_reminder_service()
+    {
+        await using var cluster = await LogTestCluster.StartAsync(1, reminders: false);
+        var key = $"no-reminders-{Guid.NewGuid():N}";
+        var stream = cluster.Streams.GetStream<long>(TallyGrain.Namespace, key);
+        await AppendRangeAsync(stream, 1, 100, 10);
+        await stream.CompleteAsync();
+        var tally = cluster.Client.GetGrain<ITallyGrain>(key);
+        await Eventually.HoldsAsync(async () => (await tally.Get()).Completed, Patience, async () => $"{await tally.Get()}");
+        Assert.Equal((5_050L, 100L, 0L), ((await tally.Get()).Sum, (await tally.Get()).Count, (await tally.Get()).OutOfOrder));
+    }
+
+    [Fact]
     public async Task An_implicit_consumer_resumes_from_its_stored_cursor_after_the_streams_silo_is_killed_and_applies_each_item_once()
     {
         const long total = 3_000;
@@ -115,8 +128,34 @@ public sealed class LogStreamClusterTests
         Assert.True(reachedAtKill < total, "The stream had finished before its silo was killed; the test proves nothing.");
         AssertExactly(inClient.Items, 1, total);
         var report = await follower.Report();
-        Assert.Equal((total, total, 0L, 0L, 0L, true), (report.Count, report.Last, report.Gaps, report.Duplicates, report.WrongItems, report.Completed));
+        Assert.Equal((total, total, 0L, 0L, 0L, true, 0L),
+            (report.Count, report.Last, report.Gaps, report.Duplicates, report.WrongItems, report.Completed, report.Overlaps));
         Assert.NotEqual(victim, report.Silo);
+    }
+
+    [Fact]
+    public async Task A_subscription_made_inside_a_grain_delivers_on_the_grains_own_turns()
+    {
+        await using var cluster = await LogTestCluster.StartAsync(2);
+        var key = $"turns-{Guid.NewGuid():N}";
+        var stream = cluster.Streams.GetStream<long>("turns", key);
+        await AppendRangeAsync(stream, 1, 100, 10);
+        var follower = cluster.Client.GetGrain<IFollowerGrain>(key);
+        await follower.Follow("turns", key);
+
+        var busy = Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await follower.Busy(2);
+            }
+        }, Cancellation);
+        await AppendRangeAsync(stream, 101, 600, 20);
+        await stream.CompleteAsync();
+        await busy;
+        await Eventually.HoldsAsync(async () => (await follower.Report()).Completed, Patience, async () => $"{await follower.Report()}");
+        var report = await follower.Report();
+        Assert.Equal((600L, 600L, 0L, 0L, 0L), (report.Count, report.Last, report.Gaps, report.Duplicates, report.Overlaps));
     }
 
     private static async Task RetryAsync(Func<Task> call)

@@ -168,7 +168,7 @@ public sealed class LogStreamTests
         await AppendRangeAsync(stream, 1, 5, 5);
         var grain = cluster.Client.GetGrain<ILogStreamGrain>(stream.Id.ToString());
 
-        var waiting = grain.Read(6, 100, waitMs: 60_000);
+        var waiting = grain.Read(6, 100, waitMs: 60_000, Cancellation);
         await Task.Delay(200, Cancellation);
         Assert.False(waiting.IsCompleted);
         await stream.AppendBatchAsync([6, 7], new LogPosition(6));
@@ -184,7 +184,7 @@ public sealed class LogStreamTests
         var stream = cluster.Streams.GetStream<long>("numbers", "deactivate");
         await AppendRangeAsync(stream, 1, 5, 5);
         var grain = cluster.Client.GetGrain<ILogStreamGrain>(stream.Id.ToString());
-        var waiting = grain.Read(6, 100, waitMs: 60_000);
+        var waiting = grain.Read(6, 100, waitMs: 60_000, Cancellation);
         await Task.Delay(200, Cancellation);
         Assert.False(waiting.IsCompleted);
 

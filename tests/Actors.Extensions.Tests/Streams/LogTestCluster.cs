@@ -18,10 +18,10 @@ internal sealed class LogTestCluster : IAsyncDisposable
     public ILogStreamProvider Streams => Client.ServiceProvider.GetRequiredService<ILogStreamProvider>();
 
     public static async Task<LogTestCluster> StartAsync(short silos, Action<LogStreamOptions>? options = null,
-        Action<ISiloBuilder>? configureStore = null, Action<IServiceCollection>? services = null)
+        Action<ISiloBuilder>? configureStore = null, Action<IServiceCollection>? services = null, bool reminders = true)
     {
         var store = new MemoryLogStore();
-        var reminders = new SharedReminderTable();
+        var reminderTable = new SharedReminderTable();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
@@ -40,9 +40,12 @@ internal sealed class LogTestCluster : IAsyncDisposable
                 configureStore(silo);
             }
 
-            silo.AddReminders();
-            silo.Services.AddSingleton<IReminderTable>(reminders);
-            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            if (reminders)
+            {
+                silo.AddReminders();
+                silo.Services.AddSingleton<IReminderTable>(reminderTable);
+                silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            }
             // A killed silo is declared dead within seconds, so its grains and reminders move on while the test waits.
             silo.Configure<ClusterMembershipOptions>(o =>
             {

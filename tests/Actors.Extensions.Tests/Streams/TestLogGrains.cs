@@ -79,7 +79,8 @@ public sealed class TallyGrain(ILocalSiloDetails silo) : Grain, ITallyGrain, ILo
 
 [GenerateSerializer, Immutable, Alias("test.log.follower-report")]
 public sealed record FollowerReport([property: Id(0)] string Silo, [property: Id(1)] long Count, [property: Id(2)] long Last,
-    [property: Id(3)] long Gaps, [property: Id(4)] long Duplicates, [property: Id(5)] long WrongItems, [property: Id(6)] bool Completed);
+    [property: Id(3)] long Gaps, [property: Id(4)] long Duplicates, [property: Id(5)] long WrongItems, [property: Id(6)] bool Completed,
+    [property: Id(7)] long Overlaps);
 
 [Alias("test.log.IFollowerGrain")]
 public interface IFollowerGrain : IGrainWithStringKey
@@ -89,6 +90,10 @@ public interface IFollowerGrain : IGrainWithStringKey
 
     [Alias("report")]
     Task<FollowerReport> Report();
+
+    /// <summary>A request that takes a while and yields in the middle: a delivery must not run inside it.</summary>
+    [Alias("busy")]
+    Task Busy(int ms);
 }
 
 /// <summary>Follows a stream from its first item inside a grain: deliveries run on the grain's own scheduler.</summary>
@@ -102,15 +107,25 @@ public sealed class FollowerGrain(ILogStreamProvider streams, ILocalSiloDetails 
     private long _duplicates;
     private long _wrongItems;
     private bool _completed;
+    private bool _inRequest;
+    private long _overlaps;
+
+    public async Task Busy(int ms)
+    {
+        _inRequest = true;
+        await Task.Delay(ms);
+        _inRequest = false;
+    }
 
     public async Task Follow(string ns, string streamKey) =>
         _subscription ??= await streams.GetStream<long>(ns, streamKey).SubscribeAsync(this, LogPosition.First);
 
     public Task<FollowerReport> Report() =>
-        Task.FromResult(new FollowerReport(silo.SiloAddress.ToString(), _count, _last, _gaps, _duplicates, _wrongItems, _completed));
+        Task.FromResult(new FollowerReport(silo.SiloAddress.ToString(), _count, _last, _gaps, _duplicates, _wrongItems, _completed, _overlaps));
 
     public Task OnNextAsync(long item, LogPosition position)
     {
+        _overlaps += _inRequest ? 1 : 0;
         if (position.SequenceNumber <= _last)
         {
             _duplicates++;

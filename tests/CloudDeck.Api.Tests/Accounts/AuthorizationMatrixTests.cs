@@ -8,8 +8,8 @@ namespace CloudDeck.Api.Tests.Accounts;
 
 /// <summary>
 /// Every route the API maps, called as anonymous, a member of another organization, viewer, developer, admin and
-/// owner of "acme", must answer the status the README documents. The routes come from the app's
-/// EndpointDataSource, so a route added without a row here (or in the README) fails this test.
+/// owner of "acme", must answer the status docs/api.md documents. The routes come from the app's
+/// EndpointDataSource, so a route added without a row here (or in docs/api.md) fails this test.
 /// </summary>
 public sealed class AuthorizationMatrixTests : IAsyncDisposable
 {
@@ -254,13 +254,13 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
                 .Select(method => $"{method} {Normalize(e.RoutePattern.RawText)}"))
             .ToHashSet();
         var unlisted = mapped.Except(matrix.Keys).Order().ToList();
-        Assert.True(unlisted.Count == 0, "Routes without a row in the authorization matrix (add one here and in the README):\n" + string.Join("\n", unlisted));
+        Assert.True(unlisted.Count == 0, "Routes without a row in the authorization matrix (add one here and in docs/api.md):\n" + string.Join("\n", unlisted));
         var unmapped = matrix.Keys.Except(mapped).Order().ToList();
         Assert.True(unmapped.Count == 0, "Matrix rows for routes the API does not map:\n" + string.Join("\n", unmapped));
 
-        var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md"), TestContext.Current.CancellationToken);
-        var undocumented = mapped.Where(route => !readme.Contains($"`{route}`", StringComparison.Ordinal)).Order().ToList();
-        Assert.True(undocumented.Count == 0, "Routes missing from the README's route list:\n" + string.Join("\n", undocumented));
+        var routeList = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "docs", "api.md"), TestContext.Current.CancellationToken);
+        var undocumented = mapped.Where(route => !routeList.Contains($"`{route}`", StringComparison.Ordinal)).Order().ToList();
+        Assert.True(undocumented.Count == 0, "Routes missing from docs/api.md's route list:\n" + string.Join("\n", undocumented));
 
         var failures = new List<string>();
         foreach (var (route, row) in matrix.OrderBy(r => r.Key, StringComparer.Ordinal))
@@ -286,7 +286,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
-    /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and the README say "/api/v1/me".</summary>
+    /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and docs/api.md say "/api/v1/me".</summary>
     private static string? Normalize(string? pattern) => pattern is { Length: > 1 } ? pattern.TrimEnd('/') : pattern;
 
     /// <summary>An ENT license of acme (unlimited machines and commands), issued by its owner; a new one when <paramref name="fresh"/>.</summary>

@@ -5,7 +5,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Web;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
@@ -63,7 +62,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         });
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<TimeProvider>(Clock);
+            services.AddManualClock(Clock);
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
         });

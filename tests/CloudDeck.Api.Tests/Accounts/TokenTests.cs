@@ -3,7 +3,6 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
 using Microsoft.Extensions.DependencyInjection;

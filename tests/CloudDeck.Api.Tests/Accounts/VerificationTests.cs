@@ -64,8 +64,8 @@ public sealed class VerificationTests : IAsyncDisposable
         await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var update = connection.CreateCommand();
         update.CommandText = """
-            UPDATE actors_grain_state SET payload = replace(payload, '"emailVerified":true', '"emailVerified":false')
-            WHERE grain_type = 'user' AND grain_key = $key AND payload LIKE '%"emailVerified":true%'
+            UPDATE grain_state SET payload = CAST(replace(CAST(payload AS TEXT), '"emailVerified":true', '"emailVerified":false') AS BLOB)
+            WHERE grain_type = 'user' AND grain_key = $key AND CAST(payload AS TEXT) LIKE '%"emailVerified":true%'
             """;
         update.Parameters.AddWithValue("$key", userId);
         Assert.Equal(1, await update.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Edge;
 using CloudDeck.GrainInterfaces.Accounts;

@@ -1,4 +1,3 @@
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;

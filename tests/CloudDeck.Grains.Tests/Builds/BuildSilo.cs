@@ -1,6 +1,5 @@
 using Actors.Extensions.Hosting;
 using System.Security.Cryptography;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;

@@ -1,5 +1,4 @@
 using System.Text;
-using Actors.Extensions;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
