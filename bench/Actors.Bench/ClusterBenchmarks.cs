@@ -51,8 +51,9 @@ internal static partial class ClusterBenchmarks
             // This process's silo does not host echo grains, so each one activates in the other process and every call crosses the wire.
             using var localSilo = await BenchSilo.StartAsync(database, clusterId, hostsEcho: false);
             var factory = localSilo.Services.GetRequiredService<IGrainFactory>();
+            await WaitForEchoHostAsync(factory);
             var grains = Enumerable.Range(0, GrainCount).Select(i => factory.GetGrain<IEchoGrain>($"e{i}")).ToArray();
-            await ActivateAsync(grains);
+            await Task.WhenAll(grains.Select(g => g.Echo(0)));
             var host = await grains[0].Host();
             if (host != remoteAddress)
             {
@@ -87,24 +88,25 @@ internal static partial class ClusterBenchmarks
         }
     }
 
-    /// <summary>The first calls wait until the other silo's grain types reached this silo's cluster manifest.</summary>
-    private static async Task ActivateAsync(IEchoGrain[] grains)
+    /// <summary>
+    /// Echo grains can only be addressed, and called, once the other silo's grain types reached this silo's cluster
+    /// manifest (this one hosts none of them).
+    /// </summary>
+    private static async Task WaitForEchoHostAsync(IGrainFactory factory)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                await grains[0].Echo(0);
-                break;
+                await factory.GetGrain<IEchoGrain>("e0").Echo(0);
+                return;
             }
             catch (Exception) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(200);
             }
         }
-
-        await Task.WhenAll(grains.Select(g => g.Echo(0)));
     }
 
     /// <summary>
