@@ -3,36 +3,21 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Actors.Runtime;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Actors.Bench;
 
 /// <summary>
 /// The bench executable also runs as the other processes it measures against: a silo (`--silo db cluster`) and a
-/// raw TCP echo server (`--echo`). Each prints "READY …" on stdout once it serves.
+/// raw TCP echo server (`--echo`); the license bench adds `--kestrel`. Each prints "READY …" on stdout once it serves.
 /// </summary>
 internal static class BenchProcesses
 {
-    public static async Task<int> RunSiloAsync(string database, string clusterId)
+    public static async Task<int> RunSiloAsync(string connectionString, string clusterId)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddActorSilo(silo => silo
-            .AddGrains(typeof(EchoGrain).Assembly)
-            .AddMemoryStorage()
-            .UseCluster(o =>
-            {
-                o.ClusterId = clusterId;
-                o.MembershipConnectionString = database;
-                o.SiloPort = 0;
-            }));
-        using var host = builder.Build();
-        await host.StartAsync();
-        Console.WriteLine($"READY {host.Services.GetRequiredService<LocalSiloDetails>().Address}");
-        await host.WaitForShutdownAsync();
+        using var silo = await BenchSilo.StartAsync(connectionString, clusterId);
+        Console.WriteLine($"READY {BenchSilo.Address(silo)}");
+        await silo.WaitForShutdownAsync();
         return 0;
     }
 

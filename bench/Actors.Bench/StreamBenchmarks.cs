@@ -1,17 +1,17 @@
+using System.Diagnostics;
 using System.Text.Json;
-using Actors.Runtime;
-using Actors.Runtime.Testing;
+using Actors.Extensions.Streams;
 using CloudDeck.Testing;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
+using Orleans.Hosting;
 
 namespace Actors.Bench;
 
 /// <summary>
-/// Durable stream appends (build-log lines of ~100 bytes, acknowledged only once stored): one stream fed by a few
-/// producers in batches, and 100 streams with a producer each. The baseline writes the same rows into the same table
-/// shape with the same driver, one transaction (SQLite) or one statement (PostgreSQL) per batch, with nothing in between.
+/// Durable log streams (build-log lines of ~100 bytes, acknowledged only once stored), on SQLite and on PostgreSQL:
+/// appends to one stream fed by a few producers in batches and to 100 streams with a producer each; then the stream read
+/// back in pages, and followed by a subscriber from its first line. The baselines write and read the same rows in a table
+/// of the same shape with the same driver, with nothing in between.
 /// </summary>
 internal static class StreamBenchmarks
 {
@@ -19,12 +19,17 @@ internal static class StreamBenchmarks
     private const int ProducersPerStream = 4;
     private const int ManyStreams = 100;
     private const int ManyStreamsBatch = 100;
+    private const int ReadPage = 1000;
+    private const int MaxLinesRead = 200_000;
+    private const string Namespace = "bench-logs";
 
-    private sealed record BenchLogLine(DateTimeOffset Time, string Stream, string Text);
+    public sealed record BenchLogLine(DateTimeOffset Time, string Stream, string Text);
 
     private static readonly BenchLogLine[] Lines = Enumerable.Range(0, Batch)
         .Select(i => new BenchLogLine(DateTimeOffset.UtcNow, i % 5 == 0 ? "stderr" : "stdout", $"[{i,4}] vite v5.4.2 building for production... transforming modules {i}"))
         .ToArray();
+
+    private static readonly string[] Payloads = Lines.Select(line => JsonSerializer.Serialize(line, JsonSerializerOptions.Web)).ToArray();
 
     public static async Task RunAsync(BenchOptions options, Report report)
     {
@@ -32,15 +37,11 @@ internal static class StreamBenchmarks
         try
         {
             var db = Path.Combine(directory.FullName, "streams.db");
-            var raw = Path.Combine(directory.FullName, "raw.db");
-            var (one, rawRate) = await Measure.AlternateAsync(options, () => OneStreamAsync(options, s => s.UseSqliteStreams(db)), () => RawSqliteAsync(options, raw));
-            report.Add($"SQLite stream appends, lines/s (1 stream, {ProducersPerStream} producers, batches of {Batch})", one, "raw batched INSERT, a transaction per batch", rawRate);
-            var many = await BestAsync(options, () => ManyStreamsAsync(options, s => s.UseSqliteStreams(db)));
-            report.Add($"SQLite stream appends, lines/s ({ManyStreams} streams, batches of {ManyStreamsBatch})", many, "raw batched INSERT, a transaction per batch", rawRate);
+            await using var raw = await RawSqliteLogTable.OpenAsync(Path.Combine(directory.FullName, "raw.db"));
+            await RunStoreAsync(options, report, "SQLite", s => s.UseSqliteLogStore(db), raw, "INSERTs, a transaction per batch");
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }
 
@@ -52,94 +53,87 @@ internal static class StreamBenchmarks
 
         await using var server = await PostgresServer.StartAsync(durable: true);
         var streamsDb = await server.CreateDatabaseAsync("streams");
-        var rawDb = await server.CreateDatabaseAsync("raw");
-        var (pgOne, pgRaw) = await Measure.AlternateAsync(options, () => OneStreamAsync(options, s => s.UsePostgresStreams(streamsDb)), () => RawPostgresAsync(options, rawDb));
-        report.Add($"PostgreSQL stream appends, lines/s (1 stream, {ProducersPerStream} producers, batches of {Batch})", pgOne, "raw INSERT ... unnest, a statement per batch", pgRaw);
-        var pgMany = await BestAsync(options, () => ManyStreamsAsync(options, s => s.UsePostgresStreams(streamsDb)));
-        report.Add($"PostgreSQL stream appends, lines/s ({ManyStreams} streams, batches of {ManyStreamsBatch})", pgMany, "raw INSERT ... unnest, a statement per batch", pgRaw);
+        await using var rawPostgres = await RawPostgresLogTable.OpenAsync(await server.CreateDatabaseAsync("raw"));
+        await RunStoreAsync(options, report, "PostgreSQL", s => s.UsePostgresLogStore(streamsDb), rawPostgres, "INSERT ... unnest, a statement per batch");
     }
 
-    private static async Task<double> OneStreamAsync(BenchOptions options, Action<SiloBuilder> streams)
+    private static async Task RunStoreAsync(BenchOptions options, Report report, string store, Action<ISiloBuilder> useStore, IRawLogTable raw, string rawWrite)
     {
-        await using var silo = await InProcessTestCluster.StartAsync(s => streams(s.AddMemoryStorage()));
-        var stream = silo.Services.GetRequiredService<IStreamProvider>().GetStream<BenchLogLine>("bench-logs", Guid.NewGuid().ToString("N"));
-        await Measure.ThroughputAsync(ProducersPerStream, options.Warmup, (_, _) => stream.OnNextBatchAsync(Lines));
-        return Batch * await Measure.ThroughputAsync(ProducersPerStream, options.Duration, (_, _) => stream.OnNextBatchAsync(Lines));
-    }
-
-    private static async Task<double> ManyStreamsAsync(BenchOptions options, Action<SiloBuilder> streams)
-    {
-        await using var silo = await InProcessTestCluster.StartAsync(s => streams(s.AddMemoryStorage()));
-        var provider = silo.Services.GetRequiredService<IStreamProvider>();
+        await using var silo = await TestSilo.StartAsync(s => useStore(s.AddLogStreams()));
+        var provider = silo.Services.GetRequiredService<ILogStreamProvider>();
         var run = Guid.NewGuid().ToString("N")[..8];
-        var targets = Enumerable.Range(0, ManyStreams).Select(i => provider.GetStream<BenchLogLine>("bench-logs", $"{run}-{i}")).ToArray();
+
+        var stream = provider.GetStream<BenchLogLine>(Namespace, $"{run}-one");
+        Task Append(int producer, long n) => stream.AppendBatchAsync(Lines);
+        var rawKey = $"{run}-raw";
+        long rawNext = 0;
+        Task RawAppend(int producer, long n)
+        {
+            var first = rawNext;
+            rawNext += Batch;
+            return raw.AppendAsync(rawKey, first, Payloads);
+        }
+
+        await Measure.ThroughputAsync(ProducersPerStream, options.Warmup, Append);
+        await Measure.ThroughputAsync(1, options.Warmup, RawAppend);
+        var (one, rawRate) = await Measure.AlternateAsync(options,
+            async () => Batch * await Measure.ThroughputAsync(ProducersPerStream, options.Duration, Append),
+            async () => Batch * await Measure.ThroughputAsync(1, options.Duration, RawAppend));
+        var rawLabel = $"raw {rawWrite}, 1 writer";
+        report.Add($"{store} stream appends, lines/s (1 stream, {ProducersPerStream} producers, batches of {Batch})", one, rawLabel, rawRate);
+
+        var targets = Enumerable.Range(0, ManyStreams).Select(i => provider.GetStream<BenchLogLine>(Namespace, $"{run}-{i}")).ToArray();
         var lines = Lines[..ManyStreamsBatch];
-        await Measure.ThroughputAsync(ManyStreams, options.Warmup, (c, _) => targets[c].OnNextBatchAsync(lines));
-        return ManyStreamsBatch * await Measure.ThroughputAsync(ManyStreams, options.Duration, (c, _) => targets[c].OnNextBatchAsync(lines));
+        Task AppendMany(int producer, long n) => targets[producer].AppendBatchAsync(lines);
+        await Measure.ThroughputAsync(ManyStreams, options.Warmup, AppendMany);
+        var many = await BestAsync(options, async () => ManyStreamsBatch * await Measure.ThroughputAsync(ManyStreams, options.Duration, AppendMany));
+        report.Add($"{store} stream appends, lines/s ({ManyStreams} streams, batches of {ManyStreamsBatch})", many, rawLabel, rawRate);
+
+        // Reading back what was appended: the newest lines are in the stream's cache, the rest come from storage.
+        var total = (int)Math.Min(MaxLinesRead, Math.Min((await stream.GetInfoAsync()).Last, rawNext));
+        var (read, rawRead) = await Measure.AlternateAsync(options,
+            () => TimedAsync(total, () => ReadAllAsync(stream, total)),
+            () => TimedAsync(total, () => RawReadAllAsync(raw, rawKey, total)));
+        var rawReadLabel = $"raw SELECT in pages of {ReadPage:N0}, JSON read";
+        report.Add($"{store} stream reads, lines/s (pages of {ReadPage:N0}, {total:N0} lines from the first)", read, rawReadLabel, rawRead);
+        var follow = await BestAsync(options, () => TimedAsync(total, () => FollowAsync(stream, total)));
+        report.Add($"{store} stream follow, lines/s (a subscriber from the first line, {total:N0} lines)", follow, rawReadLabel, rawRead);
     }
 
-    private static string[] Payloads() => Lines.Select(line => JsonSerializer.Serialize(line, JsonSerializerOptions.Web)).ToArray();
-
-    private static async Task<double> RawSqliteAsync(BenchOptions options, string path)
+    private static async Task<double> TimedAsync(int lines, Func<Task> work)
     {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=true");
-        await connection.OpenAsync();
-        await using (var setup = connection.CreateCommand())
-        {
-            setup.CommandText = """
-                PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
-                CREATE TABLE IF NOT EXISTS items (s TEXT NOT NULL, ns TEXT NOT NULL, k TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL, payload TEXT NULL,
-                    PRIMARY KEY (s, ns, k, seq));
-                CREATE INDEX IF NOT EXISTS items_by_age ON items (s, ns, at);
-                """;
-            await setup.ExecuteNonQueryAsync();
-        }
-
-        var payloads = Payloads();
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO items (s, ns, k, seq, at, payload) VALUES ('bench', 'raw', $k, $q, $a, $p)";
-        var key = insert.Parameters.Add("$k", SqliteType.Text);
-        var seq = insert.Parameters.Add("$q", SqliteType.Integer);
-        var at = insert.Parameters.Add("$a", SqliteType.Integer);
-        var payload = insert.Parameters.Add("$p", SqliteType.Text);
-        key.Value = Guid.NewGuid().ToString("N");
-        long next = 0;
-        Task WriteBatch()
-        {
-            using var transaction = connection.BeginTransaction();
-            insert.Transaction = transaction;
-            at.Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            foreach (var line in payloads)
-            {
-                seq.Value = ++next;
-                payload.Value = line;
-                insert.ExecuteNonQuery();
-            }
-
-            transaction.Commit();
-            return Task.CompletedTask;
-        }
-
-        await Measure.ThroughputAsync(1, options.Warmup, (_, _) => WriteBatch());
-        return Batch * await Measure.ThroughputAsync(1, options.Duration, (_, _) => WriteBatch());
+        var clock = Stopwatch.StartNew();
+        await work();
+        return lines / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> RawPostgresAsync(BenchOptions options, string connectionString)
+    private static async Task ReadAllAsync(ILogStream<BenchLogLine> stream, int total)
     {
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await RawStreamTable.CreateAsync(dataSource);
-        var payloads = Payloads();
-        var key = Guid.NewGuid().ToString("N");
-        long next = 0;
-        Task WriteBatch()
+        var from = LogPosition.First;
+        for (var read = 0; read < total;)
         {
-            var first = next;
-            next += Batch;
-            return RawStreamTable.InsertAsync(dataSource, key, first, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), payloads);
+            var page = await stream.ReadAsync(from, Math.Min(ReadPage, total - read));
+            if (page.Items.Count == 0) throw new InvalidOperationException($"The stream ended at {read} of {total} lines.");
+            read += page.Items.Count;
+            from = page.Next(from);
         }
+    }
 
-        await Measure.ThroughputAsync(1, options.Warmup, (_, _) => WriteBatch());
-        return Batch * await Measure.ThroughputAsync(1, options.Duration, (_, _) => WriteBatch());
+    private static async Task RawReadAllAsync(IRawLogTable raw, string key, int total)
+    {
+        for (var read = 0; read < total;)
+        {
+            var rows = await raw.ReadAsync<BenchLogLine>(key, read + 1, Math.Min(ReadPage, total - read));
+            if (rows == 0) throw new InvalidOperationException($"The raw table ended at {read} of {total} rows.");
+            read += rows;
+        }
+    }
+
+    private static async Task FollowAsync(ILogStream<BenchLogLine> stream, int total)
+    {
+        var counter = new CountingObserver(total);
+        await using var subscription = await stream.SubscribeAsync(counter, LogPosition.First);
+        await counter.Done.WaitAsync(TimeSpan.FromMinutes(5));
     }
 
     private static async Task<double> BestAsync(BenchOptions options, Func<Task<double>> measured)
@@ -151,5 +145,22 @@ internal static class StreamBenchmarks
         }
 
         return best;
+    }
+
+    private sealed class CountingObserver(int target) : ILogObserver<BenchLogLine>
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _seen;
+
+        public Task Done => _done.Task;
+
+        public Task OnNextAsync(BenchLogLine item, LogPosition position) => OnNextBatchAsync([new LogItem<BenchLogLine>(item, position)]);
+
+        public Task OnNextBatchAsync(IReadOnlyList<LogItem<BenchLogLine>> items)
+        {
+            _seen += items.Count;
+            if (_seen >= target) _done.TrySetResult();
+            return Task.CompletedTask;
+        }
     }
 }
