@@ -176,6 +176,9 @@ public static class CloudDeckSilo
                 options.ServiceId = ServiceId;
             });
             client.UsePostgresClustering(cluster.ConnectionString!);
+            // Orleans' client re-reads its gateway list every minute by default; a silo declared dead (a paused one keeps
+            // its connections open) must stop receiving this API's calls as soon as the silos stop using it.
+            client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = cluster.TableRefreshPeriod);
             client.AddLogStreams();
             client.AddRejectedCallRetry();
         });

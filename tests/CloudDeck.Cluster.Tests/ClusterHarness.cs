@@ -98,6 +98,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                     options.ServiceId = CloudDeck.Grains.Hosting.CloudDeckSilo.ServiceId;
                 });
                 client.UsePostgresClustering(harness.Database);
+                client.Configure<Orleans.Configuration.GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
                 client.AddLogStreams();
                 client.AddRejectedCallRetry();
             });
