@@ -18,7 +18,13 @@ internal interface ILogDeliveryExtension : IGrainExtension
 
 internal sealed class LogDeliveryExtension : ILogDeliveryExtension
 {
-    private readonly ConcurrentDictionary<Guid, (Func<Task> Call, TaskCompletionSource Done)> _work = new();
+    /// <summary>
+    /// One-way messages are at most once: a delivery the activation has not picked up within this time is sent again (a
+    /// repeat finds its work taken and does nothing, so the work still runs once).
+    /// </summary>
+    private static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<Guid, (Func<Task> Call, TaskCompletionSource Started, TaskCompletionSource Done)> _work = new();
 
     /// <summary>Installs the extension on the current activation (call on its turn) and returns how to run work on its turns.</summary>
     public static Func<Func<Task>, CancellationToken, Task> InstallOn(IGrainContext activation)
@@ -36,6 +42,7 @@ internal sealed class LogDeliveryExtension : ILogDeliveryExtension
             return;
         }
 
+        entry.Started.TrySetResult();
         try
         {
             await entry.Call();
@@ -50,11 +57,21 @@ internal sealed class LogDeliveryExtension : ILogDeliveryExtension
     private async Task RunAsync(ILogDeliveryExtension self, Func<Task> call, CancellationToken stop)
     {
         var id = Guid.NewGuid();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work[id] = (call, done);
+        _work[id] = (call, started, done);
         try
         {
             await self.Deliver(id);
+            while (!started.Task.IsCompleted)
+            {
+                if (await Task.WhenAny(started.Task, Task.Delay(ResendAfter, stop)) != started.Task && !started.Task.IsCompleted)
+                {
+                    stop.ThrowIfCancellationRequested();
+                    await self.Deliver(id);
+                }
+            }
+
             await done.Task.WaitAsync(stop);
         }
         finally

@@ -63,7 +63,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
         var deadline = DateTime.UtcNow + Patience;
         while (!(report = await listener.Report()).Completed)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"The listener on {report.Silo} stopped at {report.Last}: {report}");
+            Assert.True(DateTime.UtcNow < deadline, $"The listener on {report.Silo} stopped at {report.Last}: {report}\n{OutputOf(cluster, report.Silo)}");
             await Task.Delay(50, Ct);
         }
 
@@ -73,6 +73,9 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
         Assert.Equal(new StreamListenerReport(report.Silo, total, total, 0, 0, 0, true), report);
         Assert.NotEqual(victimName, report.Silo);
     }
+
+    private static string OutputOf(ClusterHarness cluster, string silo) =>
+        cluster.Silos.FirstOrDefault(s => s.Address.ToString() == silo)?.Process.Output is { } output ? output[Math.Max(0, output.Length - 6000)..] : "";
 
     private static async Task RetryAsync(Func<Task> call)
     {
