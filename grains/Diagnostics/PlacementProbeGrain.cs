@@ -3,6 +3,8 @@ using CloudDeck.GrainInterfaces.Diagnostics;
 
 namespace CloudDeck.Grains.Diagnostics;
 
+// Random placement: the cluster tests spread these over every silo (Orleans' default weighs silos by load).
+[Orleans.Placement.RandomPlacement]
 public sealed class PlacementProbeGrain(
     ILocalSiloDetails silo,
     ActivationJournal journal,
@@ -30,6 +32,8 @@ public sealed class PlacementProbeGrain(
     }
 }
 
+// Random placement: the cluster tests spread these over every silo (Orleans' default weighs silos by load).
+[Orleans.Placement.RandomPlacement]
 public sealed class FanOutGrain : Grain, IFanOutGrain
 {
     public async Task<IReadOnlyList<PlacementView>> Touch(string[] keys) =>

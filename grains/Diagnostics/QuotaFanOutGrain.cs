@@ -5,6 +5,8 @@ using CloudDeck.GrainInterfaces.Organizations;
 
 namespace CloudDeck.Grains.Diagnostics;
 
+// Random placement: the cluster tests spread these over every silo (Orleans' default weighs silos by load).
+[Orleans.Placement.RandomPlacement]
 public sealed class QuotaFanOutGrain(ILocalSiloDetails silo) : Grain, IQuotaFanOutGrain
 {
     public async Task<QuotaFanOutResult> Count(string organization, string limit, int requests)

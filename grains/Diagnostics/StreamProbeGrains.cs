@@ -61,8 +61,13 @@ public sealed class StreamProducerProbeGrain(ILogStreamProvider streams, ILocalS
     }
 }
 
+/// <summary>
+/// Follows a stream from its first item and counts what arrives. It subscribes outside its own turns (deliveries run on the
+/// silo's thread pool, like the API's followers), so the counters are guarded by a lock.
+/// </summary>
 public sealed class StreamListenerProbeGrain(ILogStreamProvider streams, ILocalSiloDetails silo) : Grain, IStreamListenerProbeGrain, ILogObserver<long>
 {
+    private readonly Lock _gate = new();
     private LogSubscription? _subscription;
     private long _count;
     private long _last;
@@ -72,25 +77,34 @@ public sealed class StreamListenerProbeGrain(ILogStreamProvider streams, ILocalS
     private bool _completed;
 
     public async Task Listen(string streamKey) =>
-        _subscription ??= await streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey).SubscribeAsync(this, LogPosition.First);
+        _subscription ??= await Task.Run(() => streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey).SubscribeAsync(this, LogPosition.First));
 
-    public Task<StreamListenerReport> Report() =>
-        Task.FromResult(new StreamListenerReport(silo.SiloAddress.ToString(), _count, _last, _gaps, _duplicates, _wrongItems, _completed));
+    public Task<StreamListenerReport> Report()
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(new StreamListenerReport(silo.SiloAddress.ToString(), _count, _last, _gaps, _duplicates, _wrongItems, _completed));
+        }
+    }
 
     public Task OnNextAsync(long item, LogPosition token)
     {
-        var seq = token.SequenceNumber;
-        if (seq <= _last) _duplicates++;
-        else if (seq != _last + 1) _gaps++;
-        if (item != seq) _wrongItems++;
-        _count++;
-        _last = Math.Max(_last, seq);
+        lock (_gate)
+        {
+            var seq = token.SequenceNumber;
+            if (seq <= _last) _duplicates++;
+            else if (seq != _last + 1) _gaps++;
+            if (item != seq) _wrongItems++;
+            _count++;
+            _last = Math.Max(_last, seq);
+        }
+
         return Task.CompletedTask;
     }
 
     public Task OnCompletedAsync()
     {
-        _completed = true;
+        lock (_gate) _completed = true;
         return Task.CompletedTask;
     }
 }
