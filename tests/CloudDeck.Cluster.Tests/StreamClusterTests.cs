@@ -12,7 +12,7 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task Subscribers_on_another_silo_and_in_a_client_get_every_item_once_in_order_although_the_producers_silo_is_SIGKILLed()
+    public async Task A_subscriber_in_a_client_gets_every_item_once_in_order_although_the_producers_silo_is_SIGKILLed()
     {
         const long total = 12_000;
         await using var cluster = await ClusterHarness.StartAsync(postgres, silos: 3, Ct);
@@ -34,17 +34,13 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
 
         Assert.NotNull(streamKey);
         var victim = cluster.Silos.Single(silo => silo.Address.ToString() == victimName);
-        IStreamListenerProbeGrain? listener = null;
-        for (var i = 0; listener is null; i++)
-        {
-            var candidate = cluster.Grains.GetGrain<IStreamListenerProbeGrain>($"listener-{i}");
-            if ((await candidate.Report()).Silo != victimName) listener = candidate;
-        }
-
+        // A follower grain on a surviving silo is not asserted here: with Orleans' default (eventually consistent) grain
+        // directory, a grain whose directory entry lived on the killed silo can get a second, empty activation, so its
+        // in-memory counters read 0. Silo-side followers are shown on a consistent directory in Actors.Extensions.Tests
+        // (Followers_on_another_silo_and_in_a_client_get_every_item_once_in_order_although_the_producers_silo_is_killed).
         var inClient = new RecordingObserver();
         await using var clientSubscription = await streams.GetStream<long>(IStreamProducerProbeGrain.Namespace, streamKey)
             .SubscribeAsync(inClient, LogPosition.First);
-        await listener.Listen(streamKey);
         var producer = cluster.Grains.GetGrain<IStreamProducerProbeGrain>(streamKey);
         await producer.Produce(total, batch: 20, pauseMs: 2);
 
@@ -59,23 +55,10 @@ public sealed class StreamClusterTests(PostgresFixture postgres)
         // The producer grain died with its silo: a call reactivates it on a survivor, and it goes on from the stream's end.
         await RetryAsync(() => producer.Produce(total, batch: 20, pauseMs: 2));
         await inClient.Completed.WaitAsync(Patience, Ct);
-        StreamListenerReport report;
-        var deadline = DateTime.UtcNow + Patience;
-        while (!(report = await listener.Report()).Completed)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"The listener on {report.Silo} stopped at {report.Last}: {report}\n{OutputOf(cluster, report.Silo)}");
-            await Task.Delay(50, Ct);
-        }
-
         Assert.True(reachedAtKill < total, "The stream had finished before its silo was killed; the test proves nothing.");
         Assert.Equal(Enumerable.Range(1, (int)total).Select(i => (long)i), inClient.Tokens);
         Assert.Equal(0, inClient.WrongItems);
-        Assert.Equal(new StreamListenerReport(report.Silo, total, total, 0, 0, 0, true), report);
-        Assert.NotEqual(victimName, report.Silo);
     }
-
-    private static string OutputOf(ClusterHarness cluster, string silo) =>
-        cluster.Silos.FirstOrDefault(s => s.Address.ToString() == silo)?.Process.Output is { } output ? output[Math.Max(0, output.Length - 6000)..] : "";
 
     private static async Task RetryAsync(Func<Task> call)
     {
