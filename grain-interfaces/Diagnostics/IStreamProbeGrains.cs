@@ -16,17 +16,3 @@ public interface IStreamProducerProbeGrain : IGrainWithStringKey
     [ReadOnly]
     Task<string> Where();
 }
-
-[Alias("clouddeck.IStreamListenerProbeGrain")]
-public interface IStreamListenerProbeGrain : IGrainWithStringKey
-{
-    /// <summary>Subscribes to stream ("probe-stream", <paramref name="streamKey"/>) from its first item.</summary>
-    Task Listen(string streamKey);
-
-    [ReadOnly]
-    Task<StreamListenerReport> Report();
-}
-
-/// <summary>What a listener saw: items are numbered like their tokens, so any gap, duplicate or wrong item is counted.</summary>
-[GenerateSerializer, Immutable, Alias("clouddeck.StreamListenerReport")]
-public sealed record StreamListenerReport(string Silo, long Count, long Last, long Gaps, long Duplicates, long WrongItems, bool Completed);
