@@ -1,5 +1,6 @@
 using Actors.Extensions.AdoNet;
 using Orleans.Configuration;
+using Actors.Extensions.Security;
 using Microsoft.Extensions.Configuration;
 
 namespace CloudDeck.Grains.Hosting;
@@ -47,6 +48,9 @@ public sealed class CloudDeckClusterOptions
 
     public TimeSpan IAmAlivePeriod { get; set; } = FastFailureDetection.IAmAliveTablePublishTimeout;
 
+    /// <summary>Mutual TLS on the silo and gateway ports; required in cluster mode.</summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
+
     public bool IsCluster => string.Equals(Mode, "Cluster", StringComparison.OrdinalIgnoreCase);
 
     public static CloudDeckClusterOptions Read(IConfiguration configuration, CloudDeckStorageOptions storage)
@@ -60,6 +64,11 @@ public sealed class CloudDeckClusterOptions
             throw new InvalidOperationException(
                 "CloudDeck:Cluster:Mode is Cluster: set CloudDeck:Auth:SigningKey to the same base64 key (32 bytes or more, " +
                 "for example `openssl rand -base64 32`) on every silo and API process.");
+        }
+
+        if (options.IsCluster)
+        {
+            options.Tls.Validate();
         }
 
         return options;
@@ -159,5 +168,58 @@ public sealed class CloudDeckClusterOptions
         options.IAmAliveTablePublishTimeout = IAmAlivePeriod;
         options.EnableIndirectProbes = true;
         options.ExtendProbeTimeoutDuringDegradation = true;
+    }
+}
+
+/// <summary>
+/// Settings under <c>CloudDeck:Cluster:Tls:*</c>. The silo and gateway ports listen on the host's own addresses, where
+/// builds in a container or anything else on the network could reach them: every silo and API process presents a
+/// certificate issued by the cluster's own authority and accepts only peers that do.
+/// </summary>
+public sealed class ClusterTlsOptions
+{
+    /// <summary>This process's certificate (PEM); its key usages, if any, must allow client and server authentication.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The certificate's private key (PEM).</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>The authority (PEM, one or more certificates) that issued every silo's and API process's certificate.</summary>
+    public string? AuthorityPath { get; set; }
+
+    public MutualTlsCredentials Load() => MutualTlsCredentials.FromPemFiles(CertificatePath!, KeyPath!, AuthorityPath!);
+
+    internal void Validate()
+    {
+        foreach (var (name, path) in new[] { (nameof(CertificatePath), CertificatePath), (nameof(KeyPath), KeyPath), (nameof(AuthorityPath), AuthorityPath) })
+        {
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                throw new InvalidOperationException(
+                    $"CloudDeck:Cluster:Mode is Cluster, so silos and clients talk over mutual TLS: set CloudDeck:Cluster:Tls:{name} " +
+                    "(CertificatePath and KeyPath: this process's PEM certificate and key; AuthorityPath: the PEM certificate of the " +
+                    "authority that issued every process's certificate; docs/cluster.md shows how to make them with openssl).");
+            }
+
+            if (!File.Exists(path))
+            {
+                throw new InvalidOperationException($"CloudDeck:Cluster:Tls:{name} names '{path}', which does not exist.");
+            }
+        }
+
+        try
+        {
+            var credentials = Load();
+            if (!credentials.Trusts(credentials.Certificate))
+            {
+                throw new InvalidOperationException(
+                    $"CloudDeck:Cluster:Tls:CertificatePath ('{credentials.Certificate.Subject}') was not issued by the authority in " +
+                    "CloudDeck:Cluster:Tls:AuthorityPath, or is expired: the other processes would refuse it.");
+            }
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new InvalidOperationException($"CloudDeck:Cluster:Tls: the certificate, key or authority could not be read as PEM ({e.Message}).", e);
+        }
     }
 }

@@ -4,6 +4,7 @@ using Actors.Extensions.AdoNet;
 using Actors.Extensions.CallChains;
 using Actors.Extensions.Hosting;
 using Actors.Extensions.Resilience;
+using Actors.Extensions.Security;
 using Actors.Extensions.Storage;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
@@ -109,6 +110,7 @@ public static class CloudDeckSilo
                     endpoints.GatewayListeningEndpoint = new IPEndPoint(listen, cluster.GatewayPort);
                 });
                 silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
+                silo.UseMutualTls(cluster.Tls.Load());
             }
             else
             {
@@ -117,6 +119,9 @@ public static class CloudDeckSilo
                 var embedded = CloudDeckEmbeddedOptions.Read(configuration);
                 silo.UseLocalhostClustering(siloPort: embedded.SiloPort == 0 ? FreeLoopbackPort() : embedded.SiloPort, gatewayPort: 0,
                     serviceId: ServiceId, clusterId: cluster.ClusterId);
+                // The lone silo still listens on loopback, where any local process could send it grain calls: a certificate
+                // only this process holds makes the port useless to everyone else. It never connects anywhere, so TLS costs nothing.
+                silo.UseMutualTls(MutualTlsCredentials.SelfOnly("clouddeck-embedded-silo"));
             }
 
             silo.AddLogStreams(options => configuration.GetSection("CloudDeck:Streams").Bind(options));
@@ -176,6 +181,7 @@ public static class CloudDeckSilo
                 options.ServiceId = ServiceId;
             });
             client.UsePostgresClustering(cluster.ConnectionString!);
+            client.UseMutualTls(cluster.Tls.Load());
             // Orleans' client re-reads its gateway list every minute by default; a silo declared dead (a paused one keeps
             // its connections open) must stop receiving this API's calls as soon as the silos stop using it.
             client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = cluster.TableRefreshPeriod);

@@ -33,7 +33,7 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
             ["CloudDeck__Cluster__ClusterId"] = cluster.ClusterId,
             ["CloudDeck__Auth__SigningKey"] = SiloProcess.TestSigningKey,
             ["CloudDeck__Diagnostics__EnableProbe"] = "true",
-        });
+        }.Concat(TestCertificateAuthority.Shared.ClusterTlsEnvironment("api")).ToDictionary());
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement health = default;

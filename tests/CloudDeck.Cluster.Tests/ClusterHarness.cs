@@ -1,5 +1,6 @@
 using Actors.Extensions.Resilience;
 using Actors.Extensions.AdoNet;
+using Actors.Extensions.Security;
 using Actors.Extensions.Streams;
 using CloudDeck.Grains;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +33,8 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         var dll = RepoPaths.ProjectOutput("silo", "CloudDeck.Silo");
         var (siloPort, gatewayPort) = (ChildProcess.FreeTcpPort(), ChildProcess.FreeTcpPort());
-        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
+        var environment = TestCertificateAuthority.Shared.ClusterTlsEnvironment("silo");
+        foreach (var (key, value) in new Dictionary<string, string?>
         {
             ["CloudDeck__StorageProvider"] = "Postgres",
             ["CloudDeck__PostgresConnectionString"] = database,
@@ -42,7 +44,12 @@ public sealed class SiloProcess : IAsyncDisposable
             ["CloudDeck__Cluster__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CloudDeck__Auth__SigningKey"] = TestSigningKey,
             ["Logging__LogLevel__Default"] = "Information",
-        }, workingDirectory: Path.GetDirectoryName(dll));
+        })
+        {
+            environment[key] = value;
+        }
+
+        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], environment, workingDirectory: Path.GetDirectoryName(dll));
         return new SiloProcess(process, siloPort, gatewayPort);
     }
 
@@ -98,6 +105,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                     options.ServiceId = CloudDeck.Grains.Hosting.CloudDeckSilo.ServiceId;
                 });
                 client.UsePostgresClustering(harness.Database);
+                client.UseMutualTls(ClientCredentials());
                 client.Configure<Orleans.Configuration.GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
                 client.AddLogStreams();
                 client.AddRejectedCallRetry();
@@ -112,6 +120,13 @@ public sealed class ClusterHarness : IAsyncDisposable
             await harness.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>A certificate from the test clusters' authority, as every API process and client holds.</summary>
+    public static MutualTlsCredentials ClientCredentials()
+    {
+        var (certificate, key) = TestCertificateAuthority.Shared.Issue("client");
+        return MutualTlsCredentials.FromPemFiles(certificate, key, TestCertificateAuthority.Shared.AuthorityPath);
     }
 
     /// <summary>Starts one more silo process and waits until its row in the membership table says Active.</summary>

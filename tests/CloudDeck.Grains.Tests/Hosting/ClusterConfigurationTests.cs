@@ -11,6 +11,7 @@ public sealed class ClusterConfigurationTests
     private static CloudDeckClusterOptions Read(params (string Key, string Value)[] settings)
     {
         var values = new Dictionary<string, string?> { ["CloudDeck:Cluster:Mode"] = "Cluster", ["CloudDeck:Auth:SigningKey"] = "unused" };
+        foreach (var (key, value) in TestCertificateAuthority.Shared.ClusterTlsEnvironment("config")) values[key.Replace("__", ":")] = value;
         foreach (var (key, value) in settings) values[key] = value;
         return CloudDeckClusterOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), Postgres);
     }
@@ -64,5 +65,25 @@ public sealed class ClusterConfigurationTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => Read((key, value)));
         Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("CloudDeck:Cluster:Tls:CertificatePath")]
+    [InlineData("CloudDeck:Cluster:Tls:KeyPath")]
+    [InlineData("CloudDeck:Cluster:Tls:AuthorityPath")]
+    public void Cluster_mode_without_its_certificate_stops_the_start_naming_the_setting(string key)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => Read((key, "")));
+        Assert.Contains($"set {key}", error.Message);
+    }
+
+    [Fact]
+    public void A_certificate_not_issued_by_the_configured_authority_stops_the_start()
+    {
+        using var stranger = TestCertificateAuthority.Create("someone-elses-ca");
+        var (certificate, key) = stranger.Issue("silo");
+        var error = Assert.Throws<InvalidOperationException>(() => Read(
+            ("CloudDeck:Cluster:Tls:CertificatePath", certificate), ("CloudDeck:Cluster:Tls:KeyPath", key)));
+        Assert.Contains("was not issued by the authority in CloudDeck:Cluster:Tls:AuthorityPath", error.Message);
     }
 }
