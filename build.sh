@@ -232,6 +232,8 @@ usage: ./build.sh <verb> [args...]
           (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)
           (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
+  cluster up|down|status
+          a private PostgreSQL, three silos and the API in cluster mode as local processes (deploy/local-cluster.sh)
 EOF
 }
 
@@ -240,6 +242,7 @@ if (($# > 0)); then shift; fi
 case "$verb" in
   build) cmd_build "$@" ;;
   test) cmd_test "$@" ;;
+  cluster) PG_BIN="$(postgres_bin)" exec deploy/local-cluster.sh "$@" ;;
   bench) cmd_bench "$@" ;;
   -h | --help | help) usage ;;
   *)

@@ -5,6 +5,12 @@ using Microsoft.Extensions.Hosting;
 // The silo host process (a cluster member): grains and storage, no HTTP. Configured from CloudDeck:*
 // (appsettings.json, CloudDeck__* environment variables, --CloudDeck:Key=value arguments); runs until
 // SIGTERM/SIGINT, then deactivates its activations (writing their state) and exits 0.
+// `tls-init DIR` instead writes the certificates cluster mode's mutual TLS needs, and exits.
+if (args is ["tls-init", var tlsDirectory])
+{
+    return CloudDeck.Silo.TlsInit.Run(tlsDirectory, Console.Out);
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 try
 {

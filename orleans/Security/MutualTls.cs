@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Orleans.Connections.Security;
 using Orleans.Hosting;
@@ -47,12 +46,8 @@ public sealed class MutualTlsCredentials
     /// </summary>
     public static MutualTlsCredentials SelfOnly(string subjectName)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={subjectName}", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, false, 0, critical: true));
-        var now = DateTimeOffset.UtcNow;
-        var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
-        return new MutualTlsCredentials(certificate, [X509CertificateLoader.LoadCertificate(certificate.RawData)]);
+        var authority = CertificateAuthority.Create(subjectName, TimeSpan.FromDays(3650));
+        return new MutualTlsCredentials(authority.Certificate, [X509CertificateLoader.LoadCertificate(authority.Certificate.RawData)]);
     }
 
     /// <summary>True when <paramref name="remote"/> chains to one of <see cref="TrustedAuthorities"/> and is valid now.</summary>
