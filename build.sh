@@ -94,6 +94,8 @@ check_components() {
   # Builds and server apps run in a bubblewrap sandbox with slirp4netns networking (CloudDeck:Builds:Isolation).
   report bubblewrap "$(first_command bwrap)" "apt-get install bubblewrap" yes
   report slirp4netns "$(first_command slirp4netns)" "apt-get install slirp4netns" yes
+  report docker-compose "$(first_command docker-compose)" "apt-get install docker-compose" yes
+  report kubectl "$(first_command kubectl)" "apt-get install kubernetes-client" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no

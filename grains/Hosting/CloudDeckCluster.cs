@@ -48,6 +48,13 @@ public sealed class CloudDeckClusterOptions
 
     public TimeSpan IAmAlivePeriod { get; set; } = FastFailureDetection.IAmAliveTablePublishTimeout;
 
+    /// <summary>
+    /// Running as pods: Orleans' Kubernetes agent also watches the silo pods (labels <c>orleans/serviceId</c> =
+    /// <c>clouddeck</c>, <c>orleans/clusterId</c> = <see cref="ClusterId"/>), so a deleted pod's silo is declared dead at
+    /// once instead of after missed probes.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
     /// <summary>Mutual TLS on the silo and gateway ports; required in cluster mode.</summary>
     public ClusterTlsOptions Tls { get; set; } = new();
 

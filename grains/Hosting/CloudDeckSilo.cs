@@ -111,6 +111,10 @@ public static class CloudDeckSilo
                 });
                 silo.Configure<ClusterMembershipOptions>(cluster.ApplyTo);
                 silo.UseMutualTls(cluster.Tls.Load());
+                if (cluster.Kubernetes)
+                {
+                    silo.UseKubernetesHosting();
+                }
             }
             else
             {
