@@ -21,6 +21,9 @@ public static class ProjectEndpoints
 
     public const string SignatureHeader = "X-Hub-Signature-256";
 
+    /// <summary>The delivery id headers read, first found wins: GitHub's, and Gitea's (which also signs X-Hub-Signature-256).</summary>
+    public static readonly string[] DeliveryHeaders = ["X-GitHub-Delivery", "X-Gitea-Delivery"];
+
     /// <summary>snake_case, as the license and usage routes answer.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -150,12 +153,35 @@ public static class ProjectEndpoints
             var payload = await ReadRawAsync(http.Request, MaxWebhookBytes);
             if (payload is null) return JsonBody.FieldProblem("body", $"must be at most {MaxWebhookBytes} bytes");
             var signature = http.Request.Headers[SignatureHeader].ToString();
-            var deployment = await Project(grains, slug, project).ReceivePush(payload, signature.Length == 0 ? null : signature);
-            return deployment is null ? Results.NoContent() : Results.Json(deployment, Json, statusCode: StatusCodes.Status202Accepted);
+            string? deliveryId = null;
+            foreach (var header in DeliveryHeaders)
+            {
+                if (http.Request.Headers[header].ToString() is not { Length: > 0 } value) continue;
+                if (!GitDeliveries.IsWellFormedDeliveryId(value))
+                {
+                    return JsonBody.FieldProblem(header, $"must be 1–{GitDeliveries.MaxDeliveryIdLength} letters, digits, '-', '_' or '.' (a delivery GUID)");
+                }
+
+                deliveryId = value;
+                break;
+            }
+
+            var receipt = await Project(grains, slug, project).ReceivePush(payload, signature.Length == 0 ? null : signature, deliveryId);
+            if (receipt.DuplicateOf is { } earlier)
+            {
+                // A success, so the sender does not retry it; nothing new was deployed.
+                return Results.Json(new DuplicateDelivery(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
+                    "This delivery was received before; its deployment stands and nothing new was deployed."), Json);
+            }
+
+            return receipt.Deployment is { } deployment ? Results.Json(deployment, Json, statusCode: StatusCodes.Status202Accepted) : Results.NoContent();
         }).AllowAnonymous();
 
         return api;
     }
+
+    /// <summary>The answer to a delivery received before (200).</summary>
+    private sealed record DuplicateDelivery(bool Duplicate, string? DeliveryId, string? EarlierDeliveryId, string DeploymentId, string Detail);
 
     /// <summary>Every setting field that is present; "" clears an optional one (the grain validates the values).</summary>
     private static ProjectSettings ReadSettings(JsonBody body)
