@@ -21,8 +21,8 @@ public static class ProjectEndpoints
 
     public const string SignatureHeader = "X-Hub-Signature-256";
 
-    /// <summary>The delivery id headers read, first found wins: GitHub's, and Gitea's (which also signs X-Hub-Signature-256).</summary>
-    public static readonly string[] DeliveryHeaders = ["X-GitHub-Delivery", "X-Gitea-Delivery"];
+    /// <summary>The delivery's id: GitHub's header, which Gitea and Gogs send too.</summary>
+    public const string DeliveryHeader = "X-GitHub-Delivery";
 
     /// <summary>snake_case, as the license and usage routes answer.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -153,17 +153,10 @@ public static class ProjectEndpoints
             var payload = await ReadRawAsync(http.Request, MaxWebhookBytes);
             if (payload is null) return JsonBody.FieldProblem("body", $"must be at most {MaxWebhookBytes} bytes");
             var signature = http.Request.Headers[SignatureHeader].ToString();
-            string? deliveryId = null;
-            foreach (var header in DeliveryHeaders)
+            var deliveryId = http.Request.Headers[DeliveryHeader].ToString() is { Length: > 0 } value ? value : null;
+            if (deliveryId is not null && !GitDeliveries.IsWellFormedDeliveryId(deliveryId))
             {
-                if (http.Request.Headers[header].ToString() is not { Length: > 0 } value) continue;
-                if (!GitDeliveries.IsWellFormedDeliveryId(value))
-                {
-                    return JsonBody.FieldProblem(header, $"must be 1–{GitDeliveries.MaxDeliveryIdLength} letters, digits, '-', '_' or '.' (a delivery GUID)");
-                }
-
-                deliveryId = value;
-                break;
+                return JsonBody.FieldProblem(DeliveryHeader, $"must be 1–{GitDeliveries.MaxDeliveryIdLength} letters, digits, '-', '_' or '.' (a delivery GUID)");
             }
 
             var receipt = await Project(grains, slug, project).ReceivePush(payload, signature.Length == 0 ? null : signature, deliveryId);
