@@ -6,6 +6,7 @@ using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
 using CloudDeck.Grains.Hosting;
+using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
 using Microsoft.AspNetCore.Authentication;
 
@@ -42,13 +43,14 @@ builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
-// Key-authenticated license routes: a token bucket per client address in this process (CloudDeck:Licenses:RequestsPerSecondPerAddress).
+// Key-authenticated license routes: a token bucket per client address (an IPv6 client's /64) in this process
+// (CloudDeck:Licenses:RequestsPerSecondPerAddress).
 builder.Services.AddRateLimiter(limiter =>
 {
     limiter.AddPolicy(LicenseEndpoints.RateLimitPolicy, http =>
     {
         var perSecond = http.RequestServices.GetRequiredService<LicenseOptions>().RequestsPerSecondPerAddress;
-        return RateLimitPartition.GetTokenBucketLimiter(http.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+        return RateLimitPartition.GetTokenBucketLimiter(ClientAddresses.ThrottleKey(http.ClientAddress()), _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
         });

@@ -26,9 +26,11 @@ public static class AuthEndpoints
             var normalized = EmailAddresses.Normalize(email!);
             // Without a name, the address's local part, shortened: it may be longer than a name may be.
             var chosen = string.IsNullOrWhiteSpace(name) ? DisplayNames.Truncate(normalized.Split('@')[0], MaxNameLength) : name.Trim();
-            var result = await grains.GetGrain<IEmailIndexGrain>(normalized)
+            // Null when the address already had an account (its owner is emailed instead): the answer is the same either
+            // way, so sign-up does not tell who is registered. The email tells each recipient the truth.
+            _ = await grains.GetGrain<IEmailIndexGrain>(normalized)
                 .SignUp(new SignUpRequest(normalized, password!, chosen, http.ClientAddress()));
-            return Results.Created("/api/v1/me", result);
+            return Results.Accepted(value: new SignUpAnswer(normalized, SignUpAnswer.Text));
         });
 
         auth.MapPost("/verify-email", async (HttpContext http, IGrainFactory grains) =>
@@ -102,6 +104,13 @@ public static class AuthEndpoints
         });
 
         return api;
+    }
+
+    /// <summary>What <c>POST /auth/signup</c> answers, whether or not the address already had an account.</summary>
+    public sealed record SignUpAnswer(string Email, string Detail)
+    {
+        public const string Text =
+            "We sent this address an email that says what happened. A new account can sign in now; the link in the email verifies the address.";
     }
 
     /// <summary>

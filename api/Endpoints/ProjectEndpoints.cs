@@ -21,6 +21,9 @@ public static class ProjectEndpoints
 
     public const string SignatureHeader = "X-Hub-Signature-256";
 
+    /// <summary>The delivery's id: GitHub's header, which Gitea and Gogs send too.</summary>
+    public const string DeliveryHeader = "X-GitHub-Delivery";
+
     /// <summary>snake_case, as the license and usage routes answer.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -150,12 +153,28 @@ public static class ProjectEndpoints
             var payload = await ReadRawAsync(http.Request, MaxWebhookBytes);
             if (payload is null) return JsonBody.FieldProblem("body", $"must be at most {MaxWebhookBytes} bytes");
             var signature = http.Request.Headers[SignatureHeader].ToString();
-            var deployment = await Project(grains, slug, project).ReceivePush(payload, signature.Length == 0 ? null : signature);
-            return deployment is null ? Results.NoContent() : Results.Json(deployment, Json, statusCode: StatusCodes.Status202Accepted);
+            var deliveryId = http.Request.Headers[DeliveryHeader].ToString() is { Length: > 0 } value ? value : null;
+            if (deliveryId is not null && !GitDeliveries.IsWellFormedDeliveryId(deliveryId))
+            {
+                return JsonBody.FieldProblem(DeliveryHeader, $"must be 1–{GitDeliveries.MaxDeliveryIdLength} letters, digits, '-', '_' or '.' (a delivery GUID)");
+            }
+
+            var receipt = await Project(grains, slug, project).ReceivePush(payload, signature.Length == 0 ? null : signature, deliveryId);
+            if (receipt.DuplicateOf is { } earlier)
+            {
+                // A success, so the sender does not retry it; nothing new was deployed.
+                return Results.Json(new DuplicateDelivery(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
+                    "This delivery was received before; its deployment stands and nothing new was deployed."), Json);
+            }
+
+            return receipt.Deployment is { } deployment ? Results.Json(deployment, Json, statusCode: StatusCodes.Status202Accepted) : Results.NoContent();
         }).AllowAnonymous();
 
         return api;
     }
+
+    /// <summary>The answer to a delivery received before (200).</summary>
+    private sealed record DuplicateDelivery(bool Duplicate, string? DeliveryId, string? EarlierDeliveryId, string DeploymentId, string Detail);
 
     /// <summary>Every setting field that is present; "" clears an optional one (the grain validates the values).</summary>
     private static ProjectSettings ReadSettings(JsonBody body)

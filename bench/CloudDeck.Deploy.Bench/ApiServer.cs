@@ -60,10 +60,25 @@ internal sealed class ApiServer : IAsyncDisposable
     /// <returns>The user's personal organization.</returns>
     public async Task<string> SignUpAsync(string email)
     {
-        using var response = await Http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password });
+        using var signUp = await Http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password });
+        await Expect(signUp);
+        using var login = await Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password });
+        // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
+        using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
+        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await Expect(login))["accessToken"]!.GetValue<string>());
+        using var account = await Http.SendAsync(me);
+        return (await Expect(account))["organizations"]![0]!["slug"]!.GetValue<string>();
+    }
+
+    private static async Task<JsonNode> Expect(HttpResponseMessage response)
+    {
         var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"signup answered {(int)response.StatusCode}: {text}");
-        return JsonNode.Parse(text)!["personalOrganization"]!.GetValue<string>();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {text}");
+        }
+
+        return JsonNode.Parse(text)!;
     }
 
     /// <summary>The body the edge serves for <paramref name="host"/>'s root, or null when it does not answer 200.</summary>

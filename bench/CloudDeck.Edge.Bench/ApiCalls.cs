@@ -17,6 +17,13 @@ internal static class ApiCalls
         return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
     }
 
+    /// <summary>
+    /// The signed-in user's personal organization (their only one right after sign-up), read from their account: sign-up
+    /// answers alike for new and registered addresses, so it does not name it.
+    /// </summary>
+    public static async Task<string> PersonalOrganizationAsync(HttpClient http) =>
+        (await CallAsync(http, HttpMethod.Get, "api/v1/me", null))["organizations"]![0]!["slug"]!.GetValue<string>();
+
     /// <summary>Waits until <c>/healthz</c> answers (up to a minute); throws with the API's output when it exited or never did.</summary>
     public static Task WaitHealthyAsync(HttpClient http, ChildProcess api) => HealthWait.UntilHealthyAsync(http, api);
 }

@@ -46,10 +46,10 @@ internal static class ProxyBench
         try
         {
             await ApiCalls.WaitHealthyAsync(http, api);
-            var signup = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
+            await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
             var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
-            var org = signup["personalOrganization"]!.GetValue<string>();
+            var org = await ApiCalls.PersonalOrganizationAsync(http);
             var repo = await RepositoryAsync(work);
             await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "srv", local_path = repo });
             var production = await DeployAsync(http, org, "production");

@@ -54,9 +54,16 @@ internal sealed class CloudDeckApi : IAsyncDisposable
 
     public async Task<BenchUser> SignUpAsync(string email)
     {
-        var created = await PostAsync("api/v1/auth/signup", new { email, password = Password }, token: null);
+        await PostAsync("api/v1/auth/signup", new { email, password = Password }, token: null);
         var session = await PostAsync("api/v1/auth/login", new { email, password = Password }, token: null);
-        return new BenchUser(session["accessToken"]!.GetValue<string>(), created["personalOrganization"]!.GetValue<string>());
+        var accessToken = session["accessToken"]!.GetValue<string>();
+        // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
+        using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
+        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        using var response = await _http.SendAsync(me);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"GET api/v1/me answered {(int)response.StatusCode}: {text}");
+        return new BenchUser(accessToken, JsonNode.Parse(text)!["organizations"]![0]!["slug"]!.GetValue<string>());
     }
 
     public async Task<string> StartBuildAsync(BenchUser user, LogBenchOptions options) =>

@@ -8,13 +8,24 @@ namespace CloudDeck.GrainInterfaces.Accounts;
 [Alias("clouddeck.IEmailIndexGrain")]
 public interface IEmailIndexGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the user, their personal organization, and queues the verification email.</summary>
-    Task<SignUpResult> SignUp(SignUpRequest request);
+    /// <summary>
+    /// Creates the user, their personal organization, and queues the verification email. When the address already
+    /// has an account, creates nothing, emails its owner that someone tried to sign up with it, and answers null: the
+    /// API answers both alike, so sign-up does not tell who is registered. Rate limited per client address and per
+    /// email (<see cref="RateLimitedException"/>).
+    /// </summary>
+    Task<SignUpResult?> SignUp(SignUpRequest request);
 
-    /// <summary>Throttled per client address and per account; unknown emails fail like wrong passwords.</summary>
+    /// <summary>
+    /// Throttled per (email, client address) pair with a growing wait, and per client address across emails; unknown
+    /// emails fail, and are throttled, like wrong passwords.
+    /// </summary>
     Task<LoginResult> Login(string password, string clientAddress);
 
-    /// <summary>Queues a reset email when the address belongs to an account; does nothing (and says nothing) otherwise.</summary>
+    /// <summary>
+    /// Queues a reset email when the address belongs to an account; does nothing (and says nothing) otherwise. Rate
+    /// limited per client address and per email (<see cref="RateLimitedException"/>), registered or not.
+    /// </summary>
     Task RequestPasswordReset(string clientAddress);
 
     [ReadOnly]
@@ -27,7 +38,10 @@ public static class EmailAddresses
     public static string Normalize(string email) => email.Trim().ToLowerInvariant();
 }
 
-/// <summary>Keyed by client address: failed logins from one address, held in memory only.</summary>
+/// <summary>
+/// Keyed by a client address's throttle key (an IPv4 address, or an IPv6 address's /64): failed logins from it across
+/// every email, held in memory only.
+/// </summary>
 [Alias("clouddeck.ILoginThrottleGrain")]
 public interface ILoginThrottleGrain : IGrainWithStringKey
 {

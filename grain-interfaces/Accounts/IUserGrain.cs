@@ -15,6 +15,9 @@ public interface IUserGrain : IGrainWithStringKey
     [ReadOnly]
     Task<AccountView> Get(Caller caller);
 
+    /// <summary>Called by the email index when someone signs up with this account's address: emails the owner so.</summary>
+    Task NotifySignUpAttempt();
+
     Task<LoginResult> Login(string password, string clientAddress);
 
     Task<LoginResult> CompleteMfaLogin(string challengeId, string challengeSecret, string code, string clientAddress);
@@ -63,6 +66,15 @@ public interface IUserGrain : IGrainWithStringKey
 
     /// <summary>Kept in step by organization grains (which own the truth) so a user can list their organizations.</summary>
     Task SetMembership(MembershipView membership);
+
+    /// <summary>
+    /// Holds a place among the organizations this user may own (<c>CloudDeck:Accounts:MaxOrganizationsPerUser</c>) for
+    /// <paramref name="slug"/> while it is created, until <see cref="SetMembership"/> records it or
+    /// <see cref="ReleaseOrganization"/> gives it back. <see cref="ForbiddenException"/> when every place is taken.
+    /// </summary>
+    Task ReserveOrganization(string slug);
+
+    Task ReleaseOrganization(string slug);
 
     Task RemoveMembership(string slug);
 }

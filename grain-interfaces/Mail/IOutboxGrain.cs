@@ -19,6 +19,9 @@ public static class OutboxKinds
     public const string EmailVerification = "email-verification";
     public const string PasswordReset = "password-reset";
     public const string Invitation = "invitation";
+
+    /// <summary>Someone tried to sign up with an address that already has an account: its owner is told, with no link that acts.</summary>
+    public const string SignUpAttempt = "sign-up-attempt";
 }
 
 /// <param name="Link">The one-time link the body carries (also in <paramref name="Body"/>).</param>

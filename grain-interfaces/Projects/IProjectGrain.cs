@@ -45,9 +45,11 @@ public interface IProjectGrain : IGrainWithStringKey
     /// A git host's push webhook (GitHub's format): <paramref name="signature"/> is <c>X-Hub-Signature-256</c>, the HMAC of
     /// <paramref name="payload"/> with the project's webhook secret (<see cref="UnauthenticatedException"/> when it does not
     /// match). A push to the production branch deploys production, any other branch a preview; a push that deletes a branch
-    /// or is not a branch answers null.
+    /// or is not a branch deploys nothing. A delivery whose <paramref name="deliveryId"/> (<c>X-GitHub-Delivery</c>) or
+    /// exact payload was seen in the last <see cref="GitDeliveries.Window"/> deploys nothing and names the earlier one; a
+    /// push whose signed <c>repository.pushed_at</c> is older than that window is an <see cref="InvalidFieldException"/>.
     /// </summary>
-    Task<Deployments.DeploymentView?> ReceivePush(byte[] payload, string? signature);
+    Task<PushReceipt> ReceivePush(byte[] payload, string? signature, string? deliveryId);
 
     // The pipeline's side: called by build and deployment grains, never with a request's input.
 

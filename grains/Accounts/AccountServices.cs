@@ -10,7 +10,7 @@ public static class AccountServices
 {
     /// <summary>
     /// The services account and organization grains use (and the API, to validate access tokens), from
-    /// <c>CloudDeck:Auth:*</c>. Validates the settings and loads or creates the signing key now, so a wrong
+    /// <c>CloudDeck:Auth:*</c> and <c>CloudDeck:Accounts:*</c>. Validates the settings and loads or creates the signing key now, so a wrong
     /// setting stops the process at start.
     /// </summary>
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
@@ -19,6 +19,9 @@ public static class AccountServices
         var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
         auth.Validate();
         services.AddSingleton(Options.Create(auth));
+        var limits = configuration.GetSection(AccountLimitOptions.Section).Get<AccountLimitOptions>() ?? new AccountLimitOptions();
+        limits.Validate();
+        services.AddSingleton(Options.Create(limits));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(SigningKey.Load(auth, dataDirectory));
         services.AddOptions<PasswordHasherOptions>();

@@ -32,14 +32,30 @@ public sealed class AuthOptions
     public int MinimumPasswordLength { get; set; } = 10;
 
     /// <summary>
-    /// Failed logins (wrong passwords or MFA codes) per account, or per email that has no account, within
-    /// <see cref="FailureWindow"/> before it answers 429.
+    /// Wrong passwords for one account (or one email without an account) from one client address (an IPv6 client's
+    /// /64) before that pair must wait: the first wait is <see cref="LoginBackoff"/>, and each further failure doubles
+    /// it up to <see cref="MaxLoginBackoff"/>. Other addresses are not held back: a known email cannot be locked out.
+    /// </summary>
+    public int LoginFailuresBeforeBackoff { get; set; } = 5;
+
+    public TimeSpan LoginBackoff { get; set; } = TimeSpan.FromMinutes(1);
+
+    public TimeSpan MaxLoginBackoff { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Wrong MFA codes (at login or to disable MFA) and wrong current passwords of a signed-in password change, per
+    /// account from any address, within <see cref="FailureWindow"/> before it answers 429. Only someone who knows the
+    /// password or holds a session gets this far, so counting them per account locks out no stranger's victim.
     /// </summary>
     public int AccountFailureLimit { get; set; } = 5;
 
-    /// <summary>Failed logins per client address within <see cref="FailureWindow"/> before that address answers 429.</summary>
+    /// <summary>Failed logins per client address (an IPv6 client's /64) within <see cref="FailureWindow"/> before that address answers 429.</summary>
     public int AddressFailureLimit { get; set; } = 20;
 
+    /// <summary>
+    /// The sliding window of the per-account and per-address counts; also how long a (account, address) pair stays
+    /// quiet after its wait before its failures are forgotten.
+    /// </summary>
     public TimeSpan FailureWindow { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Where the links in verification, reset and invitation emails point.</summary>
@@ -78,6 +94,10 @@ public sealed class AuthOptions
         RequirePositive(nameof(PasswordResetLifetime), PasswordResetLifetime);
         RequirePositive(nameof(InvitationLifetime), InvitationLifetime);
         RequirePositive(nameof(FailureWindow), FailureWindow);
+        RequirePositive(nameof(LoginBackoff), LoginBackoff);
+        RequirePositive(nameof(MaxLoginBackoff), MaxLoginBackoff);
+        if (MaxLoginBackoff < LoginBackoff) throw Invalid(nameof(MaxLoginBackoff), $"must be at least LoginBackoff ({LoginBackoff}), such as 01:00:00");
+        if (LoginFailuresBeforeBackoff < 1) throw Invalid(nameof(LoginFailuresBeforeBackoff), "must be at least 1");
         if (MinimumPasswordLength is < 8 or > 128) throw Invalid(nameof(MinimumPasswordLength), "must be between 8 and 128");
         if (AccountFailureLimit < 1) throw Invalid(nameof(AccountFailureLimit), "must be at least 1");
         if (AddressFailureLimit < 1) throw Invalid(nameof(AddressFailureLimit), "must be at least 1");

@@ -2,36 +2,59 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Limits;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Accounts;
 
-/// <summary>Owns one email address: which user (if any) it belongs to. Sign-up and login start here.</summary>
+/// <summary>
+/// Owns one email address: which user (if any) it belongs to. Sign-up, login and password reset start here, and
+/// answer alike whether or not the address has an account.
+/// </summary>
 public sealed class EmailIndexGrain(
     [PersistentState("email")] IPersistentState<EmailIndexGrain.EmailState> state,
     Passwords passwords,
     IOptions<AuthOptions> options,
+    IOptions<AccountLimitOptions> limits,
     TimeProvider clock) : Grain, IEmailIndexGrain
 {
     private const int SlugAttempts = 8;
     private const string PersonalSuffix = "'s projects";
 
-    // Failed logins for an address nobody registered, in memory like the user grain's: the sixth wrong
-    // password must answer 429 here as it would for an account, or the difference tells who is registered.
-    private FailureWindow? _unregisteredFailures;
+    /// <summary>
+    /// Client addresses whose failures this email keeps at once. Past it, the pairs nearest to being forgotten go
+    /// first: only an attacker with that many addresses gets a fresh start for one of them.
+    /// </summary>
+    private const int MaxTrackedAddresses = 10_000;
+
+    // Wrong passwords per client address (an IPv6 client's /64), in memory: every failed guess stays off the storage
+    // path, and an activation lost with its silo costs an attacker's victim nothing but a fresh count. Kept here, for
+    // addresses with and without an account alike, so the throttle does not tell who is registered.
+    private readonly Dictionary<string, LoginBackoff> _failures = new(StringComparer.Ordinal);
+    private DateTimeOffset _keepFailuresUntil;
 
     private string Email => this.GetPrimaryKeyString();
 
-    private FailureWindow UnregisteredFailures =>
-        _unregisteredFailures ??= new FailureWindow(options.Value.AccountFailureLimit, options.Value.FailureWindow);
+    private AuthOptions Settings => options.Value;
 
-    public async Task<SignUpResult> SignUp(SignUpRequest request)
+    public async Task<SignUpResult?> SignUp(SignUpRequest request)
     {
-        if (state.State.UserId is not null) throw new ConflictException("email: an account with this email already exists");
-        // Checked here, before anything is written, so a refused name or password leaves no half-made
-        // account, queued email or taken slug behind.
+        // Checked here, before anything is written, so a refused name or password leaves no half-made account, queued
+        // email or taken slug behind; and checked for a registered address too, so a 400 does not tell it apart.
         var name = DisplayNames.Check(request.Name);
         passwords.EnsureAcceptable(request.Password, Email);
+        var rates = limits.Value;
+        await GrainFactory.EnforceAsync("signup-address", ClientAddresses.ThrottleKey(request.ClientAddress), rates.SignUpsPerAddress, rates.RateWindow,
+            "Too many sign-ups from this address");
+        await GrainFactory.EnforceAsync("signup-email", Email, rates.SignUpsPerEmail, rates.RateWindow, "Too many sign-ups for this email address");
+
+        if (state.State.UserId is { } existing)
+        {
+            // The hash a new account's password costs, so the answer does not come sooner for a registered address.
+            _ = passwords.Hash(request.Password);
+            await GrainFactory.GetGrain<IUserGrain>(existing).NotifySignUpAttempt();
+            return null;
+        }
 
         // Shaped as UserIds.IsWellFormed expects: the API refuses any other owner before it reaches a grain.
         var userId = "u" + Secrets.NewId();
@@ -49,32 +72,45 @@ public sealed class EmailIndexGrain(
 
     public async Task<LoginResult> Login(string password, string clientAddress)
     {
-        var address = GrainFactory.GetGrain<ILoginThrottleGrain>(clientAddress);
-        var wait = await address.RetryAfterSeconds();
-        if (wait > 0) return LoginResult.Throttle(TimeSpan.FromSeconds(wait));
+        var addressKey = ClientAddresses.ThrottleKey(clientAddress);
+        var address = GrainFactory.GetGrain<ILoginThrottleGrain>(addressKey);
+        var pairWait = _failures.TryGetValue(addressKey, out var pair) ? pair.RetryAfter(clock.GetUtcNow()) : TimeSpan.Zero;
+        var addressWait = TimeSpan.FromSeconds(await address.RetryAfterSeconds());
+        var wait = pairWait > addressWait ? pairWait : addressWait;
+        if (wait > TimeSpan.Zero) return LoginResult.Throttle(wait);
 
         LoginResult result;
         if (state.State.UserId is { } userId)
         {
             result = await GrainFactory.GetGrain<IUserGrain>(userId).Login(password, clientAddress);
         }
-        else if (UnregisteredFailures.RetryAfter(clock.GetUtcNow()) is var throttled && throttled > TimeSpan.Zero)
-        {
-            result = LoginResult.Throttle(throttled);
-        }
         else
         {
             passwords.VerifyNothing(password);
-            UnregisteredFailures.Record(clock.GetUtcNow());
             result = LoginResult.Invalid;
         }
 
-        if (result.Status == LoginStatus.InvalidCredentials) await address.RecordFailure();
+        if (result.Status == LoginStatus.InvalidCredentials)
+        {
+            RecordFailure(addressKey);
+            await address.RecordFailure();
+        }
+        else if (result.Status is LoginStatus.Succeeded or LoginStatus.MfaRequired)
+        {
+            // The right password from this address: its guesses are over. (An MFA code is counted by the account.)
+            _failures.Remove(addressKey);
+        }
+
         return result;
     }
 
     public async Task RequestPasswordReset(string clientAddress)
     {
+        var rates = limits.Value;
+        await GrainFactory.EnforceAsync("password-reset-address", ClientAddresses.ThrottleKey(clientAddress), rates.PasswordResetsPerAddress,
+            rates.RateWindow, "Too many password reset requests from this address");
+        await GrainFactory.EnforceAsync("password-reset-email", Email, rates.PasswordResetsPerEmail, rates.RateWindow,
+            "Too many password reset requests for this email address");
         if (state.State.UserId is { } userId) await GrainFactory.GetGrain<IUserGrain>(userId).StartPasswordReset();
     }
 
@@ -102,6 +138,31 @@ public sealed class EmailIndexGrain(
                 // Taken: try with a random suffix.
             }
         }
+    }
+
+    private void RecordFailure(string addressKey)
+    {
+        var now = clock.GetUtcNow();
+        if (!_failures.TryGetValue(addressKey, out var pair))
+        {
+            if (_failures.Count >= MaxTrackedAddresses) ForgetFailures(now);
+            pair = _failures[addressKey] = new LoginBackoff();
+        }
+
+        pair.Record(now, Settings);
+        // Orleans collects an idle activation sooner than a long wait ends, which would forget the failures with it.
+        var forgottenAt = pair.ForgottenAt(Settings);
+        if (forgottenAt <= _keepFailuresUntil) return;
+        _keepFailuresUntil = forgottenAt;
+        DelayDeactivation(forgottenAt - now);
+    }
+
+    private void ForgetFailures(DateTimeOffset now)
+    {
+        foreach (var key in _failures.Where(p => p.Value.ForgottenAt(Settings) <= now).Select(p => p.Key).ToList()) _failures.Remove(key);
+        var excess = _failures.Count - MaxTrackedAddresses + 1;
+        if (excess <= 0) return;
+        foreach (var key in _failures.OrderBy(p => p.Value.ForgottenAt(Settings)).Take(excess).Select(p => p.Key).ToList()) _failures.Remove(key);
     }
 
     public sealed class EmailState

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.Grains.Limits;
 
 namespace CloudDeck.Grains.Accounts;
 
@@ -54,7 +55,7 @@ public sealed partial class UserGrain
 
     public async Task<LoginResult> CompleteMfaLogin(string challengeId, string challengeSecret, string code, string clientAddress)
     {
-        var address = GrainFactory.GetGrain<ILoginThrottleGrain>(clientAddress);
+        var address = GrainFactory.GetGrain<ILoginThrottleGrain>(ClientAddresses.ThrottleKey(clientAddress));
         var wait = Max(Failures.RetryAfter(Now), TimeSpan.FromSeconds(await address.RetryAfterSeconds()));
         if (wait > TimeSpan.Zero) return LoginResult.Throttle(wait);
 

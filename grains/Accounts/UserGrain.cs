@@ -2,22 +2,31 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Limits;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Accounts;
 
 /// <summary>
-/// One account. Holds its own login throttle in memory: failures count per account whatever address they
-/// come from. Sessions, MFA and API tokens are in the other parts of this class.
+/// One account. Wrong passwords at login are counted by the email index, per client address; this grain counts, in
+/// memory and per account whatever the address, what only someone with the password or a session can get wrong: MFA
+/// codes and a signed-in password change's current password. Sessions, MFA and API tokens are in the other parts of
+/// this class.
 /// </summary>
 public sealed partial class UserGrain(
     [PersistentState("user")] IPersistentState<UserState> state,
     Passwords passwords,
     AccessTokens accessTokens,
     IOptions<AuthOptions> options,
+    IOptions<AccountLimitOptions> limits,
     TimeProvider clock) : Grain, IUserGrain
 {
-    private FailureWindow? _failures;
+    /// <summary>How long a place held for an organization being created waits for its membership before it lapses.</summary>
+    private static readonly TimeSpan ReservationLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly Dictionary<string, DateTimeOffset> _reservedOrganizations = new(StringComparer.Ordinal);
+    private SlidingWindow? _failures;
 
     private UserState User => state.State;
 
@@ -27,7 +36,7 @@ public sealed partial class UserGrain(
 
     private DateTimeOffset Now => clock.GetUtcNow();
 
-    private FailureWindow Failures => _failures ??= new FailureWindow(Settings.AccountFailureLimit, Settings.FailureWindow);
+    private SlidingWindow Failures => _failures ??= new SlidingWindow(Settings.AccountFailureLimit, Settings.FailureWindow);
 
     public async Task<AccountView> Register(string email, string name, string password)
     {
@@ -53,10 +62,20 @@ public sealed partial class UserGrain(
         return Task.FromResult(View());
     }
 
+    public async Task NotifySignUpAttempt()
+    {
+        if (!User.Registered) return;
+        var signIn = $"{Settings.LinkBaseUrl.TrimEnd('/')}/login";
+        var message = new OutboxMessage(OutboxKinds.SignUpAttempt, User.Email, "Someone tried to sign up to CloudDeck with your address",
+            "Someone (maybe you) tried to create a CloudDeck account with this email address, which already has one. Nothing was " +
+            "changed and no account was created. If it was you, sign in below; if you forgot your password, ask for a reset there. " +
+            $"If it was not you, you can ignore this email.\n\n{signIn}\n", signIn, Now);
+        await GrainFactory.GetGrain<IOutboxGrain>(User.Email).Enqueue(message);
+    }
+
+    /// <summary>Counts nothing: the email index throttles wrong passwords per client address before they reach this grain.</summary>
     public async Task<LoginResult> Login(string password, string clientAddress)
     {
-        var wait = Failures.RetryAfter(Now);
-        if (wait > TimeSpan.Zero) return LoginResult.Throttle(wait);
         if (!User.Registered)
         {
             passwords.VerifyNothing(password);
@@ -64,17 +83,13 @@ public sealed partial class UserGrain(
         }
 
         var (matches, rehashed) = passwords.Verify(User.PasswordHash, password);
-        if (!matches)
-        {
-            Failures.Record(Now);
-            return LoginResult.Invalid;
-        }
+        if (!matches) return LoginResult.Invalid;
 
         if (rehashed is not null) User.PasswordHash = rehashed;
         if (User.MfaEnabled)
         {
-            // The failures are not forgiven yet: only a right second factor completes the login. Otherwise
-            // the known password would reset the count between every few guessed codes.
+            // The account's failed codes are not forgiven yet: only a right second factor completes the login.
+            // Otherwise the known password would reset the count between every few guessed codes.
             var challenge = NewOneTimeSecret(SecretToken.MfaChallenge, Settings.MfaChallengeLifetime, out var stored);
             User.MfaChallenge = stored;
             await state.WriteStateAsync();
@@ -150,6 +165,7 @@ public sealed partial class UserGrain(
 
     public async Task SetMembership(MembershipView membership)
     {
+        _reservedOrganizations.Remove(membership.Slug);
         if (User.Memberships.TryGetValue(membership.Slug, out var known) && known == membership) return;
         User.Memberships[membership.Slug] = membership;
         await state.WriteStateAsync();
@@ -158,6 +174,29 @@ public sealed partial class UserGrain(
     public async Task RemoveMembership(string slug)
     {
         if (User.Memberships.Remove(slug)) await state.WriteStateAsync();
+    }
+
+    public Task ReserveOrganization(string slug)
+    {
+        var maximum = limits.Value.MaxOrganizationsPerUser;
+        foreach (var lapsed in _reservedOrganizations.Where(r => r.Value <= Now).Select(r => r.Key).ToList()) _reservedOrganizations.Remove(lapsed);
+        var owned = User.Memberships.Values.Count(m => m.Role == OrganizationRoles.Owner)
+                    + _reservedOrganizations.Keys.Count(s => !User.Memberships.ContainsKey(s) && s != slug);
+        if (maximum > 0 && owned >= maximum)
+        {
+            throw new ForbiddenException($"You own {owned} organizations, the most one account may own here ({maximum}); " +
+                                         "leave one or hand its ownership to someone else before creating another.");
+        }
+
+        // In memory: the creation it holds a place for takes moments, and a lost activation only frees the place early.
+        _reservedOrganizations[slug] = Now + ReservationLifetime;
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseOrganization(string slug)
+    {
+        _reservedOrganizations.Remove(slug);
+        return Task.CompletedTask;
     }
 
     private AccountView View() => new(UserId, User.Email, User.Name, User.EmailVerified, User.MfaEnabled, User.CreatedAt,

@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Limits;
 using Microsoft.Extensions.Options;
 using static CloudDeck.Grains.Organizations.OrganizationPermissions;
 
@@ -17,6 +18,7 @@ namespace CloudDeck.Grains.Organizations;
 public sealed class OrganizationGrain(
     [PersistentState("organization")] IPersistentState<OrganizationState> state,
     IOptions<AuthOptions> options,
+    IOptions<AccountLimitOptions> limits,
     PlanOptions plans,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
@@ -34,12 +36,34 @@ public sealed class OrganizationGrain(
         if (Org.Created) throw new ConflictException($"slug: the organization '{Slug}' already exists");
         // Validated before the first change: a refused name must leave the slug free, not half-created.
         name = CheckName(name);
+        if (!personal)
+        {
+            // A personal organization comes with its sign-up, which has limits of its own.
+            var rates = limits.Value;
+            await GrainFactory.EnforceAsync("org-create-address", ClientAddresses.ThrottleKey(caller.ClientAddress), rates.OrganizationCreationsPerAddress,
+                rates.RateWindow, "Too many organizations created from this address");
+            await GrainFactory.EnforceAsync("org-create-user", caller.UserId, rates.OrganizationCreationsPerUser, rates.RateWindow,
+                "Too many organizations created by this account");
+        }
+
+        var owner = GrainFactory.GetGrain<IUserGrain>(caller.UserId);
+        await owner.ReserveOrganization(Slug);
         Org.Created = true;
         Org.Name = name;
         Org.Personal = personal;
         Org.CreatedAt = Now;
         Org.Members[caller.UserId] = new MemberRecord { Email = caller.Email, Role = OrganizationRoles.Owner, JoinedAt = Now };
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = new OrganizationState();
+            await owner.ReleaseOrganization(Slug);
+            throw;
+        }
+
         await SyncMembershipAsync(caller.UserId);
         await AuditAsync(caller, "organization.created", Slug);
         return View(caller.UserId);

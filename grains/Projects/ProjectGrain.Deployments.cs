@@ -91,7 +91,7 @@ public sealed partial class ProjectGrain
         return target;
     }
 
-    public async Task<DeploymentView?> ReceivePush(byte[] payload, string? signature)
+    public async Task<PushReceipt> ReceivePush(byte[] payload, string? signature, string? deliveryId)
     {
         // An unknown project answers as a wrong signature does, so the anonymous route does not reveal project names.
         if (!Project.Created || !SignatureMatches(payload, signature))
@@ -100,7 +100,18 @@ public sealed partial class ProjectGrain
         }
 
         var push = ReadPush(payload);
-        if (push is not var (branch, commit)) return null;
+        if (push is not var (branch, commit, pushedAt)) return new PushReceipt(null);
+        // The signature covers the body, not the delivery id, so a replay is recognized by either; and a push older
+        // than the window the deliveries are remembered for is refused, as its delivery may have been forgotten.
+        if (pushedAt is { } at && at < clock.GetUtcNow() - GitDeliveries.Window)
+        {
+            throw new InvalidFieldException("repository.pushed_at",
+                $"is {at:u}, older than {GitDeliveries.Window.TotalDays:0} days: a replayed delivery, not a new push");
+        }
+
+        var payloadSha256 = Convert.ToHexStringLower(SHA256.HashData(payload));
+        var deliveries = GrainFactory.GetGrain<IGitDeliveryLogGrain>(Key);
+        if (await deliveries.Find(deliveryId, payloadSha256) is { } earlier) return new PushReceipt(null, earlier);
         if (Project.GitUrl is null && Project.LocalPath is null)
         {
             throw new ConflictException($"Project '{Name}' has no git source (git_url or local_path) to deploy a push from.");
@@ -112,8 +123,10 @@ public sealed partial class ProjectGrain
             .CreateFromPush(View(Project), new DeploymentSource(GitRef: commit, Branch: branch), target, GitPushActor, sequence);
         Remember(deployment);
         await state.WriteStateAsync();
+        // After the deployment exists: a crash in between makes a redelivery deploy again, never drops a push.
+        await deliveries.Remember(new GitDelivery(deliveryId, payloadSha256, deployment.Id, clock.GetUtcNow()));
         await AuditAsync(GitPushActor, "webhook", "deployment.created", $"{Name}: {deployment.Id} ({target}, {branch}@{commit[..Math.Min(12, commit.Length)]})");
-        return deployment;
+        return new PushReceipt(deployment);
     }
 
     /// <summary>Adds or replaces the deployment's entry; answers its sequence (its place in the history, from 1).</summary>
@@ -150,8 +163,11 @@ public sealed partial class ProjectGrain
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
-    /// <summary>GitHub's push payload: <c>ref</c> refs/heads/&lt;branch&gt; and <c>after</c> the new commit. Null for tags and deleted branches.</summary>
-    private static (string Branch, string Commit)? ReadPush(byte[] payload)
+    /// <summary>
+    /// GitHub's push payload: <c>ref</c> refs/heads/&lt;branch&gt;, <c>after</c> the new commit, and when present
+    /// <c>repository.pushed_at</c> (Unix seconds in a push event). Null for tags and deleted branches.
+    /// </summary>
+    private static (string Branch, string Commit, DateTimeOffset? PushedAt)? ReadPush(byte[] payload)
     {
         JsonElement root;
         try
@@ -175,7 +191,7 @@ public sealed partial class ProjectGrain
         }
     }
 
-    private static (string Branch, string Commit)? ReadPush(JsonElement root)
+    private static (string Branch, string Commit, DateTimeOffset? PushedAt)? ReadPush(JsonElement root)
     {
 
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFieldException("body", "must be a JSON object");
@@ -197,6 +213,32 @@ public sealed partial class ProjectGrain
             throw new InvalidFieldException("after", "must be the pushed commit's full hash (40 or 64 lower-case hex digits)");
         }
 
-        return commit.All(c => c == '0') ? null : (branch, commit);
+        return commit.All(c => c == '0') ? null : (branch, commit, PushedAt(root));
+    }
+
+    private static DateTimeOffset? PushedAt(JsonElement root)
+    {
+        if (!root.TryGetProperty("repository", out var repository) || repository.ValueKind != JsonValueKind.Object
+            || !repository.TryGetProperty("pushed_at", out var pushedAt))
+        {
+            return null;
+        }
+
+        // A number in push events (Unix seconds); other events of GitHub's spell it as an ISO 8601 string.
+        if (pushedAt.ValueKind == JsonValueKind.Number && pushedAt.TryGetInt64(out var seconds)
+            && seconds is >= 0 and <= 253402300799)
+        {
+            return DateTimeOffset.FromUnixTimeSeconds(seconds);
+        }
+
+        if (pushedAt.ValueKind == JsonValueKind.String
+            && DateTimeOffset.TryParse(pushedAt.GetString(), System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var text))
+        {
+            return text;
+        }
+
+        if (pushedAt.ValueKind == JsonValueKind.Null) return null;
+        throw new InvalidFieldException("repository.pushed_at", "must be the push's time in Unix seconds (or ISO 8601)");
     }
 }

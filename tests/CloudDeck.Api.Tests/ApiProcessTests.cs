@@ -113,6 +113,8 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     [InlineData("CloudDeck__Auth__SigningKey", "too-short", "CloudDeck:Auth:SigningKey")]
     [InlineData("CloudDeck__Auth__AccountFailureLimit", "0", "CloudDeck:Auth:AccountFailureLimit")]
     [InlineData("CloudDeck__Auth__LinkBaseUrl", "not a url", "CloudDeck:Auth:LinkBaseUrl")]
+    [InlineData("CloudDeck__Auth__MaxLoginBackoff", "00:00:10", "CloudDeck:Auth:MaxLoginBackoff")]
+    [InlineData("CloudDeck__Accounts__MaxOrganizationsPerUser", "-1", "CloudDeck:Accounts:MaxOrganizationsPerUser")]
     [InlineData("CloudDeck__Licenses__SigningKey", "not a pem", "CloudDeck:Licenses:SigningKey")]
     [InlineData("CloudDeck__Licenses__Tiers__GOLD__MaxDevices", "5", "CloudDeck:Licenses:Tiers:GOLD")]
     [InlineData("CloudDeck__Licenses__Tiers__PRO__MaxDevices", "0", "CloudDeck:Licenses:Tiers:PRO:MaxDevices")]

@@ -70,10 +70,15 @@ public abstract class DeckProcessTest : ProcessTest
     internal static async Task<DeckUser> SignUpAsync(ApiHost api, string email)
     {
         using var signUp = await api.Http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password }, Cancellation);
-        var created = await ExpectAsync(signUp, HttpStatusCode.Created);
+        await ExpectAsync(signUp, HttpStatusCode.Accepted);
         using var login = await api.Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, Cancellation);
-        var session = await ExpectAsync(login, HttpStatusCode.OK);
-        return new DeckUser(email, Password, created["personalOrganization"]!.GetValue<string>(), session["accessToken"]!.GetValue<string>());
+        var accessToken = (await ExpectAsync(login, HttpStatusCode.OK))["accessToken"]!.GetValue<string>();
+        // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
+        using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
+        me.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
+        using var account = await api.Http.SendAsync(me, Cancellation);
+        var organization = (await ExpectAsync(account, HttpStatusCode.OK))["organizations"]![0]!["slug"]!.GetValue<string>();
+        return new DeckUser(email, Password, organization, accessToken);
     }
 
     /// <summary>Signs up and logs deck in with email and password (the password on stdin).</summary>

@@ -55,6 +55,14 @@ public sealed class AccountsSilo : IAsyncDisposable
         {
             ["CloudDeck:Plans:Hobby:TeamMembers"] = "-1",
             ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1",
+            // Most tests sign up many users and create many organizations from one address; the abuse tests set these limits.
+            ["CloudDeck:Accounts:SignUpsPerAddress"] = "0",
+            ["CloudDeck:Accounts:SignUpsPerEmail"] = "0",
+            ["CloudDeck:Accounts:PasswordResetsPerAddress"] = "0",
+            ["CloudDeck:Accounts:PasswordResetsPerEmail"] = "0",
+            ["CloudDeck:Accounts:OrganizationCreationsPerAddress"] = "0",
+            ["CloudDeck:Accounts:OrganizationCreationsPerUser"] = "0",
+            ["CloudDeck:Accounts:MaxOrganizationsPerUser"] = "0",
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var cluster = await TestSilo.StartAsync(silo =>
         {
@@ -93,7 +101,8 @@ public sealed class AccountsSilo : IAsyncDisposable
     public async Task<(Caller Caller, string PersonalOrganization)> SignUpAsync(
         string email, string password = Password, string address = "10.0.0.1", bool verified = false, string? name = null)
     {
-        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, password, name ?? email.Split('@')[0], address));
+        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, password, name ?? email.Split('@')[0], address))
+                     ?? throw new InvalidOperationException($"{email} already has an account.");
         var caller = new Caller(result.Account.UserId, email, address);
         return (verified ? await VerifyAsync(caller) : caller, result.PersonalOrganization);
     }

@@ -42,7 +42,7 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
         ["PUT /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix", new { value = "x" })),
         ["GET /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix")),
 
-        ["POST /api/v1/auth/signup"] = new(Everyone(201), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/signup", new { email = FreshEmail(), password = InProcessApi.Password }))),
+        ["POST /api/v1/auth/signup"] = new(Everyone(202), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/signup", new { email = FreshEmail(), password = InProcessApi.Password }))),
         ["POST /api/v1/auth/verify-email"] = new(Everyone(204), async _ =>
         {
             var fresh = await _api.SignUpAndLoginAsync(FreshEmail());

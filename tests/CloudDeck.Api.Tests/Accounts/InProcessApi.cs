@@ -8,6 +8,7 @@ using System.Web;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -25,17 +26,33 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
 {
     public const string Password = "correct horse battery staple";
 
+    /// <summary>Where every connection comes from when the host is <c>behindProxy</c>.</summary>
+    public const string ProxyAddress = "10.0.0.1";
+
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly bool _behindProxy;
     private HttpClient? _http;
     private bool _keepData;
 
-    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="behindProxy">
+    /// Every connection comes from <see cref="ProxyAddress"/>, a known proxy, so a request's <c>clientAddress</c> (sent as
+    /// X-Forwarded-For) is the client address the API sees. TestServer leaves the connection's address unset otherwise.
+    /// </param>
+    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, bool behindProxy = false)
     {
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("clouddeck-api-").FullName;
         _settings = settings ?? new Dictionary<string, string?>();
+        _behindProxy = behindProxy;
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The <c>CloudDeck:Accounts</c> limits this host sets to 0 (none) unless a test's settings give them.</summary>
+    public static IReadOnlyList<string> LiftedAccountLimits { get; } =
+    [
+        "SignUpsPerAddress", "SignUpsPerEmail", "PasswordResetsPerAddress", "PasswordResetsPerEmail",
+        "OrganizationCreationsPerAddress", "OrganizationCreationsPerUser", "MaxOrganizationsPerUser",
+    ];
 
     public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
 
@@ -54,6 +71,9 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         // and one-build limits unless a test sets them (the quota tests do).
         builder.UseSetting("CloudDeck:Plans:Hobby:TeamMembers", "-1");
         builder.UseSetting("CloudDeck:Plans:Hobby:ConcurrentBuilds", "-1");
+        // Most tests sign up many users and create many organizations from one address; the abuse tests set these limits.
+        foreach (var limit in LiftedAccountLimits) builder.UseSetting($"CloudDeck:Accounts:{limit}", "0");
+        if (_behindProxy) builder.UseSetting("CloudDeck:Http:KnownProxies", ProxyAddress);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging =>
         {
@@ -65,12 +85,15 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
             services.AddManualClock(Clock);
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
+            if (_behindProxy) services.AddSingleton<IStartupFilter>(new FromProxy());
         });
     }
 
-    public async Task<Answer> SendAsync(HttpMethod method, string path, object? body = null, string? token = null)
+    /// <param name="clientAddress">Sent as X-Forwarded-For: the client address the API sees when the host is behind a proxy.</param>
+    public async Task<Answer> SendAsync(HttpMethod method, string path, object? body = null, string? token = null, string? clientAddress = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (clientAddress is not null) request.Headers.Add("X-Forwarded-For", clientAddress);
         if (body is HttpContent content) request.Content = content;
         else if (body is string raw) request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
         else if (body is not null) request.Content = JsonContent.Create(body);
@@ -82,17 +105,22 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
             response.Content.Headers.ContentType?.MediaType, $"{method} {path}");
     }
 
-    public Task<Answer> PostAsync(string path, object? body = null, string? token = null) => SendAsync(HttpMethod.Post, path, body, token);
+    public Task<Answer> PostAsync(string path, object? body = null, string? token = null, string? clientAddress = null) =>
+        SendAsync(HttpMethod.Post, path, body, token, clientAddress);
 
     public Task<Answer> GetAsync(string path, string? token = null) => SendAsync(HttpMethod.Get, path, null, token);
 
     /// <param name="verifyEmail">Open the verification link before logging in, so the access token says the email is verified.</param>
     public async Task<Account> SignUpAndLoginAsync(string email, string password = Password, bool verifyEmail = false)
     {
-        var signUp = (await PostAsync("/api/v1/auth/signup", new { email, password })).Expect(HttpStatusCode.Created);
-        var account = new Account(email, password, signUp["account"]!["userId"]!.GetValue<string>(), signUp["personalOrganization"]!.GetValue<string>());
+        // Sign-up answers alike for new and registered addresses, so who was made is read back after the login.
+        (await PostAsync("/api/v1/auth/signup", new { email, password })).Expect(HttpStatusCode.Accepted);
+        var account = new Account(email, password);
         if (verifyEmail) await VerifyEmailAsync(account);
         await LoginAsync(account);
+        var me = (await GetAsync("/api/v1/me", account.AccessToken)).Expect(HttpStatusCode.OK);
+        account.UserId = me.Text("userId");
+        account.PersonalOrganization = Assert.Single(me["organizations"]!.AsArray())!.Text("slug");
         return account;
     }
 
@@ -121,6 +149,19 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         return DisposeAsync();
     }
 
+    private sealed class FromProxy : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                context.Connection.RemoteIpAddress = IPAddress.Parse(ProxyAddress);
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
@@ -135,15 +176,15 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     }
 }
 
-public sealed class Account(string email, string password, string userId, string personalOrganization)
+public sealed class Account(string email, string password)
 {
     public string Email { get; } = email;
 
     public string Password { get; set; } = password;
 
-    public string UserId { get; } = userId;
+    public string UserId { get; set; } = "";
 
-    public string PersonalOrganization { get; } = personalOrganization;
+    public string PersonalOrganization { get; set; } = "";
 
     public string? AccessToken { get; set; }
 

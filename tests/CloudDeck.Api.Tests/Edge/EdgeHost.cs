@@ -96,7 +96,8 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
         {
             if (_owner is not null) return _owner;
             const string email = "owner@acme.test";
-            var signedUp = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "correct horse battery staple", "Owner", "10.0.0.1"));
+            var signedUp = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "correct horse battery staple", "Owner", "10.0.0.1"))
+                           ?? throw new InvalidOperationException($"{email} already has an account.");
             var owner = new Caller(signedUp.Account.UserId, email, "10.0.0.1");
             await Grains.GetGrain<IOrganizationGrain>(Organization).Create(owner, "Acme", personal: false);
             await Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(Organization, Project)).Create(owner, new ProjectSettings(Name: Project, Framework: "static"));

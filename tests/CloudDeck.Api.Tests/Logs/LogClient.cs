@@ -22,10 +22,15 @@ internal static class LogClient
     public static async Task<LogUser> SignUpAsync(HttpClient http, string email, CancellationToken cancellationToken)
     {
         using var signUp = await http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password }, cancellationToken);
-        var created = await Expect(signUp, HttpStatusCode.Created, cancellationToken);
+        await Expect(signUp, HttpStatusCode.Accepted, cancellationToken);
         using var login = await http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, cancellationToken);
-        var session = await Expect(login, HttpStatusCode.OK, cancellationToken);
-        return new LogUser(email, session["accessToken"]!.GetValue<string>(), created["personalOrganization"]!.GetValue<string>());
+        var accessToken = (await Expect(login, HttpStatusCode.OK, cancellationToken))["accessToken"]!.GetValue<string>();
+        // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
+        using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
+        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        using var account = await http.SendAsync(me, cancellationToken);
+        var organization = (await Expect(account, HttpStatusCode.OK, cancellationToken))["organizations"]![0]!["slug"]!.GetValue<string>();
+        return new LogUser(email, accessToken, organization);
     }
 
     /// <returns>The new build's id.</returns>

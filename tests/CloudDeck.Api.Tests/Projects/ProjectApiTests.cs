@@ -150,6 +150,57 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.Equal([preview.Text("id"), productionJson.Text("id")], listed.Select(d => d!.Text("id")));
     }
 
+    [Fact]
+    public async Task A_delivery_replayed_with_its_body_and_signature_deploys_once_and_answers_that_it_was_a_duplicate_even_after_a_restart()
+    {
+        var owner = await OwnerOfAcmeAsync();
+        var secret = (await _api.PostAsync("/api/v1/orgs/acme/projects", new { name = "web", git_url = "https://git.example.test/acme/web.git" }, owner.AccessToken))
+            .Expect(HttpStatusCode.Created).Text("webhook_secret");
+        var main = Push("main", new string('1', 40), pushedAt: _api.Clock.GetUtcNow());
+        var delivery = Guid.NewGuid().ToString();
+
+        var first = (await HookAsync("web", main, Sign(secret, main), delivery)).Expect(HttpStatusCode.Accepted);
+        var again = (await HookAsync("web", main, Sign(secret, main), delivery)).Expect(HttpStatusCode.OK);
+        Assert.True(again["duplicate"]!.GetValue<bool>());
+        Assert.Equal((delivery, first.Text("id")), (again.Text("delivery_id"), again.Text("deployment_id")));
+        // The delivery id is not signed: a replay under a new id is known by its signed body.
+        var renamed = (await HookAsync("web", main, Sign(secret, main), Guid.NewGuid().ToString())).Expect(HttpStatusCode.OK);
+        Assert.Equal((delivery, first.Text("id")), (renamed.Text("earlier_delivery_id"), renamed.Text("deployment_id")));
+        (await HookAsync("web", main, Sign(secret, main), null)).Expect(HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.BadRequest, (await HookAsync("web", main, Sign(secret, main), "not a delivery id")).Status);
+
+        // Remembered in grain state: a restarted API still knows it.
+        await _api.DisposeAsync(keepData: true);
+        await using var restarted = new InProcessApi(_api.DataDirectory, new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "0" });
+        restarted.Clock.Set(_api.Clock.GetUtcNow());
+        (await HookAsync("web", main, Sign(secret, main), delivery, restarted)).Expect(HttpStatusCode.OK);
+        var feature = Push("feature", new string('2', 40), pushedAt: restarted.Clock.GetUtcNow());
+        (await HookAsync("web", feature, Sign(secret, feature), Guid.NewGuid().ToString(), restarted)).Expect(HttpStatusCode.Accepted);
+        await restarted.LoginAsync(owner);
+        var listed = (await restarted.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray();
+        Assert.Equal(2, listed.Count);
+        Assert.Single(listed, d => d!.Text("id") == first.Text("id"));
+    }
+
+    [Fact]
+    public async Task A_push_whose_signed_pushed_at_is_older_than_the_replay_window_is_refused_naming_it()
+    {
+        var owner = await OwnerOfAcmeAsync();
+        var secret = (await _api.PostAsync("/api/v1/orgs/acme/projects", new { name = "web", git_url = "https://git.example.test/acme/web.git" }, owner.AccessToken))
+            .Expect(HttpStatusCode.Created).Text("webhook_secret");
+        var captured = Push("main", new string('1', 40), pushedAt: _api.Clock.GetUtcNow());
+        (await HookAsync("web", captured, Sign(secret, captured), Guid.NewGuid().ToString())).Expect(HttpStatusCode.Accepted);
+
+        // Four days later the deliveries of then may be forgotten, so the push's own signed time refuses it.
+        _api.Clock.Advance(TimeSpan.FromDays(4));
+        var stale = await HookAsync("web", captured, Sign(secret, captured), Guid.NewGuid().ToString());
+        Assert.True(stale.Status == HttpStatusCode.BadRequest && stale.Json["errors"]?["repository.pushed_at"] is not null, stale.Body);
+        var fresh = Push("main", new string('3', 40), pushedAt: _api.Clock.GetUtcNow());
+        (await HookAsync("web", fresh, Sign(secret, fresh), Guid.NewGuid().ToString())).Expect(HttpStatusCode.Accepted);
+        await _api.LoginAsync(owner);
+        Assert.Equal(2, (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray().Count);
+    }
+
     private async Task<Account> OwnerOfAcmeAsync()
     {
         var owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
@@ -164,19 +215,22 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.True(answer.Json["errors"]?[field] is not null, $"{method} {path}: no error for '{field}' in {answer.Body}");
     }
 
-    private static byte[] Push(string branch, string commit) =>
-        Encoding.UTF8.GetBytes($"{{\"ref\":\"refs/heads/{branch}\",\"before\":\"{new string('0', 40)}\",\"after\":\"{commit}\",\"repository\":{{\"full_name\":\"acme/web\"}}}}");
+    /// <param name="pushedAt">GitHub's <c>repository.pushed_at</c> (Unix seconds), when given.</param>
+    private static byte[] Push(string branch, string commit, DateTimeOffset? pushedAt = null) =>
+        Encoding.UTF8.GetBytes($"{{\"ref\":\"refs/heads/{branch}\",\"before\":\"{new string('0', 40)}\",\"after\":\"{commit}\",\"repository\":{{\"full_name\":\"acme/web\"" +
+                               (pushedAt is { } at ? $",\"pushed_at\":{at.ToUnixTimeSeconds()}" : "") + "}}");
 
     private static string Sign(string secret, byte[] payload) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), payload));
 
-    private async Task<Answer> HookAsync(string project, byte[] payload, string? signature)
+    private async Task<Answer> HookAsync(string project, byte[] payload, string? signature, string? deliveryId = null, InProcessApi? api = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/orgs/acme/projects/{project}/hooks/git") { Content = new ByteArrayContent(payload) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         request.Headers.Add("X-GitHub-Event", "push");
         if (signature is not null) request.Headers.Add("X-Hub-Signature-256", signature);
-        using var response = await _api.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        if (deliveryId is not null) request.Headers.TryAddWithoutValidation("X-GitHub-Delivery", deliveryId);
+        using var response = await (api ?? _api).Http.SendAsync(request, TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         return new Answer(response.StatusCode, text, null, response.Content.Headers.ContentType?.MediaType, $"POST {request.RequestUri}");
     }

@@ -59,6 +59,14 @@ public sealed class BuildSilo : IAsyncDisposable
         {
             ["CloudDeck:Plans:Hobby:TeamMembers"] = "-1",
             ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1",
+            // Most tests sign up many users and create many organizations from one address; the abuse tests set these limits.
+            ["CloudDeck:Accounts:SignUpsPerAddress"] = "0",
+            ["CloudDeck:Accounts:SignUpsPerEmail"] = "0",
+            ["CloudDeck:Accounts:PasswordResetsPerAddress"] = "0",
+            ["CloudDeck:Accounts:PasswordResetsPerEmail"] = "0",
+            ["CloudDeck:Accounts:OrganizationCreationsPerAddress"] = "0",
+            ["CloudDeck:Accounts:OrganizationCreationsPerUser"] = "0",
+            ["CloudDeck:Accounts:MaxOrganizationsPerUser"] = "0",
             // The git tests build from a repository on this disk (local_path).
             ["CloudDeck:Projects:AllowLocalSources"] = "true",
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
@@ -84,7 +92,8 @@ public sealed class BuildSilo : IAsyncDisposable
 
     public async Task<(Caller Caller, string Organization)> SignUpAsync(string email)
     {
-        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, Password, email.Split('@')[0], "10.0.0.1"));
+        var result = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, Password, email.Split('@')[0], "10.0.0.1"))
+                     ?? throw new InvalidOperationException($"{email} already has an account.");
         lock (_organizations) _organizations.Add(result.PersonalOrganization);
         return (new Caller(result.Account.UserId, email, "10.0.0.1"), result.PersonalOrganization);
     }
