@@ -2,6 +2,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.Grains.Projects;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Accounts;
@@ -14,6 +15,7 @@ public sealed partial class UserGrain(
     [PersistentState("user")] IPersistentState<UserState> state,
     Passwords passwords,
     AccessTokens accessTokens,
+    SecretsKey secrets,
     IOptions<AuthOptions> options,
     TimeProvider clock) : Grain, IUserGrain
 {
