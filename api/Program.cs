@@ -65,6 +65,7 @@ builder.Services.AddRateLimiter(limiter =>
 builder.Services.AddSignalR();
 builder.Services.AddSingleton<BuildLogSource>();
 builder.Services.AddSingleton<BuildLogFollowers>();
+builder.Services.AddSingleton<LogAccess>();
 // Hub clients may send the bearer token in the URL (?access_token=): no logger may print it.
 builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));

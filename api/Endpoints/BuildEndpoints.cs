@@ -24,11 +24,13 @@ public static class BuildEndpoints
     }
 
     private static async Task<IResult> GetLogAsync(
-        string id, string? follow, HttpContext http, BuildLogSource source, BuildLogOptions options, ILoggerFactory loggers)
+        string id, string? follow, HttpContext http, BuildLogSource source, LogAccess access, BuildLogOptions options, ILoggerFactory loggers)
     {
         var following = Following(follow, http.Request.Headers.Accept.ToString());
         var lastEventId = LastEventId(http.Request.Headers[LastEventIdHeader].ToString());
         var caller = http.Caller();
+        // A follow lasts: it starts only for a login or API token still live, and ends when access does.
+        if (following) await access.EnsureSignedInAsync(http.User);
         var opened = await source.OpenAsync(caller, id, "id");
         if (!following)
         {
@@ -36,7 +38,10 @@ public static class BuildEndpoints
         }
 
         var from = opened.StartAt(lastEventId + 1, LastEventIdHeader);
-        return new BuildLogEventStream(opened, from, caller, source, options, loggers.CreateLogger(typeof(BuildLogEventStream)));
+        var user = http.User;
+        return new BuildLogEventStream(opened, from, caller, source,
+            stop => access.WaitUntilEndedAsync(user, caller, reader => source.StatusAsync(reader, id), id, stop),
+            options, loggers.CreateLogger(typeof(BuildLogEventStream)));
     }
 
     /// <summary><c>?follow=true|false</c> decides; without it, asking for <c>text/event-stream</c> means follow.</summary>

@@ -42,10 +42,12 @@ public static class DeploymentEndpoints
         // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
         // then live lines until the client goes: a runtime log never completes.
         deployments.MapGet("/logs/runtime", async (string id, string? follow, HttpContext http, IGrainFactory grains, ILogStreamProvider streams,
-            BuildLogOptions options, ILoggerFactory loggers) =>
+            LogAccess access, BuildLogOptions options, ILoggerFactory loggers) =>
         {
             var following = BuildEndpoints.Following(follow, http.Request.Headers.Accept.ToString());
             var lastEventId = BuildEndpoints.LastEventId(http.Request.Headers[BuildEndpoints.LastEventIdHeader].ToString());
+            // A runtime log never completes: a follow starts only for a live login or API token, and ends when access does.
+            if (following) await access.EnsureSignedInAsync(http.User);
             await Deployment(grains, id).Get(http.Caller());
             var log = streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, id);
             var info = await log.GetInfoAsync();
@@ -55,7 +57,10 @@ public static class DeploymentEndpoints
                 item => RuntimeLogLineMessage.From(id, item),
                 message => new RuntimeLogErrorMessage(id, message),
                 Completed: null);
-            return new BuildLogEventStream(followed, from, options, loggers.CreateLogger(typeof(BuildLogEventStream)));
+            var (user, caller) = (http.User, http.Caller());
+            return new BuildLogEventStream(followed, from,
+                stop => access.WaitUntilEndedAsync(user, caller, reader => Deployment(grains, id).Get(reader), id, stop),
+                options, loggers.CreateLogger(typeof(BuildLogEventStream)));
         });
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>

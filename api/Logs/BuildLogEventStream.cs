@@ -32,14 +32,19 @@ public sealed record FollowedLog(
 /// log that completes) <c>event: completed</c> with the final status, and a comment every heartbeat interval while
 /// nothing else is sent. The subscription hands over whole batches through a small bounded channel; this loop writes
 /// each batch and flushes once, and is the only writer of the response, so heartbeats never interleave with a line.
+/// When <paramref name="accessEnded"/> answers (the caller may no longer read the log) the stream sends an <c>error</c>
+/// event saying why and ends.
 /// </summary>
-public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLogOptions options, ILogger logger) : IResult
+/// <param name="accessEnded">Completes with the reason once the caller's access to the log has ended (<see cref="LogAccess"/>).</param>
+public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<CancellationToken, Task<string>> accessEnded, BuildLogOptions options,
+    ILogger logger) : IResult
 {
     public const string ContentType = "text/event-stream";
 
     /// <summary>A build's log, ending with the build's status (checked again for the caller: access may have been revoked).</summary>
-    public BuildLogEventStream(OpenedBuildLog opened, long from, Caller caller, BuildLogSource source, BuildLogOptions options, ILogger logger)
-        : this(ForBuild(opened, caller, source), from, options, logger)
+    public BuildLogEventStream(OpenedBuildLog opened, long from, Caller caller, BuildLogSource source, Func<CancellationToken, Task<string>> accessEnded,
+        BuildLogOptions options, ILogger logger)
+        : this(ForBuild(opened, caller, source), from, accessEnded, options, logger)
     {
     }
 
@@ -69,22 +74,27 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
 
         var batches = Channel.CreateBounded<LogItem<BuildLogLine>[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // Ends the response loop when access ends; the reason is read only after the loop saw this token cancelled.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        string? endedBecause = null;
+        var watch = WatchAccessAsync(reason => endedBecause = reason, ended, stop.Token);
         var subscription = await followed.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new LogPosition(from));
         var body = response.BodyWriter;
         var json = new Utf8JsonWriter(body, Writer);
+        var following = ended.Token;
         try
         {
             // Tells EventSource to reconnect after 1 s (not its default 3 s) when the connection drops.
             Write(body, "retry: 1000\n\n"u8);
-            await body.FlushAsync(aborted);
-            while (await NextAsync(batches.Reader, body, aborted))
+            await body.FlushAsync(following);
+            while (await NextAsync(batches.Reader, body, following))
             {
                 while (batches.Reader.TryRead(out var batch))
                 {
                     foreach (var item in batch) WriteLine(body, json, item.Position.SequenceNumber, followed.Line(item));
                 }
 
-                await body.FlushAsync(aborted);
+                await body.FlushAsync(following);
             }
 
             if (followed.Completed is { } completed)
@@ -97,6 +107,12 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
         {
             // The client went away; it resumes with Last-Event-ID.
         }
+        catch (OperationCanceledException) when (endedBecause is { } reason)
+        {
+            // Not resumable: a reconnect is authorized afresh, and refused.
+            WriteEvent(body, json, BuildLogMessageNames.Error, followed.Error(reason));
+            await body.FlushAsync(aborted);
+        }
         catch (Exception e) when (e is NotFoundException or ChannelClosedException && !aborted.IsCancellationRequested)
         {
             logger.LogWarning(e, "Following the log of {LogId} failed", followed.Id);
@@ -108,26 +124,45 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, BuildLo
         {
             await stop.CancelAsync();
             await subscription.DisposeAsync();
+            await watch;
             await json.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits for access to end; then records why and cancels <paramref name="ended"/>. Ends quietly when the follow stops first.</summary>
+    private async Task WatchAccessAsync(Action<string> record, CancellationTokenSource ended, CancellationToken stop)
+    {
+        try
+        {
+            var reason = await accessEnded(stop);
+            record(reason);
+            await ended.CancelAsync();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Watching access to the log of {LogId} failed", followed.Id);
         }
     }
 
     /// <summary>Waits for the next batch, writing a heartbeat comment each time the interval passes without one.</summary>
     /// <returns>false when the log completed and every batch was read.</returns>
-    private async Task<bool> NextAsync(ChannelReader<LogItem<BuildLogLine>[]> reader, PipeWriter body, CancellationToken aborted)
+    private async Task<bool> NextAsync(ChannelReader<LogItem<BuildLogLine>[]> reader, PipeWriter body, CancellationToken following)
     {
         while (true)
         {
-            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(following);
             quiet.CancelAfter(options.HeartbeatInterval);
             try
             {
                 return await reader.WaitToReadAsync(quiet.Token);
             }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (!following.IsCancellationRequested)
             {
                 Write(body, ": heartbeat\n\n"u8);
-                await body.FlushAsync(aborted);
+                await body.FlushAsync(following);
             }
         }
     }

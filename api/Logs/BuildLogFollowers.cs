@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
@@ -12,17 +13,20 @@ public sealed class TooManyFollowsException(string message) : Exception(message)
 
 /// <summary>
 /// The hub's stream subscriptions, by connection and build. Hubs are created per call, so what outlives a call lives
-/// here; <see cref="LogsHub.OnDisconnectedAsync"/> disposes a connection's subscriptions.
+/// here; <see cref="LogsHub.OnDisconnectedAsync"/> disposes a connection's subscriptions. Each follow watches its caller's
+/// access (<see cref="LogAccess"/>) and ends with an <c>error</c> message when it ends.
 /// </summary>
-public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource source, BuildLogOptions options, ILogger<BuildLogFollowers> logger)
+public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource source, LogAccess access, BuildLogOptions options,
+    ILogger<BuildLogFollowers> logger)
 {
     private readonly ConcurrentDictionary<string, ConnectionFollows> _connections = new(StringComparer.Ordinal);
     private readonly IHubContext<LogsHub> _hub = hub;
     private readonly BuildLogSource _source = source;
+    private readonly LogAccess _access = access;
     private readonly ILogger _logger = logger;
 
     /// <summary>Starts (or restarts, from a new line) sending the log to the connection.</summary>
-    public async Task FollowAsync(string connectionId, Caller caller, OpenedBuildLog opened, long from)
+    public async Task FollowAsync(string connectionId, ClaimsPrincipal user, Caller caller, OpenedBuildLog opened, long from)
     {
         var connection = _connections.GetOrAdd(connectionId, _ => new ConnectionFollows());
         await connection.Gate.WaitAsync();
@@ -40,7 +44,7 @@ public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource s
                     $"A connection follows at most {options.MaxBuildsPerConnection} builds at once; leave one (LeaveBuild) first.");
             }
 
-            var follower = new Follower(this, connectionId, buildId, caller);
+            var follower = new Follower(this, connectionId, buildId, user, caller);
             connection.Builds[buildId] = follower;
             try
             {
@@ -127,8 +131,12 @@ public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource s
     /// One connection following one build: the stream calls it one batch at a time, and it sends each line as a
     /// message and awaits it, so the connection's own backpressure paces the subscription.
     /// </summary>
-    private sealed class Follower(BuildLogFollowers owner, string connectionId, string buildId, Caller caller) : ILogObserver<BuildLogLine>
+    private sealed class Follower(BuildLogFollowers owner, string connectionId, string buildId, ClaimsPrincipal user, Caller caller)
+        : ILogObserver<BuildLogLine>
     {
+        /// <summary>How long the last message to a client whose access ended may wait on a slow connection.</summary>
+        private static readonly TimeSpan ErrorSendLimit = TimeSpan.FromSeconds(10);
+
         private readonly CancellationTokenSource _stop = new();
         private LogSubscription? _subscription;
         private int _stopped;
@@ -137,8 +145,43 @@ public sealed class BuildLogFollowers(IHubContext<LogsHub> hub, BuildLogSource s
 
         private IClientProxy Client => owner._hub.Clients.Client(connectionId);
 
-        public async Task StartAsync(ILogStream<BuildLogLine> log, long from) =>
+        public async Task StartAsync(ILogStream<BuildLogLine> log, long from)
+        {
             _subscription = await log.SubscribeAsync(this, new LogPosition(from));
+            _ = WatchAccessAsync();
+        }
+
+        /// <summary>Ends this follow, telling the client why, once the caller may no longer read the build's log.</summary>
+        private async Task WatchAccessAsync()
+        {
+            string reason;
+            try
+            {
+                reason = await owner._access.WaitUntilEndedAsync(user, caller, reader => owner._source.StatusAsync(reader, buildId), buildId, _stop.Token);
+            }
+            catch (OperationCanceledException) when (_stopped != 0)
+            {
+                return; // the follow ended first
+            }
+
+            // Stopped first, so no line follows the error (a line being sent now goes before it: a connection's sends are in order).
+            if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
+            try
+            {
+                using var patience = new CancellationTokenSource(ErrorSendLimit);
+                await Client.SendAsync(BuildLogMessageNames.Error, new BuildLogErrorMessage(buildId, reason), patience.Token);
+            }
+            catch (Exception e)
+            {
+                owner._logger.LogInformation(e, "Build {BuildId}: the end of access could not be told to connection {ConnectionId}", buildId, connectionId);
+            }
+            finally
+            {
+                await _stop.CancelAsync();
+                if (_subscription is not null) await _subscription.DisposeAsync();
+                owner.Forget(connectionId, this);
+            }
+        }
 
         public async Task StopAsync()
         {

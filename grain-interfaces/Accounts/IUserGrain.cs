@@ -64,6 +64,17 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Null unless the token exists, is unexpired and unrevoked, and the secret matches.</summary>
     Task<ApiTokenIdentity?> AuthenticateApiToken(string tokenId, string secret);
 
+    /// <summary>
+    /// Whether the login <paramref name="sessionId"/> (an access token's <c>sid</c>) is still signed in: not logged out, not
+    /// revoked (a password change or reset, a reused refresh token) and not expired. What a long-lived follow re-checks.
+    /// </summary>
+    [ReadOnly]
+    Task<bool> IsSessionActive(string sessionId);
+
+    /// <summary>Whether the API token <paramref name="tokenId"/> still exists and is unexpired (the secret was checked when the caller connected).</summary>
+    [ReadOnly]
+    Task<bool> IsApiTokenActive(string tokenId);
+
     /// <summary>Kept in step by organization grains (which own the truth) so a user can list their organizations.</summary>
     Task SetMembership(MembershipView membership);
 

@@ -72,6 +72,9 @@ public sealed partial class UserGrain
         return Task.FromResult<ApiTokenIdentity?>(new ApiTokenIdentity(UserId, User.Email, [.. token.Scopes], User.EmailVerified));
     }
 
+    public Task<bool> IsApiTokenActive(string tokenId) =>
+        Task.FromResult(User.Registered && User.ApiTokens.TryGetValue(tokenId, out var token) && (token.ExpiresAt is not { } expires || expires > Now));
+
     private static ApiTokenView View(ApiTokenRecord token) =>
         new(token.Id, token.Name, [.. token.Scopes], token.CreatedAt, token.ExpiresAt, token.LastUsedAt);
 

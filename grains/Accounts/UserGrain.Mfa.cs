@@ -6,18 +6,32 @@ using CloudDeck.Grains.Limits;
 namespace CloudDeck.Grains.Accounts;
 
 // TOTP MFA: enroll (a new key, shown once as an otpauth:// URI), confirm with a code (MFA is on and ten
-// recovery codes are shown once), second login step, disable.
+// recovery codes are shown once), second login step, disable. The key is stored encrypted with the secrets key.
 public sealed partial class UserGrain
 {
     public const int RecoveryCodeCount = 10;
     private const string Issuer = "CloudDeck";
+
+    /// <summary>
+    /// An account stored before TOTP keys were encrypted has its key in clear: it is sealed now, in memory and in storage,
+    /// so it is readable only with the secrets key from here on. Without a key (cluster mode unconfigured) it stays as it
+    /// was and keeps working, to be sealed once a key is configured.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (User.TotpSecret is not { } clear || !secrets.IsAvailable) return;
+        User.SealedTotpSecret = secrets.Encrypt(clear, TotpContext);
+        User.TotpSecret = null;
+        await state.WriteStateAsync(cancellationToken);
+    }
 
     public async Task<MfaEnrollment> EnrollMfa(Caller caller)
     {
         RequireSession(caller);
         if (User.MfaEnabled) throw new ConflictException("MFA is already enabled; disable it first to enroll a new authenticator.");
         var key = RandomNumberGenerator.GetBytes(20);
-        User.TotpSecret = Totp.Base32Encode(key);
+        User.SealedTotpSecret = secrets.Encrypt(Totp.Base32Encode(key), TotpContext);
+        User.TotpSecret = null;
         User.LastTotpStep = 0;
         await state.WriteStateAsync();
         return new MfaEnrollment(Totp.OtpAuthUri(Issuer, User.Email, key));
@@ -27,8 +41,8 @@ public sealed partial class UserGrain
     {
         RequireSession(caller);
         if (User.MfaEnabled) throw new ConflictException("MFA is already enabled.");
-        if (User.TotpSecret is null) throw new ConflictException("Enroll an authenticator first (POST /api/v1/me/mfa/enroll).");
-        var step = Totp.Verify(Totp.Base32Decode(User.TotpSecret), code.Trim(), Now, User.LastTotpStep)
+        if (TotpKey() is not { } key) throw new ConflictException("Enroll an authenticator first (POST /api/v1/me/mfa/enroll).");
+        var step = Totp.Verify(key, code.Trim(), Now, User.LastTotpStep)
                    ?? throw new InvalidFieldException("code", "is not the authenticator's current code");
         var codes = Enumerable.Range(0, RecoveryCodeCount).Select(_ => NewRecoveryCode()).ToList();
         User.MfaEnabled = true;
@@ -85,6 +99,7 @@ public sealed partial class UserGrain
     {
         User.MfaEnabled = false;
         User.TotpSecret = null;
+        User.SealedTotpSecret = null;
         User.LastTotpStep = 0;
         User.RecoveryCodeHashes = [];
         User.MfaChallenge = null;
@@ -94,7 +109,7 @@ public sealed partial class UserGrain
     private bool AcceptSecondFactor(string code)
     {
         code = code.Trim();
-        if (User.TotpSecret is not null && Totp.Verify(Totp.Base32Decode(User.TotpSecret), code, Now, User.LastTotpStep) is { } step)
+        if (TotpKey() is { } key && Totp.Verify(key, code, Now, User.LastTotpStep) is { } step)
         {
             User.LastTotpStep = step;
             return true;
@@ -105,6 +120,15 @@ public sealed partial class UserGrain
         User.RecoveryCodeHashes.RemoveAt(index);
         return true;
     }
+
+    /// <summary>What the sealed key is bound to: this account, so a ciphertext copied into another account does not open there.</summary>
+    private string TotpContext => UserId + "\ntotp";
+
+    /// <summary>The enrolled TOTP key, or null; a key still in clear (not yet sealed) is read as it is.</summary>
+    private byte[]? TotpKey() =>
+        User.SealedTotpSecret is { } sealedKey ? Totp.Base32Decode(secrets.Decrypt(sealedKey, TotpContext))
+        : User.TotpSecret is { } clear ? Totp.Base32Decode(clear)
+        : null;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

@@ -47,6 +47,9 @@ public sealed partial class UserGrain
         }
     }
 
+    public Task<bool> IsSessionActive(string sessionId) =>
+        Task.FromResult(User.Registered && User.RefreshFamilies.TryGetValue(sessionId, out var family) && family.RevokedAt is null && family.ExpiresAt > Now);
+
     public Task<IReadOnlyList<SessionView>> ListSessions(Caller caller)
     {
         RequireSelf(caller, ApiTokenScopes.Read);

@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Limits;
+using CloudDeck.Grains.Projects;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Accounts;
@@ -18,6 +19,7 @@ public sealed partial class UserGrain(
     [PersistentState("user")] IPersistentState<UserState> state,
     Passwords passwords,
     AccessTokens accessTokens,
+    SecretsKey secrets,
     IOptions<AuthOptions> options,
     IOptions<AccountLimitOptions> limits,
     TimeProvider clock) : Grain, IUserGrain

@@ -2,7 +2,10 @@ using CloudDeck.GrainInterfaces.Accounts;
 
 namespace CloudDeck.Grains.Accounts;
 
-/// <summary>What a user grain persists. Secrets appear only as SHA-256 hashes, except the TOTP key, which must be read to verify codes.</summary>
+/// <summary>
+/// What a user grain persists. Secrets appear only as SHA-256 hashes, except the TOTP key, which must be read to verify
+/// codes: it is kept encrypted with the secrets key (<see cref="Projects.SecretsKey"/>).
+/// </summary>
 public sealed class UserState
 {
     public bool Registered { get; set; }
@@ -23,8 +26,14 @@ public sealed class UserState
 
     public OneTimeSecret? MfaChallenge { get; set; }
 
-    /// <summary>Base32; set from enrollment, enabled once a code from it was confirmed.</summary>
+    /// <summary>
+    /// The TOTP key in clear (base32), as accounts stored it before keys were encrypted. Read only to migrate it: the grain
+    /// seals it into <see cref="SealedTotpSecret"/> when it activates and clears this.
+    /// </summary>
     public string? TotpSecret { get; set; }
+
+    /// <summary>AES-GCM ciphertext of the base32 TOTP key, bound to this user; set from enrollment, enabled once a code from it was confirmed.</summary>
+    public string? SealedTotpSecret { get; set; }
 
     public bool MfaEnabled { get; set; }
 

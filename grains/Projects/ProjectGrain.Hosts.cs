@@ -36,9 +36,13 @@ public sealed partial class ProjectGrain
         return new ProjectHosts(Project.ProductionHost, preview);
     }
 
-    /// <summary>A project stored before hosts were claimed claims its production host the first time it is used.</summary>
+    /// <summary>
+    /// A project stored before hosts were claimed claims its production host the first time it is used; one stored before
+    /// git URL credentials were sealed has them sealed.
+    /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (Project.Created && SealLegacyGitUrl() && Project.ProductionHost is not null) await state.WriteStateAsync(cancellationToken);
         if (Project.Created && Project.ProductionHost is null) await ClaimHosts(branch: null);
     }
 

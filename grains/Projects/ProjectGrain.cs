@@ -20,6 +20,7 @@ public sealed partial class ProjectGrain(
     SecretsKey secrets,
     EdgeUrlOptions edge,
     ProjectOptions options,
+    GitHostPolicy gitHosts,
     ServerOptions servers,
     ILogger<ProjectGrain> logger,
     TimeProvider clock) : Grain, IProjectGrain
@@ -43,6 +44,7 @@ public sealed partial class ProjectGrain(
         if (settings.Name is not null && settings.Name != Name) throw new InvalidFieldException("name", "must be the project's name in the key");
         ProjectRules.Name(Name);
         if (Project.Created) throw new ConflictException($"A project named '{Name}' already exists.");
+        await EnsureGitHostAllowedAsync(settings);
         var fresh = new ProjectState { Name = Name, CreatedAt = clock.GetUtcNow() };
         Apply(fresh, settings);
         var webhookSecret = Secrets.NewSecret();
@@ -92,6 +94,7 @@ public sealed partial class ProjectGrain(
     {
         await AuthorizeExisting(caller, OrganizationActions.Deploy);
         if (changes.Name is not null && changes.Name != Name) throw new InvalidFieldException("name", "cannot be changed (it is part of the project's URLs)");
+        await EnsureGitHostAllowedAsync(changes);
         // Validated on a copy, so a refused field leaves every other field as it was.
         var updated = Copy(Project);
         Apply(updated, changes);
@@ -126,7 +129,7 @@ public sealed partial class ProjectGrain(
         ProjectRules.Environment(environment);
         var variables = Project.Env.Where(v => v.Environment == environment)
             .ToDictionary(v => v.Name, v => secrets.Decrypt(v.Ciphertext, Context(v.Environment, v.Name)), StringComparer.Ordinal);
-        return Task.FromResult(new BuildPlan(View(Project, maskCredentials: false), variables));
+        return Task.FromResult(new BuildPlan(View(Project, forBuild: true), variables));
     }
 
     /// <summary>Sets every non-null field of <paramref name="settings"/> on <paramref name="target"/>; "" clears an optional one.</summary>
@@ -135,7 +138,7 @@ public sealed partial class ProjectGrain(
         if (settings.GitUrl is { } gitUrl)
         {
             if (gitUrl.Length > 0) ProjectRules.GitUrl(gitUrl);
-            target.GitUrl = Empty(gitUrl);
+            SetGitUrl(target, Empty(gitUrl));
         }
 
         if (settings.LocalPath is { } localPath)
@@ -196,7 +199,7 @@ public sealed partial class ProjectGrain(
 
     private static ProjectState Copy(ProjectState source) => new()
     {
-        Created = source.Created, Name = source.Name, GitUrl = source.GitUrl, LocalPath = source.LocalPath,
+        Created = source.Created, Name = source.Name, GitUrl = source.GitUrl, SealedGitUrl = source.SealedGitUrl, LocalPath = source.LocalPath,
         ProductionBranch = source.ProductionBranch, RootDirectory = source.RootDirectory, Framework = source.Framework,
         InstallCommand = source.InstallCommand, BuildCommand = source.BuildCommand, OutputDirectory = source.OutputDirectory,
         StartCommand = source.StartCommand, HealthCheckPath = source.HealthCheckPath,
@@ -204,19 +207,14 @@ public sealed partial class ProjectGrain(
         ProductionHistory = source.ProductionHistory, ProductionHost = source.ProductionHost, PreviewHosts = source.PreviewHosts,
     };
 
-    /// <param name="maskCredentials">Answers to requests hide a password or token in the git URL; only builds get it.</param>
-    private ProjectView View(ProjectState project, bool maskCredentials = true) => new(
-        Organization, Name, project.GitUrl is { } url && maskCredentials ? MaskUserInfo(url) : project.GitUrl, project.LocalPath,
+    /// <param name="forBuild">Answers to requests hide credentials in the git URL; only a build's plan gets them.</param>
+    private ProjectView View(ProjectState project, bool forBuild = false) => new(
+        Organization, Name, forBuild ? GitUrlInClear(project) : project.GitUrl is { } url ? GitUrlCredentials.Masked(url) : null, project.LocalPath,
         project.ProductionBranch, project.RootDirectory, project.Framework, project.InstallCommand, project.BuildCommand,
         project.OutputDirectory, ProductionHost(project), project.CurrentProduction(), project.CreatedAt)
     {
         StartCommand = project.StartCommand, HealthCheckPath = project.HealthCheckPath,
     };
-
-    private static string MaskUserInfo(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
-            ? url.Replace(uri.UserInfo + "@", "***@", StringComparison.Ordinal)
-            : url;
 
     /// <summary>What an encrypted value is bound to: this project, and the variable's place in it.</summary>
     private string Context(params string[] parts) => Key + "\n" + string.Join('\n', parts);

@@ -35,8 +35,9 @@ public static class ProjectRules
 
         var scpLike = System.Text.RegularExpressions.Regex.IsMatch(url, @"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/\-][^:]*$");
         var absolute = Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "ssh" && uri.Host.Length > 0;
-        // '-' first would let a repository URL pass as an option to git (CVE-2017-1000117-style).
-        if ((!scpLike && !absolute) || url.StartsWith('-'))
+        // '-' first would let a repository URL pass as an option to git (CVE-2017-1000117-style). A backslash or a host
+        // ending in '.' is read differently by different URL parsers: the host checked would not be the host git connects to.
+        if ((!scpLike && !absolute) || url.StartsWith('-') || url.Contains('\\') || (absolute && uri!.Host.EndsWith('.')))
         {
             throw new InvalidFieldException(field, "must be a git repository URL over https (https://host/owner/repo.git) or ssh (git@host:owner/repo.git)");
         }

@@ -8,7 +8,14 @@ public sealed class ProjectState
 
     public string Name { get; set; } = "";
 
+    /// <summary>
+    /// The git URL as answers show it: credentials in it (<c>https://user:token@host/…</c>) replaced by <c>***</c>. A
+    /// project stored before credentials were sealed may still hold them here; the grain seals them when it activates.
+    /// </summary>
     public string? GitUrl { get; set; }
+
+    /// <summary>AES-GCM ciphertext (<see cref="SecretsKey"/>) of the whole git URL when it carries credentials; null otherwise.</summary>
+    public string? SealedGitUrl { get; set; }
 
     public string? LocalPath { get; set; }
 

@@ -6,7 +6,8 @@ using CloudDeck.Grains.Accounts;
 namespace CloudDeck.Grains.Projects;
 
 /// <summary>
-/// The AES-256 key that encrypts project secrets at rest (environment variables, webhook secrets): configured as
+/// The AES-256 key that encrypts secrets at rest (project environment variables, webhook secrets, credentials in git
+/// URLs, and users' TOTP keys): configured as
 /// <c>CloudDeck:Secrets:Key</c> (base64, 32 bytes), or in embedded mode generated once into
 /// <c>{DataDirectory}/secrets/secrets.key</c> (mode 0600). In cluster mode an unconfigured key is unavailable: a key per
 /// silo would leave each silo unable to read what the others wrote.
@@ -17,7 +18,7 @@ public sealed class SecretsKey
     public const string FileName = "secrets.key";
 
     public const string Unavailable =
-        "Project secrets need " + Setting + " in cluster mode (base64 of 32 random bytes, the same on every silo), for example the output of `openssl rand -base64 32`.";
+        "Secrets at rest (environment variables, webhook secrets, git URL credentials, TOTP keys) need " + Setting + " in cluster mode (base64 of 32 random bytes, the same on every silo), for example the output of `openssl rand -base64 32`.";
 
     private const int NonceBytes = 12;
     private const int TagBytes = 16;
@@ -47,7 +48,7 @@ public sealed class SecretsKey
         if (cluster) return new SecretsKey(null, Unavailable);
         var path = PathUnder(dataDirectory);
         var text = KeyFile.ReadOrCreate(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        return new SecretsKey(Decode(text, path + " (delete it only if no project secret was stored with it)"), path);
+        return new SecretsKey(Decode(text, path + " (delete it only if no secret was stored with it)"), path);
     }
 
     /// <summary>

@@ -5,8 +5,9 @@
 //                         [--out file.json] [--latency] [--timeout seconds]
 //
 // Output: { lines: [n…], entries: [{line, stream, text}…] (not with --latency), completed: {status} | null,
-//           linesAfterCompleted, joined, error, latenciesMs (with --latency) }.
-// Exit code: 0 when `completed` arrived, 1 when joining or the connection failed, 2 on timeout.
+//           linesAfterCompleted, joined, error, ended: {message} | null, latenciesMs (with --latency) }.
+// Exit code: 0 when `completed` arrived, 1 when joining or the connection failed, 2 on timeout, 3 when the server ended
+// the follow with an `error` message (access to the log ended, say).
 import { writeFileSync } from "node:fs";
 import * as signalR from "@microsoft/signalr";
 
@@ -58,6 +59,7 @@ const result = {
   completed: null,
   linesAfterCompleted: 0,
   error: null,
+  ended: null,
 };
 
 const connection = new signalR.HubConnectionBuilder()
@@ -87,8 +89,14 @@ connection.on("completed", (message) => {
   finish(0);
 });
 
+// The server stopped following this build (no more lines will come) and says why.
+connection.on("error", (message) => {
+  result.ended = { message: message.message };
+  finish(3);
+});
+
 connection.onclose((error) => {
-  if (!result.completed) {
+  if (!result.completed && !result.ended) {
     result.error ??= `connection closed before 'completed'${error ? `: ${error.message}` : ""}`;
     finish(1);
   }

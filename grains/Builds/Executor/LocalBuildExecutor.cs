@@ -91,7 +91,8 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
                     ?? throw new BuildStepFailedException("The project has neither a git URL nor a local path to build from.");
                 var gitRef = job.Source.GitRef ?? job.Source.Branch ?? plan.Project.ProductionBranch;
                 if (sandbox is not null) await sandbox.OwnWritableAsync(cancellationToken);
-                await SourceFetcher.FetchGitAsync(url, gitRef, source, toolchain, allowLocal, log, cancellationToken, sandbox);
+                await SourceFetcher.FetchGitAsync(url, gitRef, source, toolchain, allowLocal, services.GetRequiredService<GitHostPolicy>(), log,
+                    cancellationToken, sandbox);
             }
 
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Projects;
 
 namespace CloudDeck.Grains.Builds.Executor;
 
@@ -15,10 +16,11 @@ public static partial class SourceFetcher
     /// shell text), without a terminal (a repository that wants a password fails instead of waiting forever), in
     /// <paramref name="sandbox"/> when given, and with an environment and configuration of its own: no project variable
     /// reaches it (GIT_CONFIG_*, GIT_SSH_COMMAND, GIT_EXEC_PATH would steer it), no system or global config is read, and
-    /// only https and ssh remotes are allowed (and file, for local sources, when <paramref name="allowFile"/>).
+    /// only https and ssh remotes are allowed (and file, for local sources, when <paramref name="allowFile"/>). A remote's
+    /// host is checked against <paramref name="hosts"/> now, and git connects to the addresses checked (<see cref="GitConnection"/>).
     /// </summary>
     public static async Task FetchGitAsync(string url, string gitRef, string destination, IReadOnlyDictionary<string, string> environment,
-        bool allowFile, BuildLogWriter log, CancellationToken cancellationToken, Sandbox.SandboxSession? sandbox = null)
+        bool allowFile, GitHostPolicy hosts, BuildLogWriter log, CancellationToken cancellationToken, Sandbox.SandboxSession? sandbox = null)
     {
         if (gitRef.StartsWith('-') || gitRef.Any(char.IsControl) || gitRef.Contains("..", StringComparison.Ordinal))
         {
@@ -26,32 +28,35 @@ public static partial class SourceFetcher
         }
 
         // Local paths become file:// URLs: git ignores --depth for a plain path and would copy the whole history.
-        var remote = Path.IsPathRooted(url) ? new Uri(url).AbsoluteUri : url;
+        var local = Path.IsPathRooted(url);
+        var shown = LogMasker.Redact(local ? new Uri(url).AbsoluteUri : url);
+        var byCommit = Commit().IsMatch(gitRef);
+        log.System(byCommit ? $"Fetching commit {gitRef} of {shown}" : $"Cloning {shown} (branch {gitRef}, depth 1)");
+        var connection = local ? new GitConnection(new Uri(url).AbsoluteUri, []) : await GitConnection.OpenAsync(url, hosts, cancellationToken);
+        var remote = connection.Remote;
         var env = new Dictionary<string, string>(environment)
         {
             ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null",
         };
         Directory.CreateDirectory(destination);
         var target = sandbox?.Inside(destination) ?? destination;
-        List<string> config = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always"];
+        List<string> config = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always", .. connection.Config];
         List<string> uploadPack = [];
         if (allowFile)
         {
             config.AddRange(["-c", "protocol.file.allow=always"]);
             // A local repository belongs to another user than the sandbox's, and git's upload-pack refuses such a
             // repository ("dubious ownership"); -c does not reach it (git clears config variables for local transports).
-            if (Path.IsPathRooted(url)) uploadPack = ["--upload-pack", "git -c 'safe.directory=*' upload-pack"];
+            if (local) uploadPack = ["--upload-pack", "git -c 'safe.directory=*' upload-pack"];
         }
-        if (Commit().IsMatch(gitRef))
+        if (byCommit)
         {
-            log.System($"Fetching commit {gitRef} of {LogMasker.Redact(remote)}");
             await GitAsync([.. config, "init", "--quiet", target], destination, env, log, cancellationToken, sandbox);
             await GitAsync([.. config, "-C", target, "fetch", "--quiet", "--depth", "1", .. uploadPack, "--", remote, gitRef], destination, env, log, cancellationToken, sandbox);
             await GitAsync([.. config, "-C", target, "checkout", "--quiet", "FETCH_HEAD"], destination, env, log, cancellationToken, sandbox);
         }
         else
         {
-            log.System($"Cloning {LogMasker.Redact(remote)} (branch {gitRef}, depth 1)");
             await GitAsync([.. config, "clone", "--quiet", "--depth", "1", "--branch", gitRef, .. uploadPack, "--", remote, target], destination, env, log, cancellationToken, sandbox);
         }
     }

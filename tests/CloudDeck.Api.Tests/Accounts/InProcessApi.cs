@@ -62,7 +62,10 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
 
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
-    public HttpClient Http => _http ??= CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+    /// <summary>Where <see cref="Http"/> sends requests; a test that serves on Kestrel (<c>UseKestrel</c>) sets its real address before the first.</summary>
+    public Uri BaseAddress { get; set; } = new("http://localhost");
+
+    public HttpClient Http => _http ??= CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = BaseAddress });
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -51,7 +51,8 @@ public sealed class BuildSilo : IAsyncDisposable
 
     public Task RestartAsync(bool graceful) => _cluster.RestartAsync(graceful);
 
-    public static async Task<BuildSilo> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="services">Registers more services after CloudDeck's (a <see cref="GitHostResolver"/>, say).</param>
+    public static async Task<BuildSilo> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("clouddeck-builds-").FullName;
         var store = new LocalArtifactStore(Path.Combine(directory, "artifacts"));
@@ -86,6 +87,7 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.AddCloudDeckBuilds(configuration, directory);
             silo.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, directory);
+            services?.Invoke(silo.Services);
         });
         return new BuildSilo(cluster, directory, store);
     }
