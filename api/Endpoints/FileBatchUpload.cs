@@ -42,7 +42,7 @@ public static class FileBatchUpload
         var body = new BufferedStream(http.Request.Body, 64 * 1024);
         await using var batch = store.BeginBatch();
         var count = 0;
-        var hashes = new List<string>();
+        var contents = new List<StoredContent>();
         for (; ; count++)
         {
             var field = $"files[{count}]";
@@ -67,7 +67,7 @@ public static class FileBatchUpload
             try
             {
                 await batch.AddAsync(parts[0], size, new BoundedReadStream(body, size), http.RequestAborted);
-                hashes.Add(parts[0]);
+                contents.Add(new StoredContent(parts[0], size));
             }
             catch (InvalidFieldException invalid)
             {
@@ -75,8 +75,31 @@ public static class FileBatchUpload
             }
         }
 
-        await batch.CommitAsync(http.RequestAborted);
-        await store.GrantAsync(slug, hashes, http.RequestAborted);
+        // Every file is checked and waits unpublished: counted now (refused past the plan's storage or an unverified
+        // account's allowance, storing none of it), then made visible.
+        var caller = http.Caller();
+        var storage = grains.GetGrain<IOrganizationStorageGrain>(slug);
+        var hold = await storage.Hold(caller, contents);
+        try
+        {
+            await batch.CommitAsync(http.RequestAborted);
+        }
+        catch
+        {
+            await storage.Forget(caller, hold);
+            throw;
+        }
+
+        // A content that was stored when the batch was read may have been collected before its grant was taken (it was
+        // held by no organization for the whole grace period): the client sends it again.
+        var collected = store.MissingFor(slug, contents.Select(c => c.Sha256));
+        if (collected.Count > 0)
+        {
+            await storage.Forget(caller, hold with { Added = [.. hold.Added.Intersect(collected, StringComparer.Ordinal)] });
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Upload again",
+                detail: $"{collected.Count} file(s) were removed from the store while this batch was read; upload them again: {string.Join(", ", collected.Take(5))}");
+        }
+
         return Results.Ok(new { stored = count });
     }
 

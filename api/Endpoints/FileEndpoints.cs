@@ -13,7 +13,8 @@ namespace CloudDeck.Api.Endpoints;
 /// <summary>
 /// Hash-based uploads (<c>/api/v1/orgs/{slug}/files</c>): a client asks which of its files' hashes are missing, then
 /// uploads only those, each as the raw body of <c>PUT files/{sha256}</c>. The store checks hash and size before the
-/// file becomes visible, so a wrong upload leaves nothing. Both need 'deploy' in the organization.
+/// file becomes visible, so a wrong upload leaves nothing. Both need 'deploy' in the organization; an upload is counted
+/// against the organization's storage (<see cref="IOrganizationStorageGrain"/>) before its body is read.
 /// </summary>
 public static class FileEndpoints
 {
@@ -66,8 +67,21 @@ public static class FileEndpoints
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = options.MaxFileBytes;
         // "Created" is about this organization: whether another one stored the bytes is not told.
         var existed = store.MissingFor(slug, [sha256]).Count == 0;
-        await store.PutAsync(sha256, length, http.Request.Body, http.RequestAborted);
-        await store.GrantAsync(slug, [sha256], http.RequestAborted);
+        // Counted (and granted) before a byte is read: past the plan's storage or an unverified account's allowance the
+        // upload is refused with nothing read, written or counted.
+        var caller = http.Caller();
+        var storage = grains.GetGrain<IOrganizationStorageGrain>(slug);
+        var hold = await storage.Hold(caller, [new StoredContent(sha256, length)]);
+        try
+        {
+            await store.PutAsync(sha256, length, http.Request.Body, http.RequestAborted);
+        }
+        catch
+        {
+            await storage.Forget(caller, hold);
+            throw;
+        }
+
         return existed ? Results.Ok(new { sha256, size = length }) : Results.Created((string?)null, new { sha256, size = length });
     }
 }

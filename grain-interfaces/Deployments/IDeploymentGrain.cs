@@ -55,6 +55,14 @@ public interface IDeploymentGrain : IGrainWithStringKey
     Task<Servers.ServerLaunch?> GetServerLaunch();
 
     /// <summary>
+    /// The contents (SHA-256) this deployment references in the artifact store: its upload while it builds, its files
+    /// once ready, nothing once failed or deleted. For the organization's storage grain; interleaves, since it only reads.
+    /// </summary>
+    [ReadOnly]
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> HeldContents();
+
+    /// <summary>
     /// Called once a server deployment's first start is over: null when its health check passed (the deployment becomes
     /// ready and its aliases move), else why it failed (the deployment becomes failed; production stays where it was).
     /// </summary>

@@ -39,6 +39,13 @@ public interface IOrganizationQuotaGrain : IGrainWithStringKey
     [ReadOnly]
     Task EnsureRoomForOneMore(string limit, long current);
 
+    /// <summary>
+    /// Refuses (402) when <paramref name="amount"/> more would take a ceiling past the plan, given its <paramref name="current"/>
+    /// value: stored bytes, which the organization's storage grain counts.
+    /// </summary>
+    [ReadOnly]
+    Task EnsureRoomFor(string limit, long current, long amount);
+
     /// <summary>The plan and every limit with its current value; ceilings the quota grain does not count read 0.</summary>
     [ReadOnly]
     Task<QuotaUsageView> GetUsage();
@@ -75,15 +82,18 @@ public static class QuotaLimits
     public const string Projects = "projects";
     public const string TeamMembers = "team_members";
 
+    /// <summary>Bytes of the contents the organization holds in the artifact store, each counted once (set in MB).</summary>
+    public const string StorageBytes = "storage_bytes";
+
     public static readonly IReadOnlyList<string> All =
-        [ConcurrentBuilds, BuildsPerDay, BuildMinutesPerMonth, DeploymentsPerDay, BandwidthBytesPerMonth, Projects, TeamMembers];
+        [ConcurrentBuilds, BuildsPerDay, BuildMinutesPerMonth, DeploymentsPerDay, BandwidthBytesPerMonth, Projects, TeamMembers, StorageBytes];
 
     public static string KindOf(string limit) => limit switch
     {
         ConcurrentBuilds => QuotaKinds.Concurrent,
         BuildsPerDay or DeploymentsPerDay => QuotaKinds.PerDay,
         BuildMinutesPerMonth or BandwidthBytesPerMonth => QuotaKinds.PerMonth,
-        Projects or TeamMembers => QuotaKinds.Ceiling,
+        Projects or TeamMembers or StorageBytes => QuotaKinds.Ceiling,
         _ => throw new ArgumentException($"Unknown quota limit '{limit}'; the limits are {string.Join(", ", All)}.", nameof(limit)),
     };
 }

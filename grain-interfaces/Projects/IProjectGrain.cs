@@ -20,7 +20,10 @@ public interface IProjectGrain : IGrainWithStringKey
     /// <summary>Changes the fields that are not null in <paramref name="changes"/>.</summary>
     Task<ProjectView> Update(Caller caller, ProjectSettings changes);
 
-    /// <summary>Deletes the project, its aliases and its deployments' routes (artifacts stay until collected).</summary>
+    /// <summary>
+    /// Deletes the project, its aliases and its deployments (which release their files: the organization's storage lets
+    /// them go after the grace period).
+    /// </summary>
     Task Delete(Caller caller);
 
     /// <summary>Names, environments and when they changed; values are always <c>***</c>.</summary>
@@ -72,6 +75,11 @@ public interface IProjectGrain : IGrainWithStringKey
 
     /// <summary>Records that production now serves <paramref name="deploymentId"/> (for rollback's "previous").</summary>
     Task RecordProduction(string deploymentId);
+
+    /// <summary>The ids of the deployments not deleted, for the organization's storage grain. Interleaves: it only reads.</summary>
+    [ReadOnly]
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> LiveDeploymentIds();
 }
 
 /// <summary>

@@ -26,4 +26,9 @@ public interface IProjectIndexGrain : IGrainWithStringKey
 
     /// <summary>Drops the project; removing one that is not listed changes nothing.</summary>
     Task Remove(string project);
+
+    /// <summary>The projects' names, for the organization's storage grain (no caller). Interleaves: it only reads.</summary>
+    [ReadOnly]
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> ProjectNames();
 }

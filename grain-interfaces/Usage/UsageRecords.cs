@@ -34,7 +34,13 @@ public static partial class UsageKinds
     /// <summary>API requests (usage ingest batches count themselves here).</summary>
     public const string ApiRequests = "api_requests";
 
-    public static readonly IReadOnlyList<string> BuiltIn = [BuildMinutes, DeploymentsCreated, EdgeBytesServed, LicenseValidations, ApiRequests];
+    /// <summary>
+    /// Bytes the organization stores (what its storage quota counts) times the hours it stored them, reported by its
+    /// storage grain at each collection pass; a period's total divided by 10^9 and the period's hours is its GB-months.
+    /// </summary>
+    public const string StorageByteHours = "storage_byte_hours";
+
+    public static readonly IReadOnlyList<string> BuiltIn = [BuildMinutes, DeploymentsCreated, EdgeBytesServed, LicenseValidations, ApiRequests, StorageByteHours];
 
     public static bool IsValid(string? kind) => kind is not null && Pattern().IsMatch(kind);
 

@@ -22,6 +22,15 @@ public sealed class ArtifactOptions
     /// <summary>The largest body of one batched upload (<c>POST …/files/batch</c>), all its files together.</summary>
     public long MaxBatchBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How long an organization keeps a content that none of its deployments references (an upload not deployed yet, or
+    /// the files of a deleted deployment) before its grant goes, and with the last grant the bytes.
+    /// </summary>
+    public TimeSpan UnreferencedGracePeriod { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often each organization's storage grain runs a collection pass (and meters storage); at least a minute.</summary>
+    public TimeSpan CollectionInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     public static ArtifactOptions Read(IConfiguration configuration, string dataDirectory)
     {
@@ -40,6 +49,16 @@ public sealed class ArtifactOptions
         options.Path = System.IO.Path.GetFullPath(options.Path);
         if (options.MaxFileBytes < 1) throw new InvalidOperationException($"{Section}:MaxFileBytes must be at least 1 (was {options.MaxFileBytes}).");
         if (options.MaxBatchBytes < 1) throw new InvalidOperationException($"{Section}:MaxBatchBytes must be at least 1 (was {options.MaxBatchBytes}).");
+        if (options.UnreferencedGracePeriod < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{Section}:UnreferencedGracePeriod must be a time span of 0 or more, for example 1.00:00:00 (was {options.UnreferencedGracePeriod}).");
+        }
+
+        // Orleans' reminders tick at most once a minute.
+        if (options.CollectionInterval < TimeSpan.FromMinutes(1))
+        {
+            throw new InvalidOperationException($"{Section}:CollectionInterval must be at least a minute, for example 01:00:00 (was {options.CollectionInterval}).");
+        }
         return options;
     }
 }

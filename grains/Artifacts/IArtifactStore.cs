@@ -35,6 +35,21 @@ public interface IArtifactStore
     /// </summary>
     IReadOnlyList<string> MissingFor(string organization, IEnumerable<string> sha256s);
 
+    /// <summary>The hashes <paramref name="organization"/> holds a grant for (whether or not the content is still stored).</summary>
+    IEnumerable<string> GrantsOf(string organization);
+
+    /// <summary>Drops <paramref name="organization"/>'s grant of a content; the bytes stay (see <see cref="DeleteIfHeldByNone"/>).</summary>
+    void Revoke(string organization, string sha256);
+
+    /// <summary>The stored content's size in bytes; null when it is not stored.</summary>
+    long? SizeOf(string sha256);
+
+    /// <summary>
+    /// Deletes the stored content when no organization holds a grant of it; answers whether it did. A grant taken while
+    /// this runs keeps the content (or, when the content went first, the grant's upload stores it again).
+    /// </summary>
+    bool DeleteIfHeldByNone(string sha256);
+
     /// <summary>The stored file's path, for serving with sendfile and for copying into a build's work directory.</summary>
     string PathOf(string sha256);
 

@@ -77,16 +77,87 @@ public sealed class LocalArtifactStore : IArtifactStore
         return missing;
     }
 
+    public IEnumerable<string> GrantsOf(string organization)
+    {
+        var directory = new DirectoryInfo(OrganizationDirectory(organization));
+        if (!directory.Exists) yield break;
+        foreach (var prefix in directory.EnumerateDirectories())
+        {
+            if (prefix.Name.Length != 2) continue;
+            foreach (var grant in prefix.EnumerateFiles())
+            {
+                var sha256 = prefix.Name + grant.Name;
+                if (IsWellFormed(sha256)) yield return sha256;
+            }
+        }
+    }
+
+    public void Revoke(string organization, string sha256) => File.Delete(GrantPath(organization, sha256));
+
+    public long? SizeOf(string sha256)
+    {
+        var file = new FileInfo(PathOf(sha256));
+        return file.Exists ? file.Length : null;
+    }
+
+    /// <summary>
+    /// The content is first renamed aside, then every organization's grants are looked at again: an upload takes its grant
+    /// before it looks for the content, so one that looked while the content was still in place has a grant by now and the
+    /// content goes back; one that looks after the rename finds nothing and stores the content again.
+    /// </summary>
+    public bool DeleteIfHeldByNone(string sha256)
+    {
+        var path = PathOf(sha256);
+        if (!File.Exists(path) || IsHeldByAnyone(sha256)) return false;
+        var aside = Path.Combine(_temporary, sha256 + "." + Guid.NewGuid().ToString("n") + ".collected");
+        try
+        {
+            File.Move(path, aside, overwrite: false);
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+
+        if (IsHeldByAnyone(sha256))
+        {
+            try
+            {
+                File.Move(aside, path, overwrite: false);
+                return false;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // An upload stored the same bytes again meanwhile.
+            }
+        }
+
+        File.Delete(aside);
+        return true;
+    }
+
+    private bool IsHeldByAnyone(string sha256)
+    {
+        var organizations = new DirectoryInfo(Path.Combine(_root, "orgs"));
+        if (!organizations.Exists) return false;
+        return organizations.EnumerateDirectories().Any(organization => File.Exists(Path.Combine(organization.FullName, sha256[..2], sha256[2..])));
+    }
+
     private string GrantPath(string organization, string sha256)
     {
         ArtifactHashes.Require(sha256);
+        return Path.Combine(OrganizationDirectory(organization), sha256[..2], sha256[2..]);
+    }
+
+    private string OrganizationDirectory(string organization)
+    {
         // Slugs only (lower-case letters, digits, hyphens): nothing that could name a path outside orgs/.
         if (organization.Length is 0 or > 64 || organization.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789-") >= 0)
         {
             throw new ArgumentException($"'{organization}' is not an organization slug", nameof(organization));
         }
 
-        return Path.Combine(_root, "orgs", organization, sha256[..2], sha256[2..]);
+        return Path.Combine(_root, "orgs", organization);
     }
 
     public async Task PutAsync(string sha256, long size, Stream content, CancellationToken cancellationToken)

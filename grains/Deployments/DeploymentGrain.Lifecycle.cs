@@ -26,6 +26,20 @@ public sealed partial class DeploymentGrain
         if (Deployment.Status == DeploymentStatuses.Building)
         {
             if (final == DeploymentStatuses.Ready && manifest is null) throw new InvalidFieldException("manifest", "is required for a ready deployment");
+            if (final == DeploymentStatuses.Ready && !Deployment.ServerPending)
+            {
+                try
+                {
+                    // Its files are counted and kept before it can serve them (a build's output is counted here).
+                    await ReferenceAsync(Deployment.Organization, manifest!.Files);
+                }
+                catch (PlanLimitExceededException refused)
+                {
+                    final = DeploymentStatuses.Failed;
+                    Deployment.Error = "Its files could not be stored: " + Readable(refused);
+                }
+            }
+
             if (final == DeploymentStatuses.Ready && manifest!.Server is not null)
             {
                 // A server is ready once it answers its health check: that runs outside this turn, and reports back.
@@ -40,10 +54,13 @@ public sealed partial class DeploymentGrain
                 return;
             }
 
+            var held = final == DeploymentStatuses.Ready ? [] : HeldHashes();
             Deployment.Status = final;
             Deployment.Manifest = final == DeploymentStatuses.Ready ? manifest : null;
             Deployment.ReadyAt = final == DeploymentStatuses.Ready ? clock.GetUtcNow() : null;
+            if (final != DeploymentStatuses.Ready) Deployment.StorageReferences = null;
             await state.WriteStateAsync();
+            await ReleaseStorageAsync(held);
             await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         }
 
@@ -77,8 +94,11 @@ public sealed partial class DeploymentGrain
             if (build.Status != BuildStatuses.Canceled) return View();
         }
 
+        var held = HeldHashes();
         Deployment.Status = DeploymentStatuses.Canceled;
+        Deployment.StorageReferences = null;
         await state.WriteStateAsync();
+        await ReleaseStorageAsync(held);
         await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.canceled", $"{Deployment.Project}: {Id}");
         return View();
@@ -113,12 +133,16 @@ public sealed partial class DeploymentGrain
 
     private async Task MarkDeletedAsync()
     {
-        // The record stays (its id is never reused); the manifest goes, so the edge stops serving it.
+        // The record stays (its id is never reused); the manifest goes, so the edge stops serving it, and its files are
+        // released for the organization's storage to let go after the grace period.
         var server = Deployment.Manifest?.Server is not null;
+        var held = HeldHashes();
         Deployment.Status = DeploymentStatuses.Deleted;
         Deployment.Manifest = null;
         Deployment.ServerPending = false;
+        Deployment.StorageReferences = null;
         await state.WriteStateAsync();
+        await ReleaseStorageAsync(held);
         if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
         // Every edge forgets what it cached for {id}.{base} now, not when its cache entry expires.
         await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).AppendAsync(AliasChanges.DeploymentDeleted(Id));
@@ -134,6 +158,7 @@ public sealed partial class DeploymentGrain
         _checkingServer = false;
         if (!Deployment.ServerPending || Deployment.Status != DeploymentStatuses.Building) return;
         Deployment.ServerPending = false;
+        var held = failure is null ? [] : HeldHashes();
         if (failure is null)
         {
             Deployment.Status = DeploymentStatuses.Ready;
@@ -144,9 +169,11 @@ public sealed partial class DeploymentGrain
             Deployment.Status = DeploymentStatuses.Failed;
             Deployment.Error = failure;
             Deployment.Manifest = null;
+            Deployment.StorageReferences = null;
         }
 
         await state.WriteStateAsync();
+        await ReleaseStorageAsync(held);
         await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         if (failure is not null)
         {
@@ -228,12 +255,15 @@ public sealed partial class DeploymentGrain
             if ((await preview.Get())?.DeploymentId == Id) await preview.Remove();
         }
 
+        var held = HeldHashes();
         Deployment.Status = DeploymentStatuses.Failed;
         Deployment.Error = error;
         Deployment.Manifest = null;
         Deployment.ReadyAt = null;
         Deployment.ServerPending = false;
+        Deployment.StorageReferences = null;
         await state.WriteStateAsync();
+        await ReleaseStorageAsync(held);
         await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).RecordDeployment(View());
         if (server) await GrainFactory.GetGrain<IServerGrain>(Id).Remove();
         await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).AppendAsync(AliasChanges.DeploymentDeleted(Id));

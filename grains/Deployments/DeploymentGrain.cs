@@ -47,7 +47,19 @@ public sealed partial class DeploymentGrain(
         var projectGrain = GrainFactory.GetGrain<IProjectGrain>(projectKey);
         var project = await projectGrain.Get(caller);
         if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
-        await StartAsync(project, source, target, caller.UserId, sequence: 0);
+        // Until the address is proven, an account deploys only a few times (CloudDeck:Accounts:UnverifiedDeployments).
+        var allowance = caller.EmailVerified ? null : GrainFactory.GetGrain<IUnverifiedAllowanceGrain>(caller.UserId);
+        if (allowance is not null) await allowance.Use(0, 1);
+        try
+        {
+            await StartAsync(project, source, target, caller.UserId, sequence: 0);
+        }
+        catch
+        {
+            if (allowance is not null) await allowance.GiveBack(0, 1);
+            throw;
+        }
+
         Deployment.Sequence = await projectGrain.RecordDeployment(View());
         await state.WriteStateAsync();
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.created", $"{Deployment.Project}: {Id} ({Deployment.Target})");
@@ -85,8 +97,16 @@ public sealed partial class DeploymentGrain(
             Status = DeploymentStatuses.Building, BuildId = buildId, GitRef = resolved.GitRef, Branch = resolved.Branch, Commit = commit,
             CreatedBy = createdBy, CreatedAt = clock.GetUtcNow(), Sequence = sequence,
         };
+        var referenced = false;
         try
         {
+            // An upload's files are referenced before the deployment is written: none can be let go while it builds.
+            if (resolved.Files is { } files)
+            {
+                await ReferenceAsync(project.Organization, files);
+                referenced = true;
+            }
+
             // Written before the build exists, so the build's report always finds its deployment.
             await state.WriteStateAsync();
             await GrainFactory.GetGrain<IBuildGrain>(buildId).Queue(
@@ -95,6 +115,18 @@ public sealed partial class DeploymentGrain(
         catch
         {
             // Refused (builds per day, build minutes) or not stored: nothing of this deployment remains.
+            if (referenced)
+            {
+                try
+                {
+                    await StorageOf(project.Organization).Release(Id, Deployment.StorageReferences ?? []);
+                }
+                catch (Exception)
+                {
+                    // The caller's error (the first one) is the one to report; the files stay counted.
+                }
+            }
+
             state.State = new DeploymentState();
             try
             {

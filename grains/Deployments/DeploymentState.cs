@@ -47,4 +47,10 @@ public sealed class DeploymentState
 
     /// <summary>Why it failed after its build (the server's health check); shown on the deployment.</summary>
     public string? Error { get; set; }
+
+    /// <summary>
+    /// The contents (SHA-256) it references in its organization's storage; null when it references none, or was stored
+    /// before storage was counted (its manifest then says).
+    /// </summary>
+    public List<string>? StorageReferences { get; set; }
 }

@@ -240,10 +240,16 @@ public sealed class OrganizationGrain(
             usage = await Quota.GetUsage();
         }
 
-        // Members are counted here, where they are kept.
+        // Members are counted here, where they are kept; stored bytes by the organization's storage grain.
+        var stored = (await GrainFactory.GetGrain<IOrganizationStorageGrain>(Slug).GetUsage()).Bytes;
         return usage with
         {
-            Limits = [.. usage.Limits.Select(l => l.Limit == QuotaLimits.TeamMembers ? l with { Current = Org.Members.Count } : l)],
+            Limits = [.. usage.Limits.Select(l => l.Limit switch
+            {
+                QuotaLimits.TeamMembers => l with { Current = Org.Members.Count },
+                QuotaLimits.StorageBytes => l with { Current = stored },
+                _ => l,
+            })],
         };
     }
 

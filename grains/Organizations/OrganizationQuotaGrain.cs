@@ -86,6 +86,19 @@ public sealed class OrganizationQuotaGrain(
         return Task.CompletedTask;
     }
 
+    public Task EnsureRoomFor(string limit, long current, long amount)
+    {
+        if (QuotaLimits.KindOf(limit) != QuotaKinds.Ceiling) throw new ArgumentException($"'{limit}' is not a ceiling.", nameof(limit));
+        if (amount < 0) throw new ArgumentOutOfRangeException(nameof(amount), "An amount is never negative.");
+        var maximum = Limits.Maximum(limit);
+        if (maximum == QuotaLimits.Unlimited || current + amount <= maximum) return Task.CompletedTask;
+        if (limit != QuotaLimits.StorageBytes) throw Refuse(limit, current, maximum);
+        var refusal = new QuotaRefusal(limit, current, maximum, null);
+        var text = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"The {Quota.Plan} plan stores at most {maximum} bytes ({limit}); this organization stores {current} and this needs {amount} more.");
+        throw new PlanLimitExceededException(refusal, text + " Delete deployments you no longer need (their files go after the grace period) or change the plan.");
+    }
+
     public Task<QuotaUsageView> GetUsage() =>
         Task.FromResult(new QuotaUsageView(this.GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
 

@@ -4,7 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CloudDeck.Grains.Organizations;
 
-/// <summary>One plan's limits as configured; -1 means unlimited. Bandwidth is set in GB (10^9 bytes) and counted in bytes.</summary>
+/// <summary>
+/// One plan's limits as configured; -1 means unlimited. Bandwidth is set in GB (10^9 bytes) and storage in MB (10^6
+/// bytes); both are counted in bytes.
+/// </summary>
 public sealed record PlanLimits(
     long ConcurrentBuilds,
     long BuildsPerDay,
@@ -12,7 +15,8 @@ public sealed record PlanLimits(
     long DeploymentsPerDay,
     long BandwidthGbPerMonth,
     long Projects,
-    long TeamMembers)
+    long TeamMembers,
+    long StorageMb)
 {
     public long Maximum(string limit) => limit switch
     {
@@ -23,6 +27,7 @@ public sealed record PlanLimits(
         QuotaLimits.BandwidthBytesPerMonth => BandwidthGbPerMonth == QuotaLimits.Unlimited ? QuotaLimits.Unlimited : BandwidthGbPerMonth * 1_000_000_000,
         QuotaLimits.Projects => Projects,
         QuotaLimits.TeamMembers => TeamMembers,
+        QuotaLimits.StorageBytes => StorageMb == QuotaLimits.Unlimited ? QuotaLimits.Unlimited : StorageMb * 1_000_000,
         _ => throw new ArgumentException($"Unknown quota limit '{limit}'.", nameof(limit)),
     };
 }
@@ -38,19 +43,23 @@ public sealed class PlanOptions
     public static readonly IReadOnlyDictionary<string, PlanLimits> Defaults = new Dictionary<string, PlanLimits>(StringComparer.Ordinal)
     {
         // Hobby: Vercel Hobby (1 concurrent build, 100 deployments a day, 6,000 build minutes, 100 GB, 200 projects, one person).
+        // Storage: what the deployments' files take, deduplicated (1 GB, as free blob and object stores give).
         [PlanNames.Hobby] = new(ConcurrentBuilds: 1, BuildsPerDay: 100, BuildMinutesPerMonth: 6_000, DeploymentsPerDay: 100,
-            BandwidthGbPerMonth: 100, Projects: 200, TeamMembers: 1),
+            BandwidthGbPerMonth: 100, Projects: 200, TeamMembers: 1, StorageMb: 1_000),
         // Pro: Vercel Pro (more concurrency, 6,000 deployments a day, 1 TB), seats capped where Vercel bills per seat.
         [PlanNames.Pro] = new(ConcurrentBuilds: 3, BuildsPerDay: 6_000, BuildMinutesPerMonth: 24_000, DeploymentsPerDay: 6_000,
-            BandwidthGbPerMonth: 1_000, Projects: -1, TeamMembers: 10),
+            BandwidthGbPerMonth: 1_000, Projects: -1, TeamMembers: 10, StorageMb: 100_000),
         [PlanNames.Team] = new(ConcurrentBuilds: 12, BuildsPerDay: 12_000, BuildMinutesPerMonth: 60_000, DeploymentsPerDay: 12_000,
-            BandwidthGbPerMonth: 5_000, Projects: -1, TeamMembers: 100),
+            BandwidthGbPerMonth: 5_000, Projects: -1, TeamMembers: 100, StorageMb: 1_000_000),
         [PlanNames.Enterprise] = new(ConcurrentBuilds: 50, BuildsPerDay: -1, BuildMinutesPerMonth: -1, DeploymentsPerDay: -1,
-            BandwidthGbPerMonth: -1, Projects: -1, TeamMembers: -1),
+            BandwidthGbPerMonth: -1, Projects: -1, TeamMembers: -1, StorageMb: -1),
     };
 
     /// <summary>Keeps the limit in bytes within a long.</summary>
     private const long MaxBandwidthGb = 1_000_000_000;
+
+    /// <summary>Keeps the limit in bytes within a long.</summary>
+    private const long MaxStorageMb = 1_000_000_000_000;
 
     private static readonly string[] SettingNames = [.. typeof(PlanLimits).GetProperties().Select(p => p.Name).Where(n => n != "EqualityContract")];
 
@@ -87,6 +96,11 @@ public sealed class PlanOptions
                     throw Invalid($"{planSection.Key}:{setting.Key}", $"must be at most {MaxBandwidthGb} (GB), or -1 for unlimited");
                 }
 
+                if (name == nameof(PlanLimits.StorageMb) && value > MaxStorageMb)
+                {
+                    throw Invalid($"{planSection.Key}:{setting.Key}", $"must be at most {MaxStorageMb} (MB), or -1 for unlimited");
+                }
+
                 limits = With(limits, name, value);
             }
 
@@ -105,6 +119,7 @@ public sealed class PlanOptions
         nameof(PlanLimits.BandwidthGbPerMonth) => limits with { BandwidthGbPerMonth = value },
         nameof(PlanLimits.Projects) => limits with { Projects = value },
         nameof(PlanLimits.TeamMembers) => limits with { TeamMembers = value },
+        nameof(PlanLimits.StorageMb) => limits with { StorageMb = value },
         _ => limits,
     };
 
@@ -115,6 +130,7 @@ public static class PlanServices
 {
     /// <summary>Plan settings (<c>CloudDeck:Plans:*</c>), validated now so a wrong value stops the process at start.</summary>
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
+    /// <remarks>Also the allowance of accounts whose email is not verified (<c>CloudDeck:Accounts:*</c>), which limits the same uploads and deployments.</remarks>
     public static IServiceCollection AddCloudDeckPlans(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddSingleton(PlanOptions.Read(configuration));
+        services.AddSingleton(PlanOptions.Read(configuration)).AddSingleton(UnverifiedAccountOptions.Read(configuration));
 }

@@ -43,6 +43,9 @@ public sealed partial class ProjectGrain
         return sequence;
     }
 
+    public Task<IReadOnlyList<string>> LiveDeploymentIds() => Task.FromResult<IReadOnlyList<string>>(
+        Project.Created ? [.. Project.Deployments.Where(d => d.Status != DeploymentStatuses.Deleted).Select(d => d.Id)] : []);
+
     public async Task RecordProduction(string deploymentId)
     {
         if (!Project.Created) throw NotFound();

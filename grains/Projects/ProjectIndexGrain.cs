@@ -43,6 +43,8 @@ public sealed class ProjectIndexGrain(
         if (state.State.Projects.Remove(project)) await state.WriteStateAsync();
     }
 
+    public Task<IReadOnlyList<string>> ProjectNames() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Projects.Keys]);
+
     private void Own(ProjectView project)
     {
         if (project.Organization != Organization) throw new ArgumentException($"Project '{project.Name}' belongs to '{project.Organization}', not '{Organization}'.", nameof(project));

@@ -57,7 +57,7 @@ public sealed class QuotaApiTests : IAsyncDisposable
         var builds = quotas["limits"]!.AsArray().Single(l => l!.Text("limit") == "builds_per_day")!;
         Assert.Equal("per_day", builds.Text("kind"));
         Assert.Equal(1, builds["current"]!.GetValue<long>());
-        Assert.Equal(7, quotas["limits"]!.AsArray().Count);
+        Assert.Equal(8, quotas["limits"]!.AsArray().Count);
 
         _api.Clock.Set(midnight);
         await _api.LoginAsync(owner);
