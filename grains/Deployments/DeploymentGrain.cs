@@ -9,6 +9,7 @@ using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
 using Microsoft.Extensions.Logging;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Deployments;
 
@@ -47,9 +48,11 @@ public sealed partial class DeploymentGrain(
         var projectGrain = GrainFactory.GetGrain<IProjectGrain>(projectKey);
         var project = await projectGrain.Get(caller);
         if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
+        CloudDeckActivities.TagDeployment(organization, name, Id);
         await StartAsync(project, source, target, caller.UserId, sequence: 0);
         Deployment.Sequence = await projectGrain.RecordDeployment(View());
         await state.WriteStateAsync();
+        CloudDeckMetrics.DeploymentCreated(source.Files is null ? "git" : "upload");
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.created", $"{Deployment.Project}: {Id} ({Deployment.Target})");
         return View();
     }
@@ -58,7 +61,9 @@ public sealed partial class DeploymentGrain(
     {
         if (!DeploymentIds.IsWellFormed(Id)) throw new InvalidFieldException("id", DeploymentIds.Rule);
         if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
+        CloudDeckActivities.TagDeployment(project.Organization, project.Name, Id);
         await StartAsync(project, source, target, pushedBy, sequence);
+        CloudDeckMetrics.DeploymentCreated("git_push");
         return View();
     }
 
