@@ -39,7 +39,11 @@ public static class CloudDeckDefaults
         var management = ManagementOptions.Read(builder.Configuration);
         builder.Services.AddSingleton(telemetry);
         builder.Services.AddSingleton(management);
-        if (telemetry.Enabled) AddOpenTelemetry(builder, serviceName, telemetry);
+        if (telemetry.Enabled)
+        {
+            CloudDeckMetrics.CreateInstruments();
+            AddOpenTelemetry(builder, serviceName, telemetry);
+        }
 
         builder.Services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy("The process answers."), [LiveTag])

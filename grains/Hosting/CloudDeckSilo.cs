@@ -90,7 +90,7 @@ public static class CloudDeckSilo
         services.AddSingleton<Diagnostics.ActivationJournal>();
         var operators = OperatorOptions.Read(configuration);
         // A fresh embedded install (no database yet) lets its first account be the operator; one that had data never does.
-        var freshEmbedded = !cluster.IsCluster && !storage.IsPostgres && !File.Exists(storage.SqlitePath);
+        var freshEmbedded = !cluster.IsCluster && !storage.IsPostgres && operators.Emails.Length == 0 && !File.Exists(storage.SqlitePath);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(options =>

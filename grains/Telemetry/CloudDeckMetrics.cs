@@ -60,6 +60,9 @@ public static class CloudDeckMetrics
             "Builds whose commands this process is running.");
     }
 
+    /// <summary>Creates the instruments now (a static class makes them on first use), so /metrics lists them from the start.</summary>
+    public static void CreateInstruments() => _ = Meter.Name;
+
     public static void BuildCompleted(string outcome, TimeSpan duration)
     {
         var tag = new KeyValuePair<string, object?>("outcome", outcome);

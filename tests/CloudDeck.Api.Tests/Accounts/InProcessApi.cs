@@ -26,11 +26,14 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     public const string Password = "correct horse battery staple";
 
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
     private HttpClient? _http;
     private bool _keepData;
 
-    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="services">Changes the test makes to the host's services (an in-memory trace exporter, say).</param>
+    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("clouddeck-api-").FullName;
         _settings = settings ?? new Dictionary<string, string?>();
     }
@@ -65,6 +68,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
             services.AddManualClock(Clock);
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
+            _services?.Invoke(services);
         });
     }
 
