@@ -96,6 +96,8 @@ check_components() {
   report slirp4netns "$(first_command slirp4netns)" "apt-get install slirp4netns" yes
   report docker-compose "$(first_command docker-compose)" "apt-get install docker-compose" yes
   report kubectl "$(first_command kubectl)" "apt-get install kubernetes-client" yes
+  # The telemetry tests scrape the API and a silo with a real Prometheus and query it with PromQL.
+  report prometheus "$(first_command prometheus)" "apt-get install prometheus" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
@@ -197,6 +199,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Edge.Bench -- "$@"
     return
   fi
+  # `bench telemetry`: license validations/s and edge requests/s with telemetry exporting over OTLP vs off, same run.
+  if [[ "${1:-}" == telemetry ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Telemetry.Bench -- "$@"
+    return
+  fi
   # `bench storage`: SQLite grain state writes/s, our SqliteGrainStorage beside Orleans' ADO.NET storage on SQLite.
   if [[ "${1:-}" == storage ]]; then
     shift
@@ -234,6 +242,7 @@ usage: ./build.sh <verb> [args...]
           (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)
           (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
+          (`bench telemetry [--connections 32 --duration 10 --rounds 3]`: license validations/s and edge requests/s, OTLP on vs off)
   cluster up|down|status
           a private PostgreSQL, three silos and the API in cluster mode as local processes (deploy/local-cluster.sh)
 EOF

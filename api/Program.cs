@@ -5,17 +5,17 @@ using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
+using CloudDeck.Api.Operators;
 using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.ServiceDefaults;
 using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
 // The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
-if (builder.Configuration["urls"] is null)
-{
-    builder.WebHost.UseUrls("http://localhost:8080");
-}
+var publicUrls = builder.Configuration["urls"] ?? "http://localhost:8080";
+builder.WebHost.UseUrls(publicUrls);
 
 IReadOnlyList<System.Net.IPAddress> knownProxies;
 try
@@ -26,6 +26,9 @@ try
         builder.AddCloudDeckSilo();
     }
 
+    // Telemetry, /readyz's checks, CloudDeck:Management (a management port joins the public URLs).
+    builder.AddCloudDeckDefaults("clouddeck-api");
+    builder.WebHost.AddManagementUrl(ManagementOptions.Read(builder.Configuration), publicUrls);
     builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
     builder.Services.AddCloudDeckEdge(builder.Configuration);
     knownProxies = KnownProxies.Read(builder.Configuration);
@@ -73,6 +76,8 @@ builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = Tim
 var app = builder.Build();
 // Before anything reads HttpRequest.Host (forwarded headers, the edge), which throws on a Host it cannot decode.
 HostHeaderCheck.UseHostHeaderCheck(app);
+// The management port (CloudDeck:Management:Port) answers /healthz, /readyz and /metrics, and nothing of the API or the edge.
+app.UseManagementPort();
 if (knownProxies.Count > 0)
 {
     // First, so that every later middleware and endpoint sees the client's address rather than the proxy's.
@@ -91,6 +96,9 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapHealthEndpoints();
+// /readyz, and /metrics for the metrics token or a platform operator; the Orleans dashboard for operators.
+app.MapCloudDeckManagement(OperatorEndpoints.IsOperatorAsync);
+app.MapOperatorEndpoints();
 app.MapOpenApi().AllowAnonymous();
 if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
 {

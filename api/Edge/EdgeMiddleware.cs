@@ -1,5 +1,6 @@
 using System.Net;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Api.Edge;
 
@@ -26,6 +27,29 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             return;
         }
 
+        // Everything from here is the edge's answer: counted by status class and cache result (clouddeck.edge.requests).
+        var cache = CacheBypass;
+        var failed = false;
+        try
+        {
+            cache = await AnswerAsync(http, host, next);
+        }
+        catch
+        {
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            CloudDeckMetrics.EdgeRequest(failed ? StatusCodes.Status500InternalServerError : http.Response.StatusCode, cache);
+        }
+    }
+
+    private const string CacheBypass = "bypass";
+
+    /// <returns>The cache result: hit or miss for a stored file, bypass for anything else.</returns>
+    private async Task<string> AnswerAsync(HttpContext http, string host, RequestDelegate next)
+    {
         var underBase = host.EndsWith(_dottedBase, StringComparison.Ordinal);
         string? deploymentId;
         if (underBase && DeploymentIds.IsWellFormed(host.AsSpan(0, host.Length - _dottedBase.Length).ToString()))
@@ -39,7 +63,7 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             {
                 if (underBase) await EdgePages.UnknownHostAsync(http, host);
                 else await next(http);
-                return;
+                return CacheBypass;
             }
         }
 
@@ -52,16 +76,17 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         {
             logger.LogWarning(e, "The edge could not load deployment {DeploymentId} for {Host}", deploymentId, host);
             await EdgePages.UnavailableAsync(http);
-            return;
+            return CacheBypass;
         }
 
         if (site is null) await EdgePages.NotReadyAsync(http, deploymentId);
         else if (site.Server is not null) await servers.ProxyAsync(http, deploymentId);
         else if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)) await EdgePages.MethodNotAllowedAsync(http);
-        else await ServeAsync(http, site);
+        else return await ServeAsync(http, site);
+        return CacheBypass;
     }
 
-    private async Task ServeAsync(HttpContext http, EdgeSite site)
+    private async Task<string> ServeAsync(HttpContext http, EdgeSite site)
     {
         http.Response.Headers[EdgePages.ServedByHeader] = site.Id;
         var path = http.Request.Path.Value is { Length: > 0 } value ? value : "/";
@@ -77,7 +102,7 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
                 http.Response.StatusCode = redirect.Status;
                 http.Response.Headers.Location = target;
                 AddHeaders(http, headers);
-                return;
+                return CacheBypass;
             }
         }
 
@@ -86,7 +111,7 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         {
             http.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
             http.Response.Headers.Location = path + "/" + http.Request.QueryString.Value;
-            return;
+            return CacheBypass;
         }
 
         // Files win over rewrites (as on Vercel); a rewrite may lead to another rewrite, a few times at most.
@@ -115,19 +140,21 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         {
             AddHeaders(http, headers);
             await EdgePages.MissingFileAsync(http);
-            return;
+            return CacheBypass;
         }
 
+        var hit = files.Contains(file.File.Sha256);
         var cached = await files.GetAsync(file.File.Sha256, http.RequestAborted);
         if (cached is null)
         {
             logger.LogError("Deployment {DeploymentId} lists {Path} ({Sha256}), which is not in the artifact store", site.Id, file.File.Path, file.File.Sha256);
             await EdgePages.UnavailableAsync(http);
-            return;
+            return CacheBypass;
         }
 
         // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
         await StaticFileResponder.WriteAsync(http, cached, file, status, headers);
+        return hit ? "hit" : "miss";
     }
 
     private static string? Rewrite(EdgeRouting routing, string path)

@@ -77,6 +77,9 @@ public sealed class FileCache(IArtifactStore store, EdgeOptions options)
     private readonly ConcurrentDictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
     private long _bytes;
 
+    /// <summary>Whether the file is in memory now (what the edge's requests metric calls a cache hit).</summary>
+    public bool Contains(string sha256) => _files.ContainsKey(sha256);
+
     public async ValueTask<CachedFile?> GetAsync(string sha256, CancellationToken cancellationToken)
     {
         if (_files.TryGetValue(sha256, out var cached)) return cached;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Api.Edge;
 
@@ -26,6 +28,7 @@ public sealed class ServerProxy(ServerEndpoints endpoints, UpstreamForwarder for
 
         endpoints.Touch(deploymentId);
         var restartFailure = default(Exception);
+        var started = Stopwatch.GetTimestamp();
         var outcome = await forwarder.ForwardAsync(http, upstream.Prefix, async () =>
         {
             try
@@ -40,6 +43,7 @@ public sealed class ServerProxy(ServerEndpoints endpoints, UpstreamForwarder for
             }
         });
 
+        CloudDeckMetrics.UpstreamRelayed(OutcomeTag(outcome), Stopwatch.GetElapsedTime(started));
         if (outcome == ForwardOutcome.Forwarded || http.Response.HasStarted) return;
         if (restartFailure is not null)
         {
@@ -57,6 +61,14 @@ public sealed class ServerProxy(ServerEndpoints endpoints, UpstreamForwarder for
         outcome == ForwardOutcome.TimedOut
             ? EdgePages.GatewayTimeoutAsync(http, deploymentId, Reason(outcome, options))
             : EdgePages.BadGatewayAsync(http, deploymentId, Reason(outcome, options));
+
+    private static string OutcomeTag(ForwardOutcome outcome) => outcome switch
+    {
+        ForwardOutcome.Forwarded => "forwarded",
+        ForwardOutcome.Unreachable => "unreachable",
+        ForwardOutcome.TimedOut => "timed_out",
+        _ => "failed",
+    };
 
     /// <summary>What the 502 page says about an outcome: what happened, never where the upstream is.</summary>
     public static string Reason(ForwardOutcome outcome, EdgeOptions options) => outcome switch

@@ -27,6 +27,7 @@ public static class AccountServices
         services.AddOptions<PasswordHasherOptions>();
         services.AddSingleton<Passwords>();
         services.AddSingleton<AccessTokens>();
+        services.AddSingleton(OperatorOptions.Read(configuration));
         return services;
     }
 }

@@ -67,6 +67,18 @@ public sealed class EmailIndexGrain(
         // Last: until this write the email is free again, and the unreachable user grain is harmless.
         state.State.UserId = userId;
         await state.WriteStateAsync();
+        // After the account exists: a fresh embedded install's first account becomes its operator. The account is made
+        // either way; an install whose offer failed names its operators with CloudDeck:Operators:Emails instead.
+        try
+        {
+            await GrainFactory.GetGrain<IPlatformOperatorsGrain>(IPlatformOperatorsGrain.Key).OfferFirstAccount(userId);
+        }
+        catch (OrleansException)
+        {
+        }
+        catch (TimeoutException)
+        {
+        }
         return new SignUpResult(await user.Get(caller), slug);
     }
 

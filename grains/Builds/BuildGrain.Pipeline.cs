@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
@@ -153,6 +154,7 @@ public sealed partial class BuildGrain
             Build.Error = outcome.Error;
             Build.Manifest = outcome.Status == BuildStatuses.Succeeded ? outcome.Manifest : null;
             await state.WriteStateAsync();
+            CloudDeckMetrics.BuildCompleted(outcome.Status, Build.FinishedAt.Value - (Build.StartedAt ?? Build.CreatedAt));
             if (Build.StartedAt is { } started)
             {
                 // Whole minutes, rounded up, as build minutes are billed; recorded once, when the status becomes terminal.
@@ -192,7 +194,7 @@ public sealed partial class BuildGrain
         {
             await deployment.BuildFinished(status, manifest);
             await self.DeploymentNotified();
-        }, logger, $"Telling deployment {Build.DeploymentId} that build {Id} ended");
+        }, logger, $"Telling deployment {Build.DeploymentId} that build {Id} ended", span: "build.report");
     }
 
     private async Task UnregisterCheckAsync()

@@ -5,6 +5,7 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
@@ -81,6 +82,7 @@ public sealed partial class BuildGrain(
             return Build.DeploymentId == request.DeploymentId ? View() : throw new ConflictException($"A build with id '{Id}' already exists.");
         }
 
+        CloudDeckActivities.TagDeployment(request.Organization, request.Project, request.DeploymentId, Id);
         var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(request.Organization);
         await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
         // Today's builds are refused now (429); the concurrent limit only makes the build wait in the queue.

@@ -2,6 +2,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
@@ -19,6 +20,19 @@ public sealed class BuildQueueGrain(
 
     private IOrganizationQuotaGrain Quota => GrainFactory.GetGrain<IOrganizationQuotaGrain>(this.GetPrimaryKeyString());
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        CountWaiting();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The next activation, wherever it is, counts them from the stored line.
+        CloudDeckMetrics.QueueLength(this.GetPrimaryKeyString(), 0);
+        return Task.CompletedTask;
+    }
+
     public async Task<bool> Enqueue(string buildId)
     {
         if (Line.Granted.Contains(buildId)) return true;
@@ -26,6 +40,7 @@ public sealed class BuildQueueGrain(
         {
             Line.Waiting.Add(buildId);
             await state.WriteStateAsync();
+            CountWaiting();
         }
 
         await GrantFreeSlotsAsync(buildId);
@@ -38,6 +53,7 @@ public sealed class BuildQueueGrain(
         // Also when this queue never granted it (a synthetic build took its slot directly): its slot frees others' turns.
         await Quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, buildId);
         if (changed) await state.WriteStateAsync();
+        CountWaiting();
         await GrantFreeSlotsAsync(null);
     }
 
@@ -59,6 +75,7 @@ public sealed class BuildQueueGrain(
             Line.Waiting.RemoveAt(0);
             Line.Granted.Add(next);
             await state.WriteStateAsync();
+            CountWaiting();
             if (next != asking)
             {
                 // Not awaited, and without this turn's call chain: the build may be waiting on this queue right now.
@@ -67,4 +84,6 @@ public sealed class BuildQueueGrain(
             }
         }
     }
+
+    private void CountWaiting() => CloudDeckMetrics.QueueLength(this.GetPrimaryKeyString(), Line.Waiting.Count);
 }

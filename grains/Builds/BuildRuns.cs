@@ -3,6 +3,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
@@ -20,6 +21,10 @@ public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ILo
     private readonly ConcurrentDictionary<string, BuildRun> _runs = new(StringComparer.Ordinal);
     private volatile bool _stopping;
 
+    // What clouddeck.builds.running reads: the first BuildRuns of the process that started a build (a process hosts one silo;
+    // tests with two in one process count one of them).
+    private static BuildRuns? _observed;
+
     public BuildOptions Options => options;
 
     public bool IsRunning(string buildId) => _runs.ContainsKey(buildId);
@@ -28,9 +33,14 @@ public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ILo
     public void Start(BuildJob job, IGrainFactory grains)
     {
         if (_stopping) throw new InvalidOperationException("The silo is stopping; the build starts when its grain checks again.");
+        if (_observed is null && Interlocked.CompareExchange(ref _observed, this, null) is null)
+        {
+            CloudDeckMetrics.ObserveRunningBuilds(() => _observed?._runs.Count ?? 0);
+        }
+
         var run = new BuildRun(job.BuildId);
         if (!_runs.TryAdd(job.BuildId, run)) return;
-        run.Task = Detached.Run(() => RunAsync(run, job, grains), logger, $"Build {job.BuildId}");
+        run.Task = Detached.Run(() => RunAsync(run, job, grains), logger, $"Build {job.BuildId}", span: "build.run");
     }
 
     /// <summary>
@@ -47,6 +57,7 @@ public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ILo
 
     private async Task RunAsync(BuildRun run, BuildJob job, IGrainFactory grains)
     {
+        CloudDeckActivities.TagDeployment(job.Organization, job.Project, job.DeploymentId, job.BuildId);
         var self = grains.GetGrain<IBuildExecutionGrain>(job.BuildId);
         var log = new BuildLogWriter(streams.GetStream<BuildLogLine>(BuildLogs.Namespace, job.BuildId), clock, logger);
         BuildContext? context = null;
@@ -132,6 +143,7 @@ public sealed class BuildRuns(BuildOptions options, IBuildExecutor executor, ILo
     public async ValueTask DisposeAsync()
     {
         _stopping = true;
+        Interlocked.CompareExchange(ref _observed, null, this);
         var runs = _runs.Values.ToList();
         foreach (var run in runs) run.Abandon();
         await Task.WhenAll(runs.Select(r => r.Task ?? Task.CompletedTask)).WaitAsync(DrainWait).ContinueWith(_ => { }, TaskScheduler.Default);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Builds;
@@ -9,18 +11,25 @@ namespace CloudDeck.Grains.Builds;
 /// </summary>
 internal static class Detached
 {
-    public static Task Run(Func<Task> work, ILogger logger, string what)
+    /// <param name="span">
+    /// When set, the work runs in a span of that name whose parent is the current one: suppressing the flow drops the
+    /// trace along with the call chain, and a build started by a request belongs in that request's trace.
+    /// </param>
+    public static Task Run(Func<Task> work, ILogger logger, string what, string? span = null)
     {
+        var parent = span is null ? null : Activity.Current?.Context;
         using (ExecutionContext.SuppressFlow())
         {
             return Task.Run(async () =>
             {
+                using var activity = parent is { } context ? CloudDeckActivities.Source.StartActivity(span!, ActivityKind.Internal, context) : null;
                 try
                 {
                     await work();
                 }
                 catch (Exception e)
                 {
+                    activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
                     logger.LogWarning(e, "{What} failed", what);
                 }
             });

@@ -7,6 +7,7 @@ using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Servers;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Deployments;
 
@@ -78,6 +79,7 @@ public sealed partial class DeploymentGrain
         // Zero downtime: the server answers its health check before the alias moves, and the old one drains after.
         if (Deployment.Manifest?.Server is not null) await ServerSwap.PrepareAsync(GrainFactory, Id, servers);
         var previous = await PointProductionHereAsync();
+        CloudDeckMetrics.ProductionSwitched("promote");
         ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.promoted", $"{Deployment.Project}: {previous ?? "none"} -> {Id}");
         return View();

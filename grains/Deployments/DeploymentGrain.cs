@@ -9,6 +9,7 @@ using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
 using Microsoft.Extensions.Logging;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Deployments;
 
@@ -47,6 +48,7 @@ public sealed partial class DeploymentGrain(
         var projectGrain = GrainFactory.GetGrain<IProjectGrain>(projectKey);
         var project = await projectGrain.Get(caller);
         if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
+        CloudDeckActivities.TagDeployment(organization, name, Id);
         // Until the address is proven, an account deploys only a few times (CloudDeck:Accounts:UnverifiedDeployments).
         var allowance = caller.EmailVerified ? null : GrainFactory.GetGrain<IUnverifiedAllowanceGrain>(caller.UserId);
         if (allowance is not null) await allowance.Use(0, 1);
@@ -62,6 +64,7 @@ public sealed partial class DeploymentGrain(
 
         Deployment.Sequence = await projectGrain.RecordDeployment(View());
         await state.WriteStateAsync();
+        CloudDeckMetrics.DeploymentCreated(source.Files is null ? "git" : "upload");
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.created", $"{Deployment.Project}: {Id} ({Deployment.Target})");
         return View();
     }
@@ -70,7 +73,9 @@ public sealed partial class DeploymentGrain(
     {
         if (!DeploymentIds.IsWellFormed(Id)) throw new InvalidFieldException("id", DeploymentIds.Rule);
         if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
+        CloudDeckActivities.TagDeployment(project.Organization, project.Name, Id);
         await StartAsync(project, source, target, pushedBy, sequence);
+        CloudDeckMetrics.DeploymentCreated("git_push");
         return View();
     }
 

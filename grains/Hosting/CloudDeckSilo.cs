@@ -19,6 +19,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Hosting;
 
 namespace CloudDeck.Grains.Hosting;
@@ -88,6 +89,9 @@ public static class CloudDeckSilo
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
         services.AddSingleton<Diagnostics.ActivationJournal>();
+        var operators = OperatorOptions.Read(configuration);
+        // A fresh embedded install (no database yet) lets its first account be the operator; one that had data never does.
+        var freshEmbedded = !cluster.IsCluster && !storage.IsPostgres && operators.Emails.Length == 0 && !File.Exists(storage.SqlitePath);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(options =>
@@ -148,8 +152,13 @@ public static class CloudDeckSilo
 
             silo.AddCallCycleDetection();
             silo.AddRejectedCallRetry();
+            // Trace context across grain calls (and the spans of Orleans' sources); without a listener it creates none.
+            silo.AddActivityPropagation();
+            if (operators.Dashboard) silo.AddDashboard();
             silo.Configure<GrainCollectionOptions>(configuration.GetSection("CloudDeck:Runtime:Collection"));
         });
+        // After UseOrleans: hosted services start in order, so the silo is up when this calls its grain.
+        if (freshEmbedded) services.AddHostedService<FirstAccountSlot>();
         return builder;
     }
 
@@ -191,6 +200,9 @@ public static class CloudDeckSilo
             client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = cluster.TableRefreshPeriod);
             client.AddLogStreams();
             client.AddRejectedCallRetry();
+            client.AddActivityPropagation();
+            // The API serves the dashboard from the silos' dashboard grains, which every silo of the cluster runs.
+            if (OperatorOptions.Read(configuration).Dashboard) client.AddDashboard();
         });
         return true;
     }

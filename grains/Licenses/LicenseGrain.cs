@@ -8,6 +8,7 @@ using CloudDeck.GrainInterfaces.Licenses;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Accounts;
 using Microsoft.Extensions.Logging;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Licenses;
 
@@ -137,6 +138,7 @@ public sealed class LicenseGrain(
         var now = Now;
         var refusal = Refusal(now) ?? await AdmitAsync(machineId, version, now);
         Record(new PendingValidation(machineId, version, refusal is null, refusal?.Reason, clientAddress) { FirstAt = now, LastAt = now });
+        CloudDeckMetrics.LicenseValidated(refusal?.Reason ?? "valid");
         var tier = Tier;
         var cachedUntil = now;
         if (refusal is null)

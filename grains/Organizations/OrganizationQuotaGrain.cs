@@ -1,6 +1,7 @@
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Organizations;
 
@@ -178,6 +179,7 @@ public sealed class OrganizationQuotaGrain(
     {
         var kind = QuotaLimits.KindOf(limit);
         var refusal = new QuotaRefusal(limit, current, maximum, QuotaPeriods.ResetsAt(kind, Now));
+        CloudDeckMetrics.QuotaRefused(limit);
         var plan = Quota.Plan;
         return kind switch
         {

@@ -7,6 +7,7 @@ using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Servers;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Projects;
 
@@ -84,6 +85,7 @@ public sealed partial class ProjectGrain
             await ServerSwap.PrepareAsync(GrainFactory, target.Id, servers);
             // The one write that moves every edge; the history below only remembers it for the next rollback.
             await GrainFactory.GetGrain<IAliasGrain>((await ClaimHosts(branch: null)).Production).Set(Key, target.Id);
+            CloudDeckMetrics.ProductionSwitched("rollback");
             ServerSwap.Retire(GrainFactory, current, target.Id, servers, logger);
             Project.ProductionHistory.Add(target.Id);
             await state.WriteStateAsync();

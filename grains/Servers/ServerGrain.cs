@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
 using Microsoft.Extensions.Logging;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Servers;
 
@@ -202,6 +203,7 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
         {
             _restartAt = null;
             _restarts++;
+            CloudDeckMetrics.ServerRestarted();
             var restart = _starting = StartAsync(restart: true);
             try
             {

@@ -3,6 +3,7 @@ using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Usage;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Usage;
 
@@ -33,6 +34,7 @@ public sealed class UsageIngestGrain(ILogStreamProvider streams, UsageOptions op
         // The request itself is metered in the same append: no write of its own.
         var request = new UsageEvent($"api:{Guid.NewGuid():N}", UsageKinds.ApiRequests, 1, now);
         var last = await streams.GetStream<UsageEvent>(UsageStreams.Namespace, organization).AppendBatchAsync([.. events, request]);
+        CloudDeckMetrics.UsageIngested(events.Count);
         return new UsageIngestResult(organization, events.Count, last.SequenceNumber);
     }
 }

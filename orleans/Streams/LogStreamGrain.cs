@@ -203,6 +203,7 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
         foreach (var append in _inFlight)
         {
             append.Completion.TrySetResult(append.Records[^1].Seq);
+            LogStreamMetrics.Appended(_id.Namespace, append.StartedAt, append.Records.Length);
         }
 
         _inFlight.Clear();
@@ -309,5 +310,7 @@ internal sealed partial class LogStreamGrain : Grain, ILogStreamGrain, IRemindab
         public LogRecord[] Records { get; } = records;
 
         public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 }

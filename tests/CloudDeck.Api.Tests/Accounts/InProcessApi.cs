@@ -31,6 +31,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
 
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly bool _behindProxy;
+    private readonly Action<IServiceCollection>? _services;
     private HttpClient? _http;
     private bool _keepData;
 
@@ -38,8 +39,11 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     /// Every connection comes from <see cref="ProxyAddress"/>, a known proxy, so a request's <c>clientAddress</c> (sent as
     /// X-Forwarded-For) is the client address the API sees. TestServer leaves the connection's address unset otherwise.
     /// </param>
-    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, bool behindProxy = false)
+    /// <param name="services">Changes the test makes to the host's services (an in-memory trace exporter, say).</param>
+    public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, bool behindProxy = false,
+        Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("clouddeck-api-").FullName;
         _settings = settings ?? new Dictionary<string, string?>();
         _behindProxy = behindProxy;
@@ -89,6 +93,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             if (_behindProxy) services.AddSingleton<IStartupFilter>(new FromProxy());
+            _services?.Invoke(services);
         });
     }
 
