@@ -13,19 +13,18 @@ internal static class NeedDocker
 
     /// <summary>
     /// CloudDeck:Docker settings for a silo whose builds and servers use <paramref name="image"/> (for every framework and
-    /// for git) on <paramref name="daemon"/>; networks of the test's own, so tests beside each other do not share one.
+    /// for git) on <paramref name="daemon"/>. The networks are the defaults, made once per dockerd and shared by the tests:
+    /// each bridge network takes a subnet, and a dockerd has a few dozen.
     /// </summary>
-    public static Dictionary<string, string?> Settings(DockerDaemon daemon, string image, string network) => new()
+    public static Dictionary<string, string?> Settings(DockerDaemon daemon, string image) => new()
     {
         ["CloudDeck:Docker:Endpoint"] = daemon.Endpoint,
         ["CloudDeck:Docker:Images:node"] = image,
         ["CloudDeck:Docker:Images:git"] = image,
         ["CloudDeck:Docker:PullImages"] = "false",
-        ["CloudDeck:Docker:BuildNetwork"] = network + "-builds",
-        ["CloudDeck:Docker:ServerNetwork"] = network + "-servers",
     };
 
     /// <summary>The same settings as environment variables of an API process.</summary>
-    public static Dictionary<string, string?> Environment(DockerDaemon daemon, string image, string network) =>
-        Settings(daemon, image, network).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
+    public static Dictionary<string, string?> Environment(DockerDaemon daemon, string image) =>
+        Settings(daemon, image).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
 }
