@@ -37,14 +37,20 @@ public interface IServerGrain : IGrainWithStringKey
 /// <summary>
 /// How a server deployment runs: <paramref name="StartCommand"/> (a shell command, run in the deployment's files with
 /// <c>PORT</c> and the project's environment), and the path its health check GETs until it answers 2xx/3xx.
-/// <paramref name="Runtime"/> names the runtime target ("process" today; "docker" and "kubernetes" later).
+/// <paramref name="Runtime"/> is the runtime target it was built for ("process"); the silo's <c>CloudDeck:Servers:Runtime</c>
+/// decides where it runs. <paramref name="Framework"/> is the framework the build detected (a container runtime picks its
+/// image by it); null in deployments built before it was recorded.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.ServerSpec")]
-public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process);
+public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process, string? Framework = null);
 
 public static class ServerRuntimes
 {
+    /// <summary>Child processes of the silo, sandboxed (<c>CloudDeck:Servers:Runtime=process</c>, the default).</summary>
     public const string Process = "process";
+
+    /// <summary>Docker containers (<c>CloudDeck:Servers:Runtime=docker</c>).</summary>
+    public const string Docker = "docker";
 }
 
 /// <summary>An upstream the edge can reach: host (loopback in embedded mode, the silo's address in a cluster) and port.</summary>

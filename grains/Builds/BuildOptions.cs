@@ -1,4 +1,5 @@
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Docker;
 using CloudDeck.Grains.Processes;
 using CloudDeck.Grains.Sandbox;
 using Microsoft.Extensions.Configuration;
@@ -11,6 +12,12 @@ namespace CloudDeck.Grains.Builds;
 public sealed class BuildOptions
 {
     public const string Section = "CloudDeck:Builds";
+
+    /// <summary>
+    /// Where builds run: <c>local</c> (on this machine, in the bubblewrap sandbox: <see cref="LocalBuildExecutor"/>) or
+    /// <c>docker</c> (each step in a container: <see cref="DockerBuildExecutor"/>, settings under CloudDeck:Docker).
+    /// </summary>
+    public string Executor { get; set; } = BuildExecutors.Local;
 
     /// <summary>How long a build may run (from leaving the queue) before it is killed and ends timed_out.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -84,6 +91,8 @@ public sealed class BuildOptions
 
     private void Validate()
     {
+        Executor = Executor.Trim().ToLowerInvariant();
+        if (Executor is not (BuildExecutors.Local or BuildExecutors.Docker)) throw Invalid(nameof(Executor), "must be local or docker, for example CloudDeck__Builds__Executor=docker");
         if (Timeout <= TimeSpan.Zero) throw Invalid(nameof(Timeout), "must be a positive time span such as 00:30:00");
         // The reminders' smallest period: a shorter one would make every Queue fail when it registers its reminder.
         if (CheckPeriod < TimeSpan.FromMinutes(1)) throw Invalid(nameof(CheckPeriod), "must be at least 00:01:00 (the reminders' smallest period)");
@@ -109,11 +118,25 @@ public static class BuildServices
     /// <summary>The build pipeline of a silo: options (validated now, so a wrong one stops the start), the executor and the runs.</summary>
     public static IServiceCollection AddCloudDeckBuilds(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
-        services.AddSingleton(BuildOptions.Read(configuration, dataDirectory));
+        var options = BuildOptions.Read(configuration, dataDirectory);
+        services.AddSingleton(options);
         services.AddCloudDeckSandbox(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        if (options.Executor == BuildExecutors.Docker)
+        {
+            services.AddCloudDeckDocker(configuration);
+            services.TryAddSingleton<IBuildExecutor, DockerBuildExecutor>();
+        }
+
         services.TryAddSingleton<IBuildExecutor, LocalBuildExecutor>();
         services.TryAddSingleton<BuildRuns>();
         return services;
     }
+}
+
+/// <summary>The values of <c>CloudDeck:Builds:Executor</c>.</summary>
+public static class BuildExecutors
+{
+    public const string Local = "local";
+    public const string Docker = "docker";
 }

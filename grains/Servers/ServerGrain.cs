@@ -124,8 +124,9 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
                 ?? throw new ServerUnavailableException($"Deployment '{Id}' is not a server deployment that can run (static, deleted or failed).");
             _projectKey = launch.ProjectKey;
             var spec = launch.Manifest.Server!;
-            var runtime = runtimes.FirstOrDefault(r => r.Name == spec.Runtime)
-                ?? throw new ServerUnavailableException($"This silo has no '{spec.Runtime}' runtime for deployment '{Id}'.");
+            // The silo's setting decides, not the spec: a deployment runs wherever this silo runs servers.
+            var runtime = runtimes.FirstOrDefault(r => r.Name == options.Runtime)
+                ?? throw new ServerUnavailableException($"This silo has no '{options.Runtime}' runtime for deployment '{Id}'.");
             var environment = launch.Target == DeploymentTargets.Production ? ProjectEnvironments.Production : ProjectEnvironments.Preview;
             var plan = await GrainFactory.GetGrain<IProjectGrain>(launch.ProjectKey).GetBuildPlan(environment);
             if (_instance is not null) await StopInstanceAsync(ServerStates.Starting, null);

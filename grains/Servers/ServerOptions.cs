@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Docker;
 using CloudDeck.Grains.Sandbox;
 
 namespace CloudDeck.Grains.Servers;
@@ -9,6 +11,12 @@ namespace CloudDeck.Grains.Servers;
 public sealed class ServerOptions
 {
     public const string Section = "CloudDeck:Servers";
+
+    /// <summary>
+    /// Where server deployments run: <c>process</c> (child processes of the silo, sandboxed: <see cref="LocalProcessRuntime"/>)
+    /// or <c>docker</c> (containers: <see cref="DockerServerRuntime"/>, settings under CloudDeck:Docker).
+    /// </summary>
+    public string Runtime { get; set; } = ServerRuntimes.Process;
 
     /// <summary>Where each server deployment's files are placed to run (one directory per deployment, reused across restarts); default <c>&lt;data dir&gt;/servers</c>.</summary>
     public string? WorkDirectory { get; set; }
@@ -100,6 +108,12 @@ public sealed class ServerOptions
             throw new InvalidOperationException($"{Section}:MaxProcesses must be 0 (no limit) or at least 32, for example 1024.");
         }
 
+        options.Runtime = options.Runtime.Trim().ToLowerInvariant();
+        if (options.Runtime is not (ServerRuntimes.Process or ServerRuntimes.Docker))
+        {
+            throw new InvalidOperationException($"{Section}:Runtime must be process or docker, for example CloudDeck__Servers__Runtime=docker.");
+        }
+
         if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");
         if (options.StopGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:StopGrace must not be negative.");
         if (options.MaxRestartDelay < options.MinRestartDelay)
@@ -113,12 +127,20 @@ public sealed class ServerOptions
 
 public static class ServerServices
 {
-    /// <summary>Server deployments of a silo: options (validated now) and the local process runtime target.</summary>
+    /// <summary>Server deployments of a silo: options (validated now), the local process runtime and, when configured, the Docker one.</summary>
     public static IServiceCollection AddCloudDeckServers(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
-        services.AddSingleton(ServerOptions.Read(configuration, dataDirectory));
+        var options = ServerOptions.Read(configuration, dataDirectory);
+        services.AddSingleton(options);
         services.AddCloudDeckSandbox(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        if (options.Runtime == ServerRuntimes.Docker)
+        {
+            services.AddCloudDeckDocker(configuration);
+            services.TryAddSingleton<DockerServerRuntime>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerRuntime, DockerServerRuntime>(sp => sp.GetRequiredService<DockerServerRuntime>()));
+        }
+
         services.TryAddSingleton<LocalProcessRuntime>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerRuntime, LocalProcessRuntime>(sp => sp.GetRequiredService<LocalProcessRuntime>()));
         return services;

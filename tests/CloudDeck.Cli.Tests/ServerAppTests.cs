@@ -16,7 +16,7 @@ namespace CloudDeck.Cli.Tests;
 /// reverse proxy at its production URL; swaps under load, a health check that never passes, a SIGKILL.
 /// </summary>
 [Trait("needs", "pipeline")]
-public sealed class ServerAppTests : DeckProcessTest
+public class ServerAppTests : DeckProcessTest
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
 
@@ -30,6 +30,12 @@ public sealed class ServerAppTests : DeckProcessTest
     };
 
     public ServerAppTests() => Need.Component(NodeHarness.MissingReason);
+
+    /// <summary>Settings of the API beyond these tests' own (where servers run).</summary>
+    protected virtual Task<Dictionary<string, string?>> RuntimeSettingsAsync() => Task.FromResult(new Dictionary<string, string?>());
+
+    /// <summary>The app's server.js.</summary>
+    protected virtual string ServerScript => NodeUpstream.Script;
 
     [Fact]
     public async Task A_node_server_app_deploys_passes_its_health_check_and_answers_http_and_websocket_at_its_production_url()
@@ -179,6 +185,7 @@ public sealed class ServerAppTests : DeckProcessTest
     private async Task<(ApiHost Api, DeckUser User, HttpClient Http, string Repo)> ProjectAsync(string label, Dictionary<string, string?>? settings = null)
     {
         var merged = new Dictionary<string, string?>(Settings);
+        foreach (var (key, value) in await RuntimeSettingsAsync()) merged[key] = value;
         foreach (var (key, value) in settings ?? []) merged[key] = value;
         var api = await StartApiAsync(merged);
         var user = await SignUpAsync(api, "server@example.com");
@@ -200,7 +207,7 @@ public sealed class ServerAppTests : DeckProcessTest
             { "name": "node-server", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
               "packages": { "": { "name": "node-server", "version": "1.0.0" } } }
             """, Cancellation);
-        await File.WriteAllTextAsync(Path.Combine(repo, "server.js"), NodeUpstream.Script, Cancellation);
+        await File.WriteAllTextAsync(Path.Combine(repo, "server.js"), ServerScript, Cancellation);
         await File.WriteAllTextAsync(Path.Combine(repo, "label.txt"), label, Cancellation);
         await GitAsync(repo, "init", "-q", "-b", "main");
         await GitAsync(repo, "add", "-A");

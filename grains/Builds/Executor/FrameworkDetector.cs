@@ -69,7 +69,7 @@ public static partial class FrameworkDetector
         // A server deploys its whole built root and runs; the static output directory means nothing to it.
         var health = Blank(healthCheckPath) ? "/" : healthCheckPath!;
         var start = Blank(startCommand) ? DefaultStart(root, detected.Framework) : startCommand!;
-        return detected with { OutputDirectory = ".", GuessOutput = false, Server = new ServerSpec(start, health) };
+        return detected with { OutputDirectory = ".", GuessOutput = false, Server = new ServerSpec(start, health, Framework: detected.Framework) };
     }
 
     private static string DefaultStart(string root, string framework) => framework switch

@@ -98,7 +98,7 @@ public sealed class FrameworkDetectorTests : IDisposable
         var root = Fixture("node-server", ("package.json", """{"name":"api","scripts":{"start":"node server.js","build":"tsc"}}"""), ("package-lock.json", "{}"));
         var settings = FrameworkDetector.Detect(root, healthCheckPath: "/healthz");
         Assert.Equal(("node", "npm install --no-audit --no-fund", "npm run build", "."), Summary(settings));
-        Assert.Equal(new ServerSpec("npm start", "/healthz"), settings.Server);
+        Assert.Equal(new ServerSpec("npm start", "/healthz", Framework: Frameworks.Node), settings.Server);
 
         // A Vite app with a start script (vite preview) stays a static site, as before.
         var vite = Fixture("vite-preview", ("package.json", """{"scripts":{"start":"vite preview","build":"vite build"},"devDependencies":{"vite":"5"}}"""));
@@ -115,7 +115,7 @@ public sealed class FrameworkDetectorTests : IDisposable
         Assert.Equal("python", settings.Framework);
         Assert.Equal($"python3 -m pip install --no-cache-dir --disable-pip-version-check --target {FrameworkDetector.PythonPackages} -r requirements.txt",
             settings.InstallCommand);
-        Assert.Equal(new ServerSpec("python3 app.py", "/"), settings.Server);
+        Assert.Equal(new ServerSpec("python3 app.py", "/", Framework: Frameworks.Python), settings.Server);
         Assert.Throws<BuildStepFailedException>(() => FrameworkDetector.Detect(root, framework: "python"));
     }
 
@@ -137,7 +137,7 @@ public sealed class FrameworkDetectorTests : IDisposable
         var site = Fixture("static-with-start", ("index.html", "hi"), ("serve.sh", "busybox httpd -f -p $PORT"));
         var settings = FrameworkDetector.Detect(site, startCommand: "sh serve.sh", healthCheckPath: "/index.html");
         Assert.Equal(("static", "."), (settings.Framework, settings.OutputDirectory));
-        Assert.Equal(new ServerSpec("sh serve.sh", "/index.html"), settings.Server);
+        Assert.Equal(new ServerSpec("sh serve.sh", "/index.html", Framework: Frameworks.Static), settings.Server);
 
         var node = Fixture("node-own-start", ("package.json", """{"scripts":{"start":"node a.js"}}"""));
         Assert.Equal("node server.js", FrameworkDetector.Detect(node, startCommand: "node server.js").Server?.StartCommand);

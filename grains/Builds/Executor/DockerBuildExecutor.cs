@@ -1,0 +1,254 @@
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Docker;
+using CloudDeck.Grains.Projects;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Builds.Executor;
+
+/// <summary>
+/// Builds in Docker containers (<c>CloudDeck:Builds:Executor=docker</c>): the same pipeline as
+/// <see cref="LocalBuildExecutor"/> (a fresh work directory, the source, the framework's install and build commands, the
+/// output into the artifact store), but git and every command run in a container of their own from the framework's image
+/// (<see cref="DockerOptions.Images"/>) that sees only the build's source and home directories, bind-mounted. A step's
+/// output goes line by line into the build log (masked as ever); cancel kills the container; a container the OOM killer
+/// ended fails the build naming its memory limit. Containers of the build are removed whatever the end.
+/// </summary>
+public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngine docker, IServiceProvider services, ILogger<DockerBuildExecutor> logger)
+    : IBuildExecutor
+{
+    /// <summary>Where the work directory's parts are seen inside the containers.</summary>
+    private const string InsideSource = "/build/src";
+    private const string InsideHome = "/build/home";
+
+    private static readonly string[] Inherited = ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
+
+    private readonly DependencyCache _cache = new(options.CacheDirectory!, options.MaxCachedDependencySets);
+
+    private DockerEngine Engine => docker;
+
+    /// <summary>Memory and processes per container: CloudDeck:Builds:MemoryLimitMb and MaxProcesses.</summary>
+    private ContainerLimits Limits => ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses);
+
+    /// <summary>This platform instance's label on its build containers: the work directory is its own.</summary>
+    private string Owner => "builds:" + options.WorkDirectory;
+
+    public async Task<BuildOutcome> ExecuteAsync(BuildJob job, BuildContext context, CancellationToken cancellationToken)
+    {
+        var store = services.GetService<IArtifactStore>()
+            ?? throw new InvalidOperationException("No artifact store is configured in this silo (IArtifactStore).");
+        var log = context.Log;
+        if (await docker.UnavailableAsync(cancellationToken) is { } problem)
+        {
+            log.System(problem + ": nothing was run.");
+            throw new BuildStepFailedException(problem);
+        }
+
+        await docker.SweepAsync(Owner);
+        var work = Path.Combine(options.WorkDirectory!, job.BuildId);
+        var cacheSave = Task.FromResult(false);
+        try
+        {
+            await context.AdvanceAsync(BuildStatuses.Preparing, cancellationToken);
+            if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            var source = Directory.CreateDirectory(Path.Combine(work, "src")).FullName;
+            var home = Directory.CreateDirectory(Path.Combine(work, "home")).FullName;
+            var run = new StepRunner(this, job, source, home, log);
+
+            var plan = await context.Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(job.Organization, job.Project)).GetBuildPlan(job.Environment);
+            foreach (var value in plan.Environment.Values) log.Masker.AddSecret(value);
+            log.Masker.AddUrl(plan.Project.GitUrl);
+            var (uid, gid) = docker.User;
+            log.System($"Docker: every command runs in a container of its own as uid {uid}:{gid}, without capabilities, on network " +
+                $"{docker.Options.BuildNetwork} ({Limits.Describe()}); it sees only the build's source and home");
+            await docker.EnsureNetworkAsync(docker.Options.BuildNetwork);
+
+            if (job.Source.Files is { } files)
+            {
+                log.System($"Placing {files.Count} uploaded file(s)");
+                SourceFetcher.PlaceUpload(files, store, source, link: false);
+            }
+            else
+            {
+                var url = plan.Project.GitUrl ?? plan.Project.LocalPath
+                    ?? throw new BuildStepFailedException("The project has neither a git URL nor a local path to build from.");
+                var gitRef = job.Source.GitRef ?? job.Source.Branch ?? plan.Project.ProductionBranch;
+                var allowLocal = services.GetService<ProjectOptions>()?.AllowLocalSources == true;
+                await DockerGit.FetchAsync(run, url, gitRef, allowLocal, cancellationToken);
+            }
+
+            var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
+            SourceFetcher.EnsureNoLinks(source, root, "root_directory");
+            if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
+            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand,
+                plan.Project.OutputDirectory, plan.Project.StartCommand, plan.Project.HealthCheckPath);
+            var image = docker.Options.ImageFor(settings.Framework);
+            log.System($"Framework: {settings.Framework}; image: {image}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; " +
+                $"output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
+            if (settings.Server is { } server) log.System($"Server app: starts with `{server.StartCommand}`, health check GET {server.HealthCheckPath}");
+
+            await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
+            var environment = CommandEnvironment(job, plan);
+            var inside = InsideSource + "/" + Path.GetRelativePath(source, root).Replace('\\', '/');
+            if (settings.InstallCommand is not null || settings.BuildCommand is not null) await docker.EnsureImageAsync(image, log.System, cancellationToken);
+            if (settings.InstallCommand is { } install)
+            {
+                var key = settings.Lockfile is { } lockfile ? DependencyCache.KeyOf(root, lockfile, job.Organization) : null;
+                if (key is not null && await _cache.TryRestoreAsync(key, root, cancellationToken))
+                {
+                    log.System($"Restored node_modules from the dependency cache ({settings.Lockfile} sha256 {key[..12]}); install skipped");
+                }
+                else
+                {
+                    await run.StepAsync("install", image, install, inside, environment, cancellationToken);
+                    if (key is not null && _cache.SaveInBackground(key, root) is { } save)
+                    {
+                        log.System($"Saving node_modules to the dependency cache ({settings.Lockfile} sha256 {key[..12]}) beside the build");
+                        cacheSave = save;
+                    }
+                }
+            }
+
+            if (settings.BuildCommand is { } build) await run.StepAsync("build", image, build, inside, environment, cancellationToken);
+
+            await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
+            var outputDirectory = settings.OutputAfterBuild(root);
+            var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
+            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
+            SourceFetcher.EnsureNoLinks(source, output, "output_directory");
+            var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken, settings.Server is not null);
+            await store.GrantAsync(job.Organization, manifestFiles.Select(f => f.Sha256), cancellationToken);
+            var config = Path.Combine(root, "clouddeck.json");
+            var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
+            log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");
+            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing, settings.Server));
+        }
+        finally
+        {
+            var leftovers = await docker.RemoveAllAsync(ContainerLabels.Subject, job.BuildId);
+            if (leftovers > 0) LogLeftovers(job.BuildId, leftovers);
+            void Clean()
+            {
+                if (!options.KeepWorkDirectories) TryDelete(work);
+            }
+
+            if (cacheSave.IsCompleted) Clean();
+            else _ = cacheSave.ContinueWith(_ => Clean(), TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// The install and build commands' environment: HOME, TMPDIR, the locale, the platform's proxies, npm's cache in HOME
+    /// (never shared between tenants), then the project's variables, then CI. PATH is the image's.
+    /// </summary>
+    private static Dictionary<string, string> CommandEnvironment(BuildJob job, BuildPlan plan)
+    {
+        var environment = ToolchainEnvironment();
+        foreach (var (name, value) in plan.Environment) environment[name] = value;
+        environment["CI"] = "1";
+        environment["CLOUDDECK_ENVIRONMENT"] = job.Environment;
+        return environment;
+    }
+
+    internal static Dictionary<string, string> ToolchainEnvironment()
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in Inherited)
+        {
+            if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
+        }
+
+        environment["HOME"] = InsideHome;
+        environment["TMPDIR"] = "/tmp";
+        environment["LANG"] = "C.UTF-8";
+        environment["npm_config_cache"] = InsideHome + "/.npm";
+        environment["YARN_CACHE_FOLDER"] = InsideHome + "/.yarn-cache";
+        environment["npm_config_update_notifier"] = "false";
+        environment["npm_config_fund"] = "false";
+        return environment;
+    }
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete the work directory {Directory}", directory);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Build {BuildId}: removed {Count} leftover container(s)")]
+    private partial void LogLeftovers(string buildId, int count);
+
+    /// <summary>Runs one step of a build in a container of its own over the build's source and home.</summary>
+    internal sealed class StepRunner(DockerBuildExecutor executor, BuildJob job, string source, string home, BuildLogWriter log)
+    {
+        public BuildLogWriter Log => log;
+
+        public string Source => source;
+
+        public DockerEngine Docker => executor.Engine;
+
+        /// <summary>Runs <paramref name="command"/> with <c>/bin/sh -c</c> in <paramref name="directory"/> (a path inside).</summary>
+        /// <exception cref="BuildStepFailedException">It exited non-zero, or its memory limit ended it.</exception>
+        public async Task StepAsync(string step, string image, string command, string directory, IReadOnlyDictionary<string, string> environment,
+            CancellationToken cancellationToken)
+        {
+            log.System($"$ {command}");
+            var exit = await RunAsync("build", image, ["/bin/sh", "-c"], [command], directory, environment, [], cancellationToken);
+            if (exit != 0)
+            {
+                log.System($"The {step} command exited with code {exit}");
+                throw new BuildStepFailedException($"The {step} command exited with code {exit}", (int)exit);
+            }
+        }
+
+        /// <summary>One container to its end; answers its exit code. <paramref name="extraMounts"/> are shown read-only.</summary>
+        public async Task<long> RunAsync(string role, string image, IReadOnlyList<string> entrypoint, IReadOnlyList<string> command, string directory,
+            IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> extraMounts, CancellationToken cancellationToken)
+        {
+            await executor.HandOverAsync(source, home, cancellationToken);
+            var limits = executor.Limits;
+            List<ContainerMount> mounts = [new(source, InsideSource, true), new(home, InsideHome, true), .. extraMounts.Select(m => new ContainerMount(m, m, false))];
+            var spec = new ContainerSpec(role, executor.Owner, job.BuildId, image, entrypoint, command, directory, environment, mounts,
+                executor.Engine.Options.BuildNetwork, limits.MemoryLimitMb, limits.MaxProcesses);
+            await using var container = await ContainerSession.StartAsync(executor.Engine, spec, log.Write, cancellationToken);
+            ContainerExit exit;
+            using (cancellationToken.Register(() => _ = container.KillAsync()))
+            {
+                exit = await container.Exited;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            if (exit.OutOfMemory)
+            {
+                var message = $"The build ran out of memory (limit {limits.MemoryLimitMb} MiB for its container, CloudDeck:Builds:MemoryLimitMb)";
+                log.System(message);
+                throw new BuildStepFailedException(message, (int)exit.ExitCode);
+            }
+
+            return exit.ExitCode;
+        }
+    }
+
+    /// <summary>
+    /// The container user must own what it writes: the platform (root) hands it the source and home before each step
+    /// (<c>chown -R -h</c>: links are never followed), since it placed files there itself (an upload, a restored cache).
+    /// </summary>
+    private async Task HandOverAsync(string source, string home, CancellationToken cancellationToken)
+    {
+        if (!docker.ChownsWorkDirectories) return;
+        var (uid, gid) = docker.User;
+        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{uid}:{gid}", source, home }, RedirectStandardError = true };
+        using var chown = System.Diagnostics.Process.Start(info)!;
+        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
+        await chown.WaitForExitAsync(cancellationToken);
+        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directory to uid {uid}: {error.Trim()}");
+    }
+}

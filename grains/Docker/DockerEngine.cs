@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+
+namespace CloudDeck.Grains.Docker;
+
+/// <summary>
+/// dockerd, as the Docker build executor and server runtime use it (Docker.DotNet over the Engine API): networks and
+/// images made ready on first use, and tenant containers created with the same hardening every time: every capability
+/// dropped, no new privileges, a non-root user, a read-only root file system with a size-limited tmpfs <c>/tmp</c>,
+/// docker-init as PID 1, memory (no swap) and pids limits, only the mounts the spec names, never privileged, never the
+/// host's network.
+/// </summary>
+public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEngine> logger) : IDisposable
+{
+    private readonly Lazy<DockerClient> _client = new(() => new DockerClientConfiguration(new Uri(options.Endpoint)).CreateClient());
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _networks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _sweeps = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _pulls = new(1, 1);
+
+    public DockerOptions Options => options;
+
+    internal DockerClient Client => _client.Value;
+
+    /// <summary>The uid and gid tenant containers run as (see <see cref="DockerOptions.User"/>).</summary>
+    public (int Uid, int Gid) User { get; } = options.ContainerUser(GetUid() == 0, GetUid(), GetGid());
+
+    /// <summary>True when the platform can hand the work directories to <see cref="User"/> (it runs as root).</summary>
+    public bool ChownsWorkDirectories => GetUid() == 0;
+
+    /// <summary>Null when dockerd answers; otherwise why not, naming the endpoint and the setting.</summary>
+    public async Task<string?> UnavailableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var version = await Client.System.GetVersionAsync(cancellationToken);
+            LogConnected(options.Endpoint, version.Version, version.APIVersion);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return $"Docker does not answer at {options.Endpoint} (CloudDeck:Docker:Endpoint): {e.GetBaseException().Message}";
+        }
+    }
+
+    /// <summary>Creates the user-defined bridge network <paramref name="name"/> unless it exists (or is <c>none</c>).</summary>
+    public Task EnsureNetworkAsync(string name)
+    {
+        if (string.Equals(name, "none", StringComparison.OrdinalIgnoreCase)) return Task.CompletedTask;
+        var ensure = _networks.GetOrAdd(name, n => new Lazy<Task>(() => CreateNetworkAsync(n)));
+        if (ensure.Value.IsFaulted) _networks.TryRemove(new KeyValuePair<string, Lazy<Task>>(name, ensure));
+        return ensure.Value;
+    }
+
+    private async Task CreateNetworkAsync(string name)
+    {
+        try
+        {
+            await Client.Networks.InspectNetworkAsync(name);
+            return;
+        }
+        catch (DockerNetworkNotFoundException)
+        {
+        }
+
+        try
+        {
+            await Client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+            {
+                Name = name, Driver = "bridge", CheckDuplicate = true,
+                Labels = new Dictionary<string, string> { [ContainerLabels.Role] = "network" },
+                // No container-to-container traffic on it: where dockerd manages iptables, this is enforced.
+                Options = new Dictionary<string, string> { ["com.docker.network.bridge.enable_icc"] = "false" },
+            });
+            LogNetworkCreated(name);
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // Another silo made it first.
+        }
+    }
+
+    /// <summary>Makes sure dockerd has <paramref name="image"/>: pulls it when allowed, else fails naming it.</summary>
+    /// <exception cref="InvalidOperationException">The image is not there and could not be pulled; the message says which and why.</exception>
+    public async Task EnsureImageAsync(string image, Action<string> log, CancellationToken cancellationToken)
+    {
+        if (await HasImageAsync(image, cancellationToken)) return;
+        if (!options.PullImages)
+        {
+            throw new InvalidOperationException($"The image {image} is not on this Docker host, and CloudDeck:Docker:PullImages is off.");
+        }
+
+        await _pulls.WaitAsync(cancellationToken);
+        try
+        {
+            if (await HasImageAsync(image, cancellationToken)) return;
+            log($"Pulling the image {image}");
+            string? error = null;
+            try
+            {
+                await Client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = image }, null,
+                    new Progress<JSONMessage>(m => error = m.Error?.Message ?? m.ErrorMessage ?? error), cancellationToken);
+            }
+            catch (DockerApiException e)
+            {
+                error = e.ResponseBody;
+            }
+
+            if (!await HasImageAsync(image, cancellationToken))
+            {
+                throw new InvalidOperationException($"The image {image} could not be pulled ({error ?? "no reason given"}); set CloudDeck:Docker:Images to an image this Docker host has.");
+            }
+        }
+        finally
+        {
+            _pulls.Release();
+        }
+    }
+
+    private async Task<bool> HasImageAsync(string image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.Images.InspectImageAsync(image, cancellationToken);
+            return true;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes the containers an earlier run of the same platform instance (<paramref name="owner"/>) left behind, once per
+    /// process: a silo that was killed could not stop them.
+    /// </summary>
+    public Task SweepAsync(string owner) => _sweeps.GetOrAdd(owner, o => new Lazy<Task>(() => RemoveAllAsync(ContainerLabels.Owner, o))).Value;
+
+    /// <summary>Removes (killing) every container whose label <paramref name="label"/> is <paramref name="value"/>.</summary>
+    public async Task<int> RemoveAllAsync(string label, string value)
+    {
+        var found = await Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{label}={value}"] = true } },
+        });
+        foreach (var container in found) await RemoveAsync(container.ID);
+        return found.Count;
+    }
+
+    /// <summary>Kills and removes a container; one that is already gone is fine.</summary>
+    public async Task RemoveAsync(string id)
+    {
+        try
+        {
+            await Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // Removal already in progress.
+        }
+    }
+
+    /// <summary>Creates the container (not started) and answers its id.</summary>
+    public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellationToken)
+    {
+        var host = new HostConfig
+        {
+            Mounts = [.. spec.Mounts.Select(m => new Mount { Type = "bind", Source = m.Source, Target = m.Target, ReadOnly = !m.Writable })],
+            NetworkMode = spec.Network,
+            CapDrop = ["ALL"],
+            SecurityOpt = ["no-new-privileges"],
+            Privileged = false,
+            ReadonlyRootfs = options.ReadOnlyRootFilesystem,
+            Tmpfs = new Dictionary<string, string> { ["/tmp"] = $"rw,nosuid,nodev,size={options.TmpSizeMb}m,mode=1777" },
+            Init = true,
+            IpcMode = "private",
+        };
+        if (spec.MemoryLimitMb is { } memory)
+        {
+            host.Memory = memory * 1024L * 1024L;
+            host.MemorySwap = host.Memory;
+        }
+
+        if (spec.MaxProcesses is { } processes) host.PidsLimit = processes;
+        Dictionary<string, EmptyStruct>? exposed = null;
+        if (spec.Port is { } port)
+        {
+            var key = port.ContainerPort.ToString(CultureInfo.InvariantCulture) + "/tcp";
+            exposed = new Dictionary<string, EmptyStruct> { [key] = default };
+            host.PortBindings = new Dictionary<string, IList<PortBinding>>
+            {
+                [key] = [new PortBinding { HostIP = port.HostAddress, HostPort = port.HostPort.ToString(CultureInfo.InvariantCulture) }],
+            };
+        }
+
+        var created = await Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = $"clouddeck-{spec.Role}-{spec.Subject}-{Guid.NewGuid().ToString("N")[..8]}",
+            Image = spec.Image,
+            Entrypoint = [.. spec.Entrypoint],
+            Cmd = [.. spec.Command],
+            WorkingDir = spec.WorkingDirectory,
+            Env = [.. spec.Environment.Select(e => $"{e.Key}={e.Value}")],
+            User = $"{User.Uid}:{User.Gid}",
+            Labels = new Dictionary<string, string>
+            {
+                [ContainerLabels.Role] = spec.Role, [ContainerLabels.Owner] = spec.Owner, [ContainerLabels.Subject] = spec.Subject,
+            },
+            ExposedPorts = exposed,
+            AttachStdout = true,
+            AttachStderr = true,
+            OpenStdin = false,
+            Tty = false,
+            HostConfig = host,
+        }, cancellationToken);
+        return created.ID;
+    }
+
+    public void Dispose()
+    {
+        if (_client.IsValueCreated) _client.Value.Dispose();
+        _pulls.Dispose();
+    }
+
+    private static int GetUid() => OperatingSystem.IsWindows() ? -1 : (int)Native.GetUid();
+
+    private static int GetGid() => OperatingSystem.IsWindows() ? -1 : (int)Native.GetGid();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Docker at {Endpoint}: Engine {Version}, API {ApiVersion}")]
+    private partial void LogConnected(string endpoint, string version, string apiVersion);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created the Docker network {Network} (bridge, no traffic between containers)")]
+    private partial void LogNetworkCreated(string network);
+
+    private static class Native
+    {
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getuid")]
+        internal static extern uint GetUid();
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getgid")]
+        internal static extern uint GetGid();
+    }
+}

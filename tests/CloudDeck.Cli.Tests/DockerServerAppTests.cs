@@ -1,0 +1,37 @@
+using CloudDeck.Api.Tests.Edge;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Cli.Tests;
+
+/// <summary>
+/// Every server app test of <see cref="ServerAppTests"/> with the app built and run in Docker (CloudDeck:Builds:Executor and
+/// CloudDeck:Servers:Runtime docker, on a real dockerd with the node image made from this machine's files): it answers
+/// HTTP and WebSocket through the edge at its production URL, swaps under load with no failed request, keeps production
+/// when a new one never gets healthy, and a SIGKILLed container is restarted.
+/// </summary>
+[Trait("needs", "docker")]
+public sealed class DockerServerAppTests : ServerAppTests
+{
+    protected override async Task<Dictionary<string, string?>> RuntimeSettingsAsync()
+    {
+        var (daemon, image) = await NeedDocker.ImageAsync();
+        var settings = NeedDocker.Environment(daemon, image);
+        settings["CloudDeck__Builds__Executor"] = "docker";
+        settings["CloudDeck__Servers__Runtime"] = "docker";
+        return settings;
+    }
+
+    /// <summary>
+    /// The same app listening on all interfaces: in a container, the published port reaches the app at the container's own
+    /// address, never its loopback (as on Render or Cloud Run, a containerized app binds 0.0.0.0).
+    /// </summary>
+    protected override string ServerScript
+    {
+        get
+        {
+            const string loopback = "server.listen(port, '127.0.0.1',";
+            Assert.Contains(loopback, NodeUpstream.Script, StringComparison.Ordinal);
+            return NodeUpstream.Script.Replace(loopback, "server.listen(port, '0.0.0.0',", StringComparison.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using CloudDeck.GrainInterfaces.Builds;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.Grains.Builds;
+using CloudDeck.Grains.Docker;
+using CloudDeck.Grains.Servers;
+using CloudDeck.Testing;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Configuration;
+
+namespace CloudDeck.Grains.Tests.Builds;
+
+/// <summary>
+/// The Docker build executor (CloudDeck:Builds:Executor=docker) on a real dockerd, with the node image made from this
+/// machine's files (<see cref="NodeImage"/>): who a step runs as, its log, its memory limit, cancel, a git source.
+/// </summary>
+[Trait("needs", "docker")]
+public sealed class DockerBuildTests
+{
+    private const string WhoAmI =
+        "echo \"uid=$(id -u)\"; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo \"home=$HOME tmp=$TMPDIR\"; " +
+        "touch /usr/written 2>/dev/null && echo 'root writable' || echo 'root read-only'; echo 'to stderr' >&2; " +
+        "node -e 'console.log(\"node \" + process.version)'; mkdir -p out && echo ok > out/index.html";
+
+    /// <summary>64 MiB Buffers, touched, up to 1.5 GiB: the container's memory limit ends it long before.</summary>
+    private const string BufferHog =
+        "const held = []; for (let i = 0; i < 24; i++) { held.push(Buffer.alloc(64 * 1024 * 1024, 1)); console.log('holding ' + (i + 1) * 64 + ' MiB'); }";
+
+    [Fact]
+    public async Task A_docker_build_runs_each_step_in_a_container_as_a_non_root_uid_without_capabilities_on_a_read_only_root_and_logs_each_line()
+    {
+        await using var docker = await DockerSiloAsync();
+        var silo = docker.Silo;
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "who", new ProjectSettings(Framework: "other", BuildCommand: WhoAmI, OutputDirectory: "out"));
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["README.md"] = "hello" });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "who", new DeploymentSource(Files: files));
+        var log = await silo.LogUntilEndAsync(queued.Id);
+        var text = log.Select(l => l.Text).ToList();
+
+        Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", text));
+        Assert.Contains(text, l => l.StartsWith("Docker: every command runs in a container of its own as uid 10001:10001", StringComparison.Ordinal));
+        Assert.Contains(text, l => l.StartsWith($"Framework: other; image: {docker.Image};", StringComparison.Ordinal));
+        Assert.Contains("uid=10001", text);
+        Assert.Contains("CapEff:\t0000000000000000", text);
+        Assert.Contains("NoNewPrivs:\t1", text);
+        Assert.Contains("home=/build/home tmp=/tmp", text);
+        Assert.Contains("root read-only", text);
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.Stderr && l.Text == "to stderr");
+        Assert.Contains(text, l => l.StartsWith("node v", StringComparison.Ordinal));
+        var (_, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
+        Assert.Equal("ok\n", silo.ReadStored(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+        Assert.Empty(await docker.ContainersOfAsync(queued.Id));
+    }
+
+    [Fact]
+    public async Task A_docker_build_past_its_memory_limit_fails_with_a_message_naming_the_limit()
+    {
+        await using var docker = await DockerSiloAsync(new() { ["CloudDeck:Builds:MemoryLimitMb"] = "128" });
+        var silo = docker.Silo;
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "hog", new ProjectSettings(Framework: "other", BuildCommand: "node hog.js", OutputDirectory: "."));
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["hog.js"] = BufferHog });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "hog", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(queued.Id);
+
+        var done = await build.Get(owner);
+        var stored = await silo.StoredLogAsync(queued.Id);
+        const string message = "The build ran out of memory (limit 128 MiB for its container, CloudDeck:Builds:MemoryLimitMb)";
+        Assert.True(done.Status == BuildStatuses.Failed, string.Join("\n", stored.Select(l => l.Text)));
+        Assert.Equal(message, done.Error);
+        Assert.Contains(stored, l => l.Stream == BuildLogStreams.System && l.Text == "Build failed: " + message);
+        Assert.DoesNotContain(stored, l => l.Text == "holding 1536 MiB");
+        Assert.Equal(DeploymentStatuses.Failed, (await silo.DeploymentResultAsync(owner, deploymentId)).Status);
+        Assert.Empty(await docker.ContainersOfAsync(queued.Id));
+    }
+
+    [Fact]
+    public async Task Canceling_a_docker_build_kills_its_container()
+    {
+        await using var docker = await DockerSiloAsync();
+        var silo = docker.Silo;
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        await silo.CreateProjectAsync(owner, org, "slow", new ProjectSettings(Framework: "other",
+            BuildCommand: "echo \"$((6 * 7)) started\"; sleep 600 & sleep 600; wait", OutputDirectory: "."));
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["index.html"] = "hi" });
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "slow", new DeploymentSource(Files: files));
+        // Not the command line the log shows first: what the running command printed.
+        await silo.WaitForLineAsync(queued.Id, "42 started");
+        var running = Assert.Single(await docker.ContainersOfAsync(queued.Id));
+        Assert.Equal("running", running.State);
+
+        var canceled = await build.Cancel(owner);
+
+        Assert.Equal(BuildStatuses.Canceled, canceled.Status);
+        Assert.Empty(await docker.ContainersOfAsync(queued.Id));
+        var log = await silo.StoredLogAsync(queued.Id);
+        Assert.Contains(log, l => l.Stream == BuildLogStreams.System && l.Text.StartsWith($"Canceled by user {owner.UserId}", StringComparison.Ordinal));
+        Assert.Equal(DeploymentStatuses.Canceled, (await silo.DeploymentResultAsync(owner, deploymentId)).Status);
+    }
+
+    [Fact]
+    public async Task A_docker_build_clones_its_git_source_in_a_container_of_the_git_image()
+    {
+        Need.Component(Requirement.Check(Tools.Has("git"), "git", "apt-get install git"));
+        await using var docker = await DockerSiloAsync();
+        var silo = docker.Silo;
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        var repository = Directory.CreateDirectory(Path.Combine(silo.Directory, "repo")).FullName;
+        Dictionary<string, string> identity = new()
+        {
+            ["GIT_AUTHOR_NAME"] = "Test", ["GIT_AUTHOR_EMAIL"] = "test@example.com", ["GIT_COMMITTER_NAME"] = "Test", ["GIT_COMMITTER_EMAIL"] = "test@example.com",
+        };
+        await Tools.RunAsync("git", ["init", "--quiet", "--initial-branch", "main"], repository, identity);
+        await File.WriteAllTextAsync(Path.Combine(repository, "index.html"), "from git", TestContext.Current.CancellationToken);
+        await Tools.RunAsync("git", ["add", "."], repository, identity);
+        await Tools.RunAsync("git", ["commit", "--quiet", "-m", "v1"], repository, identity);
+        await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings(LocalPath: repository));
+
+        var (build, deploymentId, queued) = await silo.QueueAsync(owner, org, "web", new DeploymentSource(GitRef: "main"));
+        var log = await silo.LogUntilEndAsync(queued.Id);
+
+        Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
+        Assert.Contains(log, l => l.Text.StartsWith("Cloning file://", StringComparison.Ordinal));
+        var (_, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
+        Assert.Equal("from git", silo.ReadStored(manifest!.Files.Single(f => f.Path == "index.html").Sha256));
+    }
+
+    [Fact]
+    public void Docker_settings_are_checked_at_start_and_a_wrong_one_stops_it_naming_the_setting()
+    {
+        static string Refusal(Func<IConfiguration, object> read, params (string Key, string Value)[] settings) =>
+            Assert.Throws<InvalidOperationException>(() => read(new ConfigurationBuilder()
+                .AddInMemoryCollection(settings.ToDictionary(s => s.Key, s => (string?)s.Value)).Build())).Message;
+
+        var defaults = DockerOptions.Read(new ConfigurationBuilder().Build());
+        Assert.Equal("unix:///var/run/docker.sock", defaults.Endpoint);
+        Assert.Equal("node:20", defaults.ImageFor("vite"));
+        Assert.Equal("python:3.12", defaults.ImageFor("python"));
+        Assert.Equal("mcr.microsoft.com/dotnet/sdk:10.0", defaults.ImageFor("dotnet"));
+        Assert.Equal("node:22", DockerOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(
+            new Dictionary<string, string?> { ["CloudDeck:Docker:Images:vite"] = "node:22" }).Build()).ImageFor("vite"));
+
+        Assert.Contains("CloudDeck:Docker:BuildNetwork must not be host", Refusal(DockerOptions.Read, ("CloudDeck:Docker:BuildNetwork", "host")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:ServerNetwork", Refusal(DockerOptions.Read, ("CloudDeck:Docker:ServerNetwork", "none")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:User must be a non-root uid", Refusal(DockerOptions.Read, ("CloudDeck:Docker:User", "0")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:Endpoint", Refusal(DockerOptions.Read, ("CloudDeck:Docker:Endpoint", "/var/run/docker.sock")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:Images:node", Refusal(DockerOptions.Read, ("CloudDeck:Docker:Images:node", "not an image")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Builds:Executor must be local or docker",
+            Refusal(c => BuildOptions.Read(c, Path.GetTempPath()), ("CloudDeck:Builds:Executor", "kubernetes")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Servers:Runtime must be process or docker",
+            Refusal(c => ServerOptions.Read(c, Path.GetTempPath()), ("CloudDeck:Servers:Runtime", "vm")), StringComparison.Ordinal);
+    }
+
+    private static async Task<DockerSilo> DockerSiloAsync(Dictionary<string, string?>? settings = null)
+    {
+        var (daemon, image) = await NeedDocker.ImageAsync();
+        var all = NeedDocker.Settings(daemon, image);
+        all["CloudDeck:Builds:Executor"] = "docker";
+        foreach (var (key, value) in settings ?? []) all[key] = value;
+        return new DockerSilo(await BuildSilo.StartAsync(all), daemon, image);
+    }
+
+    private sealed record DockerSilo(BuildSilo Silo, DockerDaemon Daemon, string Image) : IAsyncDisposable
+    {
+        /// <summary>The containers dockerd still has for a build (running or not).</summary>
+        public async Task<IList<ContainerListResponse>> ContainersOfAsync(string buildId)
+        {
+            using var client = Daemon.CreateClient();
+            return await client.Containers.ListContainersAsync(new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Subject}={buildId}"] = true } },
+            }, TestContext.Current.CancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => Silo.DisposeAsync();
+    }
+}
