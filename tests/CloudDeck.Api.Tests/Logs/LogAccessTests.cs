@@ -89,7 +89,7 @@ public sealed class LogAccessTests : IAsyncDisposable
         Need.Component(NodeHarness.MissingReason);
         var (owner, buildId, deploymentId) = await OrganizationWithLogsAsync();
         // A second login of the same account, which stays signed in: logging out ends one login, not the account's.
-        var other = new Account(owner.Email, owner.Password, owner.UserId, owner.PersonalOrganization);
+        var other = new Account(owner.Email, owner.Password) { UserId = owner.UserId, PersonalOrganization = owner.PersonalOrganization };
         await _api.LoginAsync(other);
 
         var follows = await FollowAsync(owner.AccessToken!, buildId, deploymentId);

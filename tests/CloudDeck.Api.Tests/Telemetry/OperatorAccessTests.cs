@@ -87,7 +87,7 @@ public sealed class OperatorAccessTests
 
         await using var again = new InProcessApi(api.DataDirectory);
         var later = await again.SignUpAndLoginAsync("later@example.test", verifyEmail: true);
-        var first = new Account("first@example.test", InProcessApi.Password, "", "");
+        var first = new Account("first@example.test", InProcessApi.Password);
         await again.LoginAsync(first);
 
         Assert.Equal(HttpStatusCode.NotFound, (await again.GetAsync("/_operator/dashboard/", later.AccessToken)).Status);
