@@ -40,6 +40,10 @@ internal sealed class ApiServer : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = dataDirectory,
+            // The benchmark account cannot verify its email (no mail leaves the process): it may upload and deploy what its runs need.
+            ["CloudDeck__Accounts__UnverifiedStorageAllowanceMb"] = "1000000",
+            ["CloudDeck__Accounts__UnverifiedDeployments"] = "1000000",
+            ["CloudDeck__Plans__Hobby__StorageMb"] = "-1",
             ["CloudDeck__StorageProvider"] = null,
             ["CloudDeck__PostgresConnectionString"] = null,
             ["Logging__LogLevel__Default"] = "Warning",

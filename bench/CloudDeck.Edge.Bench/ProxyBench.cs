@@ -36,6 +36,10 @@ internal static class ProxyBench
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = Path.Combine(work, "data"),
+            // The benchmark account cannot verify its email (no mail leaves the process): it may upload and deploy what its runs need.
+            ["CloudDeck__Accounts__UnverifiedStorageAllowanceMb"] = "1000000",
+            ["CloudDeck__Accounts__UnverifiedDeployments"] = "1000000",
+            ["CloudDeck__Plans__Hobby__StorageMb"] = "-1",
             ["CloudDeck__Projects__AllowLocalSources"] = "true",
             // Idle previews stop after a second of no requests, so that a cold start can be measured again and again.
             ["CloudDeck__Servers__PreviewIdleTimeout"] = "00:00:01",

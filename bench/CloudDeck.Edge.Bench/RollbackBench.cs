@@ -27,6 +27,10 @@ internal static class RollbackBench
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = data,
+            // The benchmark account cannot verify its email (no mail leaves the process): it may upload and deploy what its runs need.
+            ["CloudDeck__Accounts__UnverifiedStorageAllowanceMb"] = "1000000",
+            ["CloudDeck__Accounts__UnverifiedDeployments"] = "1000000",
+            ["CloudDeck__Plans__Hobby__StorageMb"] = "-1",
             ["Logging__LogLevel__Default"] = "Warning",
         }, Path.GetDirectoryName(dll));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };

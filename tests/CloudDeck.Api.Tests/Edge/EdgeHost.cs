@@ -1,9 +1,11 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Edge;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Artifacts;
@@ -98,7 +100,15 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
             const string email = "owner@acme.test";
             var signedUp = await Grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "correct horse battery staple", "Owner", "10.0.0.1"))
                            ?? throw new InvalidOperationException($"{email} already has an account.");
-            var owner = new Caller(signedUp.Account.UserId, email, "10.0.0.1");
+            // Verified, as an account must be to deploy more than a few times (CloudDeck:Accounts:UnverifiedDeployments).
+            var message = (await Grains.GetGrain<IOutboxGrain>(EmailAddresses.Normalize(email)).List()).Last(m => m.Kind == OutboxKinds.EmailVerification);
+            var token = System.Web.HttpUtility.ParseQueryString(new Uri(message.Link).Query)["token"];
+            using (var verified = await Http.PostAsync("/api/v1/auth/verify-email", JsonContent.Create(new { token }), TestContext.Current.CancellationToken))
+            {
+                Assert.True(verified.IsSuccessStatusCode, $"verify-email answered {(int)verified.StatusCode}");
+            }
+
+            var owner = new Caller(signedUp.Account.UserId, email, "10.0.0.1", EmailVerified: true);
             await Grains.GetGrain<IOrganizationGrain>(Organization).Create(owner, "Acme", personal: false);
             await Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(Organization, Project)).Create(owner, new ProjectSettings(Name: Project, Framework: "static"));
             return _owner = owner;
