@@ -79,6 +79,10 @@ public static class CloudDeckDefaults
                 .AddSource(ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.RuntimeActivitySourceName,
                     ActivitySources.StorageActivitySourceName, CloudDeckActivities.SourceName)
                 .AddNpgsql());
+            if (string.IsNullOrWhiteSpace(configuration["OTEL_TRACES_SAMPLER"]))
+            {
+                otel.WithTracing(tracing => tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.TraceSampleRatio))));
+            }
         }
 
         if (telemetry.ExportsOtlp)

@@ -17,6 +17,13 @@ public sealed class TelemetryOptions
     /// <summary>Record traces. Unset: only when an OTLP endpoint is set, since spans nobody exports cost for nothing.</summary>
     public bool? Tracing { get; set; }
 
+    /// <summary>
+    /// The share of traces recorded, decided at the trace's root (a span whose caller sampled it is always recorded):
+    /// every request of a hot path traced and exported costs more than half its throughput. <c>OTEL_TRACES_SAMPLER</c>,
+    /// when set, decides instead.
+    /// </summary>
+    public double TraceSampleRatio { get; set; } = 0.1;
+
     /// <summary>Set from <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or a per-signal endpoint): export traces, metrics and logs over OTLP.</summary>
     public bool ExportsOtlp { get; private set; }
 
@@ -29,6 +36,11 @@ public sealed class TelemetryOptions
         {
             "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         }.Any(name => !string.IsNullOrWhiteSpace(configuration[name]));
+        if (options.TraceSampleRatio is < 0 or > 1 || double.IsNaN(options.TraceSampleRatio))
+        {
+            throw new InvalidOperationException($"{Section}:TraceSampleRatio must be from 0 to 1 (was {options.TraceSampleRatio}; for example 0.1 records one trace in ten).");
+        }
+
         return options;
     }
 }

@@ -3,8 +3,9 @@ using System.Globalization;
 using CloudDeck.Telemetry.Bench;
 
 // ./build.sh bench telemetry [--connections 32] [--duration 10] [--warmup 5] [--rounds 3] [--licenses 50]
-// Two API processes set up alike, one with telemetry off (CloudDeck:Telemetry:Enabled=false), one exporting traces,
-// metrics and logs over OTLP/HTTP to a receiver in this process; rounds alternate between them, best of each.
+// API processes set up alike: telemetry off (CloudDeck:Telemetry:Enabled=false); exporting traces (the default one in
+// ten), metrics and logs over OTLP/HTTP to a receiver in this process; and the same with every trace recorded, for what
+// full tracing costs. Rounds alternate between them, best of each; the target is on / off >= 0.9.
 var connections = Arg("--connections", 32);
 var duration = TimeSpan.FromSeconds(Arg("--duration", 10));
 var warmup = TimeSpan.FromSeconds(Arg("--warmup", 5));
@@ -14,14 +15,17 @@ var licenses = Arg("--licenses", 50);
 await using var receiver = await OtlpReceiver.StartAsync();
 Console.WriteLine($"telemetry: OTLP/HTTP receiver at {receiver.Endpoint}; {connections} callers, {rounds} rounds of {duration.TotalSeconds:0} s");
 await using var off = await ApiUnderTest.StartAsync("telemetry off", new Dictionary<string, string?> { ["CloudDeck__Telemetry__Enabled"] = "false" }, licenses);
-await using var on = await ApiUnderTest.StartAsync("telemetry on (OTLP)", new Dictionary<string, string?>
+Dictionary<string, string?> Otlp(string? sampler) => new()
 {
     ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint.ToString().TrimEnd('/'),
     ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
     // Export often, so the exporting's cost falls inside the measured seconds.
     ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
     ["OTEL_BSP_SCHEDULE_DELAY"] = "500",
-}, licenses);
+    ["OTEL_TRACES_SAMPLER"] = sampler,
+};
+await using var on = await ApiUnderTest.StartAsync("telemetry on (OTLP)", Otlp(null), licenses);
+await using var all = await ApiUnderTest.StartAsync("on, every trace", Otlp("parentbased_always_on"), licenses);
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, AutomaticDecompression = System.Net.DecompressionMethods.None })
 {
@@ -51,11 +55,11 @@ Func<int, long, Task> Edge(ApiUnderTest api) => async (_, _) =>
 var results = new Dictionary<(string Load, ApiUnderTest Api), double>();
 foreach (var (load, run) in new (string, Func<ApiUnderTest, Func<int, long, Task>>)[] { ("license validations/s", Validate), ("edge requests/s", Edge) })
 {
-    foreach (var api in new[] { off, on }) await ThroughputAsync(connections, warmup, run(api));
+    foreach (var api in new[] { off, on, all }) await ThroughputAsync(connections, warmup, run(api));
     for (var round = 0; round < rounds; round++)
     {
         // Alternating, and the order swapped each round, so neither side always runs on a warmer or colder machine.
-        foreach (var api in round % 2 == 0 ? new[] { off, on } : [on, off])
+        foreach (var api in round % 2 == 0 ? new[] { off, on, all } : [all, on, off])
         {
             var rate = await ThroughputAsync(connections, duration, run(api));
             Console.WriteLine($"  round {round + 1}: {load} {api}: {ApiUnderTest.Format(rate)}");
@@ -66,13 +70,16 @@ foreach (var (load, run) in new (string, Func<ApiUnderTest, Func<int, long, Task
 
 Console.WriteLine();
 Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd}; {Environment.ProcessorCount} cores; OTLP receiver took {receiver.Requests:N0} requests, {receiver.Bytes / 1024.0 / 1024.0:F1} MiB");
-Console.WriteLine("| load | telemetry off | telemetry on (OTLP) | on / off |");
-Console.WriteLine("| --- | --: | --: | --: |");
+Console.WriteLine("| load | telemetry off | on (OTLP, 1 trace in 10) | on / off | on, every trace | every trace / off |");
+Console.WriteLine("| --- | --: | --: | --: | --: | --: |");
 foreach (var load in new[] { "license validations/s", "edge requests/s" })
 {
-    var (offRate, onRate) = (results[(load, off)], results[(load, on)]);
-    Console.WriteLine($"| {load} | {ApiUnderTest.Format(offRate)} | {ApiUnderTest.Format(onRate)} | {(onRate / offRate).ToString("F2", CultureInfo.InvariantCulture)}× |");
+    var (offRate, onRate, allRate) = (results[(load, off)], results[(load, on)], results[(load, all)]);
+    Console.WriteLine($"| {load} | {ApiUnderTest.Format(offRate)} | {ApiUnderTest.Format(onRate)} | {Ratio(onRate, offRate)} | " +
+                      $"{ApiUnderTest.Format(allRate)} | {Ratio(allRate, offRate)} |");
 }
+
+static string Ratio(double value, double baseline) => (value / baseline).ToString("F2", CultureInfo.InvariantCulture) + "×";
 
 if (receiver.Requests == 0) throw new InvalidOperationException("The OTLP receiver got nothing: the 'on' process exported nothing.");
 return 0;

@@ -11,7 +11,7 @@ namespace CloudDeck.Api.Tests.Accounts;
 /// owner of "acme", must answer the status docs/api.md documents. The routes come from the app's
 /// EndpointDataSource, so a route added without a row here (or in docs/api.md) fails this test.
 /// </summary>
-public sealed class AuthorizationMatrixTests : IAsyncDisposable
+public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
 {
     private static readonly string[] CallerNames = ["anonymous", "outsider", "viewer", "developer", "admin", "owner"];
 
@@ -35,42 +35,14 @@ public sealed class AuthorizationMatrixTests : IAsyncDisposable
 
     private static int[] SignedIn(int status) => [401, status, status, status, status, status];
 
-    private static int[] Operator() => [401, 404, 404, 404, 404, 404];
-
     private static int[] Org(int viewer, int developer, int admin, int owner) => [401, 404, viewer, developer, admin, owner];
 
     private static Func<Account?, Task<(string, object?)>> Fixed(string path, object? body = null) => _ => Task.FromResult<(string, object?)>((path, body));
 
-    private Dictionary<string, Row> Matrix() => new()
+    private Dictionary<string, Row> RouteRows() => new()
     {
         ["GET /healthz"] = new(Everyone(200), Fixed("/healthz")),
         ["GET /openapi/{documentName}.json"] = new(Everyone(200), Fixed("/openapi/v1.json")),
-        ["ANY /readyz"] = new(Everyone(200), Fixed("/readyz"), Method: "GET"),
-        // Platform operators only: no caller of this matrix is one (CloudDeck:Operators:Emails names someone else).
-        ["ANY /metrics"] = new(Operator(), Fixed("/metrics"), Method: "GET"),
-        ["GET /_operator/dashboard"] = new(Operator(), Fixed("/_operator/dashboard/")),
-        ["GET /_operator/dashboard/index.html"] = new(Operator(), Fixed("/_operator/dashboard/index.html")),
-        ["GET /_operator/dashboard/favicon.ico"] = new(Operator(), Fixed("/_operator/dashboard/favicon.ico")),
-        ["GET /_operator/dashboard/index.min.js"] = new(Operator(), Fixed("/_operator/dashboard/index.min.js")),
-        ["GET /_operator/dashboard/index.css"] = new(Operator(), Fixed("/_operator/dashboard/index.css")),
-        ["GET /_operator/dashboard/fonts/{**path}"] = new(Operator(), Fixed("/_operator/dashboard/fonts/roboto.woff2")),
-        ["GET /_operator/dashboard/img/{**path}"] = new(Operator(), Fixed("/_operator/dashboard/img/roboto.woff2")),
-        ["GET /_operator/dashboard/version"] = new(Operator(), Fixed("/_operator/dashboard/version")),
-        ["GET /_operator/dashboard/DashboardCounters"] = new(Operator(), Fixed("/_operator/dashboard/DashboardCounters")),
-        ["GET /_operator/dashboard/ClusterStats"] = new(Operator(), Fixed("/_operator/dashboard/ClusterStats")),
-        ["GET /_operator/dashboard/Reminders"] = new(Operator(), Fixed("/_operator/dashboard/Reminders")),
-        ["GET /_operator/dashboard/Reminders/{page:int}"] = new(Operator(), Fixed("/_operator/dashboard/Reminders/1")),
-        ["GET /_operator/dashboard/HistoricalStats/{*path}"] = new(Operator(), Fixed("/_operator/dashboard/HistoricalStats/x")),
-        ["GET /_operator/dashboard/SiloProperties/{*address}"] = new(Operator(), Fixed("/_operator/dashboard/SiloProperties/127.0.0.1:11111@1")),
-        ["GET /_operator/dashboard/SiloMetadata/{*address}"] = new(Operator(), Fixed("/_operator/dashboard/SiloMetadata/127.0.0.1:11111@1")),
-        ["GET /_operator/dashboard/SiloStats/{*address}"] = new(Operator(), Fixed("/_operator/dashboard/SiloStats/127.0.0.1:11111@1")),
-        ["GET /_operator/dashboard/SiloCounters/{*address}"] = new(Operator(), Fixed("/_operator/dashboard/SiloCounters/127.0.0.1:11111@1")),
-        ["GET /_operator/dashboard/GrainStats/{*grainName}"] = new(Operator(), Fixed("/_operator/dashboard/GrainStats/x")),
-        ["GET /_operator/dashboard/TopGrainMethods"] = new(Operator(), Fixed("/_operator/dashboard/TopGrainMethods")),
-        ["GET /_operator/dashboard/GrainState"] = new(Operator(), Fixed("/_operator/dashboard/GrainState")),
-        ["GET /_operator/dashboard/LifecycleStages"] = new(Operator(), Fixed("/_operator/dashboard/LifecycleStages")),
-        ["GET /_operator/dashboard/GrainTypes"] = new(Operator(), Fixed("/_operator/dashboard/GrainTypes")),
-        ["GET /_operator/dashboard/Trace"] = new(Operator(), Fixed("/_operator/dashboard/Trace")),
         ["PUT /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix", new { value = "x" })),
         ["GET /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix")),
 

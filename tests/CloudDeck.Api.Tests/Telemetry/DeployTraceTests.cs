@@ -22,7 +22,7 @@ public sealed class DeployTraceTests
     {
         var spans = new LockedList<Activity>();
         await using var api = new InProcessApi(
-            settings: new Dictionary<string, string?> { ["CloudDeck:Telemetry:Tracing"] = "true" },
+            settings: new Dictionary<string, string?> { ["CloudDeck:Telemetry:Tracing"] = "true", ["CloudDeck:Telemetry:TraceSampleRatio"] = "1" },
             services: services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)));
         var owner = await api.SignUpAndLoginAsync("owner@trace.test", verifyEmail: true);
         var org = owner.PersonalOrganization;
