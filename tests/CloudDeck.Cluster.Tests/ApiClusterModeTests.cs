@@ -56,6 +56,12 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
         }
 
         Assert.Equal(2, health.GetProperty("silos").GetInt32());
+        // Ready as a client: PostgreSQL answers and the cluster answers with active silos.
+        var ready = await http.GetAsync("/readyz", Ct);
+        var readiness = await ready.Content.ReadAsStringAsync(Ct);
+        Assert.True(ready.StatusCode == HttpStatusCode.OK, readiness);
+        Assert.Contains("active silo", readiness, StringComparison.Ordinal);
+        Assert.Contains("Postgres answers", readiness, StringComparison.Ordinal);
 
         var put = await http.PutAsJsonAsync("/_diag/probe/in-cluster", new { value = "from the silos" }, Ct);
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
