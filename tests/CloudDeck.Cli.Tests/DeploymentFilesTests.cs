@@ -79,7 +79,7 @@ public sealed partial class DeploymentFilesTests : ProcessTest
 
         var config = await RunAsync(Which("docker-compose")!, ["-f", compose, "config"], new()
         {
-            ["POSTGRES_PASSWORD"] = "pw", ["CLOUDDECK_SIGNING_KEY"] = "k1", ["CLOUDDECK_SECRETS_KEY"] = "k2", ["CLOUDDECK_METRICS_TOKEN"] = "t",
+            ["POSTGRES_PASSWORD"] = "pw", ["CLOUDDECK_SIGNING_KEY"] = "k1", ["CLOUDDECK_SECRETS_KEY"] = "k2",
         });
         Assert.True(config.ExitCode == 0, $"docker-compose config failed:\n{config.Output}");
         var text = config.Output;
