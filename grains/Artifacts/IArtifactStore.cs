@@ -46,7 +46,8 @@ public interface IArtifactStore
 
     /// <summary>
     /// Deletes the stored content when no organization holds a grant of it; answers whether it did. A grant taken while
-    /// this runs keeps the content (or, when the content went first, the grant's upload stores it again).
+    /// this runs keeps the content (or, when the content went first, the grant's upload stores it again). Contents stored
+    /// before storage was counted stay: deployments of that time may serve them without a grant.
     /// </summary>
     bool DeleteIfHeldByNone(string sha256);
 

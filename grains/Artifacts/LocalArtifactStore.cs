@@ -16,12 +16,25 @@ public sealed class LocalArtifactStore : IArtifactStore
     private readonly string _root;
     private readonly string _temporary;
 
+    /// <summary>
+    /// Under orgs/ (beside the organizations' directories; no slug starts with a dot), written once by the first start of
+    /// a version that counts storage: its time is <see cref="_countedSince"/>.
+    /// </summary>
+    private const string CountedSinceFile = ".storage-counted-since";
+
+    /// <summary>
+    /// Contents stored before this are never deleted: deployments of that time may serve them without any
+    /// organization holding a grant (grants came later), so "held by no one" does not mean "used by no one".
+    /// </summary>
+    private readonly DateTime _countedSince;
+
     public LocalArtifactStore(string root)
     {
         _root = Path.GetFullPath(root);
         _temporary = Path.Combine(_root, "tmp");
         Directory.CreateDirectory(_temporary);
         RemoveAbandonedUploads();
+        _countedSince = CountedSince(_root);
     }
 
     public string Root => _root;
@@ -108,7 +121,8 @@ public sealed class LocalArtifactStore : IArtifactStore
     public bool DeleteIfHeldByNone(string sha256)
     {
         var path = PathOf(sha256);
-        if (!File.Exists(path) || IsHeldByAnyone(sha256)) return false;
+        var stored = new FileInfo(path);
+        if (!stored.Exists || stored.LastWriteTimeUtc < _countedSince || IsHeldByAnyone(sha256)) return false;
         var aside = Path.Combine(_temporary, sha256 + "." + Guid.NewGuid().ToString("n") + ".collected");
         try
         {
@@ -134,6 +148,23 @@ public sealed class LocalArtifactStore : IArtifactStore
 
         File.Delete(aside);
         return true;
+    }
+
+    private static DateTime CountedSince(string root)
+    {
+        var marker = Path.Combine(Directory.CreateDirectory(Path.Combine(root, "orgs")).FullName, CountedSinceFile);
+        try
+        {
+            // Created, not overwritten: the first start's time stays, whichever process of a cluster gets there first.
+            using (new FileStream(marker, FileMode.CreateNew, FileAccess.Write, FileShare.Read))
+            {
+            }
+        }
+        catch (IOException) when (File.Exists(marker))
+        {
+        }
+
+        return File.GetLastWriteTimeUtc(marker);
     }
 
     private bool IsHeldByAnyone(string sha256)

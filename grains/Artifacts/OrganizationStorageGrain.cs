@@ -100,11 +100,8 @@ public sealed partial class OrganizationStorageGrain(
         if (forgotten.Count == 0) return;
         _bytes -= removed;
         await WriteAsync();
-        foreach (var sha256 in forgotten)
-        {
-            store.Revoke(Organization, sha256);
-            store.DeleteIfHeldByNone(sha256);
-        }
+        // Only the grants: the failed upload published no bytes, and bytes someone else stored are not this upload's to delete.
+        foreach (var sha256 in forgotten) store.Revoke(Organization, sha256);
 
         if (!uploader.EmailVerified) await GrainFactory.GetGrain<IUnverifiedAllowanceGrain>(uploader.UserId).GiveBack(removed, 0);
     }

@@ -20,7 +20,9 @@ public sealed class ArtifactBatchTests : IDisposable
         return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
     }
 
-    private string[] StoredFiles() => Directory.GetFiles(_root, "*", SearchOption.AllDirectories);
+    /// <summary>Every file under the root but orgs/ (grants, and the store's marker of when storage was first counted).</summary>
+    private string[] StoredFiles() => Directory.GetFiles(_root, "*", SearchOption.AllDirectories)
+        .Where(f => !f.StartsWith(Path.Combine(_root, "orgs") + Path.DirectorySeparatorChar, StringComparison.Ordinal)).ToArray();
 
     [Fact]
     public async Task A_batch_stores_every_file_only_when_committed()

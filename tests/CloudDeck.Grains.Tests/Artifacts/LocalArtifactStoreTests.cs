@@ -15,8 +15,9 @@ public sealed class LocalArtifactStoreTests : IDisposable
         return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
     }
 
-    /// <summary>Every file under the root except the (empty) temporary directory.</summary>
-    private string[] StoredFiles() => Directory.GetFiles(_root, "*", SearchOption.AllDirectories);
+    /// <summary>Every file under the root but orgs/ (grants, and the store's marker of when storage was first counted).</summary>
+    private string[] StoredFiles() => Directory.GetFiles(_root, "*", SearchOption.AllDirectories)
+        .Where(f => !f.StartsWith(Path.Combine(_root, "orgs") + Path.DirectorySeparatorChar, StringComparison.Ordinal)).ToArray();
 
     [Fact]
     public async Task A_put_stores_the_file_under_its_hash_and_answers_it_as_present()
@@ -101,6 +102,39 @@ public sealed class LocalArtifactStoreTests : IDisposable
         Assert.Equal(Content("console.log(1)").Sha256, sha);
         Assert.Equal("console.log(1)", await File.ReadAllTextAsync(store.PathOf(sha), TestContext.Current.CancellationToken));
         Directory.Delete(Path.GetDirectoryName(source)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_content_is_deleted_only_when_no_organization_holds_it_and_never_one_stored_before_storage_was_counted()
+    {
+        var store = new LocalArtifactStore(_root);
+        var ct = TestContext.Current.CancellationToken;
+        var (shared, sharedSha) = Content("held by globex");
+        var (alone, aloneSha) = Content("held by acme only");
+        var (old, oldSha) = Content("stored before grants existed");
+        foreach (var (bytes, sha) in new[] { (shared, sharedSha), (alone, aloneSha), (old, oldSha) })
+        {
+            await store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), ct);
+        }
+
+        await store.GrantAsync("acme", [sharedSha, aloneSha], ct);
+        await store.GrantAsync("globex", [sharedSha], ct);
+        // A deployment of that time may serve it with no grant at all.
+        File.SetLastWriteTimeUtc(store.PathOf(oldSha), DateTime.UtcNow.AddDays(-30));
+
+        Assert.False(store.DeleteIfHeldByNone(aloneSha));
+        store.Revoke("acme", sharedSha);
+        store.Revoke("acme", aloneSha);
+        Assert.Equal([sharedSha, aloneSha], store.MissingFor("acme", [sharedSha, aloneSha]));
+        Assert.Equal([sharedSha], store.GrantsOf("globex"));
+
+        Assert.False(store.DeleteIfHeldByNone(sharedSha));
+        Assert.True(store.DeleteIfHeldByNone(aloneSha));
+        Assert.False(store.DeleteIfHeldByNone(oldSha));
+        Assert.Equal(shared.Length, store.SizeOf(sharedSha));
+        Assert.Null(store.SizeOf(aloneSha));
+        Assert.Equal(old.Length, store.SizeOf(oldSha));
+        Assert.Equal(new[] { store.PathOf(sharedSha), store.PathOf(oldSha) }.Order(StringComparer.Ordinal), StoredFiles().Order(StringComparer.Ordinal));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
