@@ -94,8 +94,12 @@ check_components() {
   # Builds and server apps run in a bubblewrap sandbox with slirp4netns networking (CloudDeck:Builds:Isolation).
   report bubblewrap "$(first_command bwrap)" "apt-get install bubblewrap" yes
   report slirp4netns "$(first_command slirp4netns)" "apt-get install slirp4netns" yes
+  # The Docker executor and runtime tests use the dockerd DOCKER_HOST names, else /var/run/docker.sock, else (as root)
+  # start a private one per test process (tests/CloudDeck.Testing/DockerDaemon.cs); their image is made from this
+  # machine's node, npm, git and busybox-static (tests/CloudDeck.Testing/NodeImage.cs).
+  report dockerd "$(first_command dockerd)" "apt-get install docker.io" yes
+  report busybox-static "$([[ -x /bin/busybox ]] && echo /bin/busybox)" "apt-get install busybox-static" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
-  report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
   # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).
   report nginx "$(first_command nginx /usr/sbin/nginx)" "apt-get install nginx" no

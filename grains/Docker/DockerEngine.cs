@@ -133,10 +133,42 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     }
 
     /// <summary>
-    /// Removes the containers an earlier run of the same platform instance (<paramref name="owner"/>) left behind, once per
-    /// process: a silo that was killed could not stop them.
+    /// Once per process: removes the containers an earlier run of the same platform instance (<paramref name="owner"/>) left
+    /// behind, and every CloudDeck container that ended over a minute ago (a silo that was killed could not remove its
+    /// containers; their lease ended them).
     /// </summary>
-    public Task SweepAsync(string owner) => _sweeps.GetOrAdd(owner, o => new Lazy<Task>(() => RemoveAllAsync(ContainerLabels.Owner, o))).Value;
+    public Task SweepAsync(string owner) => _sweeps.GetOrAdd(owner, o => new Lazy<Task>(async () =>
+    {
+        await RemoveAllAsync(ContainerLabels.Owner, o);
+        await RemoveEndedAsync(TimeSpan.FromMinutes(1));
+    })).Value;
+
+    private async Task RemoveEndedAsync(TimeSpan ago)
+    {
+        var ended = await Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [ContainerLabels.Role] = true },
+                ["status"] = new Dictionary<string, bool> { ["exited"] = true, ["dead"] = true },
+            },
+        });
+        foreach (var container in ended)
+        {
+            try
+            {
+                var state = await Client.Containers.InspectContainerAsync(container.ID);
+                if (DateTimeOffset.TryParse(state.State.FinishedAt, CultureInfo.InvariantCulture, out var finished) && DateTimeOffset.UtcNow - finished > ago)
+                {
+                    await RemoveAsync(container.ID);
+                }
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
 
     /// <summary>Removes (killing) every container whose label <paramref name="label"/> is <paramref name="value"/>.</summary>
     public async Task<int> RemoveAllAsync(string label, string value)
@@ -165,6 +197,17 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
             // Removal already in progress.
         }
     }
+
+    /// <summary>
+    /// Every container's first command, so that no container outlives the silo that started it (as a sandbox dies with
+    /// its silo): the silo holds the container's stdin through its attach, dockerd closes stdin when that connection goes
+    /// (StdinOnce), and then every process of the container is killed. The command itself runs with stdin from /dev/null,
+    /// gets SIGTERM when the container is stopped, and its exit code is the container's.
+    /// </summary>
+    private const string Lease =
+        "exec 3<&0 0</dev/null; \"$@\" 3<&- & child=$!; (cat <&3 >/dev/null; kill -9 -1) 2>/dev/null & " +
+        "trap 'kill -TERM $child 2>/dev/null' TERM INT; wait $child; status=$?; " +
+        "while kill -0 $child 2>/dev/null; do wait $child; status=$?; done; exit $status";
 
     /// <summary>Creates the container (not started) and answers its id.</summary>
     public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellationToken)
@@ -203,8 +246,8 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         {
             Name = $"clouddeck-{spec.Role}-{spec.Subject}-{Guid.NewGuid().ToString("N")[..8]}",
             Image = spec.Image,
-            Entrypoint = [.. spec.Entrypoint],
-            Cmd = [.. spec.Command],
+            Entrypoint = ["/bin/sh", "-c", Lease, "clouddeck-lease"],
+            Cmd = [.. spec.Entrypoint, .. spec.Command],
             WorkingDir = spec.WorkingDirectory,
             Env = [.. spec.Environment.Select(e => $"{e.Key}={e.Value}")],
             User = $"{User.Uid}:{User.Gid}",
@@ -213,9 +256,11 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
                 [ContainerLabels.Role] = spec.Role, [ContainerLabels.Owner] = spec.Owner, [ContainerLabels.Subject] = spec.Subject,
             },
             ExposedPorts = exposed,
+            AttachStdin = true,
             AttachStdout = true,
             AttachStderr = true,
-            OpenStdin = false,
+            OpenStdin = true,
+            StdinOnce = true,
             Tty = false,
             HostConfig = host,
         }, cancellationToken);
