@@ -231,6 +231,12 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         }
 
         if (spec.MaxProcesses is { } processes) host.PidsLimit = processes;
+        if (spec.FileSizeLimitMb is { } fileSize)
+        {
+            var bytes = fileSize * 1024L * 1024L;
+            host.Ulimits = [new Ulimit { Name = "fsize", Soft = bytes, Hard = bytes }];
+        }
+
         Dictionary<string, EmptyStruct>? exposed = null;
         if (spec.Port is { } port)
         {
