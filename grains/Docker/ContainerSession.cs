@@ -126,10 +126,9 @@ public sealed class ContainerSession : IAsyncDisposable
             var state = await _engine.Client.Containers.InspectContainerAsync(Id);
             _exited.TrySetResult(new ContainerExit(wait.StatusCode, state.State.OOMKilled));
         }
-        catch (Exception e)
+        catch (Exception)
         {
-            // Removed under us (a sweep) or dockerd is gone: it has ended all the same, cause unknown.
-            _ = e;
+            // Removed under us or dockerd is gone: it has ended all the same, cause unknown (reported as killed).
             _exited.TrySetResult(new ContainerExit(137, false));
         }
     }

@@ -19,6 +19,7 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     private readonly ConcurrentDictionary<string, Lazy<Task>> _networks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task>> _sweeps = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pulls = new(1, 1);
+    private int _reported;
 
     public DockerOptions Options => options;
 
@@ -30,13 +31,28 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     /// <summary>True when the platform can hand the work directories to <see cref="User"/> (it runs as root).</summary>
     public bool ChownsWorkDirectories => GetUid() == 0;
 
+    /// <summary>
+    /// Hands <paramref name="directories"/> to the containers' user (<c>chown -R -h</c>: links are never followed) when the
+    /// platform runs as root: it placed files there itself (an upload, a restored cache, a deployment's files).
+    /// </summary>
+    public async Task HandOverAsync(IEnumerable<string> directories, CancellationToken cancellationToken)
+    {
+        if (!ChownsWorkDirectories) return;
+        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{User.Uid}:{User.Gid}" }, RedirectStandardError = true };
+        foreach (var directory in directories) info.ArgumentList.Add(directory);
+        using var chown = System.Diagnostics.Process.Start(info)!;
+        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
+        await chown.WaitForExitAsync(cancellationToken);
+        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directories to uid {User.Uid}: {error.Trim()}");
+    }
+
     /// <summary>Null when dockerd answers; otherwise why not, naming the endpoint and the setting.</summary>
     public async Task<string?> UnavailableAsync(CancellationToken cancellationToken)
     {
         try
         {
             var version = await Client.System.GetVersionAsync(cancellationToken);
-            LogConnected(options.Endpoint, version.Version, version.APIVersion);
+            if (Interlocked.Exchange(ref _reported, 1) == 0) LogConnected(options.Endpoint, version.Version, version.APIVersion);
             return null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -216,7 +216,7 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
         public async Task<long> RunAsync(string role, string image, IReadOnlyList<string> entrypoint, IReadOnlyList<string> command, string directory,
             IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> extraMounts, CancellationToken cancellationToken)
         {
-            await executor.HandOverAsync(source, home, cancellationToken);
+            await executor.Engine.HandOverAsync([source, home], cancellationToken);
             var limits = executor.Limits;
             List<ContainerMount> mounts = [new(source, InsideSource, true), new(home, InsideHome, true), .. extraMounts.Select(m => new ContainerMount(m, m, false))];
             var disk = executor.DiskLimitMb;
@@ -277,20 +277,5 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
 
             return false;
         }
-    }
-
-    /// <summary>
-    /// The container user must own what it writes: the platform (root) hands it the source and home before each step
-    /// (<c>chown -R -h</c>: links are never followed), since it placed files there itself (an upload, a restored cache).
-    /// </summary>
-    private async Task HandOverAsync(string source, string home, CancellationToken cancellationToken)
-    {
-        if (!docker.ChownsWorkDirectories) return;
-        var (uid, gid) = docker.User;
-        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{uid}:{gid}", source, home }, RedirectStandardError = true };
-        using var chown = System.Diagnostics.Process.Start(info)!;
-        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
-        await chown.WaitForExitAsync(cancellationToken);
-        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directory to uid {uid}: {error.Trim()}");
     }
 }
