@@ -98,8 +98,12 @@ check_components() {
   report kubectl "$(first_command kubectl)" "apt-get install kubernetes-client" yes
   # The telemetry tests scrape the API and a silo with a real Prometheus and query it with PromQL.
   report prometheus "$(first_command prometheus)" "apt-get install prometheus" yes
+  # The Docker executor and runtime tests use the dockerd DOCKER_HOST names, else /var/run/docker.sock, else (as root)
+  # start a private one per test process (tests/CloudDeck.Testing/DockerDaemon.cs); their image is made from this
+  # machine's node, npm, git and busybox-static (tests/CloudDeck.Testing/NodeImage.cs).
+  report dockerd "$(first_command dockerd)" "apt-get install docker.io" yes
+  report busybox-static "$([[ -x /bin/busybox ]] && echo /bin/busybox)" "apt-get install busybox-static" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
-  report dockerd "$(first_command dockerd)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
   # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).
   report nginx "$(first_command nginx /usr/sbin/nginx)" "apt-get install nginx" no

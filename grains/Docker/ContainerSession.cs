@@ -30,7 +30,8 @@ public sealed class ContainerSession : IAsyncDisposable
     public Task<ContainerExit> Exited => _exited.Task;
 
     /// <summary>
-    /// Creates the container, attaches to its output (before it starts, so no line is missed) and starts it.
+    /// Creates the container, attaches to its output (before it starts, so no line is missed) and its stdin (held until
+    /// the container ends: when this process dies, the container's lease ends it) and starts it.
     /// <paramref name="line"/> gets each line with its stream (<see cref="BuildLogStreams"/>).
     /// </summary>
     public static async Task<ContainerSession> StartAsync(DockerEngine engine, ContainerSpec spec, Action<string, string> line,
@@ -41,7 +42,7 @@ public sealed class ContainerSession : IAsyncDisposable
         try
         {
             var output = await engine.Client.Containers.AttachContainerAsync(id, tty: false,
-                new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, cancellationToken);
+                new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, cancellationToken);
             await engine.Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken);
             var state = await engine.Client.Containers.InspectContainerAsync(id, cancellationToken);
             session.Pid = state.State.Pid > 0 ? (int)state.State.Pid : null;
@@ -125,10 +126,9 @@ public sealed class ContainerSession : IAsyncDisposable
             var state = await _engine.Client.Containers.InspectContainerAsync(Id);
             _exited.TrySetResult(new ContainerExit(wait.StatusCode, state.State.OOMKilled));
         }
-        catch (Exception e)
+        catch (Exception)
         {
-            // Removed under us (a sweep) or dockerd is gone: it has ended all the same, cause unknown.
-            _ = e;
+            // Removed under us or dockerd is gone: it has ended all the same, cause unknown (reported as killed).
             _exited.TrySetResult(new ContainerExit(137, false));
         }
     }

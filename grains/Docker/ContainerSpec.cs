@@ -15,6 +15,7 @@ public sealed record PublishedPort(int ContainerPort, string HostAddress, int Ho
 /// <param name="Owner">Which platform instance made it (a label); its leftovers are removed when that instance starts again.</param>
 /// <param name="MemoryLimitMb">The container's memory (and memory plus swap: no swap), null for none.</param>
 /// <param name="MaxProcesses">The container's pids limit, null for none.</param>
+/// <param name="FileSizeLimitMb">RLIMIT_FSIZE of its processes: no file may grow past it (SIGXFSZ), null for none.</param>
 public sealed record ContainerSpec(
     string Role,
     string Owner,
@@ -28,7 +29,8 @@ public sealed record ContainerSpec(
     string Network,
     int? MemoryLimitMb,
     int? MaxProcesses,
-    PublishedPort? Port = null);
+    PublishedPort? Port = null,
+    int? FileSizeLimitMb = null);
 
 /// <summary>How a container ended.</summary>
 /// <param name="OutOfMemory">The kernel's OOM killer ended a process of it (its memory limit was reached).</param>

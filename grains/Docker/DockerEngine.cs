@@ -19,6 +19,7 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     private readonly ConcurrentDictionary<string, Lazy<Task>> _networks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task>> _sweeps = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pulls = new(1, 1);
+    private int _reported;
 
     public DockerOptions Options => options;
 
@@ -30,13 +31,28 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     /// <summary>True when the platform can hand the work directories to <see cref="User"/> (it runs as root).</summary>
     public bool ChownsWorkDirectories => GetUid() == 0;
 
+    /// <summary>
+    /// Hands <paramref name="directories"/> to the containers' user (<c>chown -R -h</c>: links are never followed) when the
+    /// platform runs as root: it placed files there itself (an upload, a restored cache, a deployment's files).
+    /// </summary>
+    public async Task HandOverAsync(IEnumerable<string> directories, CancellationToken cancellationToken)
+    {
+        if (!ChownsWorkDirectories) return;
+        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{User.Uid}:{User.Gid}" }, RedirectStandardError = true };
+        foreach (var directory in directories) info.ArgumentList.Add(directory);
+        using var chown = System.Diagnostics.Process.Start(info)!;
+        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
+        await chown.WaitForExitAsync(cancellationToken);
+        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directories to uid {User.Uid}: {error.Trim()}");
+    }
+
     /// <summary>Null when dockerd answers; otherwise why not, naming the endpoint and the setting.</summary>
     public async Task<string?> UnavailableAsync(CancellationToken cancellationToken)
     {
         try
         {
             var version = await Client.System.GetVersionAsync(cancellationToken);
-            LogConnected(options.Endpoint, version.Version, version.APIVersion);
+            if (Interlocked.Exchange(ref _reported, 1) == 0) LogConnected(options.Endpoint, version.Version, version.APIVersion);
             return null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -133,10 +149,42 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     }
 
     /// <summary>
-    /// Removes the containers an earlier run of the same platform instance (<paramref name="owner"/>) left behind, once per
-    /// process: a silo that was killed could not stop them.
+    /// Once per process: removes the containers an earlier run of the same platform instance (<paramref name="owner"/>) left
+    /// behind, and every CloudDeck container that ended over a minute ago (a silo that was killed could not remove its
+    /// containers; their lease ended them).
     /// </summary>
-    public Task SweepAsync(string owner) => _sweeps.GetOrAdd(owner, o => new Lazy<Task>(() => RemoveAllAsync(ContainerLabels.Owner, o))).Value;
+    public Task SweepAsync(string owner) => _sweeps.GetOrAdd(owner, o => new Lazy<Task>(async () =>
+    {
+        await RemoveAllAsync(ContainerLabels.Owner, o);
+        await RemoveEndedAsync(TimeSpan.FromMinutes(1));
+    })).Value;
+
+    private async Task RemoveEndedAsync(TimeSpan ago)
+    {
+        var ended = await Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [ContainerLabels.Role] = true },
+                ["status"] = new Dictionary<string, bool> { ["exited"] = true, ["dead"] = true },
+            },
+        });
+        foreach (var container in ended)
+        {
+            try
+            {
+                var state = await Client.Containers.InspectContainerAsync(container.ID);
+                if (DateTimeOffset.TryParse(state.State.FinishedAt, CultureInfo.InvariantCulture, out var finished) && DateTimeOffset.UtcNow - finished > ago)
+                {
+                    await RemoveAsync(container.ID);
+                }
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
 
     /// <summary>Removes (killing) every container whose label <paramref name="label"/> is <paramref name="value"/>.</summary>
     public async Task<int> RemoveAllAsync(string label, string value)
@@ -166,6 +214,17 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         }
     }
 
+    /// <summary>
+    /// Every container's first command, so that no container outlives the silo that started it (as a sandbox dies with
+    /// its silo): the silo holds the container's stdin through its attach, dockerd closes stdin when that connection goes
+    /// (StdinOnce), and then every process of the container is killed. The command itself runs with stdin from /dev/null,
+    /// gets SIGTERM when the container is stopped, and its exit code is the container's.
+    /// </summary>
+    private const string Lease =
+        "exec 3<&0 0</dev/null; \"$@\" 3<&- & child=$!; (cat <&3 >/dev/null; kill -9 -1) 2>/dev/null & " +
+        "trap 'kill -TERM $child 2>/dev/null' TERM INT; wait $child; status=$?; " +
+        "while kill -0 $child 2>/dev/null; do wait $child; status=$?; done; exit $status";
+
     /// <summary>Creates the container (not started) and answers its id.</summary>
     public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellationToken)
     {
@@ -188,6 +247,12 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         }
 
         if (spec.MaxProcesses is { } processes) host.PidsLimit = processes;
+        if (spec.FileSizeLimitMb is { } fileSize)
+        {
+            var bytes = fileSize * 1024L * 1024L;
+            host.Ulimits = [new Ulimit { Name = "fsize", Soft = bytes, Hard = bytes }];
+        }
+
         Dictionary<string, EmptyStruct>? exposed = null;
         if (spec.Port is { } port)
         {
@@ -203,8 +268,8 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         {
             Name = $"clouddeck-{spec.Role}-{spec.Subject}-{Guid.NewGuid().ToString("N")[..8]}",
             Image = spec.Image,
-            Entrypoint = [.. spec.Entrypoint],
-            Cmd = [.. spec.Command],
+            Entrypoint = ["/bin/sh", "-c", Lease, "clouddeck-lease"],
+            Cmd = [.. spec.Entrypoint, .. spec.Command],
             WorkingDir = spec.WorkingDirectory,
             Env = [.. spec.Environment.Select(e => $"{e.Key}={e.Value}")],
             User = $"{User.Uid}:{User.Gid}",
@@ -213,9 +278,11 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
                 [ContainerLabels.Role] = spec.Role, [ContainerLabels.Owner] = spec.Owner, [ContainerLabels.Subject] = spec.Subject,
             },
             ExposedPorts = exposed,
+            AttachStdin = true,
             AttachStdout = true,
             AttachStderr = true,
-            OpenStdin = false,
+            OpenStdin = true,
+            StdinOnce = true,
             Tty = false,
             HostConfig = host,
         }, cancellationToken);

@@ -45,7 +45,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         var home = Path.Combine(options.WorkDirectory!, request.DeploymentId);
         var app = Path.Combine(home, "app");
         await Task.Run(() => Place(request, store, home, app), cancellationToken);
-        await HandOverAsync(app, Path.Combine(home, "home"), cancellationToken);
+        await docker.HandOverAsync([app, Path.Combine(home, "home")], cancellationToken);
 
         var log = new BuildLogWriter(streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, request.DeploymentId), clock, logger);
         foreach (var value in request.Environment.Values) log.Masker.AddSecret(value);
@@ -112,18 +112,6 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>The container's user owns its app and home directories (the platform, as root, placed them).</summary>
-    private async Task HandOverAsync(string app, string home, CancellationToken cancellationToken)
-    {
-        if (!docker.ChownsWorkDirectories) return;
-        var (uid, gid) = docker.User;
-        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{uid}:{gid}", app, home }, RedirectStandardError = true };
-        using var chown = System.Diagnostics.Process.Start(info)!;
-        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
-        await chown.WaitForExitAsync(cancellationToken);
-        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the server's directory to uid {uid}: {error.Trim()}");
     }
 
     private static Dictionary<string, string> Environment(ServerStartRequest request, string hostApp, int port)

@@ -1,5 +1,6 @@
 using CloudDeck.Api.Tests.Edge;
 using CloudDeck.Testing;
+using Docker.DotNet.Models;
 
 namespace CloudDeck.Cli.Tests;
 
@@ -12,6 +13,30 @@ namespace CloudDeck.Cli.Tests;
 [Trait("needs", "docker")]
 public sealed class DockerServerAppTests : ServerAppTests
 {
+    [Fact]
+    public async Task A_server_container_does_not_outlive_its_silo_killed_with_SIGKILL()
+    {
+        var (api, user, http, _) = await ProjectAsync("v1");
+        var deployment = await DeployAsync(http, user, "production", "main");
+        var daemon = (await DockerDaemon.GetAsync())!;
+        using var client = daemon.CreateClient();
+        var filter = new ContainersListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"clouddeck.subject={deployment}"] = true } },
+        };
+        Assert.Single(await client.Containers.ListContainersAsync(filter, Cancellation));
+
+        api.Process.Kill();
+
+        // Its lease (the silo's attach to its stdin) ends with the silo's process, and with it the container.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while ((await client.Containers.ListContainersAsync(filter, Cancellation)).Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the server container of {deployment} still runs a minute after its silo was killed");
+            await Task.Delay(200, Cancellation);
+        }
+    }
+
     protected override async Task<Dictionary<string, string?>> RuntimeSettingsAsync()
     {
         var (daemon, image) = await NeedDocker.ImageAsync();

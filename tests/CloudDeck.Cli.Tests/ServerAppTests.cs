@@ -182,7 +182,7 @@ public class ServerAppTests : DeckProcessTest
         Assert.DoesNotContain("127.0.0.1", page, StringComparison.Ordinal);
     }
 
-    private async Task<(ApiHost Api, DeckUser User, HttpClient Http, string Repo)> ProjectAsync(string label, Dictionary<string, string?>? settings = null)
+    private protected async Task<(ApiHost Api, DeckUser User, HttpClient Http, string Repo)> ProjectAsync(string label, Dictionary<string, string?>? settings = null)
     {
         var merged = new Dictionary<string, string?>(Settings);
         foreach (var (key, value) in await RuntimeSettingsAsync()) merged[key] = value;
@@ -223,7 +223,7 @@ public class ServerAppTests : DeckProcessTest
         await GitAsync(repo, "commit", "-q", "-am", label);
     }
 
-    private static async Task<string> DeployAsync(HttpClient http, DeckUser user, string target, string gitRef)
+    private protected static async Task<string> DeployAsync(HttpClient http, DeckUser user, string target, string gitRef)
     {
         var created = await ExpectAsync(await http.PostAsJsonAsync(
             $"api/v1/orgs/{user.Organization}/projects/api/deployments", new { target, git_ref = gitRef }, Cancellation), HttpStatusCode.Created);

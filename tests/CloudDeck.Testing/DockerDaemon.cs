@@ -104,7 +104,60 @@ public sealed class DockerDaemon
         }
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process, directory);
+        await CreateNetworksAsync(endpoint, directory).ConfigureAwait(false);
         return new DockerDaemon(endpoint, "private, started by this test process");
+    }
+
+    /// <summary>
+    /// The platform's default networks, made now, one dockerd at a time (a lock file): each dockerd picks a subnet no route
+    /// of the host uses yet, and two of them picking at once could both take the same one, after which the host would
+    /// route one's published ports into the other's containers.
+    /// </summary>
+    private static async Task CreateNetworksAsync(string endpoint, string directory)
+    {
+        await using var exclusive = await ExclusiveAsync(Path.Combine(Path.GetTempPath(), "clouddeck-dockerd-networks.lock")).ConfigureAwait(false);
+        using var client = new DockerClientConfiguration(new Uri(endpoint)).CreateClient();
+        foreach (var name in new[] { "clouddeck-builds", "clouddeck-servers" })
+        {
+            var created = await client.Networks.CreateNetworkAsync(new Docker.DotNet.Models.NetworksCreateParameters
+            {
+                Name = name, Driver = "bridge", CheckDuplicate = true,
+                Options = new Dictionary<string, string> { ["com.docker.network.bridge.enable_icc"] = "false" },
+            }).ConfigureAwait(false);
+            // Its bridge is an interface of the host, which outlives dockerd: recorded, so it can be deleted even after a crash.
+            await File.AppendAllTextAsync(Path.Combine(directory, NetworksFile), created.ID + "\n").ConfigureAwait(false);
+        }
+    }
+
+    private const string NetworksFile = "networks";
+
+    /// <summary>Deletes the bridges of the networks made on a private dockerd (dockerd leaves them on the host when it stops).</summary>
+    private static void DeleteBridges(string directory)
+    {
+        var file = Path.Combine(directory, NetworksFile);
+        if (!File.Exists(file) || PostgresTools.FindOnPath("ip") is not { } ip) return;
+        foreach (var id in File.ReadAllLines(file).Where(l => l.Length >= 12))
+        {
+            var bridge = "br-" + id[..12];
+            if (!Directory.Exists(Path.Combine("/sys/class/net", bridge))) continue;
+            using var delete = Process.Start(new ProcessStartInfo(ip, ["link", "delete", bridge]) { UseShellExecute = false, RedirectStandardError = true });
+            delete?.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static async Task<FileStream> ExclusiveAsync(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (attempt < 600)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>SIGTERM (dockerd stops its containers), SIGKILL after 20 s, then its directory (images, containers) goes.</summary>
@@ -123,6 +176,7 @@ public sealed class DockerDaemon
         }
 
         Unmount(directory);
+        DeleteBridges(directory);
         PostgresTools.DeleteDirectory(directory);
     }
 
@@ -145,6 +199,7 @@ public sealed class DockerDaemon
             }
 
             Unmount(directory);
+            DeleteBridges(directory);
             PostgresTools.DeleteDirectory(directory);
         }
     }

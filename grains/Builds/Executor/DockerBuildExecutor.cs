@@ -30,7 +30,10 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
 
     private DockerEngine Engine => docker;
 
-    /// <summary>Memory and processes per container: CloudDeck:Builds:MemoryLimitMb and MaxProcesses.</summary>
+    /// <summary>CloudDeck:Builds:DiskLimitMb: what a build may write into its source and home; null for no limit.</summary>
+    private int? DiskLimitMb => options.DiskLimitMb > 0 ? options.DiskLimitMb : null;
+
+    /// <summary>Memory and processes per container: CloudDeck:Builds:MemoryLimitMb and MaxProcesses (DiskLimitMb is watched per step).</summary>
     private ContainerLimits Limits => ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses);
 
     /// <summary>This platform instance's label on its build containers: the work directory is its own.</summary>
@@ -213,19 +216,30 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
         public async Task<long> RunAsync(string role, string image, IReadOnlyList<string> entrypoint, IReadOnlyList<string> command, string directory,
             IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> extraMounts, CancellationToken cancellationToken)
         {
-            await executor.HandOverAsync(source, home, cancellationToken);
+            await executor.Engine.HandOverAsync([source, home], cancellationToken);
             var limits = executor.Limits;
             List<ContainerMount> mounts = [new(source, InsideSource, true), new(home, InsideHome, true), .. extraMounts.Select(m => new ContainerMount(m, m, false))];
+            var disk = executor.DiskLimitMb;
             var spec = new ContainerSpec(role, executor.Owner, job.BuildId, image, entrypoint, command, directory, environment, mounts,
-                executor.Engine.Options.BuildNetwork, limits.MemoryLimitMb, limits.MaxProcesses);
+                executor.Engine.Options.BuildNetwork, limits.MemoryLimitMb, limits.MaxProcesses, FileSizeLimitMb: disk);
             await using var container = await ContainerSession.StartAsync(executor.Engine, spec, log.Write, cancellationToken);
             ContainerExit exit;
+            using var stopWatch = new CancellationTokenSource();
+            var diskWatch = disk is { } limit ? WatchDiskAsync(container, limit, stopWatch.Token) : Task.FromResult(false);
             using (cancellationToken.Register(() => _ = container.KillAsync()))
             {
                 exit = await container.Exited;
             }
 
+            await stopWatch.CancelAsync();
             cancellationToken.ThrowIfCancellationRequested();
+            if (disk is { } diskLimit && (await diskWatch || exit.ExitCode == SigXfszExit || WrittenBytes() > diskLimit * 1024L * 1024L))
+            {
+                var message = $"The build wrote past its disk limit ({diskLimit} MiB, CloudDeck:Builds:DiskLimitMb)";
+                log.System(message);
+                throw new BuildStepFailedException(message, (int)exit.ExitCode);
+            }
+
             if (exit.OutOfMemory)
             {
                 var message = $"The build ran out of memory (limit {limits.MemoryLimitMb} MiB for its container, CloudDeck:Builds:MemoryLimitMb)";
@@ -235,20 +249,33 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
 
             return exit.ExitCode;
         }
-    }
 
-    /// <summary>
-    /// The container user must own what it writes: the platform (root) hands it the source and home before each step
-    /// (<c>chown -R -h</c>: links are never followed), since it placed files there itself (an upload, a restored cache).
-    /// </summary>
-    private async Task HandOverAsync(string source, string home, CancellationToken cancellationToken)
-    {
-        if (!docker.ChownsWorkDirectories) return;
-        var (uid, gid) = docker.User;
-        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{uid}:{gid}", source, home }, RedirectStandardError = true };
-        using var chown = System.Diagnostics.Process.Start(info)!;
-        var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
-        await chown.WaitForExitAsync(cancellationToken);
-        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directory to uid {uid}: {error.Trim()}");
+        /// <summary>128 + SIGXFSZ: a process wrote a file past RLIMIT_FSIZE.</summary>
+        private const long SigXfszExit = 153;
+
+        private long WrittenBytes() => Sandbox.DiskUsage.Bytes(source) + Sandbox.DiskUsage.Bytes(home);
+
+        /// <summary>
+        /// Measures the source and home every quarter second (a container's root is read-only and its /tmp a sized tmpfs, so
+        /// these are all it can write) and kills the container past the limit; true when it did.
+        /// </summary>
+        private async Task<bool> WatchDiskAsync(ContainerSession container, int limitMb, CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop))
+                {
+                    if (WrittenBytes() <= limitMb * 1024L * 1024L) continue;
+                    await container.KillAsync();
+                    return true;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return false;
+        }
     }
 }

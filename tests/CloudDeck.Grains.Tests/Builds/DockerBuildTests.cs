@@ -78,6 +78,28 @@ public sealed class DockerBuildTests
     }
 
     [Fact]
+    public async Task A_docker_build_writing_past_its_disk_limit_fails_with_a_message_naming_the_limit()
+    {
+        await using var docker = await DockerSiloAsync(new() { ["CloudDeck:Builds:DiskLimitMb"] = "16" });
+        var silo = docker.Silo;
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        // 64 MiB in files of 4 MiB, each under the per-file cap: the watch over the work directory ends it.
+        await silo.CreateProjectAsync(owner, org, "disk", new ProjectSettings(Framework: "other",
+            BuildCommand: "for i in $(seq 1 16); do head -c 4194304 /dev/zero > part$i.bin; sleep 0.1; done; echo wrote everything", OutputDirectory: "."));
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["index.html"] = "x" });
+
+        var (build, _, queued) = await silo.QueueAsync(owner, org, "disk", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(queued.Id);
+
+        var done = await build.Get(owner);
+        var stored = await silo.StoredLogAsync(queued.Id);
+        Assert.True(done.Status == BuildStatuses.Failed, string.Join("\n", stored.Select(l => l.Text)));
+        Assert.Equal("The build wrote past its disk limit (16 MiB, CloudDeck:Builds:DiskLimitMb)", done.Error);
+        Assert.DoesNotContain(stored, l => l.Text == "wrote everything");
+        Assert.Empty(await docker.ContainersOfAsync(queued.Id));
+    }
+
+    [Fact]
     public async Task Canceling_a_docker_build_kills_its_container()
     {
         await using var docker = await DockerSiloAsync();
