@@ -63,13 +63,16 @@ public sealed partial class OrganizationStorageGrain(
             Accrue(now);
             foreach (var (sha256, size) in added) Storage.Contents[sha256] = new StoredContentRecord { Size = size!.Value, UnreferencedSince = now };
             // Uploaded again: the grace period starts again, so an upload session that resends a file keeps it.
+            var restarted = false;
             foreach (var (sha256, _) in distinct)
             {
-                if (Storage.Contents[sha256] is { References: 0 } held) held.UnreferencedSince = now;
+                if (Storage.Contents[sha256] is not { References: 0 } held || held.UnreferencedSince == now) continue;
+                held.UnreferencedSince = now;
+                restarted = true;
             }
 
             _bytes += addedBytes;
-            await WriteAsync();
+            if (added.Count > 0 || restarted) await WriteAsync();
         }
         catch
         {

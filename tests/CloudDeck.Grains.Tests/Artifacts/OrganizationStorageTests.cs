@@ -76,6 +76,10 @@ public sealed class OrganizationStorageTests
         var served = await UploadAsync(silo, owner, "acme", "index.html", "<h1>served</h1>");
         var abandoned = await UploadAsync(silo, owner, "acme", "draft.html", "<h1>never deployed</h1>");
         await ReadyUploadAsync(silo, owner, "acme", [served], target: DeploymentTargets.Production);
+        // The pass runs from a reminder (every CloudDeck:Artifacts:CollectionInterval), so it runs after a restart too.
+        var reminder = await silo.Services.GetRequiredService<IReminderTable>()
+            .ReadRow(Storage(silo, "acme").GetGrainId(), OrganizationStorageGrain.CollectionReminder, TestContext.Current.CancellationToken);
+        Assert.Equal(TimeSpan.FromHours(1), reminder?.Period);
 
         silo.Clock.Advance(TimeSpan.FromDays(30));
         var collected = await Storage(silo, "acme").Collect();
