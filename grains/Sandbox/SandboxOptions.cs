@@ -100,7 +100,13 @@ public static class SandboxServices
         if (services.Any(d => d.ServiceType == typeof(SandboxRunner))) return services;
         services.AddSingleton(SandboxOptions.Read(configuration));
         services.AddSingleton<SandboxRunner>();
-        services.AddSingleton<IHostedService, SandboxStartupReport>();
+        // With builds and server apps both in Docker no tenant code runs in the sandbox: its verdict at start would mislead.
+        static bool InDocker(string? setting) => string.Equals(setting?.Trim(), "docker", StringComparison.OrdinalIgnoreCase);
+        if (!InDocker(configuration["CloudDeck:Builds:Executor"]) || !InDocker(configuration["CloudDeck:Servers:Runtime"]))
+        {
+            services.AddSingleton<IHostedService, SandboxStartupReport>();
+        }
+
         return services;
     }
 }

@@ -80,7 +80,7 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
                     ?? throw new BuildStepFailedException("The project has neither a git URL nor a local path to build from.");
                 var gitRef = job.Source.GitRef ?? job.Source.Branch ?? plan.Project.ProductionBranch;
                 var allowLocal = services.GetService<ProjectOptions>()?.AllowLocalSources == true;
-                await DockerGit.FetchAsync(run, url, gitRef, allowLocal, cancellationToken);
+                await DockerGit.FetchAsync(run, url, gitRef, allowLocal, services.GetRequiredService<GitHostPolicy>(), cancellationToken);
             }
 
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");

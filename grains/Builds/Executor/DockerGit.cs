@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.Grains.Docker;
+using CloudDeck.Grains.Projects;
 
 namespace CloudDeck.Grains.Builds.Executor;
 
@@ -14,7 +15,8 @@ internal static partial class DockerGit
 {
     private const string Target = "/build/src";
 
-    public static async Task FetchAsync(DockerBuildExecutor.StepRunner run, string url, string gitRef, bool allowFile, CancellationToken cancellationToken)
+    public static async Task FetchAsync(DockerBuildExecutor.StepRunner run, string url, string gitRef, bool allowFile, GitHostPolicy hosts,
+        CancellationToken cancellationToken)
     {
         if (gitRef.StartsWith('-') || gitRef.Any(char.IsControl) || gitRef.Contains("..", StringComparison.Ordinal))
         {
@@ -24,12 +26,14 @@ internal static partial class DockerGit
         var image = run.Docker.Options.Images[DockerOptions.GitImage];
         await run.Docker.EnsureImageAsync(image, run.Log.System, cancellationToken);
         var local = Path.IsPathRooted(url);
-        var remote = local ? new Uri(url).AbsoluteUri : url;
+        // The host is checked here and git in the container is held to the checked addresses, as for a sandboxed fetch.
+        var connection = local ? new GitConnection(new Uri(url).AbsoluteUri, []) : await GitConnection.OpenAsync(url, hosts, cancellationToken);
+        var remote = connection.Remote;
         var environment = DockerBuildExecutor.ToolchainEnvironment();
         environment["GIT_TERMINAL_PROMPT"] = "0";
         environment["GIT_CONFIG_NOSYSTEM"] = "1";
         environment["GIT_CONFIG_GLOBAL"] = "/dev/null";
-        List<string> config = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always"];
+        List<string> config = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ssh.allow=always", .. connection.Config];
         List<string> uploadPack = [];
         List<string> mounts = [];
         if (allowFile)
