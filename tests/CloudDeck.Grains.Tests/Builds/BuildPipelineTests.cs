@@ -95,7 +95,7 @@ public sealed class BuildPipelineTests
 
         var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Ready, status);
-        Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz"), manifest?.Server);
+        Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz", Framework: "node"), manifest?.Server);
         Assert.Equal(["node_modules/greet/index.js", "package.json", "server.js"], manifest!.Files.Select(f => f.Path));
     }
 
