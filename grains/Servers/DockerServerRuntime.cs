@@ -28,8 +28,6 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
     private const string InsideHome = "/home/app";
     private const string PlacedMarker = ".placed";
 
-    private static readonly string[] Inherited = ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
-
     private readonly ConcurrentDictionary<ContainerInstance, byte> _running = new();
 
     public string Name => ServerRuntimes.Docker;
@@ -116,15 +114,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
 
     private static Dictionary<string, string> Environment(ServerStartRequest request, string hostApp, int port)
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in Inherited)
-        {
-            if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
-        }
-
-        environment["HOME"] = InsideHome;
-        environment["TMPDIR"] = "/tmp";
-        environment["LANG"] = "C.UTF-8";
+        var environment = ContainerEnvironment.Base(InsideHome);
         environment["NODE_ENV"] = "production";
         if (Directory.Exists(Path.Combine(hostApp, FrameworkDetector.PythonPackages))) environment["PYTHONPATH"] = InsideApp + "/" + FrameworkDetector.PythonPackages;
         foreach (var (name, value) in request.Environment) environment[name] = value;

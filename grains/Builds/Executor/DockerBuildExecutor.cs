@@ -24,8 +24,6 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
     private const string InsideSource = "/build/src";
     private const string InsideHome = "/build/home";
 
-    private static readonly string[] Inherited = ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
-
     private readonly DependencyCache _cache = new(options.CacheDirectory!, options.MaxCachedDependencySets);
 
     private DockerEngine Engine => docker;
@@ -135,7 +133,7 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
             if (leftovers > 0) LogLeftovers(job.BuildId, leftovers);
             void Clean()
             {
-                if (!options.KeepWorkDirectories) TryDelete(work);
+                if (!options.KeepWorkDirectories) WorkDirectory.TryDelete(work, logger);
             }
 
             if (cacheSave.IsCompleted) Clean();
@@ -158,32 +156,12 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
 
     internal static Dictionary<string, string> ToolchainEnvironment()
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in Inherited)
-        {
-            if (System.Environment.GetEnvironmentVariable(name) is { } value) environment[name] = value;
-        }
-
-        environment["HOME"] = InsideHome;
-        environment["TMPDIR"] = "/tmp";
-        environment["LANG"] = "C.UTF-8";
+        var environment = ContainerEnvironment.Base(InsideHome);
         environment["npm_config_cache"] = InsideHome + "/.npm";
         environment["YARN_CACHE_FOLDER"] = InsideHome + "/.yarn-cache";
         environment["npm_config_update_notifier"] = "false";
         environment["npm_config_fund"] = "false";
         return environment;
-    }
-
-    private void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            logger.LogWarning(e, "Could not delete the work directory {Directory}", directory);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Build {BuildId}: removed {Count} leftover container(s)")]

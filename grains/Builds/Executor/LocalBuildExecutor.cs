@@ -142,7 +142,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
             void Clean()
             {
                 ended?.Dispose();
-                if (!options.KeepWorkDirectories) TryDelete(work);
+                if (!options.KeepWorkDirectories) WorkDirectory.TryDelete(work, logger);
             }
 
             if (cacheSave.IsCompleted) Clean();
@@ -220,17 +220,5 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
         environment["CLOUDDECK_ENVIRONMENT"] = job.Environment;
         environment[ProcessTree.MarkerVariable] = job.BuildId;
         return environment;
-    }
-
-    private void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            logger.LogWarning(e, "Could not delete the work directory {Directory}", directory);
-        }
     }
 }
