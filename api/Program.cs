@@ -100,11 +100,6 @@ app.MapHealthEndpoints();
 app.MapCloudDeckManagement(OperatorEndpoints.IsOperatorAsync);
 app.MapOperatorEndpoints();
 app.MapOpenApi().AllowAnonymous();
-if (app.Configuration.GetValue<bool>("CloudDeck:Diagnostics:EnableProbe"))
-{
-    app.MapProbeEndpoints();
-    app.MapDiagnosticBuildEndpoints();
-}
 
 app.MapHub<LogsHub>(LogsHub.Path).RequireAuthorization();
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CloudDeck.Testing;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Logs.Bench;
 
@@ -35,10 +36,9 @@ internal sealed class CloudDeckApi : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = dataDirectory,
-            ["CloudDeck__Diagnostics__EnableProbe"] = "true",
             ["CloudDeck__StorageProvider"] = null,
             ["CloudDeck__PostgresConnectionString"] = null,
-        }, Path.GetDirectoryName(dll));
+        }.WithDiagnostics(), Path.GetDirectoryName(dll));
         var api = new CloudDeckApi(process, new Uri($"http://127.0.0.1:{port}/"));
         try
         {

@@ -88,7 +88,6 @@ public static class CloudDeckSilo
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);
-        services.AddSingleton<Diagnostics.ActivationJournal>();
         var operators = OperatorOptions.Read(configuration);
         // A fresh embedded install (no database yet) lets its first account be the operator; one that had data never does.
         var freshEmbedded = !cluster.IsCluster && !storage.IsPostgres && operators.Emails.Length == 0 && !File.Exists(storage.SqlitePath);

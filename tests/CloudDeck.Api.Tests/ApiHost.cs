@@ -1,4 +1,5 @@
 using System.Net;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Api.Tests;
 
@@ -47,10 +48,9 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = url,
             ["CloudDeck__DataDirectory"] = dataDirectory,
-            ["CloudDeck__Diagnostics__EnableProbe"] = "true",
             ["CloudDeck__StorageProvider"] = null,
             ["CloudDeck__PostgresConnectionString"] = null,
-        };
+        }.WithDiagnostics();
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) env[key] = value;
 
         // The API's content root is its working directory: run it from its output folder so appsettings.json loads.

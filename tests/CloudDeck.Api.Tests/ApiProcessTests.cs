@@ -86,6 +86,26 @@ public sealed class ApiProcessTests(PostgresFixture postgres) : ProcessTest
     }
 
     [Fact]
+    public async Task Without_the_diagnostics_startup_hook_the_API_maps_no_diag_routes()
+    {
+        // ApiHost loads tests/CloudDeck.Diagnostics as a startup hook; without it this is the API as it ships.
+        var api = await StartApiAsync(new Dictionary<string, string?> { ["DOTNET_STARTUP_HOOKS"] = null });
+
+        using (var put = await api.Http.PutAsJsonAsync("_diag/probe/shipped", new { value = "x" }, Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, put.StatusCode);
+        }
+
+        using (var build = await api.Http.PostAsJsonAsync("_diag/builds", new { org = "acme" }, Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, build.StatusCode);
+        }
+
+        using var health = await api.Http.GetAsync(new Uri("healthz", UriKind.Relative), Cancellation);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
     public async Task A_chunked_body_over_64_KiB_gets_400_problem_details_from_Kestrel()
     {
         var api = await StartApiAsync();

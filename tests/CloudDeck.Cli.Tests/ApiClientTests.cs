@@ -19,14 +19,12 @@ namespace CloudDeck.Cli.Tests;
 /// </summary>
 public sealed class ApiClientTests : DeckProcessTest
 {
-    private static readonly Dictionary<string, string?> Settings = new() { ["CloudDeck__Diagnostics__EnableProbe"] = "true" };
-
     private static readonly Dictionary<string, string?> ShortSessions = new() { ["CloudDeck__Auth__AccessTokenLifetime"] = "00:00:01" };
 
     [Fact]
     public async Task Only_the_contents_the_API_lacks_are_uploaded_and_afterwards_it_lacks_none()
     {
-        var api = await StartApiAsync(Settings);
+        var api = await StartApiAsync();
         var user = await SignUpAsync(api, "ada@example.com");
         using (var seed = new HttpRequestMessage(HttpMethod.Put, $"api/v1/orgs/{user.Organization}/files/{Hash("console.log(1)")}"))
         {
@@ -56,7 +54,7 @@ public sealed class ApiClientTests : DeckProcessTest
     [Fact]
     public async Task A_dropped_log_stream_resumes_with_Last_Event_ID_and_prints_each_line_once()
     {
-        var api = await StartApiAsync(Settings);
+        var api = await StartApiAsync();
         var user = await SignUpAsync(api, "ada@example.com");
         var buildId = await StartSyntheticBuildAsync(api, user, lines: 300, linesPerSecond: 200);
         var transport = new DroppingTransport { DropLogStreamAfterBytes = 4_000, DropLogStreams = 2 };
@@ -78,7 +76,7 @@ public sealed class ApiClientTests : DeckProcessTest
     [Fact]
     public async Task A_log_whose_API_is_gone_gives_up_naming_the_build()
     {
-        var api = await StartApiAsync(Settings);
+        var api = await StartApiAsync();
         var user = await SignUpAsync(api, "ada@example.com");
         var address = api.BaseAddress;
         await api.DisposeAsync();
@@ -117,7 +115,7 @@ public sealed class ApiClientTests : DeckProcessTest
     [Fact]
     public async Task A_refused_request_becomes_one_line_that_says_to_log_in_again()
     {
-        var api = await StartApiAsync(Settings);
+        var api = await StartApiAsync();
         using var client = new ApiClient(api.BaseAddress, "not-a-token", null);
 
         var error = await Assert.ThrowsAsync<ApiException>(() => client.GetAsync("api/v1/me", Cancellation));

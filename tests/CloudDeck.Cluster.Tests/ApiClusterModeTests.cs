@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Cluster.Tests;
 
@@ -32,8 +33,7 @@ public sealed class ApiClusterModeTests(PostgresFixture postgres)
             ["CloudDeck__Cluster__Mode"] = "Cluster",
             ["CloudDeck__Cluster__ClusterId"] = cluster.ClusterId,
             ["CloudDeck__Auth__SigningKey"] = SiloProcess.TestSigningKey,
-            ["CloudDeck__Diagnostics__EnableProbe"] = "true",
-        }.Concat(TestCertificateAuthority.Shared.ClusterTlsEnvironment("api")).ToDictionary());
+        }.Concat(TestCertificateAuthority.Shared.ClusterTlsEnvironment("api")).ToDictionary().WithDiagnostics());
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement health = default;

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Cluster.Tests;
 
@@ -44,7 +45,7 @@ public sealed class SiloProcess : IAsyncDisposable
             ["CloudDeck__Cluster__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CloudDeck__Auth__SigningKey"] = TestSigningKey,
             ["Logging__LogLevel__Default"] = "Information",
-        })
+        }.Concat(DiagnosticsHook.Environment))
         {
             environment[key] = value;
         }
@@ -109,6 +110,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                 client.Configure<Orleans.Configuration.GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
                 client.AddLogStreams();
                 client.AddRejectedCallRetry();
+                client.Services.AddCloudDeckDiagnostics();
             });
             harness._client = builder.Build();
             await harness._client.StartAsync(cancellationToken);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Security.Cryptography.X509Certificates;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Cluster.Tests;
 
@@ -65,6 +66,7 @@ public sealed class MutualTlsTests(PostgresFixture postgres)
             });
             client.UsePostgresClustering(cluster.Database);
             client.UseMutualTls(MutualTlsCredentials.FromPemFiles(certificate, key, stranger.AuthorityPath));
+            client.Services.AddCloudDeckDiagnostics();
         });
         using var intruder = builder.Build();
 

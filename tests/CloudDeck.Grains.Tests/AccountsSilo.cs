@@ -13,6 +13,7 @@ using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Grains.Tests;
 
@@ -92,6 +93,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.AddCloudDeckUsage(configuration);
             silo.Services.AddCloudDeckProjects(configuration, dataDirectory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, dataDirectory);
+            silo.Services.AddCloudDeckDiagnostics();
             configure?.Invoke(silo);
         });
         return new AccountsSilo(cluster, clock, dataDirectory);

@@ -15,9 +15,8 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
 {
     private static readonly string[] CallerNames = ["anonymous", "outsider", "viewer", "developer", "admin", "owner"];
 
-    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?>
+    private readonly InProcessApi _api = new(diagnostics: true, settings: new Dictionary<string, string?>
     {
-        ["CloudDeck:Diagnostics:EnableProbe"] = "true",
         ["CloudDeck:Operators:Emails:0"] = "operator@platform.test",
     });
     private int _fresh;

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Api.Tests.Accounts;
 
@@ -32,6 +33,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly bool _behindProxy;
     private readonly Action<IServiceCollection>? _services;
+    private readonly bool _diagnostics;
     private HttpClient? _http;
     private bool _keepData;
 
@@ -40,9 +42,11 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     /// X-Forwarded-For) is the client address the API sees. TestServer leaves the connection's address unset otherwise.
     /// </param>
     /// <param name="services">Changes the test makes to the host's services (an in-memory trace exporter, say).</param>
+    /// <param name="diagnostics">Adds the diagnostic grains and the <c>/_diag/*</c> endpoints (tests/CloudDeck.Diagnostics).</param>
     public InProcessApi(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, bool behindProxy = false,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, bool diagnostics = false)
     {
+        _diagnostics = diagnostics;
         _services = services;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("clouddeck-api-").FullName;
         _settings = settings ?? new Dictionary<string, string?>();
@@ -93,6 +97,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
             // Fewer PBKDF2 rounds than production: these tests sign up dozens of users on two cores.
             services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             if (_behindProxy) services.AddSingleton<IStartupFilter>(new FromProxy());
+            if (_diagnostics) services.AddCloudDeckDiagnosticEndpoints();
             _services?.Invoke(services);
         });
     }

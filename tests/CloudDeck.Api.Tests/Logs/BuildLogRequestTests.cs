@@ -12,9 +12,8 @@ namespace CloudDeck.Api.Tests.Logs;
 /// </summary>
 public sealed class BuildLogRequestTests : IAsyncDisposable
 {
-    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?>
+    private readonly InProcessApi _api = new(diagnostics: true, settings: new Dictionary<string, string?>
     {
-        ["CloudDeck:Diagnostics:EnableProbe"] = "true",
         ["CloudDeck:Logs:HeartbeatInterval"] = "00:00:00.2",
         ["CloudDeck:Logs:MaxBuildsPerConnection"] = "2",
     });

@@ -26,11 +26,10 @@ public sealed class LogAccessTests : IAsyncDisposable
     /// <summary>How long a follow may take to end after access did: many check intervals, far less than the build.</summary>
     private static readonly TimeSpan EndWithin = TimeSpan.FromSeconds(60);
 
-    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?>
+    private readonly InProcessApi _api = new(diagnostics: true, settings: new Dictionary<string, string?>
     {
         ["urls"] = "http://127.0.0.1:0",
         ["CloudDeck:Logs:AccessCheckInterval"] = "00:00:00.5",
-        ["CloudDeck:Diagnostics:EnableProbe"] = "true",
     });
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

@@ -6,9 +6,8 @@ namespace CloudDeck.Api.Tests.Organizations;
 /// <summary>Plan limits over HTTP: 402 and 429 ProblemDetails naming the limit, current value, maximum and reset; the quotas view; plan changes.</summary>
 public sealed class QuotaApiTests : IAsyncDisposable
 {
-    private readonly InProcessApi _api = new(settings: new Dictionary<string, string?>
+    private readonly InProcessApi _api = new(diagnostics: true, settings: new Dictionary<string, string?>
     {
-        ["CloudDeck:Diagnostics:EnableProbe"] = "true",
         ["CloudDeck:Plans:Hobby:TeamMembers"] = "1",
         ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "1",
     });

@@ -16,6 +16,7 @@ using CloudDeck.Grains.Usage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using CloudDeck.Diagnostics;
 
 namespace CloudDeck.Grains.Tests.Builds;
 
@@ -85,6 +86,7 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
             silo.Services.AddCloudDeckBuilds(configuration, directory);
+            silo.Services.AddCloudDeckDiagnostics();
             silo.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, directory);
             services?.Invoke(silo.Services);

@@ -4,8 +4,8 @@ using CloudDeck.GrainInterfaces.Diagnostics;
 namespace CloudDeck.Api.Endpoints;
 
 /// <summary>
-/// Operator diagnostics, off unless CloudDeck:Diagnostics:EnableProbe is true: write and read a probe value
-/// through a grain, to check that the silo's storage survives restarts.
+/// <c>PUT/GET /_diag/probe/{key}</c> (test hosts only, see <see cref="DiagnosticEndpointsFilter"/>): write and read a
+/// probe value through a grain, to check that the silo's storage survives restarts.
 /// </summary>
 public static class ProbeEndpoints
 {

@@ -7,7 +7,7 @@ using CloudDeck.GrainInterfaces.Diagnostics;
 namespace CloudDeck.Api.Endpoints;
 
 /// <summary>
-/// <c>POST /_diag/builds</c>, mapped only with CloudDeck:Diagnostics:EnableProbe: starts a synthetic build whose log a
+/// <c>POST /_diag/builds</c> (test hosts only, see <see cref="DiagnosticEndpointsFilter"/>): starts a synthetic build whose log a
 /// test grain writes at a given pace, so live logs can be tried (and measured) before the build pipeline exists.
 /// Body: <c>{"org": "acme", "project"?: "synthetic", "lines"?: 100, "linesPerSecond"?: 0, "lineBytes"?: 100,
 /// "status"?: "succeeded"}</c>. The caller must be allowed to deploy in the organization (developer or above).
