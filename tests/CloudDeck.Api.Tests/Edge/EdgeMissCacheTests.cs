@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using CloudDeck.Api.Edge;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CloudDeck.Api.Tests.Edge;
@@ -20,37 +21,41 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
     private readonly EdgeHost _edge = new(new Dictionary<string, string?> { ["CloudDeck:Edge:NegativeCacheTtl"] = "00:10:00" });
 
     [Fact]
-    public async Task A_flood_of_random_deployment_hosts_and_unknown_custom_hosts_activates_no_grain_per_host_and_a_known_host_still_serves()
+    public Task A_flood_of_random_deployment_hosts_and_unknown_custom_hosts_activates_no_grain_per_host_and_a_known_host_still_serves() =>
+        FloodAsync(_edge);
+
+    /// <summary>The acceptance flood, on whichever storage <paramref name="edge"/> runs (SQLite here, PostgreSQL below).</summary>
+    internal static async Task FloodAsync(EdgeHost edge)
     {
-        var known = await _edge.PublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "known"u8.ToArray() });
-        Assert.Equal("known", await BodyAsync($"{known}.localhost"));
-        await FollowingAsync();
-        var before = await ActivationsAsync();
+        var known = await edge.PublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "known"u8.ToArray() });
+        Assert.Equal("known", await BodyAsync(edge, $"{known}.localhost"));
+        await FollowingAsync(edge);
+        var before = await ActivationsAsync(edge);
 
         var deploymentHosts = Enumerable.Range(0, FloodPerKind).Select(_ => $"{RandomHex(8)}.localhost").ToList();
         var customHosts = Enumerable.Range(0, FloodPerKind).Select(i => $"www-{RandomHex(6)}-{i}.example-shop.test").ToList();
         var servedByEdge = 0;
         await Parallel.ForEachAsync(deploymentHosts.Concat(customHosts), Parallelism(), async (host, _) =>
         {
-            using var response = await _edge.GetAsync(host, "/");
+            using var response = await edge.GetAsync(host, "/");
             if (host.EndsWith(".localhost", StringComparison.Ordinal)) Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             if (response.Headers.Contains(EdgePages.ServedByHeader)) Interlocked.Increment(ref servedByEdge);
         });
 
-        var after = await ActivationsAsync();
+        var after = await ActivationsAsync(edge);
         Assert.Equal(0, servedByEdge);
         Assert.True(after - before < 100, $"{FloodPerKind * 2} requests for unknown hosts grew the activations from {before} to {after}");
 
         // Asked again, the same hosts cost no lookup at all: their negative entries answer.
-        var loads = _edge.ManifestLoads;
-        foreach (var host in deploymentHosts.Take(500)) Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync(host, "/")).StatusCode);
-        Assert.Equal(loads, _edge.ManifestLoads);
-        var aliases = _edge.Services.GetRequiredService<AliasCache>().Figures();
-        foreach (var host in customHosts.Take(500)) await _edge.GetAsync(host, "/");
-        Assert.Equal(aliases.Misses, _edge.Services.GetRequiredService<AliasCache>().Figures().Misses);
+        var loads = edge.ManifestLoads;
+        foreach (var host in deploymentHosts.Take(500)) Assert.Equal(HttpStatusCode.NotFound, (await edge.GetAsync(host, "/")).StatusCode);
+        Assert.Equal(loads, edge.ManifestLoads);
+        var aliases = edge.Services.GetRequiredService<AliasCache>().Figures();
+        foreach (var host in customHosts.Take(500)) await edge.GetAsync(host, "/");
+        Assert.Equal(aliases.Misses, edge.Services.GetRequiredService<AliasCache>().Figures().Misses);
 
-        Assert.Equal("known", await BodyAsync($"{known}.localhost"));
-        var (_, missing) = _edge.Services.GetRequiredService<ManifestCache>().Figures();
+        Assert.Equal("known", await BodyAsync(edge, $"{known}.localhost"));
+        var (_, missing) = edge.Services.GetRequiredService<ManifestCache>().Figures();
         Assert.Equal(FloodPerKind, missing.Size);
     }
 
@@ -106,9 +111,9 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
     }
 
     /// <summary>The cluster's activations as the operator sees them: /healthz, which asks Orleans' management grain.</summary>
-    private async Task<int> ActivationsAsync()
+    private static async Task<int> ActivationsAsync(EdgeHost edge)
     {
-        using var response = await _edge.GetAsync("localhost", "/healthz");
+        using var response = await edge.GetAsync("localhost", "/healthz");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         return health.RootElement.GetProperty("activations").GetInt32();
@@ -118,18 +123,22 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
 
     private static ParallelOptions Parallelism() => new() { MaxDegreeOfParallelism = 8, CancellationToken = TestContext.Current.CancellationToken };
 
+    private Task FollowingAsync() => FollowingAsync(_edge);
+
     /// <summary>The edge caches only while it follows the alias stream (from shortly after start).</summary>
-    private async Task FollowingAsync()
+    internal static async Task FollowingAsync(EdgeHost edge)
     {
-        var cache = _edge.Services.GetRequiredService<AliasCache>();
+        var cache = edge.Services.GetRequiredService<AliasCache>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!cache.IsFollowing && DateTime.UtcNow < deadline) await Task.Delay(20, TestContext.Current.CancellationToken);
         Assert.True(cache.IsFollowing, "the edge never followed the alias stream");
     }
 
-    private async Task<string?> BodyAsync(string host)
+    private Task<string?> BodyAsync(string host) => BodyAsync(_edge, host);
+
+    internal static async Task<string?> BodyAsync(EdgeHost edge, string host)
     {
-        using var response = await _edge.GetAsync(host, "/");
+        using var response = await edge.GetAsync(host, "/");
         return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) : null;
     }
 
@@ -143,4 +152,22 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _edge.DisposeAsync();
+}
+
+/// <summary>The same flood with state in PostgreSQL (Orleans' ADO.NET storage), which the edge's lookups read directly.</summary>
+public sealed class EdgeMissCachePostgresTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task A_flood_of_unknown_hosts_activates_no_grain_per_host_with_state_in_postgres()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("edge", TestContext.Current.CancellationToken);
+        await using var edge = new EdgeHost(new Dictionary<string, string?>
+        {
+            ["CloudDeck:StorageProvider"] = "Postgres",
+            ["CloudDeck:PostgresConnectionString"] = connectionString,
+            // As above: the flood takes longer than the default's few seconds, and the repeat must still find its entries.
+            ["CloudDeck:Edge:NegativeCacheTtl"] = "00:10:00",
+        });
+        await EdgeMissCacheTests.FloodAsync(edge);
+    }
 }
