@@ -18,11 +18,39 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
     private const int FloodPerKind = 20_000;
 
     // Negative entries that outlive every wait below: only the invalidation can explain a host being served.
-    private readonly EdgeHost _edge = new(new Dictionary<string, string?> { ["CloudDeck:Edge:NegativeCacheTtl"] = "00:10:00" });
+    private const string MetricsToken = "edge-miss-metrics-token-0123456789abcdef";
+
+    private readonly EdgeHost _edge = new(new Dictionary<string, string?>
+    {
+        ["CloudDeck:Edge:NegativeCacheTtl"] = "00:10:00",
+        ["CloudDeck:Management:MetricsToken"] = MetricsToken,
+    });
 
     [Fact]
-    public Task A_flood_of_random_deployment_hosts_and_unknown_custom_hosts_activates_no_grain_per_host_and_a_known_host_still_serves() =>
-        FloodAsync(_edge);
+    public async Task A_flood_of_random_deployment_hosts_and_unknown_custom_hosts_activates_no_grain_per_host_and_a_known_host_still_serves()
+    {
+        await FloodAsync(_edge);
+
+        // The caches' limits and hit counts reach /metrics (summed over every edge in this test process, hence "at least").
+        using var request = new HttpRequestMessage(HttpMethod.Get, "http://localhost/metrics");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MetricsToken);
+        using var response = await _edge.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var metrics = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(Sample(metrics, "clouddeck_edge_cache_lookups_total", "cache=\"missing_deployments\"", "result=\"hit\"") >= 500, metrics);
+        Assert.True(Sample(metrics, "clouddeck_edge_cache_lookups_total", "cache=\"aliases\"", "result=\"miss\"") >= FloodPerKind, metrics);
+        Assert.True(Sample(metrics, "clouddeck_edge_cache_limit", "cache=\"aliases\"") >= 100_000, metrics);
+        Assert.True(Sample(metrics, "clouddeck_edge_cache_size", "cache=\"missing_deployments\"") >= FloodPerKind, metrics);
+    }
+
+    /// <summary>The value of the first sample of <paramref name="name"/> with all of <paramref name="labels"/> (-1 if none).</summary>
+    private static double Sample(string metrics, string name, params string[] labels)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) && labels.All(label => l.Contains(label, StringComparison.Ordinal)));
+        if (line is null) return -1;
+        var value = line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0];
+        return double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The acceptance flood, on whichever storage <paramref name="edge"/> runs (SQLite here, PostgreSQL below).</summary>
     internal static async Task FloodAsync(EdgeHost edge)
