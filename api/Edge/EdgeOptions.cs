@@ -25,6 +25,16 @@ public sealed class EdgeOptions
     /// <summary>Host names whose answer (deployment or none) is kept in memory.</summary>
     public int AliasCacheSize { get; set; } = 100_000;
 
+    /// <summary>
+    /// How long a "nothing here" answer (an unknown host, a deployment id that does not exist or is not ready) is kept,
+    /// so repeating it costs no grain call. An alias or deployment that appears in the meantime ends it at once (the
+    /// alias change stream); the time bounds only what that stream could miss. Zero keeps none.
+    /// </summary>
+    public TimeSpan NegativeCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deployment ids remembered as not serving (the alias cache holds unknown hosts within <see cref="AliasCacheSize"/>).</summary>
+    public int NegativeCacheSize { get; set; } = 100_000;
+
     /// <summary>How long a proxied request may go without any activity (response headers, body bytes either way) before it is ended.</summary>
     public TimeSpan ProxyTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
@@ -52,9 +62,12 @@ public sealed class EdgeOptions
         options.ApiHosts = [.. options.ApiHosts.Select(h => h.Trim().TrimEnd('.').ToLowerInvariant())];
         if (options.ApiHosts.FirstOrDefault(h => !IsHostName(h)) is { } bad) throw Invalid(nameof(ApiHosts), $"must list host names (not '{bad}')");
         if (options.MaxMemoryFileBytes < 0) throw Invalid(nameof(MaxMemoryFileBytes), "must not be negative");
+        if (options.MemoryCacheBytes < 1) throw Invalid(nameof(MemoryCacheBytes), "must be positive");
         if (options.MemoryCacheBytes < options.MaxMemoryFileBytes) throw Invalid(nameof(MemoryCacheBytes), "must be at least MaxMemoryFileBytes");
         if (options.ManifestCacheSize < 1) throw Invalid(nameof(ManifestCacheSize), "must be at least 1");
         if (options.AliasCacheSize < 1) throw Invalid(nameof(AliasCacheSize), "must be at least 1");
+        if (options.NegativeCacheTtl < TimeSpan.Zero) throw Invalid(nameof(NegativeCacheTtl), "must not be negative (for example 00:00:05; zero keeps no negative entries)");
+        if (options.NegativeCacheSize < 1) throw Invalid(nameof(NegativeCacheSize), "must be at least 1");
         if (options.ProxyTimeout <= TimeSpan.Zero) throw Invalid(nameof(ProxyTimeout), "must be positive (for example 00:01:40)");
         if (options.ProxyConnectTimeout <= TimeSpan.Zero) throw Invalid(nameof(ProxyConnectTimeout), "must be positive (for example 00:00:05)");
         if (options.ServerTouchInterval <= TimeSpan.Zero) throw Invalid(nameof(ServerTouchInterval), "must be positive (for example 00:00:05)");

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.IO.Compression;
 using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Api.Edge;
 
@@ -37,7 +37,7 @@ public sealed class CachedFile(string sha256, long length, string path, byte[]? 
             var compressed = Compress(Bytes ?? File.ReadAllBytes(Path), coding);
             // An empty array marks "not worth it", so it is not tried again.
             slot = compressed.Length < Length - 32 ? compressed : [];
-            owner.Account(slot.Length);
+            owner.Account(Sha256, slot.Length);
         }
 
         return slot.Length == 0 ? null : slot;
@@ -67,40 +67,38 @@ public enum ContentCoding
 
 /// <summary>
 /// Stored files by hash. A stored file never changes, so an entry is never stale; the byte budget bounds memory and,
-/// when reached, the cache starts over (hot files come back on their next request).
+/// when reached, the least recently served files are let go (they come back from disk on their next request).
 /// </summary>
-public sealed class FileCache(IArtifactStore store, EdgeOptions options)
+public sealed class FileCache(IArtifactStore store, EdgeOptions options) : IDisposable
 {
     /// <summary>Compressible files up to this size are kept compressed in memory, whatever their own size.</summary>
     public const long MaxCompressBytes = 16L * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
-    private long _bytes;
+    /// <summary>What an entry weighs beyond its content (its record, path and hash), so files sent from disk count too.</summary>
+    private const long EntryOverheadBytes = 512;
+
+    private readonly LruCache<string, CachedFile> _files = new LruCache<string, CachedFile>(options.MemoryCacheBytes, "files").Observed();
 
     /// <summary>Whether the file is in memory now (what the edge's requests metric calls a cache hit).</summary>
-    public bool Contains(string sha256) => _files.ContainsKey(sha256);
+    public bool Contains(string sha256) => _files.Contains(sha256);
+
+    /// <summary>Bytes held (content, compressed forms, overhead), the byte budget, hits and misses.</summary>
+    public EdgeCacheFigures Figures() => _files.Figures();
 
     public async ValueTask<CachedFile?> GetAsync(string sha256, CancellationToken cancellationToken)
     {
-        if (_files.TryGetValue(sha256, out var cached)) return cached;
+        if (_files.TryGet(sha256, out var cached)) return cached;
         var path = store.PathOf(sha256);
         var info = new FileInfo(path);
         if (!info.Exists) return null;
         byte[]? bytes = null;
-        if (info.Length <= options.MaxMemoryFileBytes)
-        {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
-            Account(bytes.Length);
-        }
-
+        if (info.Length <= options.MaxMemoryFileBytes) bytes = await File.ReadAllBytesAsync(path, cancellationToken);
         var file = new CachedFile(sha256, info.Length, path, bytes, this);
-        return _files.GetOrAdd(sha256, file);
+        return _files.GetOrAdd(sha256, file, EntryOverheadBytes + (bytes?.Length ?? 0));
     }
 
-    internal void Account(long bytes)
-    {
-        if (Interlocked.Add(ref _bytes, bytes) <= options.MemoryCacheBytes) return;
-        _files.Clear();
-        Interlocked.Exchange(ref _bytes, 0);
-    }
+    /// <summary>A compressed form of a cached file was made: it weighs on the budget too.</summary>
+    internal void Account(string sha256, long bytes) => _files.AddWeight(sha256, bytes);
+
+    public void Dispose() => _files.Dispose();
 }

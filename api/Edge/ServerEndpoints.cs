@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Servers;
 
@@ -17,19 +16,19 @@ public sealed record Upstream(ServerEndpoint Endpoint, string Prefix)
 /// an alias moving to the deployment and a periodic check against the grain (a stopped server's port may be reused). The
 /// grain hears that the server is used (<see cref="IServerGrain.Touch"/>) at most once per <see cref="EdgeOptions.ServerTouchInterval"/>.
 /// </summary>
-public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, ILogger<ServerEndpoints> logger)
+public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, ILogger<ServerEndpoints> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Task<Upstream>> _upstreams = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _touchedAt = new(StringComparer.Ordinal);
+    // Bounded like the manifests (one per server deployment served lately); the least recently used go first.
+    private readonly LruCache<string, Task<Upstream>> _upstreams = new LruCache<string, Task<Upstream>>(options.ManifestCacheSize, "server_endpoints").Observed();
+    private readonly LruCache<string, long> _touchedAt = new(options.ManifestCacheSize);
     private readonly long _touchIntervalMs = (long)options.ServerTouchInterval.TotalMilliseconds;
 
     /// <exception cref="ServerUnavailableException">The server could not be started or did not become healthy.</exception>
     public ValueTask<Upstream> GetAsync(string deploymentId)
     {
-        if (_upstreams.TryGetValue(deploymentId, out var cached) && cached.IsCompletedSuccessfully) return ValueTask.FromResult(cached.Result);
-        if (_upstreams.Count >= options.ManifestCacheSize) _upstreams.Clear();
+        if (_upstreams.TryGet(deploymentId, out var cached) && cached.IsCompletedSuccessfully) return ValueTask.FromResult(cached.Result);
         // One grain call per deployment however many requests arrive at once (a cold start is awaited together).
-        return new ValueTask<Upstream>(_upstreams.GetOrAdd(deploymentId, id => LoadAsync(id, startOnly: false)));
+        return new ValueTask<Upstream>(Shared(deploymentId, startOnly: false));
     }
 
     /// <summary>
@@ -39,16 +38,16 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
     /// <exception cref="ServerUnavailableException">The server could not be started or did not become healthy.</exception>
     public Task<Upstream> RefreshAsync(string deploymentId, Upstream failed)
     {
-        if (_upstreams.TryGetValue(deploymentId, out var current) && current.IsCompletedSuccessfully && current.Result == failed)
+        if (_upstreams.TryGet(deploymentId, out var current) && current.IsCompletedSuccessfully && current.Result == failed)
         {
-            _upstreams.TryRemove(KeyValuePair.Create(deploymentId, current));
+            _upstreams.Remove(deploymentId, current);
         }
 
-        return _upstreams.GetOrAdd(deploymentId, id => LoadAsync(id, startOnly: true));
+        return Shared(deploymentId, startOnly: true);
     }
 
     /// <summary>Drops what is known of the deployment's server (deleted, or an alias just moved to it).</summary>
-    public void Forget(string deploymentId) => _upstreams.TryRemove(deploymentId, out _);
+    public void Forget(string deploymentId) => _upstreams.Remove(deploymentId);
 
     /// <summary>
     /// Tells the grain its server had requests, unless this process told it a short while ago; at the same pace, checks
@@ -57,9 +56,8 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
     public void Touch(string deploymentId)
     {
         var now = Environment.TickCount64;
-        if (_touchedAt.TryGetValue(deploymentId, out var last) && now - last < _touchIntervalMs) return;
-        if (_touchedAt.Count >= options.ManifestCacheSize) _touchedAt.Clear();
-        _touchedAt[deploymentId] = now;
+        if (_touchedAt.TryGet(deploymentId, out var last) && now - last < _touchIntervalMs) return;
+        _touchedAt.Set(deploymentId, now);
         _ = TouchAsync(deploymentId);
     }
 
@@ -70,9 +68,9 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
             var grain = grains.GetGrain<IServerGrain>(deploymentId);
             await grain.Touch();
             var current = await grain.GetEndpoint();
-            if (_upstreams.TryGetValue(deploymentId, out var cached) && cached.IsCompletedSuccessfully && cached.Result.Endpoint != current)
+            if (_upstreams.TryGet(deploymentId, out var cached) && cached.IsCompletedSuccessfully && cached.Result.Endpoint != current)
             {
-                _upstreams.TryRemove(KeyValuePair.Create(deploymentId, cached));
+                _upstreams.Remove(deploymentId, cached);
             }
         }
         catch (Exception e)
@@ -82,19 +80,30 @@ public sealed class ServerEndpoints(IGrainFactory grains, EdgeOptions options, I
         }
     }
 
-    private async Task<Upstream> LoadAsync(string deploymentId, bool startOnly)
+    /// <summary>The load in flight or done for the deployment, else a new one that every concurrent caller shares.</summary>
+    private Task<Upstream> Shared(string deploymentId, bool startOnly)
+    {
+        var loading = new TaskCompletionSource<Upstream>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stored = _upstreams.GetOrAdd(deploymentId, loading.Task);
+        if (stored == loading.Task) _ = LoadAsync(deploymentId, startOnly, loading);
+        return stored;
+    }
+
+    private async Task LoadAsync(string deploymentId, bool startOnly, TaskCompletionSource<Upstream> loading)
     {
         await Task.Yield();
         try
         {
             var grain = grains.GetGrain<IServerGrain>(deploymentId);
             var endpoint = (startOnly ? null : await grain.GetEndpoint()) ?? await grain.EnsureRunning();
-            return Upstream.Of(endpoint);
+            loading.SetResult(Upstream.Of(endpoint));
         }
-        catch
+        catch (Exception e)
         {
-            _upstreams.TryRemove(deploymentId, out _);
-            throw;
+            _upstreams.Remove(deploymentId, loading.Task);
+            loading.SetException(e);
         }
     }
+
+    public void Dispose() => _upstreams.Dispose();
 }

@@ -33,6 +33,12 @@ public static class AliasChanges
     /// manifest it cached for <c>{id}.{base}</c>.
     /// </summary>
     public static AliasChange DeploymentDeleted(string deploymentId) => new(deploymentId, null, long.MaxValue);
+
+    /// <summary>
+    /// What a deployment appends once it is ready, so an edge that remembered <c>{id}.{base}</c> as missing (or not ready)
+    /// serves it at once rather than when that negative entry expires.
+    /// </summary>
+    public static AliasChange DeploymentReady(string deploymentId) => new(deploymentId, deploymentId, 0);
 }
 
 [GenerateSerializer, Immutable, Alias("clouddeck.AliasChange")]

@@ -221,6 +221,8 @@ public sealed partial class DeploymentGrain
 
     private async Task ApplyAliasesAsync()
     {
+        // Every edge drops a negative entry it holds for {id}.{base} (a request made while it was building).
+        await streams.GetStream<AliasChange>(AliasChanges.Namespace, AliasChanges.Key).AppendAsync(AliasChanges.DeploymentReady(Id));
         try
         {
             var hosts = await GrainFactory.GetGrain<IProjectGrain>(ProjectKey).ClaimHosts(Deployment.Branch);

@@ -85,8 +85,7 @@ public sealed partial class DeploymentGrain(
         return View();
     }
 
-    public Task<DeploymentManifest?> GetManifest() =>
-        Task.FromResult(Exists && Deployment.Status == DeploymentStatuses.Ready ? Deployment.Manifest : null);
+    public Task<DeploymentManifest?> GetManifest() => Task.FromResult(Deployment.ServableManifest());
 
     /// <summary>Validates the source, counts the day's deployment, queues the build and writes the deployment, building.</summary>
     private async Task StartAsync(ProjectView project, DeploymentSource source, string target, string createdBy, long sequence)

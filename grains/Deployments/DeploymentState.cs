@@ -53,4 +53,7 @@ public sealed class DeploymentState
     /// before storage was counted (its manifest then says).
     /// </summary>
     public List<string>? StorageReferences { get; set; }
+
+    /// <summary>What the edge serves: the manifest of a ready deployment, else null (a method, so it is never stored).</summary>
+    public DeploymentManifest? ServableManifest() => Created && Status == DeploymentStatuses.Ready ? Manifest : null;
 }

@@ -52,8 +52,19 @@ public static class CloudDeckMetrics
     private static readonly ConcurrentDictionary<string, int> Waiting = new(StringComparer.Ordinal);
     private static Func<int>? _running;
 
+    // The edge's caches in this process, by registration (tests host several edges in one process); summed by cache name.
+    private static readonly ConcurrentDictionary<object, (string Cache, Func<EdgeCacheFigures> Read)> EdgeCaches = new();
+
     static CloudDeckMetrics()
     {
+        Meter.CreateObservableUpDownCounter("clouddeck.edge.cache.size", () => EdgeCacheMeasurements(f => f.Size), "{entry}",
+            "Entries in each edge cache (bytes for the files cache), by cache.");
+        Meter.CreateObservableGauge("clouddeck.edge.cache.limit", () => EdgeCacheMeasurements(f => f.Limit), "{entry}",
+            "The most entries each edge cache keeps (bytes for the files cache), by cache.");
+        Meter.CreateObservableCounter("clouddeck.edge.cache.lookups", EdgeCacheLookups, "{lookup}",
+            "Lookups in each edge cache, by cache and result (hit or miss): the hit rate is hits over both.");
+        Meter.CreateObservableCounter("clouddeck.edge.cache.evictions", () => EdgeCacheMeasurements(f => f.Evictions), "{entry}",
+            "Entries an edge cache let go of, least recently used first, to stay within its limit, by cache.");
         Meter.CreateObservableUpDownCounter("clouddeck.builds.queued", () => Waiting.Values.Sum(), "{build}",
             "Builds waiting for a concurrent-build slot in the queues active in this process.");
         Meter.CreateObservableUpDownCounter("clouddeck.builds.running", () => _running?.Invoke() ?? 0, "{build}",
@@ -102,6 +113,33 @@ public static class CloudDeckMetrics
     /// <summary>Where <c>clouddeck.builds.running</c> reads this process's running builds.</summary>
     public static void ObserveRunningBuilds(Func<int> running) => _running = running;
 
+    /// <summary>Reports an edge cache's figures under <c>clouddeck.edge.cache.*</c> (tag <c>cache</c>) until disposed.</summary>
+    public static IDisposable ObserveEdgeCache(string cache, Func<EdgeCacheFigures> read)
+    {
+        var registration = new EdgeCacheRegistration();
+        EdgeCaches[registration] = (cache, read);
+        return registration;
+    }
+
+    private sealed class EdgeCacheRegistration : IDisposable
+    {
+        public void Dispose() => EdgeCaches.TryRemove(this, out _);
+    }
+
+    private static IEnumerable<(string Cache, EdgeCacheFigures Figures)> EdgeCacheFiguresByName() =>
+        EdgeCaches.Values.GroupBy(c => c.Cache, StringComparer.Ordinal).Select(g => (g.Key, g.Select(c => c.Read()).Aggregate(
+            new EdgeCacheFigures(0, 0, 0, 0, 0),
+            (sum, f) => new EdgeCacheFigures(sum.Size + f.Size, sum.Limit + f.Limit, sum.Hits + f.Hits, sum.Misses + f.Misses, sum.Evictions + f.Evictions))));
+
+    private static IEnumerable<Measurement<long>> EdgeCacheMeasurements(Func<EdgeCacheFigures, long> figure) =>
+        EdgeCacheFiguresByName().Select(c => new Measurement<long>(figure(c.Figures), new KeyValuePair<string, object?>("cache", c.Cache))).ToList();
+
+    private static IEnumerable<Measurement<long>> EdgeCacheLookups() => EdgeCacheFiguresByName().SelectMany(c => new[]
+    {
+        new Measurement<long>(c.Figures.Hits, new KeyValuePair<string, object?>("cache", c.Cache), new KeyValuePair<string, object?>("result", "hit")),
+        new Measurement<long>(c.Figures.Misses, new KeyValuePair<string, object?>("cache", c.Cache), new KeyValuePair<string, object?>("result", "miss")),
+    }).ToList();
+
     /// <summary>"2xx", "4xx"…: five values, where the status code itself would be dozens.</summary>
     public static string StatusClass(int status) => status switch
     {
@@ -112,6 +150,9 @@ public static class CloudDeckMetrics
         _ => "5xx",
     };
 }
+
+/// <summary>An edge cache's size and limit (entries, or bytes for files) and its lookups and evictions since it started.</summary>
+public readonly record struct EdgeCacheFigures(long Size, long Limit, long Hits, long Misses, long Evictions);
 
 /// <summary>
 /// CloudDeck's own spans, on the activity source <see cref="SourceName"/>: the parts of a deploy that run outside any

@@ -58,9 +58,9 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
 
     /// <summary>
     /// Uploads the files (with <paramref name="routingConfig"/> as the site's clouddeck.json) and deploys them as a preview
-    /// of acme/web; answers the deployment's id once it is ready.
+    /// of acme/web; answers the deployment's id (<paramref name="deploymentId"/>, or a new one) once it is ready.
     /// </summary>
-    public async Task<string> PublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null)
+    public async Task<string> PublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null, string? deploymentId = null)
     {
         var owner = await OwnerAsync();
         var all = new Dictionary<string, byte[]>(files);
@@ -74,7 +74,7 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
             manifest.Add(new ManifestFile(path, sha, bytes.Length));
         }
 
-        var deployment = Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New());
+        var deployment = Grains.GetGrain<IDeploymentGrain>(deploymentId ?? DeploymentIds.New());
         var view = await deployment.Create(owner, ProjectKeys.Of(Organization, Project), new DeploymentSource(Files: manifest), DeploymentTargets.Preview);
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (view.Status == DeploymentStatuses.Building && DateTime.UtcNow < deadline)

@@ -11,6 +11,9 @@ public sealed class EdgeProcessTests : ProcessTest
     [InlineData("CloudDeck__Edge__MaxMemoryFileBytes", "-1", "CloudDeck:Edge:MaxMemoryFileBytes")]
     [InlineData("CloudDeck__Edge__ManifestCacheSize", "0", "CloudDeck:Edge:ManifestCacheSize")]
     [InlineData("CloudDeck__Edge__ProxyTimeout", "00:00:00", "CloudDeck:Edge:ProxyTimeout")]
+    [InlineData("CloudDeck__Edge__NegativeCacheTtl", "-00:00:01", "CloudDeck:Edge:NegativeCacheTtl")]
+    [InlineData("CloudDeck__Edge__NegativeCacheSize", "0", "CloudDeck:Edge:NegativeCacheSize")]
+    [InlineData("CloudDeck__Edge__MemoryCacheBytes", "0", "CloudDeck:Edge:MemoryCacheBytes")]
     [InlineData("CloudDeck__Artifacts__MaxFileBytes", "0", "CloudDeck:Artifacts:MaxFileBytes")]
     [InlineData("CloudDeck__Artifacts__MaxFileBytes", "lots", "CloudDeck:Artifacts")]
     public async Task A_wrong_edge_or_artifact_setting_fails_on_start_naming_the_setting(string variable, string value, string setting)
