@@ -39,12 +39,9 @@ public sealed class DeployTraceTests
         var deploymentId = deployment.Text("id");
         var buildId = deployment.Text("build_id");
         await WaitUntilReadyAsync(api, deploymentId, owner.AccessToken!);
-        api.Services.GetRequiredService<TracerProvider>().ForceFlush();
-
-        var recorded = spans.Snapshot();
-        var request = Assert.Single(recorded, s => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore"
-            && s.GetTagItem("http.request.method") as string == "POST" && (s.GetTagItem("url.path") as string ?? "").EndsWith("/deployments", StringComparison.Ordinal));
-        var trace = recorded.Where(s => s.TraceId == request.TraceId).ToDictionary(s => s.SpanId);
+        // A span is exported when it ends: the deployment can be ready while the calls that reported it are still
+        // returning, so the trace is read once every span in it has its parent there too.
+        var (recorded, request, trace) = await CompleteTraceAsync(api, spans);
         var run = Assert.Single(trace.Values, s => s.Source.Name == CloudDeckActivities.SourceName && s.DisplayName == "build.run");
         // The build's last storage write: its terminal status, written after the run reported back.
         var buildWrites = trace.Values.Where(s => s.DisplayName == "write storage" && s.GetTagItem("orleans.storage.state.name") as string == "build")
@@ -78,6 +75,23 @@ public sealed class DeployTraceTests
         foreach (var secret in new[] { InProcessApi.Password, owner.AccessToken!, owner.RefreshToken! })
         {
             Assert.DoesNotContain(values, value => value.Contains(secret, StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task<(Activity[] Recorded, Activity Request, Dictionary<ActivitySpanId, Activity> Trace)> CompleteTraceAsync(
+        InProcessApi api, LockedList<Activity> spans)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            api.Services.GetRequiredService<TracerProvider>().ForceFlush();
+            var recorded = spans.Snapshot();
+            var request = Assert.Single(recorded, s => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore"
+                && s.GetTagItem("http.request.method") as string == "POST" && (s.GetTagItem("url.path") as string ?? "").EndsWith("/deployments", StringComparison.Ordinal));
+            var trace = recorded.Where(s => s.TraceId == request.TraceId).ToDictionary(s => s.SpanId);
+            var complete = trace.Values.All(s => s.SpanId == request.SpanId || trace.ContainsKey(s.ParentSpanId));
+            if (complete || DateTime.UtcNow > deadline) return (recorded, request, trace);
+            await Task.Delay(200, Cancellation);
         }
     }
 
