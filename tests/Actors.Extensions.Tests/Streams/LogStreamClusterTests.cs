@@ -88,7 +88,7 @@ public sealed class LogStreamClusterTests
         // A stream whose producer grain and log grain share a (secondary) silo: killing it takes both down mid-stream.
         string? key = null;
         string? victim = null;
-        for (var i = 0; i < 200 && key is null; i++)
+        for (var i = 0; i < 1000 && key is null; i++)
         {
             var candidate = $"kill-{Guid.NewGuid():N}";
             var producerSilo = await cluster.Client.GetGrain<IProducerGrain>(candidate).Where();

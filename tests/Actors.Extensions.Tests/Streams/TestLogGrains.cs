@@ -168,6 +168,11 @@ public interface IProducerGrain : IGrainWithStringKey
 }
 
 /// <summary>A producer grain that writes a stream in the background and picks up where the stream ends after a crash.</summary>
+/// <remarks>
+/// Placed at random: the kill tests look for a producer on the same silo as its stream, and Orleans' default placement
+/// weighs silos by load, which on a busy machine can put every new producer on one silo.
+/// </remarks>
+[Orleans.Placement.RandomPlacement]
 [GrainType("test.producer")]
 public sealed class ProducerGrain(ILogStreamProvider streams, ILocalSiloDetails silo) : Grain, IProducerGrain
 {
