@@ -69,8 +69,9 @@ public sealed class ServerOptions
     public double ContainerCpus { get; set; } = 1;
 
     /// <summary>
-    /// The bytes a server may write into its files and home, in MiB; 0 for none. No file may grow past it (RLIMIT_FSIZE),
-    /// and a watch stops the server when their sum does; it then starts again from its deployment's files.
+    /// The bytes a server container may write into its files and home, in MiB; 0 for none. No file may grow past it
+    /// (RLIMIT_FSIZE), and a watch stops the server when their sum does; it then starts again from its deployment's files.
+    /// Docker runtime only (a sandboxed server's files are on the silo's disk with no watch yet: see docs/security.md).
     /// </summary>
     public int DiskLimitMb { get; set; } = 1024;
 
