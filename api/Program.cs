@@ -41,7 +41,12 @@ catch (InvalidOperationException misconfigured)
     return 1;
 }
 
-builder.Services.AddProblemDetails();
+// One JSON contract (snake_case, unknown members refused) for answers, ProblemDetails, SSE event data and hub payloads.
+builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ApiJson.CustomizeProblemDetails);
+// A body bound to a type that cannot be read: thrown (in every environment) so RequestBindingErrors names the field.
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.AddExceptionHandler<RequestBindingErrors>();
 builder.Services.AddOpenApi();
 builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
@@ -65,7 +70,7 @@ builder.Services.AddRateLimiter(limiter =>
             detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
     };
 });
-builder.Services.AddSignalR();
+builder.Services.AddSignalR().AddJsonProtocol(options => ApiJson.Configure(options.PayloadSerializerOptions));
 builder.Services.AddSingleton<BuildLogSource>();
 builder.Services.AddSingleton<BuildLogFollowers>();
 builder.Services.AddSingleton<LogAccess>();

@@ -62,24 +62,24 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/auth/refresh"] = new(Everyone(200), async _ =>
         {
             await _api.LoginAsync(_loginUser);
-            return ("/api/v1/auth/refresh", new { refreshToken = _loginUser.RefreshToken });
+            return ("/api/v1/auth/refresh", new { refresh_token = _loginUser.RefreshToken });
         }),
         ["POST /api/v1/auth/logout"] = new(Everyone(204), async _ =>
         {
             await _api.LoginAsync(_loginUser);
-            return ("/api/v1/auth/logout", new { refreshToken = _loginUser.RefreshToken });
+            return ("/api/v1/auth/logout", new { refresh_token = _loginUser.RefreshToken });
         }),
         ["POST /api/v1/auth/password-reset"] = new(Everyone(202), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/password-reset", new { email = _loginUser.Email }))),
         ["POST /api/v1/auth/password-reset/confirm"] = new(Everyone(204), async _ =>
         {
             var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
             (await _api.PostAsync("/api/v1/auth/password-reset", new { email = fresh.Email })).Expect(HttpStatusCode.Accepted);
-            return ("/api/v1/auth/password-reset/confirm", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.PasswordReset), newPassword = "another fine passphrase" });
+            return ("/api/v1/auth/password-reset/confirm", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.PasswordReset), new_password = "another fine passphrase" });
         }),
 
         ["GET /api/v1/me"] = new(SignedIn(200), Fixed("/api/v1/me")),
         ["POST /api/v1/me/password"] = new(SignedIn(204), caller => Task.FromResult<(string, object?)>(("/api/v1/me/password",
-            new { currentPassword = caller?.Password ?? InProcessApi.Password, newPassword = caller?.Password ?? InProcessApi.Password }))),
+            new { current_password = caller?.Password ?? InProcessApi.Password, new_password = caller?.Password ?? InProcessApi.Password }))),
         ["GET /api/v1/me/sessions"] = new(SignedIn(200), Fixed("/api/v1/me/sessions")),
         ["POST /api/v1/me/mfa/enroll"] = new(SignedIn(200), async caller =>
         {
@@ -356,7 +356,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     private async Task<string> EnrollAsync(Account account)
     {
         var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, account.AccessToken)).Expect(HttpStatusCode.OK);
-        var secret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        var secret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!;
         return Totp.Compute(Totp.Base32Decode(secret), Totp.TimeStep(_api.Clock.GetUtcNow()));
     }
 

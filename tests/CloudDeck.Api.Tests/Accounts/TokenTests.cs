@@ -57,8 +57,8 @@ public sealed class TokenTests : IAsyncDisposable
         (await _api.GetAsync("/api/v1/me", ada.AccessToken)).Expect(HttpStatusCode.Unauthorized);
 
         // The refresh token still works, and answers a fresh access token.
-        var refreshed = (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = ada.RefreshToken })).Expect(HttpStatusCode.OK);
-        (await _api.GetAsync("/api/v1/me", refreshed.Text("accessToken"))).Expect(HttpStatusCode.OK);
+        var refreshed = (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = ada.RefreshToken })).Expect(HttpStatusCode.OK);
+        (await _api.GetAsync("/api/v1/me", refreshed.Text("access_token"))).Expect(HttpStatusCode.OK);
     }
 
     [Fact]
@@ -102,11 +102,11 @@ public sealed class TokenTests : IAsyncDisposable
         {
             (await _api.GetAsync("/api/v1/me", $"cdk_{owner}.{rest}")).Expect(HttpStatusCode.Unauthorized);
             // Tokens in bodies are refused like any malformed token: 400 naming the field.
-            (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
-            (await _api.PostAsync("/api/v1/auth/logout", new { refreshToken = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
+            (await _api.PostAsync("/api/v1/auth/logout", new { refresh_token = $"cdr_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
             (await _api.PostAsync("/api/v1/auth/verify-email", new { token = $"cdv_{owner}.{rest}" })).Expect(HttpStatusCode.BadRequest);
             (await _api.PostAsync("/api/v1/auth/login/mfa", new { challenge = $"cdm_{owner}.{rest}", code = "123456" })).Expect(HttpStatusCode.BadRequest);
-            (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = $"cdp_{owner}.{rest}", newPassword = "a fine new passphrase" }))
+            (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = $"cdp_{owner}.{rest}", new_password = "a fine new passphrase" }))
                 .Expect(HttpStatusCode.BadRequest);
         }
 
@@ -118,9 +118,9 @@ public sealed class TokenTests : IAsyncDisposable
     {
         var ada = await _api.SignUpAndLoginAsync("ada@example.com");
         var first = ada.RefreshToken;
-        var second = (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = first })).Expect(HttpStatusCode.OK).Text("refreshToken");
-        (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = first })).Expect(HttpStatusCode.Unauthorized);
-        (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = second })).Expect(HttpStatusCode.Unauthorized);
+        var second = (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = first })).Expect(HttpStatusCode.OK).Text("refresh_token");
+        (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = first })).Expect(HttpStatusCode.Unauthorized);
+        (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = second })).Expect(HttpStatusCode.Unauthorized);
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class TokenTests : IAsyncDisposable
         (await _api.GetAsync("/api/v1/orgs/acme", readToken)).Expect(HttpStatusCode.Unauthorized);
 
         var expiring = (await _api.PostAsync("/api/v1/me/tokens",
-            new { name = "short", scopes = new[] { "admin" }, expiresAt = _api.Clock.GetUtcNow().AddHours(1) }, owner.AccessToken)).Expect(HttpStatusCode.Created);
+            new { name = "short", scopes = new[] { "admin" }, expires_at = _api.Clock.GetUtcNow().AddHours(1) }, owner.AccessToken)).Expect(HttpStatusCode.Created);
         (await _api.SendAsync(HttpMethod.Patch, "/api/v1/orgs/acme", new { name = "Renamed" }, expiring.Text("token"))).Expect(HttpStatusCode.OK);
         _api.Clock.Advance(TimeSpan.FromHours(1));
         (await _api.GetAsync("/api/v1/orgs/acme", expiring.Text("token"))).Expect(HttpStatusCode.Unauthorized);
