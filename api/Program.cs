@@ -10,7 +10,6 @@ using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.ServiceDefaults;
-using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
 // The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
@@ -41,11 +40,15 @@ catch (InvalidOperationException misconfigured)
     return 1;
 }
 
-builder.Services.AddProblemDetails();
+// One JSON contract (snake_case, unknown members refused) for answers, ProblemDetails, SSE event data and hub payloads.
+builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ApiJson.CustomizeProblemDetails);
+// A body bound to a type that cannot be read: thrown (in every environment) so RequestBindingErrors names the field.
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.AddExceptionHandler<RequestBindingErrors>();
 builder.Services.AddOpenApi();
-builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
+// Sessions' access tokens through JwtBearer, API tokens through their own scheme, chosen per request by a policy scheme.
+builder.Services.AddCloudDeckAuthentication();
 // Key-authenticated license routes: a token bucket per client address (an IPv6 client's /64) in this process
 // (CloudDeck:Licenses:RequestsPerSecondPerAddress).
 builder.Services.AddRateLimiter(limiter =>
@@ -65,7 +68,7 @@ builder.Services.AddRateLimiter(limiter =>
             detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
     };
 });
-builder.Services.AddSignalR();
+builder.Services.AddSignalR().AddJsonProtocol(options => ApiJson.Configure(options.PayloadSerializerOptions));
 builder.Services.AddSingleton<BuildLogSource>();
 builder.Services.AddSingleton<BuildLogFollowers>();
 builder.Services.AddSingleton<LogAccess>();

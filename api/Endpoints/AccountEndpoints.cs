@@ -19,8 +19,8 @@ public static class AccountEndpoints
         me.MapPost("/password", async (HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
-            var current = body.String("currentPassword", Passwords.MaxLength);
-            var next = body.String("newPassword", Passwords.MaxLength);
+            var current = body.String("current_password", Passwords.MaxLength);
+            var next = body.String("new_password", Passwords.MaxLength);
             if (body.Problem() is { } problem) return problem;
             await User(http, grains).ChangePassword(http.Caller(), current!, next!);
             return Results.NoContent();
@@ -54,7 +54,7 @@ public static class AccountEndpoints
             var body = await JsonBody.ReadAsync(http.Request);
             var name = body.String("name", UserGrain.MaxApiTokenNameLength);
             var scopes = body.StringList("scopes", ApiTokenScopes.All.Count, 16);
-            var expiresAt = body.OptionalDateTime("expiresAt");
+            var expiresAt = body.OptionalDateTime("expires_at");
             if (body.Problem() is { } problem) return problem;
             var created = await User(http, grains).CreateApiToken(http.Caller(), new CreateApiToken(name!, scopes!, expiresAt));
             return Results.Created($"/api/v1/me/tokens/{created.Details.Id}", created);

@@ -66,18 +66,18 @@ public static class AuthEndpoints
         auth.MapPost("/refresh", async (HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
-            var text = body.String("refreshToken", MaxTokenLength);
+            var text = body.String("refresh_token", MaxTokenLength);
             if (body.Problem() is { } problem) return problem;
-            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refresh_token", "is not a refresh token");
             return Results.Ok(await grains.GetGrain<IUserGrain>(token.Owner).Refresh(token.Id, token.Secret, http.ClientAddress()));
         });
 
         auth.MapPost("/logout", async (HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
-            var text = body.String("refreshToken", MaxTokenLength);
+            var text = body.String("refresh_token", MaxTokenLength);
             if (body.Problem() is { } problem) return problem;
-            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refreshToken", "is not a refresh token");
+            if (!TryParseUserToken(text, SecretToken.RefreshToken, out var token)) return JsonBody.FieldProblem("refresh_token", "is not a refresh token");
             await grains.GetGrain<IUserGrain>(token.Owner).Logout(token.Id, token.Secret);
             return Results.NoContent();
         });
@@ -96,7 +96,7 @@ public static class AuthEndpoints
         {
             var body = await JsonBody.ReadAsync(http.Request);
             var text = body.String("token", MaxTokenLength);
-            var password = body.String("newPassword", Passwords.MaxLength);
+            var password = body.String("new_password", Passwords.MaxLength);
             if (body.Problem() is { } problem) return problem;
             if (!TryParseUserToken(text, SecretToken.PasswordReset, out var token)) return JsonBody.FieldProblem("token", "is not a password reset token");
             await grains.GetGrain<IUserGrain>(token.Owner).CompletePasswordReset(token.Id, token.Secret, password!);

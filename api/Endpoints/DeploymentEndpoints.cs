@@ -17,6 +17,8 @@ public static class DeploymentEndpoints
 {
     public const int MaxFiles = 100_000;
 
+    private static readonly string[] FileFields = ["path", "sha256", "size"];
+
     public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
     {
         var deployments = api.MapGroup("/deployments/{id}").RequireAuthorization().AddEndpointFilter(async (context, next) =>
@@ -26,17 +28,17 @@ public static class DeploymentEndpoints
         static IDeploymentGrain Deployment(IGrainFactory grains, string id) => grains.GetGrain<IDeploymentGrain>(id);
 
         deployments.MapGet("", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Deployment(grains, id).Get(http.Caller()), ProjectEndpoints.Json));
+            Results.Ok(await Deployment(grains, id).Get(http.Caller())));
 
         deployments.MapPost("/cancel", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Deployment(grains, id).Cancel(http.Caller()), ProjectEndpoints.Json));
+            Results.Ok(await Deployment(grains, id).Cancel(http.Caller())));
 
         deployments.MapPost("/promote", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Deployment(grains, id).Promote(http.Caller()), ProjectEndpoints.Json));
+            Results.Ok(await Deployment(grains, id).Promote(http.Caller())));
 
         // A server deployment's process: state, pid, port, restarts, last exit code, last cold start (stopped for a static one).
         deployments.MapGet("/server", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller()), ProjectEndpoints.Json));
+            Results.Ok(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller())));
 
         // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
         // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
@@ -104,6 +106,8 @@ public static class DeploymentEndpoints
                 body.Fail(at, "must be an object {\"path\", \"sha256\", \"size\"}");
                 continue;
             }
+
+            body.RefuseUnknownMembers(item, at, FileFields);
 
             var path = item.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
             var sha256 = item.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
@@ -12,15 +11,13 @@ namespace CloudDeck.Api.Endpoints;
 /// <summary>
 /// Licenses. Machines call validate, consume and deactivate with a license key and no session: the key is the credential
 /// (a malformed key is refused here, before any grain), and each client address is rate-limited. Organization admins issue,
-/// list and revoke under <c>/orgs/{slug}/licenses</c>; the grains decide who may. Bodies and answers are snake_case.
+/// list and revoke under <c>/orgs/{slug}/licenses</c>; the grains decide who may.
 /// </summary>
 public static class LicenseEndpoints
 {
     public const string RateLimitPolicy = "license-keys";
 
     public const int MaxMachineIdLength = 128;
-
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static RouteGroupBuilder MapLicenseEndpoints(this RouteGroupBuilder api)
     {
@@ -32,21 +29,21 @@ public static class LicenseEndpoints
         keyed.MapPost("/validate", async (HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
-            var (key, machine, problem) = ReadKeyAndMachine(body);
             var version = body.String("version", 64, required: false);
+            var (key, machine, problem) = ReadKeyAndMachine(body);
             if ((problem ?? body.Problem()) is { } refused) return refused;
             var answer = await grains.GetGrain<ILicenseGrain>(key!.Id).Validate(Secrets.Hash(key.Secret), machine!, version, http.ClientAddress());
-            return Results.Json(answer, Json);
+            return Results.Ok(answer);
         });
 
         keyed.MapPost("/consume", async (HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
-            var (key, machine, problem) = ReadKeyAndMachine(body);
             var count = body.OptionalIntBetween("count", 1, 1000) ?? 1;
+            var (key, machine, problem) = ReadKeyAndMachine(body);
             if ((problem ?? body.Problem()) is { } refused) return refused;
             var answer = await grains.GetGrain<ILicenseGrain>(key!.Id).Consume(Secrets.Hash(key.Secret), machine!, count, http.ClientAddress());
-            if (answer.Allowed) return Results.Json(answer, Json);
+            if (answer.Allowed) return Results.Ok(answer);
             var extensions = new Dictionary<string, object?>
             {
                 ["reason"] = answer.Reason, ["quota"] = answer.Quota, ["limit"] = answer.Limit, ["used"] = answer.Used, ["resets_at"] = answer.ResetsAt,
@@ -71,7 +68,7 @@ public static class LicenseEndpoints
         });
 
         licenses.MapGet("/public-key", (LicenseSigningKey key) => key.IsAvailable
-            ? Results.Json(new { Algorithm = "ES256", KeyId = key.KeyId, Pem = key.PublicKeyPem, Jwk = key.Jwk }, Json)
+            ? Results.Ok(new { Algorithm = "ES256", KeyId = key.KeyId, Pem = key.PublicKeyPem, Jwk = key.Jwk })
             : Unavailable());
 
         var org = api.MapGroup("/orgs/{slug}/licenses").RequireAuthorization().AddEndpointFilter(async (context, next) =>
@@ -87,7 +84,7 @@ public static class LicenseEndpoints
         });
         static IOrganizationLicensesGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationLicensesGrain>(slug);
 
-        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Json(await Org(grains, slug).List(http.Caller()), Json));
+        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).List(http.Caller())));
 
         org.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -103,19 +100,19 @@ public static class LicenseEndpoints
 
             if (body.Problem() is { } problem) return problem;
             var issued = await Org(grains, slug).Issue(http.Caller(), new IssueLicenseRequest(tier!, name!, maxDevices, expiresAt));
-            return Results.Json(issued, Json, statusCode: StatusCodes.Status201Created);
+            return Results.Created($"/api/v1/orgs/{slug}/licenses/{issued.License.Id}", issued);
         });
 
         org.MapGet("/{licenseId}", async (string slug, string licenseId, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Org(grains, slug).Get(http.Caller(), licenseId), Json));
+            Results.Ok(await Org(grains, slug).Get(http.Caller(), licenseId)));
 
         org.MapPost("/{licenseId}/revoke", async (string slug, string licenseId, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Org(grains, slug).Revoke(http.Caller(), licenseId), Json));
+            Results.Ok(await Org(grains, slug).Revoke(http.Caller(), licenseId)));
 
         org.MapDelete("/{licenseId}/devices/{machineId}", async (string slug, string licenseId, string machineId, HttpContext http, IGrainFactory grains) =>
         {
             if (!IsMachineId(machineId)) return JsonBody.FieldProblem("machineId", MachineIdRule);
-            return Results.Json(await Org(grains, slug).RemoveDevice(http.Caller(), licenseId, machineId), Json);
+            return Results.Ok(await Org(grains, slug).RemoveDevice(http.Caller(), licenseId, machineId));
         });
 
         org.MapPost("/{licenseId}/offline", async (string slug, string licenseId, HttpContext http, IGrainFactory grains, LicenseSigningKey key) =>
@@ -125,7 +122,7 @@ public static class LicenseEndpoints
             if (machine is not null && !IsMachineId(machine)) return JsonBody.FieldProblem("machine_id", MachineIdRule);
             if (body.Problem() is { } problem) return problem;
             if (!key.IsAvailable) return Unavailable();
-            return Results.Json(await Org(grains, slug).IssueOffline(http.Caller(), licenseId, machine!), Json);
+            return Results.Ok(await Org(grains, slug).IssueOffline(http.Caller(), licenseId, machine!));
         });
 
         return api;
@@ -135,6 +132,7 @@ public static class LicenseEndpoints
 
     public static bool IsMachineId(string value) => value.Length is >= 1 and <= MaxMachineIdLength && value.All(c => c is > ' ' and <= '~');
 
+    /// <summary>Reads the key and machine last: it asks for the body's problems, so every other field must have been read.</summary>
     private static (LicenseKey? Key, string? Machine, IResult? Problem) ReadKeyAndMachine(JsonBody body)
     {
         var text = body.String("license_key", 256);

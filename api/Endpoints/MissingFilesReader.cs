@@ -22,6 +22,9 @@ public sealed class MissingFilesReader
     /// <summary>Reading stops after this many mistakes: enough to fix a body, bounded for a hostile one.</summary>
     private const int MaxErrors = 100;
 
+    private static readonly string[] RootFields = ["files"];
+    private static readonly string[] EntryFields = ["path", "sha256", "size"];
+
     private readonly Func<string, bool> _isMissing;
     private readonly long _maxFileBytes;
     private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
@@ -127,6 +130,7 @@ public sealed class MissingFilesReader
             case Place.Root when json.TokenType == JsonTokenType.PropertyName:
                 _pending = Text(ref json, "body");
                 if (_pending is not null && !_rootNames.Add(_pending)) Fail(_pending, "appears more than once");
+                if (_pending is not null && _pending != "files") Fail(_pending, Http.ApiJson.UnknownMember(_pending, RootFields));
                 _place = Place.RootValue;
                 break;
             case Place.Root:
@@ -160,6 +164,7 @@ public sealed class MissingFilesReader
             case Place.Entry when json.TokenType == JsonTokenType.PropertyName:
                 _pending = Text(ref json, at);
                 if (_pending is not null && !_entry!.Names.Add(_pending)) Fail($"{at}.{_pending}", "appears more than once");
+                if (_pending is not null && !EntryFields.Contains(_pending)) Fail($"{at}.{_pending}", Http.ApiJson.UnknownMember(_pending, EntryFields));
                 _place = Place.EntryValue;
                 break;
             case Place.Entry:

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
@@ -24,9 +23,6 @@ public static class ProjectEndpoints
     /// <summary>The delivery's id: GitHub's header, which Gitea and Gogs send too.</summary>
     public const string DeliveryHeader = "X-GitHub-Delivery";
 
-    /// <summary>snake_case, as the license and usage routes answer.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     private static readonly string[] SettingFields =
         ["git_url", "local_path", "production_branch", "root_directory", "framework", "install_command", "build_command", "output_directory",
          "start_command", "health_check_path"];
@@ -48,7 +44,7 @@ public static class ProjectEndpoints
         static IProjectGrain Project(IGrainFactory grains, string slug, string project) => grains.GetGrain<IProjectGrain>(ProjectKeys.Of(slug, project));
 
         signedIn.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller()), Json));
+            Results.Ok(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller())));
 
         signedIn.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -58,19 +54,18 @@ public static class ProjectEndpoints
             var settings = ReadSettings(body) with { Name = name };
             if (body.Problem() is { } problem) return problem;
             var created = await Project(grains, slug, name!).Create(http.Caller(), settings);
-            http.Response.Headers.Location = $"/api/v1/orgs/{slug}/projects/{name}";
-            return Results.Json(created, Json, statusCode: StatusCodes.Status201Created);
+            return Results.Created($"/api/v1/orgs/{slug}/projects/{name}", created);
         });
 
         signedIn.MapGet("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Project(grains, slug, project).Get(http.Caller()), Json));
+            Results.Ok(await Project(grains, slug, project).Get(http.Caller())));
 
         signedIn.MapPatch("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request);
             var settings = ReadSettings(body) with { Name = body.String("name", 40, required: false) };
             if (body.Problem() is { } problem) return problem;
-            return Results.Json(await Project(grains, slug, project).Update(http.Caller(), settings), Json);
+            return Results.Ok(await Project(grains, slug, project).Update(http.Caller(), settings));
         });
 
         signedIn.MapDelete("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
@@ -80,7 +75,7 @@ public static class ProjectEndpoints
         });
 
         signedIn.MapGet("/{project}/env", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Project(grains, slug, project).ListEnv(http.Caller()), Json));
+            Results.Ok(await Project(grains, slug, project).ListEnv(http.Caller())));
 
         signedIn.MapPut("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
         {
@@ -89,7 +84,7 @@ public static class ProjectEndpoints
             var value = body.String("value", 64 * 1024, required: false);
             if (value is null && body.IsValid) body.Fail("value", "is required");
             if (body.Problem() is { } problem) return problem;
-            return Results.Json(await Project(grains, slug, project).SetEnv(http.Caller(), environment, name, value!), Json);
+            return Results.Ok(await Project(grains, slug, project).SetEnv(http.Caller(), environment, name, value!));
         });
 
         signedIn.MapDelete("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
@@ -119,7 +114,7 @@ public static class ProjectEndpoints
                 return JsonBody.FieldProblem("limit", "must be a whole number from 1 to 100");
             }
 
-            return Results.Json(await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit), Json);
+            return Results.Ok(await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit));
         });
 
         signedIn.MapPost("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
@@ -128,8 +123,7 @@ public static class ProjectEndpoints
             var (target, source) = DeploymentEndpoints.ReadSource(body);
             if (body.Problem() is { } problem) return problem;
             var created = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(http.Caller(), ProjectKeys.Of(slug, project), source!, target!);
-            http.Response.Headers.Location = $"/api/v1/deployments/{created.Id}";
-            return Results.Json(created, Json, statusCode: StatusCodes.Status201Created);
+            return Results.Created($"/api/v1/deployments/{created.Id}", created);
         });
 
         signedIn.MapPost("/{project}/rollback", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
@@ -144,7 +138,7 @@ public static class ProjectEndpoints
                 if (body.Problem() is { } problem) return problem;
             }
 
-            return Results.Json(await Project(grains, slug, project).Rollback(http.Caller(), deploymentId), Json);
+            return Results.Ok(await Project(grains, slug, project).Rollback(http.Caller(), deploymentId));
         });
 
         // Git hosts call this with no session: the signature over the body, made with the project's secret, is the credential.
@@ -163,11 +157,11 @@ public static class ProjectEndpoints
             if (receipt.DuplicateOf is { } earlier)
             {
                 // A success, so the sender does not retry it; nothing new was deployed.
-                return Results.Json(new DuplicateDelivery(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
-                    "This delivery was received before; its deployment stands and nothing new was deployed."), Json);
+                return Results.Ok(new DuplicateDelivery(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
+                    "This delivery was received before; its deployment stands and nothing new was deployed."));
             }
 
-            return receipt.Deployment is { } deployment ? Results.Json(deployment, Json, statusCode: StatusCodes.Status202Accepted) : Results.NoContent();
+            return receipt.Deployment is { } deployment ? Results.Accepted($"/api/v1/deployments/{deployment.Id}", deployment) : Results.NoContent();
         }).AllowAnonymous();
 
         return api;

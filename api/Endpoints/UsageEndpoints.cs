@@ -19,6 +19,8 @@ public static class UsageEndpoints
     public const int MaxEventIdLength = 128;
     public const long MaxQuantity = 1_000_000_000_000_000;
 
+    private static readonly string[] EventFields = ["id", "kind", "quantity", "time"];
+
     public static RouteGroupBuilder MapUsageEndpoints(this RouteGroupBuilder api)
     {
         api.MapPost("/usage/events", IngestAsync).RequireAuthorization();
@@ -63,6 +65,8 @@ public static class UsageEndpoints
                 body.Fail(at, "must be an object {id, kind, quantity, time}");
                 continue;
             }
+
+            body.RefuseUnknownMembers(item, at, EventFields);
 
             var id = item.TryGetProperty("id", out var idValue) && idValue.ValueKind == JsonValueKind.String ? idValue.GetString() : null;
             if (string.IsNullOrWhiteSpace(id) || id.Length > MaxEventIdLength || id.Any(char.IsControl))
@@ -110,8 +114,8 @@ public static class UsageEndpoints
     private static string CredentialKey(ClaimsPrincipal user)
     {
         var userId = user.FindFirstValue("sub") ?? "";
-        return user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind
-            ? $"token:{userId}.{user.FindFirstValue(BearerAuthenticationHandler.TokenIdClaim)}"
+        return user.FindFirstValue(BearerSchemes.KindClaim) == BearerSchemes.ApiTokenKind
+            ? $"token:{userId}.{user.FindFirstValue(BearerSchemes.TokenIdClaim)}"
             : $"session:{userId}.{user.FindFirstValue(AccessTokens.SessionClaim)}";
     }
 }

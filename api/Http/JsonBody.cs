@@ -6,7 +6,8 @@ namespace CloudDeck.Api.Http;
 
 /// <summary>
 /// Reads a JSON request body field by field, so that every mistake (missing, wrong type, too long, not an
-/// email) becomes a 400 ProblemDetails naming the field, which model binding's one-line failures do not.
+/// email) becomes a 400 ProblemDetails naming the field, which model binding's one-line failures do not. A member the
+/// route never asked for (another case's <c>refreshToken</c>, a typo) is a mistake too (<see cref="ApiJson"/>).
 /// </summary>
 public sealed class JsonBody
 {
@@ -14,6 +15,9 @@ public sealed class JsonBody
 
     private readonly JsonElement _root;
     private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+
+    /// <summary>Every field the route asked for: what the body may hold.</summary>
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
 
     private JsonBody(JsonElement root) => _root = root;
 
@@ -147,12 +151,40 @@ public sealed class JsonBody
 
     public bool IsValid => _errors.Count == 0;
 
-    /// <summary>400 naming every bad field, or null when all were good.</summary>
-    public IResult? Problem() => _errors.Count == 0 ? null : ValidationProblem(_errors);
+    /// <summary>
+    /// 400 naming every bad field, or null when all were good. Call it once every field was read: a member the body
+    /// holds that no read asked for is named as not part of the request.
+    /// </summary>
+    public IResult? Problem()
+    {
+        if (_root.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in _root.EnumerateObject())
+            {
+                if (!_asked.Contains(property.Name)) _errors.TryAdd(property.Name, [ApiJson.UnknownMember(property.Name, _asked)]);
+            }
+        }
 
+        return _errors.Count == 0 ? null : ValidationProblem(_errors);
+    }
+
+    /// <summary>Names each member of <paramref name="item"/> (an object in an array, at <paramref name="at"/>) that is not one of <paramref name="known"/>.</summary>
+    public void RefuseUnknownMembers(JsonElement item, string at, IReadOnlyCollection<string> known)
+    {
+        foreach (var property in item.EnumerateObject())
+        {
+            if (!known.Contains(property.Name)) _errors.TryAdd($"{at}.{property.Name}", [ApiJson.UnknownMember(property.Name, known)]);
+        }
+    }
+
+    /// <summary>
+    /// 400 with <c>errors</c> (field → problems); a refusal about one field also names it in the typed <c>field</c>
+    /// property, so a client reads which field without parsing the detail.
+    /// </summary>
     public static IResult ValidationProblem(IDictionary<string, string[]> errors) =>
         Results.ValidationProblem(errors, title: "The request is invalid",
-            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")),
+            extensions: errors.Count == 1 ? new Dictionary<string, object?> { ["field"] = errors.Keys.Single() } : null);
 
     public static IResult FieldProblem(string field, string problem) =>
         ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] });
@@ -244,6 +276,7 @@ public sealed class JsonBody
 
     private bool TryGet(string field, bool required, out JsonElement value)
     {
+        _asked.Add(field);
         value = default;
         if (_root.ValueKind != JsonValueKind.Object) return false;
         if (_root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null) return true;

@@ -9,6 +9,8 @@ using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Api.Logs;
 
@@ -57,8 +59,6 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
             async () => new BuildLogCompletedMessage(buildId, await source.StatusAsync(caller, buildId)));
     }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     // Non-ASCII text as UTF-8 rather than \u escapes: the stream is never embedded in HTML, and logs are mostly text.
     private static readonly JsonWriterOptions Writer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -81,6 +81,8 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
         var subscription = await followed.Log.SubscribeAsync(new ChannelObserver(batches.Writer, stop.Token), new LogPosition(from));
         var body = response.BodyWriter;
         var json = new Utf8JsonWriter(body, Writer);
+        // The API's one JSON contract (ApiJson), as for every other body.
+        var contract = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var following = ended.Token;
         try
         {
@@ -91,7 +93,7 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
             {
                 while (batches.Reader.TryRead(out var batch))
                 {
-                    foreach (var item in batch) WriteLine(body, json, item.Position.SequenceNumber, followed.Line(item));
+                    foreach (var item in batch) WriteLine(body, json, contract, item.Position.SequenceNumber, followed.Line(item));
                 }
 
                 await body.FlushAsync(following);
@@ -99,7 +101,7 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
 
             if (followed.Completed is { } completed)
             {
-                WriteEvent(body, json, BuildLogMessageNames.Completed, await completed());
+                WriteEvent(body, json, contract, BuildLogMessageNames.Completed, await completed());
                 await body.FlushAsync(aborted);
             }
         }
@@ -110,13 +112,13 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
         catch (OperationCanceledException) when (endedBecause is { } reason)
         {
             // Not resumable: a reconnect is authorized afresh, and refused.
-            WriteEvent(body, json, BuildLogMessageNames.Error, followed.Error(reason));
+            WriteEvent(body, json, contract, BuildLogMessageNames.Error, followed.Error(reason));
             await body.FlushAsync(aborted);
         }
         catch (Exception e) when (e is NotFoundException or ChannelClosedException && !aborted.IsCancellationRequested)
         {
             logger.LogWarning(e, "Following the log of {LogId} failed", followed.Id);
-            WriteEvent(body, json, BuildLogMessageNames.Error, followed.Error(
+            WriteEvent(body, json, contract, BuildLogMessageNames.Error, followed.Error(
                 e is NotFoundException ? e.Message : "Following this log failed; reconnect with Last-Event-ID to resume."));
             await body.FlushAsync(CancellationToken.None);
         }
@@ -167,17 +169,17 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
         }
     }
 
-    private static void WriteLine(PipeWriter body, Utf8JsonWriter json, long number, object line)
+    private static void WriteLine(PipeWriter body, Utf8JsonWriter json, JsonSerializerOptions contract, long number, object line)
     {
         Write(body, "id: "u8);
         var span = body.GetSpan(20);
         Utf8Formatter.TryFormat(number, span, out var written);
         body.Advance(written);
         Write(body, "\n"u8);
-        WriteEvent(body, json, BuildLogMessageNames.Line, line);
+        WriteEvent(body, json, contract, BuildLogMessageNames.Line, line);
     }
 
-    private static void WriteEvent(PipeWriter body, Utf8JsonWriter json, string name, object data)
+    private static void WriteEvent(PipeWriter body, Utf8JsonWriter json, JsonSerializerOptions contract, string name, object data)
     {
         Write(body, "event: "u8);
         Write(body, System.Text.Encoding.UTF8.GetBytes(name));
@@ -185,7 +187,7 @@ public sealed class BuildLogEventStream(FollowedLog followed, long from, Func<Ca
         Write(body, "\ndata: "u8);
         json.Reset(body);
         // By the runtime type: the messages differ between build and runtime logs.
-        JsonSerializer.Serialize(json, data, data.GetType(), Json);
+        JsonSerializer.Serialize(json, data, data.GetType(), contract);
         json.Flush();
         Write(body, "\n\n"u8);
     }

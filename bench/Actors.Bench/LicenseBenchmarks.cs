@@ -133,7 +133,7 @@ internal static class LicenseBenchmarks
         signUp.EnsureSuccessStatusCode();
         var login = await http.PostAsJsonAsync(new Uri(api, "/api/v1/auth/login"), new { email = "bench@example.com", password });
         login.EnsureSuccessStatusCode();
-        var token = JsonNode.Parse(await login.Content.ReadAsStringAsync())!["accessToken"]!.GetValue<string>();
+        var token = JsonNode.Parse(await login.Content.ReadAsStringAsync())!["access_token"]!.GetValue<string>();
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         using var me = new HttpRequestMessage(HttpMethod.Get, new Uri(api, "/api/v1/me"));
         me.Headers.Authorization = new("Bearer", token);

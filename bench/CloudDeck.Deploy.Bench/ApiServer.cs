@@ -69,7 +69,7 @@ internal sealed class ApiServer : IAsyncDisposable
         using var login = await Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password });
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
-        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await Expect(login))["accessToken"]!.GetValue<string>());
+        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await Expect(login))["access_token"]!.GetValue<string>());
         using var account = await Http.SendAsync(me);
         return (await Expect(account))["organizations"]![0]!["slug"]!.GetValue<string>();
     }

@@ -52,7 +52,7 @@ internal static class ProxyBench
             await ApiCalls.WaitHealthyAsync(http, api);
             await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
             var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["access_token"]!.GetValue<string>());
             var org = await ApiCalls.PersonalOrganizationAsync(http);
             var repo = await RepositoryAsync(work);
             await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "srv", local_path = repo });

@@ -39,7 +39,7 @@ internal static class RollbackBench
             await ApiCalls.WaitHealthyAsync(http, api);
             await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/signup", new { email = "bench@example.com", password = Password });
             var login = await ApiCalls.CallAsync(http, HttpMethod.Post, "api/v1/auth/login", new { email = "bench@example.com", password = Password });
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["accessToken"]!.GetValue<string>());
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login["access_token"]!.GetValue<string>());
             var org = await ApiCalls.PersonalOrganizationAsync(http);
             await ApiCalls.CallAsync(http, HttpMethod.Post, $"api/v1/orgs/{org}/projects", new { name = "site" });
 

@@ -54,7 +54,7 @@ internal sealed class BaselineServer : IAsyncDisposable
         {
             var client = hub.Clients.Client(Context.ConnectionId);
             _ = Task.Run(() => SendAsync(client, buildId));
-            return new { buildId, status = "building", fromLine, lastLine = 0 };
+            return new { build_id = buildId, status = "building", from_line = fromLine, last_line = 0 };
         }
 
         private async Task SendAsync(IClientProxy client, string buildId)
@@ -70,11 +70,11 @@ internal sealed class BaselineServer : IAsyncDisposable
                 while (sent < due)
                 {
                     sent++;
-                    await client.SendAsync("line", new { buildId, line = sent, time = now, stream = "stdout", text });
+                    await client.SendAsync("line", new { build_id = buildId, line = sent, time = now, stream = "stdout", text });
                 }
             }
 
-            await client.SendAsync("completed", new { buildId, status = "succeeded" });
+            await client.SendAsync("completed", new { build_id = buildId, status = "succeeded" });
         }
     }
 }

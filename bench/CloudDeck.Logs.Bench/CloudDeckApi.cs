@@ -56,7 +56,7 @@ internal sealed class CloudDeckApi : IAsyncDisposable
     {
         await PostAsync("api/v1/auth/signup", new { email, password = Password }, token: null);
         var session = await PostAsync("api/v1/auth/login", new { email, password = Password }, token: null);
-        var accessToken = session["accessToken"]!.GetValue<string>();
+        var accessToken = session["access_token"]!.GetValue<string>();
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
         me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
@@ -67,7 +67,7 @@ internal sealed class CloudDeckApi : IAsyncDisposable
     }
 
     public async Task<string> StartBuildAsync(BenchUser user, LogBenchOptions options) =>
-        (await PostAsync("_diag/builds", new { org = user.Organization, lines = options.Lines, linesPerSecond = options.Rate, lineBytes = options.LineBytes },
+        (await PostAsync("_diag/builds", new { org = user.Organization, lines = options.Lines, lines_per_second = options.Rate, line_bytes = options.LineBytes },
             user.AccessToken))["id"]!.GetValue<string>();
 
     private async Task<JsonNode> PostAsync(string path, object body, string? token)

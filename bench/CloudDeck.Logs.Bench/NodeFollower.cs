@@ -40,7 +40,7 @@ internal static class NodeFollower
             throw new InvalidOperationException($"The client did not receive lines 1..{options.Lines} in order ({lines.Length} lines).");
         }
 
-        var latencies = result["latenciesMs"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray();
+        var latencies = result["latencies_ms"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray();
         return LatencySummary.Of(latencies[options.WarmupLines..]);
     }
 }

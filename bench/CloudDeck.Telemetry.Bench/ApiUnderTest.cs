@@ -74,7 +74,7 @@ internal sealed class ApiUnderTest : IAsyncDisposable
 
         var signUp = await CallAsync(http, HttpMethod.Post, "/api/v1/auth/signup", new { email = "bench@example.com", password = Password });
         var org = signUp["personalOrganization"]!.GetValue<string>();
-        var token = (await CallAsync(http, HttpMethod.Post, "/api/v1/auth/login", new { email = "bench@example.com", password = Password }))["accessToken"]!.GetValue<string>();
+        var token = (await CallAsync(http, HttpMethod.Post, "/api/v1/auth/login", new { email = "bench@example.com", password = Password }))["access_token"]!.GetValue<string>();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var keys = new List<string>();
         for (var i = 0; i < licenses; i++)

@@ -92,7 +92,8 @@ public sealed class ApiClient : IDisposable
         using (response)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            var message = ApiException.Describe(response.StatusCode, response.ReasonPhrase, body);
+            var problem = ApiException.Parse(body);
+            var message = ApiException.Describe(response.StatusCode, response.ReasonPhrase, body, problem);
             // A bare status ("Not Found (404 Not Found)") says nothing about what was missing: name the request.
             if (!message.Contains(':', StringComparison.Ordinal) && response.RequestMessage is { } sent)
             {
@@ -106,7 +107,7 @@ public sealed class ApiClient : IDisposable
                 message += _bearer is null ? " (not logged in: run deck login)" : " (run deck login again)";
             }
 
-            throw new ApiException(response.StatusCode, message);
+            throw new ApiException(response.StatusCode, message, problem);
         }
     }
 
@@ -118,7 +119,7 @@ public sealed class ApiClient : IDisposable
         {
             try
             {
-                using var response = await _http.PostAsync(Relative("api/v1/auth/logout"), Json(new { refreshToken = refresh }), cancellationToken);
+                using var response = await _http.PostAsync(Relative("api/v1/auth/logout"), Json(new { refresh_token = refresh }), cancellationToken);
             }
             catch (HttpRequestException)
             {
@@ -152,7 +153,7 @@ public sealed class ApiClient : IDisposable
         {
             // Parallel uploads all get 401 at once: the first refreshes, the others retry with its token.
             if (_bearer != rejected) return true;
-            using var response = await _http.PostAsync(Relative("api/v1/auth/refresh"), Json(new { refreshToken = _session.RefreshToken }), cancellationToken);
+            using var response = await _http.PostAsync(Relative("api/v1/auth/refresh"), Json(new { refresh_token = _session.RefreshToken }), cancellationToken);
             if (!response.IsSuccessStatusCode) return false;
             var pair = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             _session = Sessions.FromTokenPair(pair, _session.Email);
@@ -168,16 +169,17 @@ public sealed class ApiClient : IDisposable
 
     /// <summary>
     /// JSON with a Content-Length: JsonContent streams chunked, which some proxies and simple servers refuse, and the
-    /// bodies deck sends are small enough to hold in memory.
+    /// bodies deck sends are small enough to hold in memory. Names in the API's one policy, snake_case.
     /// </summary>
     public static HttpContent Json(object body)
     {
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), WebJson));
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Contract));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         return content;
     }
 
-    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+    /// <summary>The API's JSON contract: every body it reads or writes is snake_case, and it refuses other names.</summary>
+    public static readonly JsonSerializerOptions Contract = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Paths are relative so an API below a path prefix (http://host/deck/) keeps its prefix.</summary>
     public static Uri Relative(string path) => new(path.TrimStart('/'), UriKind.Relative);
@@ -195,9 +197,8 @@ public static class Sessions
     public static StoredCredentials FromTokenPair(JsonNode? pair, string? email) => new()
     {
         Email = email,
-        AccessToken = Fields.Text(pair, "accessToken"),
-        AccessTokenExpiresAt = DateTimeOffset.TryParse(Fields.Text(pair, "accessTokenExpiresAt"), System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.None, out var expires) ? expires : null,
-        RefreshToken = Fields.Text(pair, "refreshToken"),
+        AccessToken = Fields.Text(pair, "access_token"),
+        AccessTokenExpiresAt = Fields.Time(pair, "access_token_expires_at"),
+        RefreshToken = Fields.Text(pair, "refresh_token"),
     };
 }

@@ -5,45 +5,51 @@ using System.Text.Json.Nodes;
 namespace CloudDeck.Cli.Api;
 
 /// <summary>The API answered with an error. <see cref="Exception.Message"/> is one line, ready for stderr.</summary>
-public sealed class ApiException(HttpStatusCode status, string message) : Exception(message)
+public sealed class ApiException(HttpStatusCode status, string message, ApiProblem? problem = null) : Exception(message)
 {
     public HttpStatusCode Status { get; } = status;
 
-    /// <summary>
-    /// One line from a ProblemDetails body: "title: detail" plus the named fields when the detail does not already
-    /// name them; a non-JSON body is shown as text (shortened) so proxies' HTML error pages stay readable.
-    /// </summary>
-    public static string Describe(HttpStatusCode status, string? reason, string body)
+    /// <summary>The ProblemDetails body, with its typed properties; null when the answer had none (a proxy's HTML page).</summary>
+    public ApiProblem? Problem { get; } = problem;
+
+    /// <summary>The body as ProblemDetails, or null when it is not JSON.</summary>
+    public static ApiProblem? Parse(string body)
     {
-        var code = $"{(int)status} {reason ?? status.ToString()}".Trim();
-        JsonNode? problem = null;
         try
         {
-            if (!string.IsNullOrWhiteSpace(body)) problem = JsonNode.Parse(body);
+            return string.IsNullOrWhiteSpace(body) ? null : ApiProblem.From(JsonNode.Parse(body));
         }
         catch (JsonException)
         {
+            return null;
         }
+    }
 
-        if (problem is not JsonObject)
+    /// <summary>
+    /// One line from a ProblemDetails body: "title: detail" plus the named fields when the detail does not already
+    /// name them, and a quota refusal's limit, usage and reset from its properties; a non-JSON body is shown as text
+    /// (shortened) so proxies' HTML error pages stay readable.
+    /// </summary>
+    public static string Describe(HttpStatusCode status, string? reason, string body) => Describe(status, reason, body, Parse(body));
+
+    public static string Describe(HttpStatusCode status, string? reason, string body, ApiProblem? problem)
+    {
+        var code = $"{(int)status} {reason ?? status.ToString()}".Trim();
+        if (problem is null)
         {
             var text = OneLine(body);
             return text.Length == 0 ? code : $"{code}: {Shorten(text, 200)}";
         }
 
-        var title = Fields.Text(problem, "title");
-        var detail = Fields.Text(problem, "detail");
+        var detail = problem.Detail;
         var parts = new List<string>();
-        if (Fields.Get(problem, "errors") is JsonObject errors)
+        foreach (var (field, messages) in problem.Errors)
         {
-            foreach (var (field, messages) in errors)
-            {
-                var joined = messages is JsonArray list ? string.Join("; ", list.Select(m => m?.GetValue<string>())) : messages?.ToString();
-                if (detail is null || !detail.Contains(field, StringComparison.Ordinal)) parts.Add($"{field}: {joined}");
-            }
+            if (detail is null || !detail.Contains(field, StringComparison.Ordinal)) parts.Add($"{field}: {messages}");
         }
 
-        var head = title is { Length: > 0 } ? title : code;
+        if (problem.Quota() is { } quota) parts.Add(quota);
+        var head = problem.Title is { Length: > 0 } title ? title : code;
         var message = string.Join("; ", new[] { detail }.Concat(parts).Where(p => !string.IsNullOrWhiteSpace(p)));
         return OneLine(message.Length == 0 ? $"{head} ({code})" : $"{head} ({(int)status}): {message}");
     }

@@ -4,23 +4,15 @@ using System.Text.Json.Nodes;
 namespace CloudDeck.Cli.Api;
 
 /// <summary>
-/// Reads fields of API answers whatever their naming: the account routes answer camelCase and the issue-6 contract
-/// writes snake_case, so <c>build_id</c>, <c>buildId</c> and <c>BuildId</c> are the same field here. deck keeps
-/// working whichever convention a route settles on.
+/// Reads fields of API answers by their one name. The API writes every body in snake_case (docs/api.md), so a field has
+/// exactly one spelling: asking for another (<c>buildId</c>) is a mistake in deck, refused at once rather than guessed.
 /// </summary>
 public static class Fields
 {
     public static JsonNode? Get(JsonNode? node, string name)
     {
-        if (node is not JsonObject obj) return null;
-        if (obj.TryGetPropertyValue(name, out var exact)) return exact;
-        var wanted = Normalize(name);
-        foreach (var (key, value) in obj)
-        {
-            if (Normalize(key) == wanted) return value;
-        }
-
-        return null;
+        if (!IsContractName(name)) throw new ArgumentException($"'{name}' is not a snake_case field name; the API names every field in snake_case.", nameof(name));
+        return node is JsonObject obj && obj.TryGetPropertyValue(name, out var value) ? value : null;
     }
 
     public static string? Text(JsonNode? node, string name) => Get(node, name) switch
@@ -38,20 +30,21 @@ public static class Fields
         _ => null,
     };
 
+    public static DateTimeOffset? Time(JsonNode? node, string name) =>
+        DateTimeOffset.TryParse(Text(node, name), CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time : null;
+
     public static bool Flag(JsonNode? node, string name) =>
         Get(node, name) is JsonValue value && value.TryGetValue<bool>(out var flag) && flag;
 
-    /// <summary>
-    /// The items of a list answer: a bare array, or the first array property of an envelope such as
-    /// <c>{"deployments": [...], "next_before": 12}</c>.
-    /// </summary>
-    public static IReadOnlyList<JsonNode> Items(JsonNode? node, string? preferred = null)
+    /// <summary>The items of a list answer: a bare array, or the array in <paramref name="envelope"/> (<c>{"deployments": [...]}</c>).</summary>
+    public static IReadOnlyList<JsonNode> Items(JsonNode? node, string? envelope = null)
     {
-        var array = node as JsonArray
-                    ?? (preferred is null ? null : Get(node, preferred) as JsonArray)
-                    ?? (node as JsonObject)?.Select(p => p.Value).OfType<JsonArray>().FirstOrDefault();
+        var array = node as JsonArray ?? (envelope is null ? null : Get(node, envelope) as JsonArray);
         return array is null ? [] : [.. array.Where(item => item is not null).Select(item => item!)];
     }
 
-    private static string Normalize(string name) => name.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
+    /// <summary>Lower-case letters and digits in words joined by '_': the API's naming policy.</summary>
+    private static bool IsContractName(string name) =>
+        name.Length > 0 && char.IsAsciiLetterLower(name[0]) && !name.EndsWith('_') && !name.Contains("__", StringComparison.Ordinal)
+        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
 }

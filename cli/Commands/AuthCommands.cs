@@ -64,7 +64,7 @@ public static class AuthCommands
             using var client = context.AuthenticatedClient();
             var me = await client.GetAsync("api/v1/me", cancellationToken);
             context.Out.Line($"{Fields.Text(me, "email")} ({Fields.Text(me, "name")})");
-            if (!Fields.Flag(me, "emailVerified")) context.Out.Note("email not verified yet: API tokens need a verified email");
+            if (!Fields.Flag(me, "email_verified")) context.Out.Note("email not verified yet: API tokens need a verified email");
             var organizations = Fields.Items(Fields.Get(me, "organizations"))
                 .Select(o => $"{Fields.Text(o, "slug")} ({Fields.Text(o, "role")})");
             context.Out.Line($"organizations: {string.Join(", ", organizations)}");
@@ -92,7 +92,7 @@ public static class AuthCommands
         if (string.IsNullOrEmpty(password)) throw new UsageException("the password is empty");
         using var client = new ApiClient(context.Api, null, store: null);
         var answer = await client.PostAsync("api/v1/auth/login", new { email, password }, cancellationToken);
-        if (Fields.Flag(answer, "mfaRequired"))
+        if (Fields.Flag(answer, "mfa_required"))
         {
             code ??= interactive ? AnsiConsole.Ask<string>("Authenticator code:")
                 : throw new UsageException("this account needs a two-factor code: pass --code");

@@ -48,7 +48,7 @@ public static class DeployCommand
 
         var deployment = await deployer.CreateAsync(link, hashed, production, cancellationToken);
         var id = Fields.Text(deployment, "id") ?? throw new ApiException(HttpStatusCode.BadGateway, "the API answered a deployment without an id");
-        var buildId = Fields.Text(deployment, "buildId");
+        var buildId = Fields.Text(deployment, "build_id");
         output.Note($"deployment {id} ({(production ? "production" : "preview")}) of {link.Org}/{link.Project}, build {buildId ?? "-"}");
 
         if (buildId is not null)
@@ -71,11 +71,11 @@ public static class DeployCommand
         }
 
         // The hosts the API answers are the ones this project holds (a name another tenant holds gets a suffix).
-        if (Fields.Text(settled, "previewUrl") is { } preview) output.Note($"preview: {preview}");
+        if (Fields.Text(settled, "preview_url") is { } preview) output.Note($"preview: {preview}");
         if (production)
         {
             var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
-            if (Fields.Text(project, "productionHost") is { } host) output.Note($"production: {Production(Fields.Text(settled, "url"), host)}");
+            if (Fields.Text(project, "production_host") is { } host) output.Note($"production: {Production(Fields.Text(settled, "url"), host)}");
         }
 
         // The URL last and alone on stdout: scripts take it with tail -1.

@@ -64,7 +64,7 @@ public static class LogsCommand
         try
         {
             var deployment = await client.GetAsync($"api/v1/deployments/{Context.Escape(id)}", cancellationToken);
-            return Fields.Text(deployment, "buildId") ?? throw new ApiException(HttpStatusCode.NotFound, $"deployment {id} has no build");
+            return Fields.Text(deployment, "build_id") ?? throw new ApiException(HttpStatusCode.NotFound, $"deployment {id} has no build");
         }
         catch (ApiException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.MethodNotAllowed)
         {

@@ -85,10 +85,10 @@ public static class ProjectCommands
             var link = new ProjectLink(slug, Fields.Text(created, "name") ?? body["name"]!.GetValue<string>());
             link.Write(directory);
             context.Out.Line($"created {link.Org}/{link.Project} and linked {directory} to it");
-            if (Fields.Text(created, "productionHost") is { } host) context.Out.Note($"production: {host}");
+            if (Fields.Text(created, "production_host") is { } host) context.Out.Note($"production: {host}");
             // The API answers the webhook secret this once. It only matters for a git project, so it is printed only
             // then; for an upload-only project it would be a secret in a terminal log for nothing.
-            if (parse.GetValue(gitUrl) is not null && Fields.Text(created, "webhookSecret") is { } secret)
+            if (parse.GetValue(gitUrl) is not null && Fields.Text(created, "webhook_secret") is { } secret)
             {
                 context.Out.Line($"git push webhook: POST {new Uri(context.Api, $"api/v1/orgs/{Context.Escape(link.Org)}/projects/{Context.Escape(link.Project)}/hooks/git")}");
                 context.Out.Line($"webhook secret (shown once; set it as the webhook's secret): {secret}");
@@ -108,14 +108,14 @@ public static class ProjectCommands
             var (link, _) = Context.Linked(".");
             using var client = context.AuthenticatedClient();
             var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
-            var production = Fields.Text(project, "productionDeploymentId");
+            var production = Fields.Text(project, "production_deployment_id");
             var page = await client.GetAsync($"{Context.ProjectPath(link)}/deployments?limit={parse.GetValue(limit)}", cancellationToken);
             var rows = Fields.Items(page, "deployments").Select(d => (IReadOnlyList<string>)
             [
                 Fields.Text(d, "id") ?? "?",
                 Fields.Text(d, "target") ?? "",
                 Fields.Text(d, "status") ?? "",
-                Format.Time(DateTimeOffset.TryParse(Fields.Text(d, "createdAt"), System.Globalization.CultureInfo.InvariantCulture,
+                Format.Time(DateTimeOffset.TryParse(Fields.Text(d, "created_at"), System.Globalization.CultureInfo.InvariantCulture,
                     System.Globalization.DateTimeStyles.None, out var at) ? at : null),
                 Fields.Text(d, "url") ?? "",
                 Fields.Text(d, "id") == production ? "production" : "",
@@ -160,16 +160,15 @@ public static class ProjectCommands
             var target = parse.GetValue(id);
             var body = target is null ? new JsonObject() : new JsonObject { ["deployment_id"] = target };
             var answer = await client.PostAsync($"{Context.ProjectPath(link)}/rollback", body, cancellationToken);
-            var served = ServedId(answer) ?? Fields.Text(await client.GetAsync(Context.ProjectPath(link), cancellationToken), "productionDeploymentId");
+            var served = ServedId(answer) ?? Fields.Text(await client.GetAsync(Context.ProjectPath(link), cancellationToken), "production_deployment_id");
             context.Out.Line($"production now serves {served ?? target ?? "the previous production deployment"}");
             return Program.Ok;
         }));
         return command;
     }
 
-    /// <summary>The deployment an answer points production at: an AliasView, a ProjectView or a DeploymentView.</summary>
-    private static string? ServedId(JsonNode? answer) =>
-        Fields.Text(answer, "deploymentId") ?? Fields.Text(answer, "productionDeploymentId") ?? Fields.Text(answer, "id");
+    /// <summary>The deployment rollback answered (a deployment view): the one production now serves.</summary>
+    private static string? ServedId(JsonNode? answer) => Fields.Text(answer, "id");
 
     /// <summary>A DNS-label-like project name from a directory name ("My Site_2" → "my-site-2").</summary>
     public static string ProjectName(string directoryName)

@@ -24,7 +24,7 @@ public sealed partial class UserGrain
 
         // A token may not carry more than the session or token that creates it.
         if (request.Scopes.Any(s => !caller.HasScope(s))) throw new ForbiddenException("A token cannot grant scopes its creator lacks.");
-        if (request.ExpiresAt is { } expires && expires <= Now) throw new InvalidFieldException("expiresAt", "must be in the future");
+        if (request.ExpiresAt is { } expires && expires <= Now) throw new InvalidFieldException("expires_at", "must be in the future");
         PruneApiTokens();
         if (User.ApiTokens.Count >= MaxApiTokens) throw new ConflictException($"An account holds at most {MaxApiTokens} API tokens; revoke one first.");
 

@@ -129,7 +129,7 @@ public sealed partial class UserGrain(
         var pending = User.PasswordReset;
         if (!User.Registered || !IsValid(pending, tokenId, secret)) throw new UnauthenticatedException("The reset link is invalid.");
         if (pending!.ExpiresAt <= Now) throw new GoneException("The reset link has expired; ask for a new one.");
-        passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
+        passwords.EnsureAcceptable(newPassword, User.Email, "new_password");
         User.PasswordHash = passwords.Hash(newPassword);
         User.PasswordReset = null;
         // Whoever knew the old password may hold sessions, API tokens or a pending MFA step: end them all.
@@ -155,10 +155,10 @@ public sealed partial class UserGrain(
         if (!passwords.Verify(User.PasswordHash, currentPassword).Matches)
         {
             Failures.Record(Now);
-            throw new InvalidFieldException("currentPassword", "is not this account's password");
+            throw new InvalidFieldException("current_password", "is not this account's password");
         }
 
-        passwords.EnsureAcceptable(newPassword, User.Email, "newPassword");
+        passwords.EnsureAcceptable(newPassword, User.Email, "new_password");
         User.PasswordHash = passwords.Hash(newPassword);
         // A changed password is often a reaction to a leak: what the old one let anyone create ends here.
         RevokeAllCredentials();

@@ -95,7 +95,7 @@ public sealed class ApiClientTests : DeckProcessTest
         var user = await SignUpAsync(api, "ada@example.com");
         using var login = await api.Http.PostAsJsonAsync("api/v1/auth/login", new { email = user.Email, password = Password }, Cancellation);
         var session = await ExpectAsync(login, HttpStatusCode.OK);
-        var (access, refresh) = (session["accessToken"]!.GetValue<string>(), session["refreshToken"]!.GetValue<string>());
+        var (access, refresh) = (session["access_token"]!.GetValue<string>(), session["refresh_token"]!.GetValue<string>());
         var store = new AuthStore(ConfigDirectory);
         store.Set(api.BaseAddress, new StoredCredentials { Email = user.Email, AccessToken = access, RefreshToken = refresh });
         await Task.Delay(TimeSpan.FromSeconds(2), Cancellation); // the access token lives 1 s here
@@ -130,7 +130,7 @@ public sealed class ApiClientTests : DeckProcessTest
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "_diag/builds");
         request.Headers.Authorization = new("Bearer", user.AccessToken);
-        request.Content = JsonContent.Create(new { org = user.Organization, lines, linesPerSecond });
+        request.Content = JsonContent.Create(new { org = user.Organization, lines, lines_per_second = linesPerSecond });
         using var response = await api.Http.SendAsync(request, Cancellation);
         return (await ExpectAsync(response, HttpStatusCode.Created))["id"]!.GetValue<string>();
     }

@@ -76,7 +76,7 @@ public abstract class DeckProcessTest : ProcessTest
         for (var attempt = 1; ; attempt++)
         {
             using var login = await api.Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, Cancellation);
-            var accessToken = (await ExpectAsync(login, HttpStatusCode.OK))["accessToken"]!.GetValue<string>();
+            var accessToken = (await ExpectAsync(login, HttpStatusCode.OK))["access_token"]!.GetValue<string>();
             using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
             me.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
             using var account = await api.Http.SendAsync(me, Cancellation);

@@ -112,7 +112,7 @@ public sealed class LoginTests : DeckProcessTest
             return await ExpectAsync(response, HttpStatusCode.OK);
         }
 
-        var uri = new Uri((await PostAsync("api/v1/me/mfa/enroll", new { }))["otpAuthUri"]!.GetValue<string>());
+        var uri = new Uri((await PostAsync("api/v1/me/mfa/enroll", new { }))["otp_auth_uri"]!.GetValue<string>());
         var secret = Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(uri.Query)["secret"]!);
         await PostAsync("api/v1/me/mfa/verify", new { code = Totp.Compute(secret, Totp.TimeStep(DateTimeOffset.UtcNow)) });
         return secret;

@@ -284,7 +284,7 @@ public sealed class SessionTests
         var reset = await silo.TokenFromOutboxAsync("gil@example.com", GrainInterfaces.Mail.OutboxKinds.PasswordReset, SecretToken.PasswordReset);
 
         var weak = await Assert.ThrowsAsync<InvalidFieldException>(() => silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "password123"));
-        Assert.Equal("newPassword", weak.Field);
+        Assert.Equal("new_password", weak.Field);
         await silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "a brand new passphrase");
         await Assert.ThrowsAsync<UnauthenticatedException>(() => silo.User(caller).CompletePasswordReset(reset.Id, reset.Secret, "another new passphrase"));
 

@@ -4,8 +4,9 @@
 //   node follow-build.mjs <baseUrl> <accessToken> <buildId> [--from N] [--transport websockets|sse|longpolling]
 //                         [--out file.json] [--latency] [--timeout seconds]
 //
-// Output: { lines: [n…], entries: [{line, stream, text}…] (not with --latency), completed: {status} | null,
-//           linesAfterCompleted, joined, error, ended: {message} | null, latenciesMs (with --latency) }.
+// Output (snake_case, as the API's own JSON): { lines: [n…], entries: [{line, stream, text}…] (not with --latency),
+//           completed: {status} | null, lines_after_completed, joined: JoinBuild's answer ({build_id, status, from_line,
+//           last_line}), error, ended: {message} | null, latencies_ms (with --latency) }.
 // Exit code: 0 when `completed` arrived, 1 when joining or the connection failed, 2 on timeout, 3 when the server ended
 // the follow with an `error` message (access to the log ended, say).
 import { writeFileSync } from "node:fs";
@@ -49,15 +50,15 @@ const parseTimeMs = (iso) => {
 };
 
 const result = {
-  buildId,
+  build_id: buildId,
   transport: transportName,
-  fromLine,
+  from_line: fromLine,
   joined: null,
   lines: [],
   entries: measureLatency ? undefined : [],
-  latenciesMs: measureLatency ? [] : undefined,
+  latencies_ms: measureLatency ? [] : undefined,
   completed: null,
-  linesAfterCompleted: 0,
+  lines_after_completed: 0,
   error: null,
   ended: null,
 };
@@ -78,9 +79,9 @@ const finished = new Promise((resolve) => (finish = resolve));
 
 connection.on("line", (message) => {
   const receivedAt = measureLatency ? nowMs() : 0;
-  if (result.completed) result.linesAfterCompleted++;
+  if (result.completed) result.lines_after_completed++;
   result.lines.push(message.line);
-  if (measureLatency) result.latenciesMs.push(receivedAt - parseTimeMs(message.time));
+  if (measureLatency) result.latencies_ms.push(receivedAt - parseTimeMs(message.time));
   else result.entries.push({ line: message.line, stream: message.stream, text: message.text });
 });
 

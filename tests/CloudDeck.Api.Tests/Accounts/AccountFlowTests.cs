@@ -167,13 +167,13 @@ public sealed class AccountFlowTests : IAsyncDisposable
         { "POST", "/api/v1/auth/signup", "not json", "body" },
         { "POST", "/api/v1/auth/signup", "[1,2]", "body" },
         { "POST", "/api/v1/auth/login", """{"email":"ada@example.com","password":[]}""", "password" },
-        { "POST", "/api/v1/auth/refresh", """{"refreshToken":"eyJhbGciOi.x.y"}""", "refreshToken" },
-        { "POST", "/api/v1/auth/password-reset/confirm", """{"token":"cdp_u1.2.3"}""", "newPassword" },
+        { "POST", "/api/v1/auth/refresh", """{"refresh_token":"eyJhbGciOi.x.y"}""", "refresh_token" },
+        { "POST", "/api/v1/auth/password-reset/confirm", """{"token":"cdp_u1.2.3"}""", "new_password" },
         { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":"read"}""", "scopes" },
         { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":["root"]}""", "scopes" },
-        { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":["read"],"expiresAt":"tomorrow"}""", "expiresAt" },
+        { "POST", "/api/v1/me/tokens", """{"name":"ci","scopes":["read"],"expires_at":"tomorrow"}""", "expires_at" },
         { "POST", "/api/v1/me/tokens", $$"""{"name":"{{new string('t', 101)}}","scopes":["read"]}""", "name" },
-        { "POST", "/api/v1/me/password", """{"currentPassword":"wrong password here","newPassword":"a new fine passphrase"}""", "currentPassword" },
+        { "POST", "/api/v1/me/password", """{"current_password":"wrong password here","new_password":"a new fine passphrase"}""", "current_password" },
         { "POST", "/api/v1/me/mfa/verify", """{"code":123456}""", "code" },
         { "POST", "/api/v1/orgs", """{"slug":"Bad Slug!","name":"x"}""", "slug" },
         { "POST", "/api/v1/orgs", """{"slug":"fine-slug"}""", "name" },
@@ -220,7 +220,7 @@ public sealed class AccountFlowTests : IAsyncDisposable
         (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = wrongPassword })).Expect(HttpStatusCode.Unauthorized);
 
         var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, ada.AccessToken)).Expect(HttpStatusCode.OK);
-        var totpSecret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        var totpSecret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!;
         shownOnce.Add(("TOTP secret", totpSecret));
         var code = Totp.Compute(Totp.Base32Decode(totpSecret), Totp.TimeStep(_api.Clock.GetUtcNow()));
         var recovery = (await _api.PostAsync("/api/v1/me/mfa/verify", new { code }, ada.AccessToken)).Expect(HttpStatusCode.OK);
@@ -230,7 +230,7 @@ public sealed class AccountFlowTests : IAsyncDisposable
         var challenge = (await _api.PostAsync("/api/v1/auth/login", new { email = ada.Email, password = ada.Password })).Expect(HttpStatusCode.OK).Text("challenge");
         shownOnce.Add(("MFA challenge", SecretOf(challenge)));
         var mfaLogin = (await _api.PostAsync("/api/v1/auth/login/mfa", new { challenge, code = recoveryCodes[0] })).Expect(HttpStatusCode.OK);
-        shownOnce.Add(("refresh token after MFA", SecretOf(mfaLogin.Text("refreshToken"))));
+        shownOnce.Add(("refresh token after MFA", SecretOf(mfaLogin.Text("refresh_token"))));
 
         var apiToken = (await _api.PostAsync("/api/v1/me/tokens", new { name = "ci", scopes = new[] { "deploy" } }, ada.AccessToken)).Expect(HttpStatusCode.Created).Text("token");
         shownOnce.Add(("API token", SecretOf(apiToken)));
@@ -239,14 +239,14 @@ public sealed class AccountFlowTests : IAsyncDisposable
 
         var newPassword = "a completely new passphrase";
         secrets.Add(("changed password", newPassword));
-        (await _api.PostAsync("/api/v1/me/password", new { currentPassword = ada.Password, newPassword }, ada.AccessToken)).Expect(HttpStatusCode.NoContent);
+        (await _api.PostAsync("/api/v1/me/password", new { current_password = ada.Password, new_password = newPassword }, ada.AccessToken)).Expect(HttpStatusCode.NoContent);
 
         (await _api.PostAsync("/api/v1/auth/password-reset", new { email = ada.Email })).Expect(HttpStatusCode.Accepted);
         var reset = await _api.TokenFromOutboxAsync(ada.Email, OutboxKinds.PasswordReset);
         secrets.Add(("reset token", reset));
         var resetPassword = "the password after the reset";
         secrets.Add(("reset password", resetPassword));
-        (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = reset, newPassword = resetPassword })).Expect(HttpStatusCode.NoContent);
+        (await _api.PostAsync("/api/v1/auth/password-reset/confirm", new { token = reset, new_password = resetPassword })).Expect(HttpStatusCode.NoContent);
 
         var logs = _api.Logs.Lines;
         Assert.Contains(logs, line => line.Contains("Outbox: password-reset email to ada@example.com", StringComparison.Ordinal));
@@ -276,7 +276,7 @@ public sealed class AccountFlowTests : IAsyncDisposable
     private async Task<byte[]> EnableMfaAsync(Account account)
     {
         var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, account.AccessToken)).Expect(HttpStatusCode.OK);
-        var secret = Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!);
+        var secret = Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!);
         var code = Totp.Compute(secret, Totp.TimeStep(_api.Clock.GetUtcNow()));
         (await _api.PostAsync("/api/v1/me/mfa/verify", new { code }, account.AccessToken)).Expect(HttpStatusCode.OK);
         // The confirming code's step is spent; later codes come from the next one.

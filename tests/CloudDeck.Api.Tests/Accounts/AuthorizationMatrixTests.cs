@@ -62,24 +62,24 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/auth/refresh"] = new(Everyone(200), async _ =>
         {
             await _api.LoginAsync(_loginUser);
-            return ("/api/v1/auth/refresh", new { refreshToken = _loginUser.RefreshToken });
+            return ("/api/v1/auth/refresh", new { refresh_token = _loginUser.RefreshToken });
         }),
         ["POST /api/v1/auth/logout"] = new(Everyone(204), async _ =>
         {
             await _api.LoginAsync(_loginUser);
-            return ("/api/v1/auth/logout", new { refreshToken = _loginUser.RefreshToken });
+            return ("/api/v1/auth/logout", new { refresh_token = _loginUser.RefreshToken });
         }),
         ["POST /api/v1/auth/password-reset"] = new(Everyone(202), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/password-reset", new { email = _loginUser.Email }))),
         ["POST /api/v1/auth/password-reset/confirm"] = new(Everyone(204), async _ =>
         {
             var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
             (await _api.PostAsync("/api/v1/auth/password-reset", new { email = fresh.Email })).Expect(HttpStatusCode.Accepted);
-            return ("/api/v1/auth/password-reset/confirm", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.PasswordReset), newPassword = "another fine passphrase" });
+            return ("/api/v1/auth/password-reset/confirm", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.PasswordReset), new_password = "another fine passphrase" });
         }),
 
         ["GET /api/v1/me"] = new(SignedIn(200), Fixed("/api/v1/me")),
         ["POST /api/v1/me/password"] = new(SignedIn(204), caller => Task.FromResult<(string, object?)>(("/api/v1/me/password",
-            new { currentPassword = caller?.Password ?? InProcessApi.Password, newPassword = caller?.Password ?? InProcessApi.Password }))),
+            new { current_password = caller?.Password ?? InProcessApi.Password, new_password = caller?.Password ?? InProcessApi.Password }))),
         ["GET /api/v1/me/sessions"] = new(SignedIn(200), Fixed("/api/v1/me/sessions")),
         ["POST /api/v1/me/mfa/enroll"] = new(SignedIn(200), async caller =>
         {
@@ -242,15 +242,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     [Fact]
     public async Task Every_mapped_route_answers_the_documented_status_for_every_kind_of_caller()
     {
-        _owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
-        (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
-        var admin = await NewMemberAsync("admin", "admin@acme.test");
-        var developer = await NewMemberAsync("developer", "developer@acme.test");
-        _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
-        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test", verifyEmail: true);
-        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test", verifyEmail: true);
-        Account?[] callers = [null, outsider, _viewer, developer, admin, _owner];
-
+        var callers = await SetUpCallersAsync();
         var matrix = Matrix();
         var mapped = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
@@ -266,6 +258,37 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         Assert.True(undocumented.Count == 0, "Routes missing from docs/api.md's route list:\n" + string.Join("\n", undocumented));
 
         var failures = new List<string>();
+        await CallEveryRouteAsync(matrix, callers, (route, i, answer) =>
+        {
+            if ((int)answer.Status != matrix[route].Expected[i])
+            {
+                failures.Add($"{route} as {CallerNames[i]}: expected {matrix[route].Expected[i]}, got {(int)answer.Status} {answer.Body}");
+            }
+            else if ((int)answer.Status >= 400 && answer.MediaType != "application/problem+json")
+            {
+                failures.Add($"{route} as {CallerNames[i]}: {(int)answer.Status} is not ProblemDetails ({answer.MediaType})");
+            }
+        });
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>acme with its owner, an admin, a developer and a viewer, a member of another organization: the callers, in <see cref="CallerNames"/>' order.</summary>
+    private async Task<Account?[]> SetUpCallersAsync()
+    {
+        _owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
+        (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+        var admin = await NewMemberAsync("admin", "admin@acme.test");
+        var developer = await NewMemberAsync("developer", "developer@acme.test");
+        _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
+        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test", verifyEmail: true);
+        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test", verifyEmail: true);
+        return [null, outsider, _viewer, developer, admin, _owner];
+    }
+
+    /// <summary>Calls every row's route as every caller, in route order, and hands each answer to <paramref name="check"/> with the caller's index.</summary>
+    private async Task CallEveryRouteAsync(Dictionary<string, Row> matrix, Account?[] callers, Action<string, int, Answer> check)
+    {
         foreach (var (route, row) in matrix.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
             var method = new HttpMethod(row.Method ?? route.Split(' ')[0]);
@@ -275,18 +298,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
                 var (path, body) = await row.Build(caller);
                 var answer = await _api.SendAsync(method, path, body, caller?.AccessToken);
                 if (row.After is not null) await row.After(caller, answer);
-                if ((int)answer.Status != row.Expected[i])
-                {
-                    failures.Add($"{route} as {CallerNames[i]}: expected {row.Expected[i]}, got {(int)answer.Status} {answer.Body}");
-                }
-                else if ((int)answer.Status >= 400 && answer.MediaType != "application/problem+json")
-                {
-                    failures.Add($"{route} as {CallerNames[i]}: {(int)answer.Status} is not ProblemDetails ({answer.MediaType})");
-                }
+                check(route, i, answer);
             }
         }
-
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
     /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and docs/api.md say "/api/v1/me".</summary>
@@ -356,7 +370,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     private async Task<string> EnrollAsync(Account account)
     {
         var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, account.AccessToken)).Expect(HttpStatusCode.OK);
-        var secret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        var secret = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!;
         return Totp.Compute(Totp.Base32Decode(secret), Totp.TimeStep(_api.Clock.GetUtcNow()));
     }
 

@@ -115,7 +115,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Responses.Enqueue(text);
         return new Answer(response.StatusCode, text, response.Headers.RetryAfter?.Delta,
-            response.Content.Headers.ContentType?.MediaType, $"{method} {path}");
+            response.Content.Headers.ContentType?.MediaType, $"{method} {path}", response.Headers.Location);
     }
 
     public Task<Answer> PostAsync(string path, object? body = null, string? token = null, string? clientAddress = null) =>
@@ -132,7 +132,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         if (verifyEmail) await VerifyEmailAsync(account);
         await LoginAsync(account);
         var me = (await GetAsync("/api/v1/me", account.AccessToken)).Expect(HttpStatusCode.OK);
-        account.UserId = me.Text("userId");
+        account.UserId = me.Text("user_id");
         account.PersonalOrganization = Assert.Single(me["organizations"]!.AsArray())!.Text("slug");
         return account;
     }
@@ -144,8 +144,8 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
     public async Task LoginAsync(Account account)
     {
         var login = (await PostAsync("/api/v1/auth/login", new { email = account.Email, password = account.Password })).Expect(HttpStatusCode.OK);
-        account.AccessToken = login["accessToken"]!.GetValue<string>();
-        account.RefreshToken = login["refreshToken"]!.GetValue<string>();
+        account.AccessToken = login["access_token"]!.GetValue<string>();
+        account.RefreshToken = login["refresh_token"]!.GetValue<string>();
     }
 
     /// <summary>The one-time token in the newest outbox message of that kind for that address.</summary>
@@ -208,7 +208,7 @@ public sealed class Account(string email, string password)
     public List<string> RecoveryCodes { get; } = [];
 }
 
-public sealed record Answer(HttpStatusCode Status, string Body, TimeSpan? RetryAfter, string? MediaType, string Request)
+public sealed record Answer(HttpStatusCode Status, string Body, TimeSpan? RetryAfter, string? MediaType, string Request, Uri? Location = null)
 {
     public JsonNode Expect(HttpStatusCode status)
     {

@@ -36,7 +36,7 @@ public sealed class SecretsAtRestTests : IAsyncDisposable
     {
         var ada = await _api.SignUpAndLoginAsync("ada@example.com");
         var enrollment = (await _api.PostAsync("/api/v1/me/mfa/enroll", null, ada.AccessToken)).Expect(HttpStatusCode.OK);
-        var base32 = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otpAuthUri")).Query)["secret"]!;
+        var base32 = System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!;
         var key = Totp.Base32Decode(base32);
         AssertAbsent(await StoredUserAsync(_api.DataDirectory, ada.UserId), base32, key);
         (await _api.PostAsync("/api/v1/me/mfa/verify", new { code = Totp.Compute(key, Totp.TimeStep(_api.Clock.GetUtcNow())) }, ada.AccessToken))
@@ -127,10 +127,10 @@ public sealed class SecretsAtRestTests : IAsyncDisposable
     private static async Task SignInWithMfaAsync(InProcessApi api, Account account, byte[] key)
     {
         var first = (await api.PostAsync("/api/v1/auth/login", new { email = account.Email, password = account.Password })).Expect(HttpStatusCode.OK);
-        Assert.True(first["mfaRequired"]?.GetValue<bool>() == true, first.ToJsonString());
+        Assert.True(first["mfa_required"]?.GetValue<bool>() == true, first.ToJsonString());
         var code = Totp.Compute(key, Totp.TimeStep(api.Clock.GetUtcNow()));
         var second = (await api.PostAsync("/api/v1/auth/login/mfa", new { challenge = first.Text("challenge"), code })).Expect(HttpStatusCode.OK);
-        Assert.False(string.IsNullOrEmpty(second.Text("accessToken")));
+        Assert.False(string.IsNullOrEmpty(second.Text("access_token")));
     }
 
     /// <summary>Neither the base32 text nor the raw key (as hex or base64) is in the stored state.</summary>

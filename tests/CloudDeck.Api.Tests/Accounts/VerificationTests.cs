@@ -27,7 +27,7 @@ public sealed class VerificationTests : IAsyncDisposable
 
         // Verified, and with an access token issued after that (here by refreshing), both work.
         await _api.VerifyEmailAsync(newcomer);
-        var refreshed = (await _api.PostAsync("/api/v1/auth/refresh", new { refreshToken = newcomer.RefreshToken })).Expect(HttpStatusCode.OK).Text("accessToken");
+        var refreshed = (await _api.PostAsync("/api/v1/auth/refresh", new { refresh_token = newcomer.RefreshToken })).Expect(HttpStatusCode.OK).Text("access_token");
         (await _api.PostAsync("/api/v1/invitations/accept", new { token = invitation }, refreshed)).Expect(HttpStatusCode.OK);
         (await _api.PostAsync("/api/v1/me/tokens", new { name = "ci", scopes = new[] { "admin" } }, refreshed)).Expect(HttpStatusCode.Created);
     }

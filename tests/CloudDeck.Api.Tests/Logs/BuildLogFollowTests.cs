@@ -30,7 +30,10 @@ public sealed class BuildLogFollowTests : ProcessTest
         Assert.True(received["error"] is null, $"The client reported: {received["error"]}\n{api.Describe()}");
         AssertLines(Enumerable.Range(1, 10_000), received);
         Assert.Equal(BuildStatuses.Succeeded, received["completed"]?["status"]?.GetValue<string>());
-        Assert.Equal(0, received["linesAfterCompleted"]!.GetValue<int>());
+        Assert.Equal(0, received["lines_after_completed"]!.GetValue<int>());
+        // JoinBuild's answer through SignalR's JSON protocol: the API's snake_case contract, as every other body.
+        Assert.Equal(id, received["joined"]?["build_id"]?.GetValue<string>());
+        Assert.Equal(1, received["joined"]?["from_line"]?.GetValue<long>());
     }
 
     [Fact]

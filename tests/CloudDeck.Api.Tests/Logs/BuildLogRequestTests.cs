@@ -40,10 +40,10 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
                      (new { org = "Not A Slug" }, "org"),
                      (new { org = owner.PersonalOrganization, lines = -1 }, "lines"),
                      (new { org = owner.PersonalOrganization, lines = "many" }, "lines"),
-                     (new { org = owner.PersonalOrganization, lineBytes = 1 }, "lineBytes"),
-                     (new { org = owner.PersonalOrganization, linesPerSecond = -5 }, "linesPerSecond"),
+                     (new { org = owner.PersonalOrganization, line_bytes = 1 }, "line_bytes"),
+                     (new { org = owner.PersonalOrganization, lines_per_second = -5 }, "lines_per_second"),
                      (new { org = owner.PersonalOrganization, status = "building" }, "status"),
-                     (new { org = owner.PersonalOrganization, lines = 1_000_000, lineBytes = 1_000_000 }, "lines"),
+                     (new { org = owner.PersonalOrganization, lines = 1_000_000, line_bytes = 1_000_000 }, "lines"),
                  })
         {
             await ExpectFieldProblemAsync(await _api.PostAsync("/_diag/builds", body, owner.AccessToken), field, "");
@@ -80,7 +80,7 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
         var followers = _api.Services.GetRequiredService<BuildLogFollowers>();
         await using var hub = await LongPollingHubClient.ConnectAsync(_api.Http, owner.AccessToken!, Cancellation);
 
-        Assert.Equal(build, (await hub.InvokeAsync("JoinBuild", [build, 1], Cancellation))!["buildId"]!.GetValue<string>());
+        Assert.Equal(build, (await hub.InvokeAsync("JoinBuild", [build, 1], Cancellation))!["build_id"]!.GetValue<string>());
         Assert.Equal(1, followers.Count);
         Assert.Contains(await hub.NextMessageAsync("line", Cancellation), m => m["arguments"]![0]!["line"]!.GetValue<long>() == 1);
         var tooFar = await hub.InvokeAsync("JoinBuild", [build, 1_000_000], Cancellation, expectError: true);
@@ -113,7 +113,7 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
     {
         var owner = await _api.SignUpAndLoginAsync("hattie@example.com");
         // A line a second, so the stream is quiet for longer than the (test's) 0.2 s heartbeat between lines.
-        var build = (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 2, linesPerSecond = 1 }, owner.AccessToken))
+        var build = (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 2, lines_per_second = 1 }, owner.AccessToken))
             .Expect(HttpStatusCode.Created).Text("id");
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/builds/{build}/logs");
         request.Headers.Authorization = new("Bearer", owner.AccessToken);
@@ -133,7 +133,7 @@ public sealed class BuildLogRequestTests : IAsyncDisposable
 
     /// <summary>Slow enough to still be running when the test's connection goes.</summary>
     private async Task<string> StartSlowBuildAsync(Account owner) =>
-        (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 1000, linesPerSecond = 5 }, owner.AccessToken))
+        (await _api.PostAsync("/_diag/builds", new { org = owner.PersonalOrganization, lines = 1000, lines_per_second = 5 }, owner.AccessToken))
             .Expect(HttpStatusCode.Created).Text("id");
 
     private async Task<Answer> FollowAsync(string build, Account user, string lastEventId)

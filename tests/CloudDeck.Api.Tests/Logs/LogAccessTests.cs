@@ -93,7 +93,7 @@ public sealed class LogAccessTests : IAsyncDisposable
 
         var follows = await FollowAsync(owner.AccessToken!, buildId, deploymentId);
         var others = await FollowAsync(other.AccessToken!, buildId, deploymentId, hub: false);
-        (await _api.PostAsync("/api/v1/auth/logout", new { refreshToken = owner.RefreshToken })).Expect(HttpStatusCode.NoContent);
+        (await _api.PostAsync("/api/v1/auth/logout", new { refresh_token = owner.RefreshToken })).Expect(HttpStatusCode.NoContent);
 
         await follows.AssertEndedAsync(LogAccess.CredentialEnded, LogAccess.CredentialEnded);
         Assert.False(others.Build.IsCompleted);
@@ -113,7 +113,7 @@ public sealed class LogAccessTests : IAsyncDisposable
     {
         var owner = await _api.SignUpAndLoginAsync("owner@example.com", verifyEmail: true);
         var org = owner.PersonalOrganization;
-        var started = (await _api.PostAsync("/_diag/builds", new { org, lines = 100_000, linesPerSecond = 20, lineBytes = 40 }, owner.AccessToken))
+        var started = (await _api.PostAsync("/_diag/builds", new { org, lines = 100_000, lines_per_second = 20, line_bytes = 40 }, owner.AccessToken))
             .Expect(HttpStatusCode.Created);
 
         (await _api.PostAsync($"/api/v1/orgs/{org}/projects", new { name = "web" }, owner.AccessToken)).Expect(HttpStatusCode.Created);

@@ -24,7 +24,7 @@ internal static class LogClient
         using var signUp = await http.PostAsJsonAsync("api/v1/auth/signup", new { email, password = Password }, cancellationToken);
         await Expect(signUp, HttpStatusCode.Accepted, cancellationToken);
         using var login = await http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, cancellationToken);
-        var accessToken = (await Expect(login, HttpStatusCode.OK, cancellationToken))["accessToken"]!.GetValue<string>();
+        var accessToken = (await Expect(login, HttpStatusCode.OK, cancellationToken))["access_token"]!.GetValue<string>();
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
         me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
@@ -38,7 +38,7 @@ internal static class LogClient
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "_diag/builds")
         {
-            Content = JsonContent.Create(new { org = user.Organization, lines, linesPerSecond, lineBytes }),
+            Content = JsonContent.Create(new { org = user.Organization, lines, lines_per_second = linesPerSecond, line_bytes = lineBytes }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
         using var response = await http.SendAsync(request, cancellationToken);

@@ -77,7 +77,7 @@ public sealed class PrometheusScrapeTests : ProcessTest
         var email = $"deployer{Guid.NewGuid():N}@example.test";
         await CallAsync(http, HttpMethod.Post, "/api/v1/auth/signup", new { email, password = Password });
         var login = await CallAsync(http, HttpMethod.Post, "/api/v1/auth/login", new { email, password = Password });
-        var token = login["accessToken"]!.GetValue<string>();
+        var token = login["access_token"]!.GetValue<string>();
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         var org = (await CallAsync(http, HttpMethod.Get, "/api/v1/me", null, token))["organizations"]![0]!["slug"]!.GetValue<string>();
         await CallAsync(http, HttpMethod.Post, $"/api/v1/orgs/{org}/projects", new { name = "web" }, token);

@@ -54,7 +54,7 @@ public sealed class UsageApiTests : IAsyncDisposable
         (await _api.PostAsync("/api/v1/usage/events", batch, token)).Expect(HttpStatusCode.Accepted);
 
         var period = BillingPeriods.Of(now);
-        var report = await ReportWhenAsync(owner, period, r => r["duplicatesIgnored"]!.GetValue<long>() == 3);
+        var report = await ReportWhenAsync(owner, period, r => r["duplicates_ignored"]!.GetValue<long>() == 3);
         Assert.Equal(3, report["events"]!.GetValue<long>() - ApiRequests(report));
         Assert.Equal(2000, report["totals"]![UsageKinds.EdgeBytesServed]!.GetValue<long>());
         Assert.Equal(1, report["totals"]!["analytics.page_view"]!.GetValue<long>());

@@ -6,7 +6,7 @@ using CloudDeck.Cli.Output;
 
 namespace CloudDeck.Cli.Tests.Unit;
 
-/// <summary>What deck prints: sizes, summaries, problem lines, and how it reads either JSON naming.</summary>
+/// <summary>What deck prints: sizes, summaries, problem lines, and how it reads the API's snake_case answers.</summary>
 public sealed class FormatTests
 {
     [Theory]
@@ -83,16 +83,34 @@ public sealed class FormatTests
     }
 
     [Fact]
-    public void Fields_are_read_in_snake_case_or_camel_case()
+    public void Fields_are_read_by_their_one_snake_case_name_and_another_spelling_is_a_mistake_in_deck()
     {
-        var snake = JsonNode.Parse("""{"build_id":"b1","created_at":"2026-01-01T00:00:00Z","sequence":3}""");
-        var camel = JsonNode.Parse("""{"buildId":"b2","mfaRequired":true}""");
+        var snake = JsonNode.Parse("""{"build_id":"b1","created_at":"2026-01-01T00:00:00Z","sequence":3,"mfa_required":true}""");
+        var camel = JsonNode.Parse("""{"buildId":"b2"}""");
 
-        Assert.Equal("b1", Fields.Text(snake, "buildId"));
-        Assert.Equal("b2", Fields.Text(camel, "build_id"));
+        Assert.Equal("b1", Fields.Text(snake, "build_id"));
         Assert.Equal(3, Fields.Number(snake, "sequence"));
-        Assert.True(Fields.Flag(camel, "mfa_required"));
-        Assert.Null(Fields.Text(camel, "url"));
+        Assert.True(Fields.Flag(snake, "mfa_required"));
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), Fields.Time(snake, "created_at"));
+        // A camelCase answer is not the contract: its field is not there under the contract's name.
+        Assert.Null(Fields.Text(camel, "build_id"));
+        Assert.Throws<ArgumentException>(() => Fields.Text(snake, "buildId"));
+    }
+
+    [Fact]
+    public void A_quota_refusal_is_described_from_its_typed_properties_not_its_detail_text()
+    {
+        const string body = """
+            {"title":"Rate limit reached","status":429,"detail":"Your plan allows 2 deployments a day.",
+             "limit":"deployments_per_day","current":2,"maximum":2,"resets_at":"2026-12-07T00:00:00+00:00"}
+            """;
+
+        var problem = ApiException.Parse(body)!;
+        var line = ApiException.Describe(HttpStatusCode.TooManyRequests, "Too Many Requests", body, problem);
+
+        Assert.Equal(("deployments_per_day", 2L, 2L), (problem.Limit, problem.Current, problem.Maximum));
+        Assert.Equal(new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero), problem.ResetsAt);
+        Assert.Equal("Rate limit reached (429): Your plan allows 2 deployments a day.; deployments_per_day: 2 of 2, resets 2026-12-07 00:00 UTC", line);
     }
 
     [Fact]
@@ -100,7 +118,7 @@ public sealed class FormatTests
     {
         Assert.Equal(2, Fields.Items(JsonNode.Parse("""[{"id":"a"},{"id":"b"}]""")).Count);
         Assert.Single(Fields.Items(JsonNode.Parse("""{"deployments":[{"id":"a"}],"next_before":4}"""), "deployments"));
-        Assert.Single(Fields.Items(JsonNode.Parse("""{"next":null,"items":[{"id":"a"}]}""")));
+        Assert.Empty(Fields.Items(JsonNode.Parse("""{"next":null,"items":[{"id":"a"}]}"""), "deployments"));
         Assert.Empty(Fields.Items(null));
     }
 }

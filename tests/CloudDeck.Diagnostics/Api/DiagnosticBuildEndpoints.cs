@@ -9,7 +9,7 @@ namespace CloudDeck.Api.Endpoints;
 /// <summary>
 /// <c>POST /_diag/builds</c> (test hosts only, see <see cref="DiagnosticEndpointsFilter"/>): starts a synthetic build whose log a
 /// test grain writes at a given pace, so live logs can be tried (and measured) before the build pipeline exists.
-/// Body: <c>{"org": "acme", "project"?: "synthetic", "lines"?: 100, "linesPerSecond"?: 0, "lineBytes"?: 100,
+/// Body: <c>{"org": "acme", "project"?: "synthetic", "lines"?: 100, "lines_per_second"?: 0, "line_bytes"?: 100,
 /// "status"?: "succeeded"}</c>. The caller must be allowed to deploy in the organization (developer or above).
 /// </summary>
 public static class DiagnosticBuildEndpoints
@@ -25,8 +25,8 @@ public static class DiagnosticBuildEndpoints
             var org = body.String("org", 40);
             var project = body.String("project", 100, required: false) ?? defaults.Project;
             var lines = body.OptionalInt("lines", defaults.Lines);
-            var linesPerSecond = body.OptionalInt("linesPerSecond", defaults.LinesPerSecond);
-            var lineBytes = body.OptionalInt("lineBytes", defaults.LineBytes);
+            var linesPerSecond = body.OptionalInt("lines_per_second", defaults.LinesPerSecond);
+            var lineBytes = body.OptionalInt("line_bytes", defaults.LineBytes);
             var status = body.String("status", 16, required: false) ?? defaults.Status;
             if (org is not null && !RouteValues.IsSlug(org)) return JsonBody.FieldProblem("org", $"the organization's slug {RouteValues.SlugRule}");
             if (body.Problem() is { } invalid) return invalid;

@@ -44,9 +44,9 @@ public sealed record SyntheticBuildRequest(
     /// <summary>The first thing wrong with the request, as (field, problem); null when it is fine.</summary>
     public (string Field, string Problem)? Problem() =>
         Lines is < 0 or > MaxLines ? ("lines", $"must be 0–{MaxLines:N0}")
-        : LinesPerSecond is < 0 or > MaxLinesPerSecond ? ("linesPerSecond", $"must be 0–{MaxLinesPerSecond:N0} (0: as fast as possible)")
-        : LineBytes is < MinLineBytes or > MaxLineBytes ? ("lineBytes", $"must be {MinLineBytes}–{MaxLineBytes:N0}")
-        : (long)Lines * LineBytes > MaxTotalBytes ? ("lines", $"lines × lineBytes must be at most {MaxTotalBytes:N0} bytes")
+        : LinesPerSecond is < 0 or > MaxLinesPerSecond ? ("lines_per_second", $"must be 0–{MaxLinesPerSecond:N0} (0: as fast as possible)")
+        : LineBytes is < MinLineBytes or > MaxLineBytes ? ("line_bytes", $"must be {MinLineBytes}–{MaxLineBytes:N0}")
+        : (long)Lines * LineBytes > MaxTotalBytes ? ("lines", $"lines × line_bytes must be at most {MaxTotalBytes:N0} bytes")
         : !BuildStatuses.IsTerminal(Status) ? ("status", $"must be one of {string.Join(", ", BuildStatuses.Terminal)}")
         : null;
 }

@@ -83,7 +83,7 @@ public sealed class BuildGrainTests
         var id = BuildIds.New();
         var producer = silo.Grains.GetGrain<ISyntheticBuildGrain>(id);
         var invalid = await Assert.ThrowsAsync<InvalidFieldException>(() => producer.Start(owner, new SyntheticBuildRequest(slug, LineBytes: 1)));
-        Assert.Equal("lineBytes", invalid.Field);
+        Assert.Equal("line_bytes", invalid.Field);
 
         const int lines = 1200;
         await producer.Start(owner, new SyntheticBuildRequest(slug, Lines: lines, LineBytes: 120, Status: BuildStatuses.Canceled));
