@@ -112,3 +112,7 @@ public sealed record BillingInvoice(
 /// <param name="Applied">False when the event was a repeat, older than what was applied, or of a kind billing ignores.</param>
 [GenerateSerializer, Immutable, Alias("clouddeck.BillingEventOutcome")]
 public sealed record BillingEventOutcome([property: Id(0)] bool Applied, [property: Id(1)] string Reason);
+
+/// <summary>Stripe refused a call or could not be reached: HTTP 502, with Stripe's message (never a key).</summary>
+[GenerateSerializer, Alias("clouddeck.PaymentProviderException")]
+public sealed class PaymentProviderException(string message) : Exception(message);

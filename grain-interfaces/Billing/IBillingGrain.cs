@@ -1,4 +1,5 @@
 using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Usage;
 
 namespace CloudDeck.GrainInterfaces.Billing;
 
@@ -28,6 +29,9 @@ public interface IBillingGrain : IGrainWithStringKey
 
     /// <summary>Invoices Stripe reported (newest first), with their lines. Admins and owners.</summary>
     Task<IReadOnlyList<InvoiceView>> ListInvoices(Caller caller);
+
+    /// <summary>A period's usage per day, for the CSV export. Admins and owners.</summary>
+    Task<UsageReport> GetUsage(Caller caller, string period);
 
     /// <summary>The next invoice, computed here from the meters and the configured prices. Admins and owners.</summary>
     Task<UpcomingInvoiceView> GetUpcomingInvoice(Caller caller);

@@ -64,8 +64,7 @@ public sealed partial class BillingGrain
     {
         // The subscription's own events carry its state; the session says which subscription the organization chose.
         if (stripeEvent.Subscription is not { } chosen) return new BillingEventOutcome(false, "no subscription in the session");
-        using var timeout = new CancellationTokenSource(StripeCallTimeout);
-        var current = await stripe.GetSubscriptionAsync(chosen.Id, timeout.Token);
+        var current = await CallStripeAsync(token => stripe.GetSubscriptionAsync(chosen.Id, token));
         return await SubscriptionEventAsync(current, stripeEvent.Created, fetched: true);
     }
 
@@ -82,8 +81,8 @@ public sealed partial class BillingGrain
         if (!fetched && created == Billing.SubscriptionEventAt && sameSubscription)
         {
             // Two changes within one second of Stripe's clock cannot be ordered by their events: ask Stripe for the current state.
-            using var timeout = new CancellationTokenSource(StripeCallTimeout);
-            subscription = await stripe.GetSubscriptionAsync(subscription.Id, timeout.Token);
+            var id = subscription.Id;
+            subscription = await CallStripeAsync(token => stripe.GetSubscriptionAsync(id, token));
         }
 
         await ApplySubscriptionAsync(subscription, created > Billing.SubscriptionEventAt ? created : Billing.SubscriptionEventAt, StripeActor);

@@ -37,6 +37,12 @@ public sealed partial class BillingGrain
         return sent;
     }
 
+    public async Task<UsageReport> GetUsage(Caller caller, string period)
+    {
+        await AuthorizeAsync(caller, OrganizationActions.ViewBilling);
+        return await GrainFactory.GetGrain<IUsageMeterGrain>(Slug).Report(period);
+    }
+
     public async Task<UpcomingInvoiceView> GetUpcomingInvoice(Caller caller)
     {
         await AuthorizeAsync(caller, OrganizationActions.ViewBilling);

@@ -58,19 +58,18 @@ public sealed partial class BillingGrain(
         var price = options.PriceOf(plan)
             ?? throw new InvalidFieldException("plan", $"must be a plan sold here: {string.Join(", ", options.Plans.Keys)}");
         var customer = await EnsureCustomerAsync(caller);
-        using var timeout = new CancellationTokenSource(StripeCallTimeout);
         if (HasLiveSubscription)
         {
             // Changing a running subscription is Stripe's to confirm: the portal's plan change, then a webhook.
-            var portal = await stripe.CreatePortalSessionAsync(customer, options.ReturnUrlFor(Slug), Billing.SubscriptionId, timeout.Token);
+            var portal = await CallStripeAsync(token => stripe.CreatePortalSessionAsync(customer, options.ReturnUrlFor(Slug), Billing.SubscriptionId, token));
             await AuditAsync(caller.UserId, "billing.plan_change_started", $"{Billing.AppliedPlan ?? PlanNames.Default} -> {plan} (portal)", caller.ClientAddress);
             return new BillingUrlView(portal, "portal");
         }
 
         var now = Now;
         var anchor = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-        var url = await stripe.CreateCheckoutSessionAsync(new CheckoutRequest(Slug, customer, price, [.. options.Metered.Values],
-            anchor, options.ReturnUrlFor(Slug), $"checkout-{Slug}-{Guid.NewGuid():N}"), timeout.Token);
+        var url = await CallStripeAsync(token => stripe.CreateCheckoutSessionAsync(new CheckoutRequest(Slug, customer, price, [.. options.Metered.Values],
+            anchor, options.ReturnUrlFor(Slug), $"checkout-{Slug}-{Guid.NewGuid():N}"), token));
         await AuditAsync(caller.UserId, "billing.checkout_started", plan, caller.ClientAddress);
         return new BillingUrlView(url, "checkout");
     }
@@ -79,8 +78,7 @@ public sealed partial class BillingGrain(
     {
         await AuthorizeAsync(caller, OrganizationActions.ManageBilling);
         var customer = await EnsureCustomerAsync(caller);
-        using var timeout = new CancellationTokenSource(StripeCallTimeout);
-        return new BillingUrlView(await stripe.CreatePortalSessionAsync(customer, options.ReturnUrlFor(Slug), null, timeout.Token), "portal");
+        return new BillingUrlView(await CallStripeAsync(token => stripe.CreatePortalSessionAsync(customer, options.ReturnUrlFor(Slug), null, token)), "portal");
     }
 
     public async Task<BillingStatusView> DowngradeAtPeriodEnd(Caller caller)
@@ -89,8 +87,8 @@ public sealed partial class BillingGrain(
         if (!HasLiveSubscription) throw new ConflictException($"{Slug} has no paid subscription; it is on the {PlanNames.Default} plan already.");
         if (!Billing.CancelAtPeriodEnd)
         {
-            using var timeout = new CancellationTokenSource(StripeCallTimeout);
-            var updated = await stripe.SetCancelAtPeriodEndAsync(Billing.SubscriptionId!, cancel: true, $"cancel-{Billing.SubscriptionId}", timeout.Token);
+            var subscription = Billing.SubscriptionId!;
+            var updated = await CallStripeAsync(token => stripe.SetCancelAtPeriodEndAsync(subscription, cancel: true, $"cancel-{subscription}", token));
             // Stripe's answer is Stripe's state: applied like a webhook (which will follow and change nothing).
             await ApplySubscriptionAsync(updated, Now, StripeActor);
             await AuditAsync(caller.UserId, "billing.downgrade_scheduled", $"{PlanNames.Default} at {Billing.CurrentPeriodEnd:u}", caller.ClientAddress);
@@ -120,13 +118,30 @@ public sealed partial class BillingGrain(
     private async Task<string> EnsureCustomerAsync(Caller caller)
     {
         if (Billing.CustomerId is { } existing) return existing;
-        using var timeout = new CancellationTokenSource(StripeCallTimeout);
-        var customer = await stripe.CreateCustomerAsync(Slug, caller.Email, $"customer-{Slug}", timeout.Token);
+        var customer = await CallStripeAsync(token => stripe.CreateCustomerAsync(Slug, caller.Email, $"customer-{Slug}", token));
         // The index first: a webhook naming this customer must find the organization even if the write below fails.
         await GrainFactory.GetGrain<IBillingCustomerGrain>(customer).SetOrganization(Slug);
         Billing.CustomerId = customer;
         await state.WriteStateAsync();
         return customer;
+    }
+
+    /// <summary>A Stripe call with a deadline; a refusal or silence becomes a <see cref="PaymentProviderException"/> (HTTP 502).</summary>
+    private static async Task<T> CallStripeAsync<T>(Func<CancellationToken, Task<T>> call)
+    {
+        using var timeout = new CancellationTokenSource(StripeCallTimeout);
+        try
+        {
+            return await call(timeout.Token);
+        }
+        catch (StripeGatewayException e)
+        {
+            throw new PaymentProviderException(e.Message);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new PaymentProviderException($"Stripe did not answer within {StripeCallTimeout.TotalSeconds:0} seconds; try again.");
+        }
     }
 
     private async Task<BillingStatusView> StatusAsync()
