@@ -193,5 +193,22 @@ public sealed class StripeBillingTests
         Assert.Equal("9", row[Array.IndexOf(header, "analytics.page_view")]);
     }
 
+    [Fact]
+    public async Task Without_Stripe_settings_billing_is_off_its_routes_answer_409_the_webhook_404_and_owners_set_the_plan()
+    {
+        await using var api = new Accounts.InProcessApi();
+        var owner = await api.SignUpAndLoginAsync("owner@nobilling.test", verifyEmail: true);
+        var org = owner.PersonalOrganization;
+        var status = (await api.GetAsync($"/api/v1/orgs/{org}/billing", owner.AccessToken)).Expect(HttpStatusCode.Conflict);
+        Assert.Contains("CloudDeck:Billing:Stripe:SecretKey", status["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        (await api.PostAsync($"/api/v1/orgs/{org}/billing/upgrade", new { plan = "pro" }, owner.AccessToken)).Expect(HttpStatusCode.Conflict);
+        // Existence still does not leak: a stranger gets 404 before being told billing is off.
+        var stranger = await api.SignUpAndLoginAsync("stranger@nobilling.test", verifyEmail: true);
+        (await api.GetAsync($"/api/v1/orgs/{org}/billing", stranger.AccessToken)).Expect(HttpStatusCode.NotFound);
+        (await api.PostAsync("/api/v1/billing/stripe/webhook", "{}")).Expect(HttpStatusCode.NotFound);
+        (await api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{org}/plan", new { plan = "pro" }, owner.AccessToken)).Expect(HttpStatusCode.OK);
+        Assert.Equal("pro", (await api.GetAsync($"/api/v1/orgs/{org}/quotas", owner.AccessToken)).Expect(HttpStatusCode.OK)["plan"]!.GetValue<string>());
+    }
+
     private static Task<IReadOnlyList<OutboxMessage>> Outbox(BillingHost host) => host.Api.Grains.GetGrain<IOutboxGrain>(host.Owner.Email).List();
 }
