@@ -6,6 +6,7 @@ using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
 using CloudDeck.Api.Operators;
+using CloudDeck.Grains.Billing;
 using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
@@ -30,6 +31,8 @@ try
     builder.WebHost.AddManagementUrl(ManagementOptions.Read(builder.Configuration), publicUrls);
     builder.Services.AddSingleton(BuildLogOptions.Read(builder.Configuration));
     builder.Services.AddCloudDeckEdge(builder.Configuration);
+    // The webhook's secret; in embedded mode the silo registered the same settings already.
+    builder.Services.AddCloudDeckBilling(builder.Configuration);
     knownProxies = KnownProxies.Read(builder.Configuration);
     if (knownProxies.Count > 0) builder.Services.AddKnownProxies(knownProxies);
 }
@@ -114,6 +117,7 @@ app.MapGroup("/api/v1")
     .MapLicenseEndpoints()
     .MapBuildEndpoints()
     .MapUsageEndpoints()
+    .MapBillingEndpoints()
     .MapProjectEndpoints()
     .MapDeploymentEndpoints()
     .MapFileEndpoints();

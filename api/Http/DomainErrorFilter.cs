@@ -32,6 +32,10 @@ public sealed class DomainErrorFilter : IEndpointFilter
         {
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Not authenticated", detail: e.Message);
         }
+        catch (GrainInterfaces.Billing.PaymentProviderException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "Payment provider unavailable", detail: e.Message);
+        }
         catch (GoneException e)
         {
             return Results.Problem(statusCode: StatusCodes.Status410Gone, title: "Expired", detail: e.Message);

@@ -189,7 +189,7 @@ public static class ProjectCommands
     private static string ExistingDirectory(string path) =>
         Directory.Exists(path) ? Path.GetFullPath(path) : throw new UsageException($"{path} is not a directory");
 
-    private static async Task<string> ChooseOrgAsync(ApiClient client, Context context, CancellationToken cancellationToken)
+    internal static async Task<string> ChooseOrgAsync(ApiClient client, Context context, CancellationToken cancellationToken)
     {
         var me = await client.GetAsync("api/v1/me", cancellationToken);
         var slugs = Fields.Items(Fields.Get(me, "organizations")).Select(o => Fields.Text(o, "slug")).OfType<string>().ToList();

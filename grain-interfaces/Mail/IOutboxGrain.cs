@@ -22,6 +22,15 @@ public static class OutboxKinds
 
     /// <summary>Someone tried to sign up with an address that already has an account: its owner is told, with no link that acts.</summary>
     public const string SignUpAttempt = "sign-up-attempt";
+
+    /// <summary>Billing: a payment failed and the grace period started (to every owner).</summary>
+    public const string BillingPaymentFailed = "billing-payment-failed";
+
+    /// <summary>Billing: the grace period ended unpaid; the free plan's limits apply.</summary>
+    public const string BillingSuspended = "billing-suspended";
+
+    /// <summary>Billing: the overdue invoice was paid.</summary>
+    public const string BillingRestored = "billing-restored";
 }
 
 /// <param name="Link">The one-time link the body carries (also in <paramref name="Body"/>).</param>

@@ -44,10 +44,20 @@ public interface IOrganizationGrain : IGrainWithStringKey
     Task<AuditPage> GetAuditLog(Caller caller, AuditQuery query);
 
     /// <summary>
-    /// Owners change the plan (one of <see cref="PlanNames"/>). Until billing owns it, this is how a plan changes; a
-    /// downgrade below current usage keeps what exists and refuses more. Repeating it is harmless.
+    /// Owners change the plan (one of <see cref="PlanNames"/>) while billing is off; a downgrade below current usage keeps
+    /// what exists and refuses more. Repeating it is harmless. With billing on, Stripe owns the plan: 409.
     /// </summary>
     Task<OrganizationView> ChangePlan(Caller caller, string plan);
+
+    /// <summary>
+    /// For the organization's billing grain only: the plan Stripe confirmed (or the free plan when a grace period ran
+    /// out), with the reason for the audit log. Repeating it is harmless.
+    /// </summary>
+    Task ApplyBillingPlan(string plan, string reason);
+
+    /// <summary>For the billing grain's notices: the owners' email addresses.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> GetOwnerEmails();
 
     /// <summary>The plan's limits and current usage, for every member (an API token needs 'read').</summary>
     Task<QuotaUsageView> GetQuotas(Caller caller);
@@ -62,7 +72,7 @@ public interface IOrganizationGrain : IGrainWithStringKey
     Task<string> Authorize(Caller caller, string action);
 }
 
-/// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization grain calls it.</summary>
+/// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization and billing grains call it.</summary>
 [Alias("clouddeck.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {

@@ -30,6 +30,12 @@ public static class OrganizationActions
 
     /// <summary>Report usage events for the organization (SDKs): developers and above (token scope 'deploy').</summary>
     public const string ReportUsage = "report-usage";
+
+    /// <summary>See the billing status, invoices and exports: admins and owners (token scope 'read').</summary>
+    public const string ViewBilling = "view-billing";
+
+    /// <summary>Upgrade, downgrade, open the payment portal: owners (token scope 'admin').</summary>
+    public const string ManageBilling = "manage-billing";
 }
 
 [GenerateSerializer, Immutable, Alias("clouddeck.OrganizationView")]

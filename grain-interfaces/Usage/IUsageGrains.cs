@@ -16,6 +16,10 @@ public interface IUsageMeterGrain : IGrainWithStringKey
     /// <summary>For other grains (quotas, invoices) and tests: the same report without a caller.</summary>
     [ReadOnly]
     Task<UsageReport> Report(string period);
+
+    /// <summary>For billing: the last stream position applied and every retained period's totals, as stored with it.</summary>
+    [ReadOnly]
+    Task<UsageTotalsSnapshot> Totals();
 }
 
 /// <summary>

@@ -84,3 +84,9 @@ public sealed record UsageDay(string Date, IReadOnlyDictionary<string, long> Tot
 /// <summary>An accepted ingest batch: how many events, and the stream position of the last.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.UsageIngestResult")]
 public sealed record UsageIngestResult(string Organization, int Accepted, long LastSequence);
+
+/// <summary>What billing reads from an organization's meter: its stream position and every retained period's totals.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.UsageTotalsSnapshot")]
+public sealed record UsageTotalsSnapshot(
+    [property: Id(0)] long Sequence,
+    [property: Id(1)] IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> TotalsByPeriod);

@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Billing;
 using CloudDeck.Grains.Limits;
 using Microsoft.Extensions.Options;
 using static CloudDeck.Grains.Organizations.OrganizationPermissions;
@@ -20,6 +21,7 @@ public sealed class OrganizationGrain(
     IOptions<AuthOptions> options,
     IOptions<AccountLimitOptions> limits,
     PlanOptions plans,
+    BillingOptions billing,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
     public const int MaxNameLength = DisplayNames.MaxLength;
@@ -221,13 +223,37 @@ public sealed class OrganizationGrain(
     {
         Require(caller, OrganizationPermissions.ChangePlan);
         if (!PlanNames.IsValid(plan)) throw new InvalidFieldException("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
+        if (billing.Enabled)
+        {
+            throw new ConflictException($"Billing is on: the plan follows the Stripe subscription. Upgrade with POST /api/v1/orgs/{Slug}/billing/upgrade, downgrade with POST /api/v1/orgs/{Slug}/billing/downgrade.");
+        }
+
+        await SetPlanAsync(plan, caller.UserId, caller.ClientAddress, null);
+        return View(caller.UserId);
+    }
+
+    public async Task ApplyBillingPlan(string plan, string reason)
+    {
+        if (!PlanNames.IsValid(plan)) throw new InvalidFieldException("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
+        if (!Org.Created) throw new NotFoundException($"Organization '{Slug}' not found.");
+        await SetPlanAsync(plan, BillingGrain.StripeActor, "", reason);
+    }
+
+    public Task<IReadOnlyList<string>> GetOwnerEmails() => Task.FromResult<IReadOnlyList<string>>(
+        [.. Org.Members.Values.Where(m => m.Role == OrganizationRoles.Owner).Select(m => m.Email).Order(StringComparer.Ordinal)]);
+
+    private async Task SetPlanAsync(string plan, string actor, string clientAddress, string? reason)
+    {
         var before = Org.Plan;
         Org.Plan = plan;
         await state.WriteStateAsync();
-        // The quota grain keeps its own copy of the plan; if this call fails, repeating ChangePlan (or GetQuotas) repairs it.
+        // The quota grain keeps its own copy of the plan; if this call fails, repeating the change (or GetQuotas) repairs it.
         await Quota.SetPlan(plan);
-        if (before != plan) await AuditAsync(caller, "organization.plan_changed", $"{before} -> {plan}");
-        return View(caller.UserId);
+        if (before != plan)
+        {
+            await GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(actor, "organization.plan_changed",
+                reason is null ? $"{before} -> {plan}" : $"{before} -> {plan} ({reason})", clientAddress);
+        }
     }
 
     public async Task<QuotaUsageView> GetQuotas(Caller caller)

@@ -21,6 +21,8 @@ public static class OrganizationPermissions
     public static readonly Permission Deploy = new("start builds and deploy projects", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
     public static readonly Permission ViewUsage = new("view usage", ApiTokenScopes.Read, OrganizationRoles.Viewer);
     public static readonly Permission ReportUsage = new("report usage events", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
+    public static readonly Permission ViewBilling = new("view billing, invoices and their exports", ApiTokenScopes.Read, OrganizationRoles.Admin);
+    public static readonly Permission ManageBilling = new("change the paid plan or payment details", ApiTokenScopes.Admin, OrganizationRoles.Owner);
 
     /// <summary>The permissions other grains ask for by name (<see cref="OrganizationActions"/>).</summary>
     public static Permission ForAction(string action) => action switch
@@ -29,6 +31,8 @@ public static class OrganizationPermissions
         OrganizationActions.Deploy => Deploy,
         OrganizationActions.ViewUsage => ViewUsage,
         OrganizationActions.ReportUsage => ReportUsage,
+        OrganizationActions.ViewBilling => ViewBilling,
+        OrganizationActions.ManageBilling => ManageBilling,
         _ => throw new ArgumentException($"Unknown organization action '{action}'.", nameof(action)),
     };
 }

@@ -1,4 +1,5 @@
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Billing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -131,6 +132,8 @@ public static class PlanServices
     /// <summary>Plan settings (<c>CloudDeck:Plans:*</c>), validated now so a wrong value stops the process at start.</summary>
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
     /// <remarks>Also the allowance of accounts whose email is not verified (<c>CloudDeck:Accounts:*</c>), which limits the same uploads and deployments.</remarks>
+    /// <remarks>And billing (<c>CloudDeck:Billing:*</c>): with it on, Stripe decides each organization's plan.</remarks>
     public static IServiceCollection AddCloudDeckPlans(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddSingleton(PlanOptions.Read(configuration)).AddSingleton(UnverifiedAccountOptions.Read(configuration));
+        services.AddSingleton(PlanOptions.Read(configuration)).AddSingleton(UnverifiedAccountOptions.Read(configuration))
+            .AddCloudDeckBilling(configuration);
 }

@@ -111,6 +111,9 @@ public sealed partial class UsageMeterGrain(
         return Task.FromResult(new UsageReport(Slug, period, periodTotals, days, usage?.Events ?? 0, usage?.DuplicatesIgnored ?? 0));
     }
 
+    public Task<UsageTotalsSnapshot> Totals() => Task.FromResult(new UsageTotalsSnapshot(Meter.LastAppliedSequence,
+        Meter.Periods.ToDictionary(p => p.Key, p => (IReadOnlyDictionary<string, long>)new Dictionary<string, long>(p.Value.Totals, StringComparer.Ordinal), StringComparer.Ordinal)));
+
     private void Apply(UsageEvent usage)
     {
         var period = BillingPeriods.Of(usage.Time);

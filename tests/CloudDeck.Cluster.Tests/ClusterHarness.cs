@@ -30,7 +30,8 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>The silo's address as Orleans names it (endpoint and generation), known once its row is in the membership table.</summary>
     public SiloAddress Address { get; internal set; } = SiloAddress.Zero;
 
-    public static SiloProcess Start(string database, string clusterId)
+    /// <param name="extra">More environment for the process (settings a test needs, such as billing's).</param>
+    public static SiloProcess Start(string database, string clusterId, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var dll = RepoPaths.ProjectOutput("silo", "CloudDeck.Silo");
         var (siloPort, gatewayPort) = (ChildProcess.FreeTcpPort(), ChildProcess.FreeTcpPort());
@@ -45,7 +46,7 @@ public sealed class SiloProcess : IAsyncDisposable
             ["CloudDeck__Cluster__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CloudDeck__Auth__SigningKey"] = TestSigningKey,
             ["Logging__LogLevel__Default"] = "Information",
-        }.Concat(DiagnosticsHook.Environment))
+        }.Concat(DiagnosticsHook.Environment).Concat(extra ?? new Dictionary<string, string?>()))
         {
             environment[key] = value;
         }
@@ -69,10 +70,13 @@ public sealed class ClusterHarness : IAsyncDisposable
     private readonly List<SiloProcess> _silos = [];
     private IHost? _client;
 
-    private ClusterHarness(string database, string clusterId)
+    private readonly IReadOnlyDictionary<string, string?>? _siloEnvironment;
+
+    private ClusterHarness(string database, string clusterId, IReadOnlyDictionary<string, string?>? siloEnvironment)
     {
         Database = database;
         ClusterId = clusterId;
+        _siloEnvironment = siloEnvironment;
     }
 
     public string Database { get; }
@@ -86,9 +90,11 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// <summary>The client process's services (its stream provider, for one).</summary>
     public IServiceProvider Services => _client!.Services;
 
-    public static async Task<ClusterHarness> StartAsync(PostgresFixture postgres, int silos, CancellationToken cancellationToken)
+    /// <param name="siloEnvironment">More environment for every silo process.</param>
+    public static async Task<ClusterHarness> StartAsync(PostgresFixture postgres, int silos, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? siloEnvironment = null)
     {
-        var harness = new ClusterHarness(await postgres.Server.CreateDatabaseAsync("cluster", cancellationToken), "t" + Guid.NewGuid().ToString("N")[..10]);
+        var harness = new ClusterHarness(await postgres.Server.CreateDatabaseAsync("cluster", cancellationToken), "t" + Guid.NewGuid().ToString("N")[..10], siloEnvironment);
         try
         {
             for (var i = 0; i < silos; i++)
@@ -134,7 +140,7 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// <summary>Starts one more silo process and waits until its row in the membership table says Active.</summary>
     public async Task<SiloProcess> AddSiloAsync(CancellationToken cancellationToken)
     {
-        var silo = SiloProcess.Start(Database, ClusterId);
+        var silo = SiloProcess.Start(Database, ClusterId, _siloEnvironment);
         _silos.Add(silo);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)

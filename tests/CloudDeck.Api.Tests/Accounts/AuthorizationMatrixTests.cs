@@ -1,6 +1,7 @@
 using System.Net;
 using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Testing.Stripe;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,10 +16,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
 {
     private static readonly string[] CallerNames = ["anonymous", "outsider", "viewer", "developer", "admin", "owner"];
 
-    private readonly InProcessApi _api = new(diagnostics: true, settings: new Dictionary<string, string?>
-    {
-        ["CloudDeck:Operators:Emails:0"] = "operator@platform.test",
-    });
+    // Billing on, against the Stripe fake, so that its routes answer as they do in production.
+    private readonly StripeFake _stripe = StripeFake.StartAsync().GetAwaiter().GetResult();
+    private readonly InProcessApi _api;
     private int _fresh;
     private Account _owner = null!;
     private Account _viewer = null!;
@@ -29,6 +29,13 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
 
     /// <param name="Method">For routes mapped for any method (SignalR's): the method to call them with.</param>
     private sealed record Row(int[] Expected, Func<Account?, Task<(string Path, object? Body)>> Build, Func<Account?, Answer, Task>? After = null, string? Method = null);
+
+    public AuthorizationMatrixTests()
+    {
+        var settings = _stripe.Settings();
+        settings["CloudDeck:Operators:Emails:0"] = "operator@platform.test";
+        _api = new(diagnostics: true, settings: settings);
+    }
 
     private static int[] Everyone(int status) => [status, status, status, status, status, status];
 
@@ -139,7 +146,19 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
             return ($"/api/v1/orgs/acme/invitations/{invitation.Text("id")}", null);
         }),
         ["GET /api/v1/orgs/{slug}/quotas"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/quotas")),
-        ["PUT /api/v1/orgs/{slug}/plan"] = new(Org(403, 403, 403, 200), Fixed("/api/v1/orgs/acme/plan", new { plan = "hobby" })),
+        // Billing is on here: the plan follows Stripe, so even its owner is refused.
+        ["PUT /api/v1/orgs/{slug}/plan"] = new(Org(403, 403, 403, 409), Fixed("/api/v1/orgs/acme/plan", new { plan = "hobby" })),
+        ["GET /api/v1/orgs/{slug}/billing"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/billing")),
+        ["POST /api/v1/orgs/{slug}/billing/upgrade"] = new(Org(403, 403, 403, 200), Fixed("/api/v1/orgs/acme/billing/upgrade", new { plan = "pro" })),
+        ["POST /api/v1/orgs/{slug}/billing/portal"] = new(Org(403, 403, 403, 200), Fixed("/api/v1/orgs/acme/billing/portal")),
+        // No subscription yet (checkout was never paid), so there is nothing to end.
+        ["POST /api/v1/orgs/{slug}/billing/downgrade"] = new(Org(403, 403, 403, 409), Fixed("/api/v1/orgs/acme/billing/downgrade")),
+        ["GET /api/v1/orgs/{slug}/billing/invoices"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/billing/invoices")),
+        ["GET /api/v1/orgs/{slug}/billing/invoices/upcoming"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/billing/invoices/upcoming")),
+        ["GET /api/v1/orgs/{slug}/billing/invoices.csv"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/billing/invoices.csv")),
+        ["GET /api/v1/orgs/{slug}/billing/usage.csv"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/billing/usage.csv")),
+        // Stripe calls it without a session; the Stripe-Signature header is the credential, so every caller is refused alike.
+        ["POST /api/v1/billing/stripe/webhook"] = new(Everyone(400), Fixed("/api/v1/billing/stripe/webhook", new { id = "evt_unsigned" })),
         ["GET /api/v1/orgs/{slug}/audit"] = new(Org(403, 403, 200, 200), Fixed("/api/v1/orgs/acme/audit?limit=10")),
 
         // Machines call these with a license key and no session: the key is the credential, so every caller gets the same answer.
@@ -404,5 +423,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         return code;
     }
 
-    public async ValueTask DisposeAsync() => await _api.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _stripe.DisposeAsync();
+    }
 }
