@@ -107,7 +107,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
     {
         if (File.Exists(Path.Combine(home, PlacedMarker)) && Directory.Exists(app)) return;
         if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
-        SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
+        OutputCollector.PlaceServer(request.Files, request.Links, request.Executables, store, app);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(CultureInfo.InvariantCulture));
     }
@@ -117,7 +117,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         var environment = ContainerEnvironment.Base(InsideHome);
         environment["NODE_ENV"] = "production";
         if (Directory.Exists(Path.Combine(hostApp, FrameworkDetector.PythonPackages))) environment["PYTHONPATH"] = InsideApp + "/" + FrameworkDetector.PythonPackages;
-        foreach (var (name, value) in request.Environment) environment[name] = value;
+        foreach (var (name, value) in request.Variables()) environment[name] = value;
         environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
         return environment;
     }

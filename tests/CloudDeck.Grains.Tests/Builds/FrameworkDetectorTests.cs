@@ -32,7 +32,6 @@ public sealed class FrameworkDetectorTests : IDisposable
     [Theory]
     [InlineData("vite", """{"vue":"^3"}""", """{"vite":"^5"}""", "vite", "dist")]
     [InlineData("astro", """{"astro":"^4"}""", """{"vite":"^5"}""", "astro", "dist")]
-    [InlineData("next", """{"next":"14","react":"18"}""", "{}", "nextjs", "out")]
     [InlineData("cra", """{"react":"18","react-scripts":"5"}""", "{}", "create-react-app", "build")]
     [InlineData("vuecli", """{"vue":"^3"}""", """{"@vue/cli-service":"^5"}""", "vue", "dist")]
     [InlineData("plain-node", """{"lodash":"4"}""", "{}", "other", ".")]
