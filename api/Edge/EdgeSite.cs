@@ -83,8 +83,9 @@ public sealed class EdgeSite
             {
                 if (!file.Path.StartsWith(route.Directory, StringComparison.Ordinal) || ManifestValidation.PathProblem(file.Path) is not null
                     || !ManifestValidation.IsSha256(file.Sha256)) continue;
-                var site = SiteFile.Of(file);
-                assets.TryAdd(urlPrefix + file.Path[route.Directory.Length..], site with { CacheControl = StaticFileResponder.Immutable });
+                var relative = file.Path[route.Directory.Length..];
+                if (route.Except?.Any(e => relative.StartsWith(e, StringComparison.Ordinal)) == true) continue;
+                assets.TryAdd(urlPrefix + relative, SiteFile.Of(file) with { CacheControl = StaticFileResponder.Immutable });
             }
         }
 

@@ -65,7 +65,12 @@ public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/
 /// <paramref name="Directory"/> of the artifact (ends with '/': <c>.next/static/</c>), served by the edge as immutable.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.StaticRoute")]
-public sealed record StaticRoute(string UrlPrefix, string Directory);
+public sealed record StaticRoute(string UrlPrefix, string Directory)
+{
+    /// <summary>Folders under <see cref="Directory"/> ('/'-terminated) whose files change between builds: the server answers them.</summary>
+    [Id(0)]
+    public IReadOnlyList<string>? Except { get; init; }
+}
 
 public static class ServerRuntimes
 {

@@ -66,7 +66,8 @@ public static class BuildPlanning
         var served = new List<GrainInterfaces.Servers.StaticRoute>();
         foreach (var route in routes)
         {
-            var count = output.Files.Count(f => f.Path.StartsWith(route.Directory, StringComparison.Ordinal));
+            var count = output.Files.Count(f => f.Path.StartsWith(route.Directory, StringComparison.Ordinal)
+                && route.Except?.Any(e => f.Path.AsSpan(route.Directory.Length).StartsWith(e, StringComparison.Ordinal)) != true);
             if (count == 0) continue;
             served.Add(route);
             var from = outputDirectory == "." ? route.Directory : $"{outputDirectory.TrimEnd('/')}/{route.Directory}";

@@ -134,7 +134,8 @@ public static partial class JavaScriptFrameworks
             Server = new ServerSpec("node server/index.mjs", Framework: Frameworks.Nuxt)
             {
                 Environment = new Dictionary<string, string> { ["HOST"] = "0.0.0.0", ["NITRO_HOST"] = "0.0.0.0" },
-                StaticRoutes = [new StaticRoute("/_nuxt/", "public/_nuxt/")],
+                // builds/latest.json names the newest build: it changes, so Nitro answers it with its own short caching.
+                StaticRoutes = [new StaticRoute("/_nuxt/", "public/_nuxt/") { Except = ["builds/"] }],
             },
         };
     }

@@ -16,20 +16,9 @@ namespace CloudDeck.Cli.Tests.Frameworks;
 /// previews, promote and rollback under load with no failed request, and a crash restart (Next 16, from git).
 /// </summary>
 [Trait("needs", "pipeline")]
-public sealed partial class NextJsServerTests : DeckProcessTest
+public sealed partial class NextJsServerTests : FrameworkDeployTest
 {
     private static readonly TimeSpan BuildDeadline = TimeSpan.FromMinutes(8);
-
-    private static readonly Dictionary<string, string?> Settings = new()
-    {
-        ["CloudDeck__Projects__AllowLocalSources"] = "true",
-        ["CloudDeck__Servers__HealthCheckTimeout"] = "00:00:30",
-        ["CloudDeck__Servers__DrainGrace"] = "00:00:01",
-        ["CloudDeck__Servers__StopGrace"] = "00:00:02",
-        ["CloudDeck__Servers__MonitorInterval"] = "00:00:00.100",
-    };
-
-    public NextJsServerTests() => Need.Component(NodeHarness.MissingReason);
 
     [Fact]
     public async Task Next_14_deploys_as_a_server_with_deck_renders_per_request_answers_json_serves_its_static_files_at_the_edge_and_a_static_export_stays_files()
@@ -38,22 +27,10 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         var user = await LoggedInAsync(api, "next@example.com");
         var app = Directory.CreateDirectory(Path.Combine(Work, "next14")).FullName;
         await FrameworkApps.WriteNextAsync(app, FrameworkApps.Next14, "v1", staticExport: false, Cancellation);
-        await FrameworkApps.InstallAsync(app, Cancellation);
+        var (host, log) = await DeployWithDeckAsync(api, user, app, "next");
         var wholeRoot = FrameworkApps.WholeRootBytes(app);
 
-        (await Deck(["init", "--api", Url(api), "--org", user.Organization, "--name", "next"], app)).Expect(0);
-        var deploy = (await Deck(["deploy", "--prod", "--api", Url(api)], app)).Expect(0);
-
-        var host = $"next-{user.Organization}.localhost:{api.BaseAddress.Port}";
-        using var first = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/");
-        using var second = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/");
-        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
-        // React separates text parts with <!-- --> in server-rendered HTML.
-        var page = (await first.Content.ReadAsStringAsync(Cancellation)).Replace("<!-- -->", "", StringComparison.Ordinal);
-        var again = (await second.Content.ReadAsStringAsync(Cancellation)).Replace("<!-- -->", "", StringComparison.Ordinal);
-        Assert.Contains("<h1>rendered v1</h1>", page, StringComparison.Ordinal);
-        Assert.True(RenderedAt().IsMatch(page) && RenderedAt().IsMatch(again), $"the page names when it was rendered:\n{page}");
-        Assert.NotEqual(RenderedAt().Match(page).Value, RenderedAt().Match(again).Value);
+        var page = await RenderedPerRequestAsync(api, host, "<h1>rendered v1</h1>");
 
         using var json = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/api/hello");
         Assert.Equal("application/json", json.Content.Headers.ContentType?.MediaType);
@@ -61,13 +38,10 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         Assert.Equal(("v1", "production"), (hello["hello"]!.GetValue<string>(), hello["env"]!.GetValue<string>()));
 
         // The page's scripts are fingerprinted files under /_next/static: the edge answers them from the artifact store.
-        var asset = StaticScript().Match(page);
-        Assert.True(asset.Success, $"the page names no /_next/static script:\n{page}");
-        await AssertServedByTheEdgeAsync(api, host, asset.Value);
+        await AssertServedByTheEdgeAsync(api, host, AssetIn(page, StaticScriptPattern), "/_next/static/");
         using var robots = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/robots.txt");
         Assert.Equal("User-agent: *\n", await robots.Content.ReadAsStringAsync(Cancellation));
 
-        var log = await BuildLogAsync(api, user, deploy);
         Assert.Contains("Detected nextjs (server)", log, StringComparison.Ordinal);
         Assert.Contains("Next.js standalone output", log, StringComparison.Ordinal);
         Assert.Contains("The edge serves /_next/static/*", log, StringComparison.Ordinal);
@@ -78,16 +52,12 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         // The same app as a static export: files at the edge, no server.
         var exported = Directory.CreateDirectory(Path.Combine(Work, "next14-export")).FullName;
         await FrameworkApps.WriteNextAsync(exported, FrameworkApps.Next14, "v1", staticExport: true, Cancellation);
-        File.Copy(Path.Combine(app, "package-lock.json"), Path.Combine(exported, "package-lock.json"));
-        (await Deck(["init", "--api", Url(api), "--org", user.Organization, "--name", "exported"], exported)).Expect(0);
-        var exportDeploy = (await Deck(["deploy", "--prod", "--api", Url(api)], exported)).Expect(0);
-        var exportHost = $"exported-{user.Organization}.localhost:{api.BaseAddress.Port}";
+        var (exportHost, exportLog) = await DeployWithDeckAsync(api, user, exported, "exported");
         using var exportedPage = await ServerAppTests.SendAsync(api, exportHost, HttpMethod.Get, "/");
         var exportedHtml = (await exportedPage.Content.ReadAsStringAsync(Cancellation)).Replace("<!-- -->", "", StringComparison.Ordinal);
         Assert.Contains("<h1>exported v1</h1>", exportedHtml, StringComparison.Ordinal);
         Assert.Equal("no-cache", exportedPage.Headers.CacheControl?.ToString());
-        await AssertServedByTheEdgeAsync(api, exportHost, StaticScript().Match(exportedHtml).Value);
-        var exportLog = await BuildLogAsync(api, user, exportDeploy);
+        await AssertServedByTheEdgeAsync(api, exportHost, AssetIn(exportedHtml, StaticScriptPattern), "/_next/static/");
         Assert.Contains("Detected nextjs (static site)", exportLog, StringComparison.Ordinal);
         Assert.Contains("sets output: 'export'", exportLog, StringComparison.Ordinal);
     }
@@ -149,27 +119,7 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         using var after = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/label");
         Assert.Equal($"hello from v1 on {restarted["port"]!.GetValue<int>()}", await after.Content.ReadAsStringAsync(Cancellation));
         using var dynamicPage = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, "/");
-        await AssertServedByTheEdgeAsync(api, host, StaticScript().Match(await dynamicPage.Content.ReadAsStringAsync(Cancellation)).Value);
-    }
-
-    /// <summary>200 with a year's immutable caching and the artifact store's ETag (its content hash): the edge answered, not Next.</summary>
-    private static async Task AssertServedByTheEdgeAsync(ApiHost api, string host, string path)
-    {
-        Assert.StartsWith("/_next/static/", path, StringComparison.Ordinal);
-        using var response = await ServerAppTests.SendAsync(api, host, HttpMethod.Get, path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("public, max-age=31536000, immutable", response.Headers.CacheControl?.ToString());
-        var body = await response.Content.ReadAsByteArrayAsync(Cancellation);
-        Assert.Equal($"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..32]}\"", response.Headers.ETag?.Tag);
-    }
-
-    private static async Task<string> BuildLogAsync(ApiHost api, DeckUser user, DeckRun deploy)
-    {
-        var id = DeploymentUrlLine().Match(deploy.Output).Groups[1].Value;
-        Assert.False(string.IsNullOrEmpty(id), $"deck printed no deployment URL:\n{deploy.Output}");
-        using var http = Authorized(api, user);
-        var deployment = await DeckProcessTest.ExpectAsync(await http.GetAsync($"api/v1/deployments/{id}", Cancellation), HttpStatusCode.OK);
-        return await http.GetStringAsync($"api/v1/builds/{deployment["build_id"]!.GetValue<string>()}/logs", Cancellation);
+        await AssertServedByTheEdgeAsync(api, host, AssetIn(await dynamicPage.Content.ReadAsStringAsync(Cancellation), StaticScriptPattern), "/_next/static/");
     }
 
     private static async Task<string> DeployAsync(HttpClient http, DeckUser user, string target, string gitRef)
@@ -194,15 +144,6 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         }
     }
 
-    private static HttpClient Authorized(ApiHost api, DeckUser user)
-    {
-        var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
-        return http;
-    }
-
-    private static string Url(ApiHost api) => api.BaseAddress.ToString();
-
     private static async Task<string> GitAsync(string repo, params string[] args)
     {
         var environment = new Dictionary<string, string?>
@@ -216,15 +157,8 @@ public sealed partial class NextJsServerTests : DeckProcessTest
         return process.Output.Trim();
     }
 
-    [GeneratedRegex(@"at \d+-0\.\d+")]
-    private static partial Regex RenderedAt();
-
-    [GeneratedRegex(@"/_next/static/[^""'\s]+\.js")]
-    private static partial Regex StaticScript();
+    private const string StaticScriptPattern = @"/_next/static/[^""'\s]+\.js";
 
     [GeneratedRegex(@"Stored \d+ file\(s\), (\d+) bytes")]
     private static partial Regex StoredBytes();
-
-    [GeneratedRegex(@"https?://([0-9a-f]{16})\.")]
-    private static partial Regex DeploymentUrlLine();
 }

@@ -65,7 +65,9 @@ public sealed class ServerFrameworkDetectionTests : IDisposable
         Assert.Equal(("nuxt", ".output", ServerPackagings.NuxtOutput), (server.Framework, server.OutputDirectory, server.Packaging));
         Assert.Equal("node server/index.mjs", server.Server!.StartCommand);
         Assert.Equal("0.0.0.0", server.Server.Environment!["HOST"]);
-        Assert.Equal([new StaticRoute("/_nuxt/", "public/_nuxt/")], server.Server.StaticRoutes);
+        var nuxtFiles = Assert.Single(server.Server.StaticRoutes!);
+        Assert.Equal(("/_nuxt/", "public/_nuxt/"), (nuxtFiles.UrlPrefix, nuxtFiles.Directory));
+        Assert.Equal(["builds/"], nuxtFiles.Except);
 
         var generated = FrameworkDetector.Detect(Fixture("nuxt-generate", ("package.json", Package("""{"nuxt":"^3.13.0"}""", """{"build":"nuxt generate"}"""))));
         Assert.Equal(("nuxt", ".output/public", null), (generated.Framework, generated.OutputDirectory, generated.Server));
