@@ -73,18 +73,26 @@ public sealed class BuildPipelineTests
     }
 
     [Fact]
-    public async Task A_node_server_build_stores_its_whole_root_with_node_modules_and_names_how_it_starts()
+    public async Task A_node_server_build_stores_its_root_with_production_dependencies_only_and_names_how_it_starts()
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
         await using var silo = await BuildSilo.StartAsync();
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
-        // The install writes node_modules itself: no registry needed, and the tree must reach the artifact.
+        // The install writes node_modules itself, as its lockfile describes it: no registry needed, and the runtime
+        // dependency must reach the artifact while the devDependency is pruned (npm prune --omit=dev, offline).
         await silo.CreateProjectAsync(owner, org, "api", new ProjectSettings(
-            InstallCommand: "mkdir -p node_modules/greet && echo \"module.exports = 'hi'\" > node_modules/greet/index.js",
+            InstallCommand: "mkdir -p node_modules/greet node_modules/lint && echo \"module.exports = 'hi'\" > node_modules/greet/index.js"
+                + " && echo '{\"name\":\"greet\",\"version\":\"1.0.0\"}' > node_modules/greet/package.json"
+                + " && echo '{\"name\":\"lint\",\"version\":\"1.0.0\"}' > node_modules/lint/package.json",
             HealthCheckPath: "/healthz"));
         var files = await UploadAsync(silo, new Dictionary<string, string>
         {
-            ["package.json"] = """{"name":"api","private":true,"scripts":{"start":"node server.js"}}""",
+            ["package.json"] = """{"name":"api","version":"1.0.0","private":true,"scripts":{"start":"node server.js"},"dependencies":{"greet":"1.0.0"},"devDependencies":{"lint":"1.0.0"}}""",
+            ["package-lock.json"] = """
+                {"name":"api","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{
+                 "":{"name":"api","version":"1.0.0","dependencies":{"greet":"1.0.0"},"devDependencies":{"lint":"1.0.0"}},
+                 "node_modules/greet":{"version":"1.0.0"},"node_modules/lint":{"version":"1.0.0","dev":true}}}
+                """,
             ["server.js"] = "require('node:http').createServer((q, s) => s.end(require('greet'))).listen(process.env.PORT);",
         });
 
@@ -92,11 +100,13 @@ public sealed class BuildPipelineTests
         var log = await silo.LogUntilEndAsync(queued.Id);
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
         Assert.Contains(log, l => l.Text == "Server app: starts with `npm start`, health check GET /healthz");
+        Assert.Contains(log, l => l.Text == "$ npm prune --omit=dev --no-audit --no-fund");
 
         var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Ready, status);
         Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz", Framework: "node"), manifest?.Server);
-        Assert.Equal(["node_modules/greet/index.js", "package.json", "server.js"], manifest!.Files.Select(f => f.Path));
+        Assert.Equal(["node_modules/.package-lock.json", "node_modules/greet/index.js", "node_modules/greet/package.json", "package-lock.json", "package.json", "server.js"],
+            manifest!.Files.Select(f => f.Path));
     }
 
     [Fact]
