@@ -26,9 +26,9 @@ public sealed partial class NextJsServerTests : FrameworkDeployTest
         var api = await StartApiAsync(Settings);
         var user = await LoggedInAsync(api, "next@example.com");
         var app = Directory.CreateDirectory(Path.Combine(Work, "next14")).FullName;
-        await FrameworkApps.WriteNextAsync(app, FrameworkApps.Next14, "v1", staticExport: false, Cancellation);
+        await NextApp.WriteAsync(app, NextApp.Next14, "v1", staticExport: false, Cancellation);
         var (host, log) = await DeployWithDeckAsync(api, user, app, "next");
-        var wholeRoot = FrameworkApps.WholeRootBytes(app);
+        var wholeRoot = NextApp.WholeRootBytes(app);
 
         var page = await RenderedPerRequestAsync(api, host, "<h1>rendered v1</h1>");
 
@@ -51,7 +51,7 @@ public sealed partial class NextJsServerTests : FrameworkDeployTest
 
         // The same app as a static export: files at the edge, no server.
         var exported = Directory.CreateDirectory(Path.Combine(Work, "next14-export")).FullName;
-        await FrameworkApps.WriteNextAsync(exported, FrameworkApps.Next14, "v1", staticExport: true, Cancellation);
+        await NextApp.WriteAsync(exported, NextApp.Next14, "v1", staticExport: true, Cancellation);
         var (exportHost, exportLog) = await DeployWithDeckAsync(api, user, exported, "exported");
         using var exportedPage = await ServerAppTests.SendAsync(api, exportHost, HttpMethod.Get, "/");
         var exportedHtml = (await exportedPage.Content.ReadAsStringAsync(Cancellation)).Replace("<!-- -->", "", StringComparison.Ordinal);
@@ -68,7 +68,7 @@ public sealed partial class NextJsServerTests : FrameworkDeployTest
         var api = await StartApiAsync(Settings);
         var user = await SignUpAsync(api, "next16@example.com");
         var repo = Directory.CreateDirectory(Path.Combine(Work, "next16")).FullName;
-        await FrameworkApps.WriteNextAsync(repo, FrameworkApps.Next16, "v1", staticExport: false, Cancellation);
+        await NextApp.WriteAsync(repo, NextApp.Next16, "v1", staticExport: false, Cancellation);
         await FrameworkApps.InstallAsync(repo, Cancellation);
         await File.WriteAllTextAsync(Path.Combine(repo, ".gitignore"), "node_modules\n.next\n", Cancellation);
         await GitAsync(repo, "init", "-q", "-b", "main");
@@ -79,7 +79,7 @@ public sealed partial class NextJsServerTests : FrameworkDeployTest
             HttpStatusCode.Created);
 
         var first = await DeployAsync(http, user, "production", "main");
-        await FrameworkApps.RelabelNextAsync(repo, "v1", "v2", Cancellation);
+        await NextApp.RelabelAsync(repo, "v1", "v2", Cancellation);
         await GitAsync(repo, "checkout", "-q", "-b", "next");
         await GitAsync(repo, "commit", "-q", "-am", "v2");
         var second = await DeployAsync(http, user, "preview", "next");
