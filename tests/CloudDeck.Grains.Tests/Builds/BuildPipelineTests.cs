@@ -180,6 +180,39 @@ public sealed class BuildPipelineTests
     }
 
     [Fact]
+    public async Task A_server_build_keeps_its_bin_links_and_fails_naming_a_link_that_leaves_its_output()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        // A package's CLI as npm lays it out: an executable script, and a relative link to it in node_modules/.bin.
+        const string Bin = "mkdir -p node_modules/tool/bin node_modules/.bin && cp tool.sh node_modules/tool/bin/tool.sh"
+            + " && chmod +x node_modules/tool/bin/tool.sh && ln -s ../tool/bin/tool.sh node_modules/.bin/tool";
+        await silo.CreateProjectAsync(owner, org, "good", new ProjectSettings(Framework: "other", BuildCommand: Bin, StartCommand: "node_modules/.bin/tool"));
+        await silo.CreateProjectAsync(owner, org, "evil", new ProjectSettings(Framework: "other",
+            BuildCommand: Bin + " && ln -s ../../../../../etc/passwd node_modules/.bin/passwd", StartCommand: "node_modules/.bin/tool"));
+        var files = await UploadAsync(silo, new Dictionary<string, string>
+        {
+            ["tool.sh"] = "#!/bin/sh\nexec node -e \"require('node:http').createServer((q, s) => s.end('tool')).listen(process.env.PORT)\"\n",
+        });
+
+        var (good, goodId, goodQueued) = await silo.QueueAsync(owner, org, "good", new DeploymentSource(Files: files));
+        var goodLog = await silo.LogUntilEndAsync(goodQueued.Id);
+        Assert.True((await good.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", goodLog.Select(l => l.Text)));
+        // Ready means its server, started through the link, passed its health check.
+        var (status, manifest) = await silo.DeploymentResultAsync(owner, goodId);
+        Assert.Equal(DeploymentStatuses.Ready, status);
+        Assert.Equal([new ManifestLink("node_modules/.bin/tool", "../tool/bin/tool.sh")], manifest!.Links);
+        Assert.Equal(["node_modules/tool/bin/tool.sh"], manifest.Executables);
+
+        var (evil, _, evilQueued) = await silo.QueueAsync(owner, org, "evil", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(evilQueued.Id);
+        var refused = await evil.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, refused.Status);
+        Assert.Contains("link 'node_modules/.bin/passwd'", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("points outside the deployment", refused.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_second_build_with_the_same_lockfile_restores_node_modules_from_the_cache_instead_of_installing()
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
