@@ -187,17 +187,20 @@ public sealed class BuildPipelineTests
         // A package's CLI as npm lays it out: an executable script, and a relative link to it in node_modules/.bin.
         const string Bin = "mkdir -p node_modules/tool/bin node_modules/.bin && cp tool.sh node_modules/tool/bin/tool.sh"
             + " && chmod +x node_modules/tool/bin/tool.sh && ln -s ../tool/bin/tool.sh node_modules/.bin/tool";
-        await silo.CreateProjectAsync(owner, org, "good", new ProjectSettings(Framework: "other", BuildCommand: Bin, StartCommand: "node_modules/.bin/tool"));
+        // The start command comes from the project's clouddeck.json, over its settings (which set none).
+        await silo.CreateProjectAsync(owner, org, "good", new ProjectSettings(Framework: "other", BuildCommand: Bin));
         await silo.CreateProjectAsync(owner, org, "evil", new ProjectSettings(Framework: "other",
             BuildCommand: Bin + " && ln -s ../../../../../etc/passwd node_modules/.bin/passwd", StartCommand: "node_modules/.bin/tool"));
         var files = await UploadAsync(silo, new Dictionary<string, string>
         {
             ["tool.sh"] = "#!/bin/sh\nexec node -e \"require('node:http').createServer((q, s) => s.end('tool')).listen(process.env.PORT)\"\n",
+            ["clouddeck.json"] = """{ "startCommand": "node_modules/.bin/tool", "healthCheckPath": "/" }""",
         });
 
         var (good, goodId, goodQueued) = await silo.QueueAsync(owner, org, "good", new DeploymentSource(Files: files));
         var goodLog = await silo.LogUntilEndAsync(goodQueued.Id);
         Assert.True((await good.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", goodLog.Select(l => l.Text)));
+        Assert.Contains(goodLog, l => l.Text == "clouddeck.json sets startCommand, healthCheckPath (over the project's settings)");
         // Ready means its server, started through the link, passed its health check.
         var (status, manifest) = await silo.DeploymentResultAsync(owner, goodId);
         Assert.Equal(DeploymentStatuses.Ready, status);
