@@ -80,6 +80,11 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         }
 
         if (site is null) await EdgePages.NotReadyAsync(http, deploymentId);
+        else if (site.Server is not null && IsRead(http) && site.ImmutableAsset(http.Request.Path.Value ?? "/") is { } asset)
+        {
+            // A framework's fingerprinted files come from the artifact store, never bothering (or cold-starting) the server.
+            return await SendFileAsync(http, site, asset, StatusCodes.Status200OK, null);
+        }
         else if (site.Server is not null) await servers.ProxyAsync(http, deploymentId);
         else if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)) await EdgePages.MethodNotAllowedAsync(http);
         else return await ServeAsync(http, site);
@@ -143,6 +148,16 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             return CacheBypass;
         }
 
+        // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
+        return await SendFileAsync(http, site, file, status, headers);
+    }
+
+    private static bool IsRead(HttpContext http) => HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method);
+
+    /// <returns>The cache result: hit or miss.</returns>
+    private async Task<string> SendFileAsync(HttpContext http, EdgeSite site, SiteFile file, int status, List<KeyValuePair<string, string>>? headers)
+    {
+        http.Response.Headers[EdgePages.ServedByHeader] = site.Id;
         var hit = files.Contains(file.File.Sha256);
         var cached = await files.GetAsync(file.File.Sha256, http.RequestAborted);
         if (cached is null)
@@ -152,7 +167,6 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
             return CacheBypass;
         }
 
-        // Type and cache policy follow the file served (index.html for "/", the SPA's page), not the URL asked for.
         await StaticFileResponder.WriteAsync(http, cached, file, status, headers);
         return hit ? "hit" : "miss";
     }

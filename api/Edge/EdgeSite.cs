@@ -37,7 +37,7 @@ public sealed class EdgeSite
     /// <summary>Set for a server deployment: its requests go to its process, not to files.</summary>
     public ServerSpec? Server { get; }
 
-    /// <summary>Keyed by the manifest's path (no leading '/').</summary>
+    /// <summary>Keyed by the manifest's path (no leading '/'); for a server, only its immutable assets, keyed by URL path.</summary>
     public FrozenDictionary<string, SiteFile> Files { get; }
 
     public EdgeRouting Routing { get; }
@@ -59,11 +59,41 @@ public sealed class EdgeSite
             logger.LogWarning("Deployment {DeploymentId}: clouddeck.json ignored ({Problem})", id, e.Message);
         }
 
+        if (manifest.Server is { } server) return new EdgeSite(id, ImmutableAssets(manifest, server), routing, server);
+
         // The routing config is the platform's input, not the site's content: never served as a file.
         var files = manifest.Files.Where(f => ManifestValidation.PathProblem(f.Path) is null && ManifestValidation.IsSha256(f.Sha256) && f.Path != RoutingConfigFile)
             .GroupBy(f => f.Path, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => SiteFile.Of(g.First()), StringComparer.Ordinal);
         return new EdgeSite(id, files, routing, manifest.Server);
     }
+
+    /// <summary>
+    /// A server's files under the prefixes its framework marks immutable (<see cref="ServerSpec.StaticRoutes"/>), keyed by
+    /// the URL path they answer (<c>_next/static/chunks/x.js</c> for <c>.next/static/chunks/x.js</c>): only those, so the
+    /// rest of the server (its code, node_modules) is never reachable as a file.
+    /// </summary>
+    private static FrozenDictionary<string, SiteFile> ImmutableAssets(DeploymentManifest manifest, ServerSpec server)
+    {
+        var assets = new Dictionary<string, SiteFile>(StringComparer.Ordinal);
+        foreach (var route in server.StaticRoutes ?? [])
+        {
+            if (!route.UrlPrefix.StartsWith('/') || !route.UrlPrefix.EndsWith('/') || !route.Directory.EndsWith('/')) continue;
+            var urlPrefix = route.UrlPrefix[1..];
+            foreach (var file in manifest.Files)
+            {
+                if (!file.Path.StartsWith(route.Directory, StringComparison.Ordinal) || ManifestValidation.PathProblem(file.Path) is not null
+                    || !ManifestValidation.IsSha256(file.Sha256)) continue;
+                var relative = file.Path[route.Directory.Length..];
+                if (route.Except?.Any(e => relative.StartsWith(e, StringComparison.Ordinal)) == true) continue;
+                assets.TryAdd(urlPrefix + relative, SiteFile.Of(file) with { CacheControl = StaticFileResponder.Immutable });
+            }
+        }
+
+        return assets.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>A server deployment's immutable asset at <paramref name="path"/> (decoded, starting with '/'), or null: the server answers.</summary>
+    public SiteFile? ImmutableAsset(string path) => Server is not null && path.Length > 1 ? Files.GetValueOrDefault(path[1..]) : null;
 
     /// <summary>
     /// The file a URL path names: itself, <c>index.html</c> for a directory, and with clean URLs <c>x.html</c> for

@@ -32,15 +32,23 @@ public static partial class StaticFileResponder
             return (text && !type.Contains("charset", StringComparison.Ordinal) ? type + "; charset=utf-8" : type, compressible);
         });
 
+    /// <summary>Where frameworks put files whose names change with their content (Next, SvelteKit, Astro, Nuxt).</summary>
+    private static readonly string[] ImmutablePrefixes = ["/_next/static/", "/_app/immutable/", "/_astro/", "/_nuxt/"];
+
     /// <summary>
-    /// Fingerprinted assets (a hash in the name: <c>index-3f2a9c1b.js</c>, <c>app.BVz4Xe2k.css</c>, anything under
-    /// <c>_next/static/</c>) change name when their content changes, so they may be cached for a year; HTML must be
-    /// revalidated so a new deployment is seen at once.
+    /// Fingerprinted assets (a hash in the name: <c>index-3f2a9c1b.js</c>, <c>app.BVz4Xe2k.css</c>, anything under a
+    /// framework's immutable folder: <c>_next/static/</c>, <c>_app/immutable/</c>, <c>_astro/</c>, <c>_nuxt/</c> but
+    /// its <c>builds/</c> manifests) change name when their content changes, so they may be cached for a year; HTML
+    /// must be revalidated so a new deployment is seen at once.
     /// </summary>
     public static string CacheControl(string path, string contentType)
     {
         if (contentType.StartsWith("text/html", StringComparison.Ordinal)) return NoCache;
-        if (path.StartsWith("/_next/static/", StringComparison.Ordinal)) return Immutable;
+        foreach (var prefix in ImmutablePrefixes)
+        {
+            if (path.StartsWith(prefix, StringComparison.Ordinal) && !path.StartsWith("/_nuxt/builds/", StringComparison.Ordinal)) return Immutable;
+        }
+
         var name = Path.GetFileNameWithoutExtension(path.AsSpan());
         foreach (var part in name.ToString().Split('-', '.', '_'))
         {

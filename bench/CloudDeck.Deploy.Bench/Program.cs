@@ -4,7 +4,7 @@ using CloudDeck.Testing;
 namespace CloudDeck.Deploy.Bench;
 
 /// <summary>
-/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--only static|vite] [--profile] [--deck path/deck.dll]</c>
+/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--next-rounds 2] [--only static|vite|next] [--profile] [--deck path/deck.dll]</c>
 /// The platform's overhead for a deploy: the real API host and the real <c>deck deploy --prod</c> as processes, timed
 /// from starting deck to the production host serving the new content, minus the same work's unavoidable part done
 /// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms. With <c>--sandbox</c>: the
@@ -20,6 +20,8 @@ internal static class DeployBench
         var files = Option(args, "--files", 1000);
         var rounds = Option(args, "--rounds", 5);
         var viteRounds = Option(args, "--vite-rounds", 3);
+        var nextRounds = Option(args, "--next-rounds", 2);
+        NextFigures? next = null;
         var only = Text(args, "--only");
         var profile = args.Contains("--profile");
         var work = Directory.CreateTempSubdirectory("clouddeck-deploy-bench-").FullName;
@@ -47,6 +49,12 @@ internal static class DeployBench
                 results.Add(cold);
                 results.Add(warm);
             }
+
+            if (only is null or "next")
+            {
+                (var deploys, next) = await NextBench.RunAsync(api, deck, org, email, work, nextRounds, TimeSpan.FromSeconds(Option(args, "--load-seconds", 10)));
+                results.Add(deploys);
+            }
         }
         finally
         {
@@ -70,7 +78,20 @@ internal static class DeployBench
                 $"| {result.Name} | {result.Count} | {result.Platform:N0} ms | {result.Baseline:N0} ms | {result.Overhead:N0} ms | {min:N0} … {max:N0} ms |"));
         }
 
-        var missed = results.Where(r => r.Overhead > TargetMs).ToList();
+        if (next is not null)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| next.js 14 server app | figure |");
+            Console.WriteLine("| --- | ---: |");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| stored by its deployment | {next.StoredBytes:N0} bytes in {next.StoredFiles:N0} files |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole built root (what server deployments stored before) | {next.WholeRootBytes:N0} bytes |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ratio | {(double)next.StoredBytes / next.WholeRootBytes:P1} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| dynamic page, direct to the server ({next.Tool}) | {next.DirectRps:N0} req/s |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| dynamic page, through the edge ({next.Tool}) | {next.EdgeRps:N0} req/s ({next.EdgeRps / next.DirectRps:P0} of direct) |"));
+            Console.WriteLine($"| non-2xx answers during the load | {next.Errors} |");
+        }
+
+        var missed = results.Where(r => r.Overhead > TargetMs && !r.Name.StartsWith("next", StringComparison.Ordinal)).ToList();
         Console.WriteLine(missed.Count == 0 ? $"Target overhead ≤ {TargetMs:0} ms: met." : $"Target overhead ≤ {TargetMs:0} ms: NOT met for {string.Join(", ", missed.Select(r => r.Name))}.");
         foreach (var result in results.Where(r => profile || r.Overhead > TargetMs))
         {

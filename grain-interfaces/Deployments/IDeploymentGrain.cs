@@ -81,12 +81,29 @@ public sealed record DeploymentSource(string? GitRef = null, IReadOnlyList<Manif
 public sealed record ManifestFile(string Path, string Sha256, long Size);
 
 /// <summary>
+/// A symbolic link of a server deployment (<c>node_modules/.bin/next → ../next/dist/bin/next</c>): its path, as a
+/// file's, and its target, relative to the link's directory and never leaving the deployment
+/// (<see cref="ManifestValidation.LinkProblems"/>).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.ManifestLink")]
+public sealed record ManifestLink(string Path, string Target);
+
+/// <summary>
 /// What the edge serves: the output files, and the routing config read from the project's <c>clouddeck.json</c>
 /// (raw JSON, parsed by the edge; null when the project has none). A server deployment also names how its process
 /// starts (<see cref="Servers.ServerSpec"/>): the edge then proxies to it instead of serving the files.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.DeploymentManifest")]
-public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig, Servers.ServerSpec? Server = null);
+public sealed record DeploymentManifest(IReadOnlyList<ManifestFile> Files, string? RoutingConfig, Servers.ServerSpec? Server = null)
+{
+    /// <summary>A server's symbolic links, recreated beside its files when it is placed; null or empty for a static site.</summary>
+    [Id(0)]
+    public IReadOnlyList<ManifestLink>? Links { get; init; }
+
+    /// <summary>Paths of <see cref="Files"/> that carry an execute bit (scripts that <c>node_modules/.bin</c> points at).</summary>
+    [Id(1)]
+    public IReadOnlyList<string>? Executables { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("clouddeck.DeploymentView")]
 public sealed record DeploymentView(

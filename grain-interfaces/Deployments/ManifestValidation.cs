@@ -69,6 +69,93 @@ public static class ManifestValidation
         return problems;
     }
 
+    /// <summary>How many links one path may go through before it counts as a loop (Linux's own limit).</summary>
+    public const int MaxLinkHops = 40;
+
+    /// <summary>
+    /// Every problem of a server's symbolic links, each naming the link (<c>links[2]</c>): a path as a file's, taken by
+    /// no file and no other link and with nothing listed under it (placing a deployment never writes through a link); a
+    /// relative target that, resolved as the kernel would (each link on the way followed, '..' applied to where a link
+    /// led), never leaves the deployment. <paramref name="links"/> may be null (no links).
+    /// </summary>
+    public static IReadOnlyList<(string Field, string Problem)> LinkProblems(IReadOnlyList<ManifestFile> files, IReadOnlyList<ManifestLink>? links,
+        string field = "links")
+    {
+        if (links is null || links.Count == 0) return [];
+        var problems = new List<(string, string)>();
+        var targets = new Dictionary<string, string>(StringComparer.Ordinal);
+        var taken = new HashSet<string>(files.Select(f => f.Path), StringComparer.Ordinal);
+        for (var i = 0; i < links.Count; i++)
+        {
+            var link = links[i];
+            var at = $"{field}[{i}]";
+            if (PathProblem(link.Path) is { } pathProblem) problems.Add(($"{at}.path", pathProblem));
+            else if (!taken.Add(link.Path)) problems.Add(($"{at}.path", $"'{link.Path}' is listed twice"));
+            else if (TargetProblem(link.Target) is { } targetProblem) problems.Add(($"{at}.target", $"link '{link.Path}' {targetProblem}"));
+            else targets[link.Path] = link.Target;
+        }
+
+        foreach (var path in taken)
+        {
+            for (var slash = path.IndexOf('/'); slash > 0; slash = path.IndexOf('/', slash + 1))
+            {
+                if (targets.ContainsKey(path[..slash]))
+                {
+                    problems.Add((field, $"'{path}' lies under the link '{path[..slash]}'"));
+                    break;
+                }
+            }
+        }
+
+        for (var i = 0; i < links.Count; i++)
+        {
+            if (!targets.ContainsKey(links[i].Path)) continue;
+            if (Resolve(links[i].Path, targets) is { } escape) problems.Add(($"{field}[{i}].target", $"link '{links[i].Path}' → '{links[i].Target}' {escape}"));
+        }
+
+        return problems;
+    }
+
+    private static string? TargetProblem(string? target)
+    {
+        if (string.IsNullOrEmpty(target)) return "has an empty target";
+        if (target.Length > MaxPathLength) return $"has a target longer than {MaxPathLength} characters";
+        if (target.Any(char.IsControl) || target.Contains('\\')) return "has a target with control characters or '\\'";
+        if (target[0] == '/') return $"points outside the deployment (absolute target '{target}')";
+        return null;
+    }
+
+    /// <summary>Null when the link at <paramref name="path"/> resolves inside the deployment; else what went wrong.</summary>
+    private static string? Resolve(string path, Dictionary<string, string> targets)
+    {
+        var at = new List<string>(path.Split('/'));
+        at.RemoveAt(at.Count - 1);
+        var pending = new LinkedList<string>(targets[path].Split('/'));
+        var hops = 0;
+        while (pending.First is { } next)
+        {
+            pending.RemoveFirst();
+            var part = next.Value;
+            if (part is "" or ".") continue;
+            if (part == "..")
+            {
+                if (at.Count == 0) return "points outside the deployment";
+                at.RemoveAt(at.Count - 1);
+                continue;
+            }
+
+            at.Add(part);
+            if (!targets.TryGetValue(string.Join('/', at), out var target)) continue;
+            if (++hops > MaxLinkHops) return $"goes through more than {MaxLinkHops} links";
+            // The link's target replaces it, relative to the directory that holds it.
+            at.RemoveAt(at.Count - 1);
+            var parts = target.Split('/');
+            for (var k = parts.Length - 1; k >= 0; k--) pending.AddFirst(parts[k]);
+        }
+
+        return null;
+    }
+
     /// <exception cref="InvalidFieldException">The first problem of the manifest.</exception>
     public static void Validate(IReadOnlyList<ManifestFile>? files, string field = "files")
     {

@@ -42,7 +42,35 @@ public interface IServerGrain : IGrainWithStringKey
 /// image by it); null in deployments built before it was recorded.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.ServerSpec")]
-public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process, string? Framework = null);
+public sealed record ServerSpec(string StartCommand, string HealthCheckPath = "/", string Runtime = ServerRuntimes.Process, string? Framework = null)
+{
+    /// <summary>
+    /// What the framework expects in its environment at run time (<c>HOSTNAME=0.0.0.0</c> for Next's standalone server,
+    /// <c>HOST</c> for Nuxt, SvelteKit and Astro, ...): set before the project's own variables, which win.
+    /// </summary>
+    [Id(0)]
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>URL prefixes whose files the framework marks immutable: the edge answers them from the artifact, not the process.</summary>
+    [Id(1)]
+    public IReadOnlyList<StaticRoute>? StaticRoutes { get; init; }
+
+    /// <summary>The Node.js bin directory the build ran with, put first on PATH at run time; null for the machine's default.</summary>
+    [Id(2)]
+    public string? NodeBin { get; init; }
+}
+
+/// <summary>
+/// Requests under <paramref name="UrlPrefix"/> (starts and ends with '/': <c>/_next/static/</c>) are the files under
+/// <paramref name="Directory"/> of the artifact (ends with '/': <c>.next/static/</c>), served by the edge as immutable.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.StaticRoute")]
+public sealed record StaticRoute(string UrlPrefix, string Directory)
+{
+    /// <summary>Folders under <see cref="Directory"/> ('/'-terminated) whose files change between builds: the server answers them.</summary>
+    [Id(0)]
+    public IReadOnlyList<string>? Except { get; init; }
+}
 
 public static class ServerRuntimes
 {

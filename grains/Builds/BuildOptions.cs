@@ -71,6 +71,13 @@ public sealed class BuildOptions
     /// </summary>
     public int DiskLimitMb { get; set; } = 10240;
 
+    /// <summary>
+    /// Node.js installs beside the machine's default one (the <c>node</c> on PATH), each a directory with <c>bin/node</c>
+    /// (a Node tarball unpacked, <c>/opt/node-22</c>): a project that asks for a major (<c>engines.node</c>, <c>.nvmrc</c>)
+    /// builds and runs with one that fits. Shown read-only inside every sandbox.
+    /// </summary>
+    public string[] NodeInstalls { get; set; } = [];
+
     /// <summary>The limits every install and build command runs under (see <see cref="ProcessLimits"/>).</summary>
     public ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, CpuTimeLimitSeconds > 0 ? CpuTimeLimitSeconds : null,
         MaxProcesses > 0 ? MaxProcesses : null, DiskLimitMb > 0 ? DiskLimitMb : null);
@@ -112,6 +119,14 @@ public sealed class BuildOptions
         }
 
         if (DiskLimitMb is < 0 or (> 0 and < 16)) throw Invalid(nameof(DiskLimitMb), "must be 0 (no limit) or at least 16, for example 10240");
+        foreach (var install in NodeInstalls)
+        {
+            if (!Path.IsPathRooted(install) || install.Split('/').Contains(".."))
+            {
+                throw Invalid(nameof(NodeInstalls), $"entries must be absolute directories holding bin/node, for example /opt/node-22 (was '{install}')");
+            }
+        }
+
         if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
         if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))
         {

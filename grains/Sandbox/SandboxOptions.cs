@@ -80,6 +80,10 @@ public sealed class SandboxOptions
             throw new InvalidOperationException($"{Section}:UidCount must be at least 1 and keep the range below 2^31, for example 10000.");
         }
 
+        // The Node.js installs builds may choose (CloudDeck:Builds:NodeInstalls) run inside the sandbox too.
+        var nodeInstalls = configuration.GetSection("CloudDeck:Builds:NodeInstalls").GetChildren().Select(c => c.Value)
+            .OfType<string>().Where(v => v.Length > 0 && !options.ReadOnlyPaths.Contains(v));
+        options.ReadOnlyPaths = [.. options.ReadOnlyPaths, .. nodeInstalls];
         foreach (var path in options.ReadOnlyPaths)
         {
             if (!Path.IsPathRooted(path) || path.Split('/').Contains(".."))

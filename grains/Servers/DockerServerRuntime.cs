@@ -112,7 +112,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         // Not placed, or what the server wrote was thrown away (its disk limit): its files and home start anew.
         if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
         if (Directory.Exists(Path.Combine(home, "home"))) Directory.Delete(Path.Combine(home, "home"), recursive: true);
-        SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
+        OutputCollector.PlaceServer(request.Files, request.Links, request.Executables, store, app);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(CultureInfo.InvariantCulture));
     }
@@ -122,7 +122,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         var environment = ContainerEnvironment.Base(InsideHome);
         environment["NODE_ENV"] = "production";
         if (Directory.Exists(Path.Combine(hostApp, FrameworkDetector.PythonPackages))) environment["PYTHONPATH"] = InsideApp + "/" + FrameworkDetector.PythonPackages;
-        foreach (var (name, value) in request.Environment) environment[name] = value;
+        foreach (var (name, value) in request.Variables()) environment[name] = value;
         environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
         return environment;
     }

@@ -22,7 +22,20 @@ public interface IServerRuntime
 
 /// <param name="Environment">The project's variables for the deployment's environment, in clear; the runtime masks them in the log.</param>
 public sealed record ServerStartRequest(string DeploymentId, ServerSpec Spec, IReadOnlyList<ManifestFile> Files,
-    IReadOnlyDictionary<string, string> Environment);
+    IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>The deployment's symbolic links (<see cref="DeploymentManifest.Links"/>), made after its files.</summary>
+    public IReadOnlyList<ManifestLink>? Links { get; init; }
+
+    /// <summary>Files that get their execute bits back (<see cref="DeploymentManifest.Executables"/>).</summary>
+    public IReadOnlyList<string>? Executables { get; init; }
+
+    /// <summary>
+    /// The variables a server starts with, lowest first: the framework's (<see cref="ServerSpec.Environment"/>), then the
+    /// project's, which win. PORT and markers are the runtime's own and go on top.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> Variables() => (Spec.Environment ?? new Dictionary<string, string>()).Concat(Environment);
+}
 
 /// <summary>One running instance of a server: where it listens, and its end.</summary>
 public interface IServerInstance : IAsyncDisposable

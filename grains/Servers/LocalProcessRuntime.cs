@@ -123,7 +123,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
     {
         if (File.Exists(Path.Combine(home, PlacedMarker)) && Directory.Exists(app)) return;
         if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
-        SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
+        OutputCollector.PlaceServer(request.Files, request.Links, request.Executables, store, app);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         Directory.CreateDirectory(Path.Combine(home, "tmp"));
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -140,13 +140,15 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         }
 
         if (sandboxed) environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        // The Node the build chose (engines.node, .nvmrc) runs the server too.
+        if (request.Spec.NodeBin is { } nodeBin) environment["PATH"] = nodeBin + ":" + environment.GetValueOrDefault("PATH", "/usr/bin:/bin");
         foreach (var (name, value) in SandboxRunner.CertificateEnvironment()) environment[name] = value;
         environment["HOME"] = home;
         environment["TMPDIR"] = temp;
         environment["LANG"] = "C.UTF-8";
         environment["NODE_ENV"] = "production";
         if (Directory.Exists(Path.Combine(hostApp, FrameworkDetector.PythonPackages))) environment["PYTHONPATH"] = Path.Combine(app, FrameworkDetector.PythonPackages);
-        foreach (var (name, value) in request.Environment) environment[name] = value;
+        foreach (var (name, value) in request.Variables()) environment[name] = value;
         // After the project's own: the port is ours to choose, and the marker is what cleanup looks for.
         environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment[MarkerVariable] = request.DeploymentId;

@@ -130,7 +130,7 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
             var environment = launch.Target == DeploymentTargets.Production ? ProjectEnvironments.Production : ProjectEnvironments.Preview;
             var plan = await GrainFactory.GetGrain<IProjectGrain>(launch.ProjectKey).GetBuildPlan(environment);
             if (_instance is not null) await StopInstanceAsync(ServerStates.Starting, null);
-            instance = await runtime.StartAsync(new ServerStartRequest(Id, spec, launch.Manifest.Files, plan.Environment), CancellationToken.None);
+            instance = await runtime.StartAsync(new ServerStartRequest(Id, spec, launch.Manifest.Files, plan.Environment) { Links = launch.Manifest.Links, Executables = launch.Manifest.Executables }, CancellationToken.None);
             _instance = instance;
             _generation++;
             _startedAt = clock.GetUtcNow();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -90,7 +89,7 @@ public class ServerAppTests : DeckProcessTest
         var second = await DeployAsync(http, user, "preview", "next");
         var host = $"api-{user.Organization}.localhost:{api.BaseAddress.Port}";
 
-        await using var load = new LoadLoop(api.BaseAddress, host, workers: 4);
+        await using var load = new ServerLoadLoop(api.BaseAddress, host, workers: 4);
         await load.WaitForAsync(_ => load.Completed > 20, "the load loop to get going");
 
         await ExpectAsync(await http.PostAsync($"api/v1/deployments/{second}/promote", null, Cancellation), HttpStatusCode.OK);
@@ -240,16 +239,16 @@ public class ServerAppTests : DeckProcessTest
     }
 
     /// <summary>Waits until the deployment is no longer building (a server's stays building until its health check is over).</summary>
-    private static Task<JsonNode> SettledAsync(HttpClient http, string id) => EventuallyAsync(async () =>
+    internal static Task<JsonNode> SettledAsync(HttpClient http, string id) => EventuallyAsync(async () =>
     {
         var deployment = await ExpectAsync(await http.GetAsync($"api/v1/deployments/{id}", Cancellation), HttpStatusCode.OK);
         return deployment["status"]!.GetValue<string>() is "building" or "queued" ? null : deployment;
     }, $"deployment {id} to finish");
 
-    private static Task WaitForServerStateAsync(HttpClient http, string id, string state) =>
+    internal static Task WaitForServerStateAsync(HttpClient http, string id, string state) =>
         WaitForAsync(http, id, status => status["state"]!.GetValue<string>() == state, $"the server of {id} to be {state}");
 
-    private protected static async Task<JsonNode> WaitForAsync(HttpClient http, string id, Func<JsonNode, bool> condition, string what)
+    internal static async Task<JsonNode> WaitForAsync(HttpClient http, string id, Func<JsonNode, bool> condition, string what)
     {
         JsonNode? last = null;
         return await EventuallyAsync(async () =>
@@ -259,7 +258,7 @@ public class ServerAppTests : DeckProcessTest
         }, what, () => last?.ToJsonString() ?? "nothing");
     }
 
-    private static async Task<JsonNode> EventuallyAsync(Func<Task<JsonNode?>> attempt, string what, Func<string>? lastSeen = null)
+    internal static async Task<JsonNode> EventuallyAsync(Func<Task<JsonNode?>> attempt, string what, Func<string>? lastSeen = null)
     {
         var deadline = DateTime.UtcNow + Deadline;
         while (true)
@@ -270,7 +269,7 @@ public class ServerAppTests : DeckProcessTest
         }
     }
 
-    private protected static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null,
+    internal static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null,
         params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
@@ -294,86 +293,5 @@ public class ServerAppTests : DeckProcessTest
         Assert.True(await process.WaitForExitAsync(TimeSpan.FromMinutes(1), Cancellation), $"{command} {string.Join(' ', args)} did not finish:\n{process.Output}");
         Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', args)} exited {process.ExitCode}:\n{process.Output}");
         return process.Output.Trim();
-    }
-
-    /// <summary>Closed-loop GETs of the production URL by a few workers, counting answers by version and every failure.</summary>
-    private sealed class LoadLoop : IAsyncDisposable
-    {
-        private readonly HttpClient _http;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task[] _workers;
-        private long _completed;
-
-        public LoadLoop(Uri api, string host, int workers)
-        {
-            _http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
-            _workers = [.. Enumerable.Range(0, workers).Select(_ => Task.Run(() => RunAsync(host)))];
-        }
-
-        public long Completed => Interlocked.Read(ref _completed);
-
-        public ConcurrentDictionary<string, long> Seen { get; } = new();
-
-        public ConcurrentQueue<string> Failures { get; } = new();
-
-        public string? LastLabel { get; private set; }
-
-        public async Task WaitForAsync(Func<LoadLoop, bool> condition, string what)
-        {
-            var deadline = DateTime.UtcNow + Deadline;
-            while (!condition(this))
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"gave up waiting for {what}; {Completed} requests, {Failures.Count} failed");
-                Assert.False(_workers.Any(w => w.IsFaulted), "a load worker crashed");
-                await Task.Delay(50, Cancellation);
-            }
-        }
-
-        private async Task RunAsync(string host)
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Get, "/");
-                    request.Headers.Host = host;
-                    using var response = await _http.SendAsync(request, _stop.Token);
-                    var body = await response.Content.ReadAsStringAsync(_stop.Token);
-                    if (response.StatusCode != HttpStatusCode.OK || !body.StartsWith("hello from ", StringComparison.Ordinal))
-                    {
-                        Failures.Enqueue($"{(int)response.StatusCode}: {body[..Math.Min(body.Length, 300)]}");
-                    }
-                    else
-                    {
-                        var label = body["hello from ".Length..].Split(' ')[0];
-                        Seen.AddOrUpdate(label, 1, (_, n) => n + 1);
-                        LastLabel = label;
-                    }
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    Failures.Enqueue($"{e.GetType().Name}: {e.Message}");
-                }
-
-                Interlocked.Increment(ref _completed);
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAll(_workers);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await StopAsync();
-            _http.Dispose();
-            _stop.Dispose();
-        }
     }
 }

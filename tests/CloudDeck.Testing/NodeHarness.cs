@@ -16,6 +16,9 @@ public static class NodeHarness
 
     public static string? Npm => PostgresTools.FindOnPath("npm");
 
+    /// <summary>npm's download cache for everything the tests install themselves (one cache for the whole run).</summary>
+    public static string NpmCache => Path.Combine(RepoPaths.Root, "artifacts", "npm-cache");
+
     /// <summary>Why the node tests cannot run here, phrased for Skip/Fail; null when node and npm are installed.</summary>
     public static string? MissingReason => Requirement.Check(Node is not null && Npm is not null, "node and npm", "apt-get install nodejs npm");
 
@@ -39,7 +42,7 @@ public static class NodeHarness
     private static async Task InstallAsync()
     {
         var npm = Npm ?? throw new InvalidOperationException(MissingReason);
-        var cache = Path.Combine(RepoPaths.Root, "artifacts", "npm-cache");
+        var cache = NpmCache;
         // A lock file, so that two test processes of one run (or a benchmark) do not install into the same folder at once.
         await using var exclusive = await AcquireLockAsync(Path.Combine(ScriptsDirectory, ".npm-ci.lock")).ConfigureAwait(false);
         await using var install = ChildProcess.Start(npm, ["ci", "--no-audit", "--no-fund", "--cache", cache],

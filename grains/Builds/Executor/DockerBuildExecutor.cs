@@ -83,15 +83,14 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
             SourceFetcher.EnsureNoLinks(source, root, "root_directory");
             if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
-            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand,
-                plan.Project.OutputDirectory, plan.Project.StartCommand, plan.Project.HealthCheckPath);
+            var settings = BuildPlanning.Detect(root, plan.Project, log);
             var image = docker.Options.ImageFor(settings.Framework);
-            log.System($"Framework: {settings.Framework}; image: {image}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; " +
-                $"output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
-            if (settings.Server is { } server) log.System($"Server app: starts with `{server.StartCommand}`, health check GET {server.HealthCheckPath}");
+            log.System($"Image: {image} (its Node.js runs; engines.node and .nvmrc choose a Node only in local builds)");
 
             await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
             var environment = CommandEnvironment(job, plan);
+            var installEnvironment = new Dictionary<string, string>(environment);
+            foreach (var (name, value) in settings.BuildEnvironment) environment.TryAdd(name, value);
             var inside = InsideSource + "/" + Path.GetRelativePath(source, root).Replace('\\', '/');
             if (settings.InstallCommand is not null || settings.BuildCommand is not null) await docker.EnsureImageAsync(image, log.System, cancellationToken);
             if (settings.InstallCommand is { } install)
@@ -103,7 +102,7 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
                 }
                 else
                 {
-                    await run.StepAsync("install", image, install, inside, environment, cancellationToken);
+                    await run.StepAsync("install", image, install, inside, installEnvironment, cancellationToken);
                     if (key is not null && _cache.SaveInBackground(key, root) is { } save)
                     {
                         log.System($"Saving node_modules to the dependency cache ({settings.Lockfile} sha256 {key[..12]}) beside the build");
@@ -115,16 +114,11 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
             if (settings.BuildCommand is { } build) await run.StepAsync("build", image, build, inside, environment, cancellationToken);
 
             await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
-            var outputDirectory = settings.OutputAfterBuild(root);
-            var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
-            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
-            SourceFetcher.EnsureNoLinks(source, output, "output_directory");
-            var manifestFiles = await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken, settings.Server is not null);
-            await store.GrantAsync(job.Organization, manifestFiles.Select(f => f.Sha256), cancellationToken);
-            var config = Path.Combine(root, "clouddeck.json");
-            var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
-            log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");
-            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing, settings.Server));
+            // Packaging may prune node_modules: the dependency cache must have its copy of the installed tree first.
+            await cacheSave;
+            var manifest = await BuildPlanning.FinishAsync(settings, source, root, null, store, job.Organization,
+                (step, command) => run.StepAsync(step, image, command, inside, environment, cancellationToken), null, log, cancellationToken);
+            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, manifest);
         }
         finally
         {

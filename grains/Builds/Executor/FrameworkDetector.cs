@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using CloudDeck.GrainInterfaces.Servers;
 
@@ -12,6 +10,10 @@ public static class Frameworks
     public const string Vite = "vite";
     public const string Astro = "astro";
     public const string NextJs = "nextjs";
+    public const string Nuxt = "nuxt";
+    public const string SvelteKit = "sveltekit";
+    public const string ReactRouter = "react-router";
+    public const string Remix = "remix";
     public const string CreateReactApp = "create-react-app";
     public const string VueCli = "vue";
     public const string Prebuilt = "prebuilt";
@@ -22,11 +24,29 @@ public static class Frameworks
     public const string Python = "python";
     public const string DotNet = "dotnet";
 
-    public static readonly IReadOnlyList<string> All = [Static, Vite, Astro, NextJs, CreateReactApp, VueCli, Prebuilt, Other, Node, Python, DotNet];
+    public static readonly IReadOnlyList<string> All =
+        [Static, Vite, Astro, NextJs, Nuxt, SvelteKit, ReactRouter, Remix, CreateReactApp, VueCli, Prebuilt, Other, Node, Python, DotNet];
 
+    /// <summary>Always servers. Next.js, Nuxt, SvelteKit, Astro and React Router are either, by their configuration.</summary>
     public static bool IsServer(string name) => name is Node or Python or DotNet;
 
     public static bool IsValid(string? name) => name is not null && All.Contains(name);
+}
+
+/// <summary>How a server's built project becomes what is deployed (<see cref="ServerPackager"/>).</summary>
+public static class ServerPackagings
+{
+    /// <summary>The project root with production dependencies only (<c>npm prune --omit=dev</c>).</summary>
+    public const string PrunedRoot = "pruned-root";
+
+    /// <summary>Next's <c>.next/standalone</c> when the build wrote it, else the pruned root with <c>next start</c>.</summary>
+    public const string NextStandalone = "next-standalone";
+
+    /// <summary>Nuxt's self-contained <c>.output</c> (its server bundles its own dependencies).</summary>
+    public const string NuxtOutput = "nuxt-output";
+
+    /// <summary>The root as built (Python, .NET, a project's own start command): nothing is pruned.</summary>
+    public const string Root = "root";
 }
 
 /// <summary>What a build runs: null commands are skipped; <see cref="OutputDirectory"/> is relative to the project root.</summary>
@@ -35,24 +55,38 @@ public static class Frameworks
 /// and public that exists, else the root), since only the build knows where it writes.
 /// </param>
 /// <param name="Server">
-/// Set for a server app: the whole built project root is deployed and this command runs it; null for a static site.
+/// Set for a server app: what is deployed (<see cref="Packaging"/>) runs with this command; null for a static site.
 /// </param>
 public sealed record BuildSettings(string Framework, string? InstallCommand, string? BuildCommand, string OutputDirectory, string? Lockfile,
     bool GuessOutput = false, ServerSpec? Server = null)
 {
     private static readonly string[] Conventional = ["dist", "build", "out", "public"];
 
+    /// <summary>Why the framework and its mode were chosen, for the build log ("package.json depends on next; ...").</summary>
+    public string Reason { get; init; } = "";
+
+    /// <summary>For a server: <see cref="ServerPackagings"/>.</summary>
+    public string? Packaging { get; init; }
+
+    /// <summary>Variables the framework's build expects (NODE_ENV, Next's standalone switch); the project's own win.</summary>
+    public IReadOnlyDictionary<string, string> BuildEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The output directory, relative to the project root, once the build has run.</summary>
     public string OutputAfterBuild(string root) =>
         GuessOutput ? Conventional.FirstOrDefault(d => Directory.Exists(Path.Combine(root, d))) ?? "." : OutputDirectory;
 }
 
+/// <summary>A project's own choices, from its settings or its <c>clouddeck.json</c>; null fields leave detection to decide.</summary>
+public sealed record BuildOverrides(string? Framework = null, string? InstallCommand = null, string? BuildCommand = null,
+    string? OutputDirectory = null, string? StartCommand = null, string? HealthCheckPath = null);
+
 /// <summary>
-/// Works out how to build a project from its files, with the defaults each framework documents; a project's own
-/// settings win field by field. Dependencies decide between frameworks (Astro and Vue CLI projects may also list
-/// Vite, so the more specific ones are asked first).
+/// Works out how to build a project from what it is, with the defaults each framework documents: its dependencies say
+/// which framework (the more specific ones asked first: Astro and Vue CLI projects also list Vite), its configuration
+/// says whether it is a static site or a server (Next's <c>output</c>, SvelteKit's and Astro's adapter, Nuxt's
+/// generate). A project's own settings win field by field, and <see cref="BuildSettings.Reason"/> says what decided.
 /// </summary>
-public static partial class FrameworkDetector
+public static class FrameworkDetector
 {
     /// <summary>Where Python dependencies are installed (pip --target) and found at run time (PYTHONPATH).</summary>
     public const string PythonPackages = ".python_packages";
@@ -61,15 +95,54 @@ public static partial class FrameworkDetector
     public const string DotNetPublish = "publish";
 
     public static BuildSettings Detect(string root, string? framework = null, string? installCommand = null,
-        string? buildCommand = null, string? outputDirectory = null, string? startCommand = null, string? healthCheckPath = null)
-    {
-        var detected = DetectStatic(root, framework, installCommand, buildCommand, outputDirectory, startCommand);
-        if (!Frameworks.IsServer(detected.Framework) && Blank(startCommand)) return detected;
+        string? buildCommand = null, string? outputDirectory = null, string? startCommand = null, string? healthCheckPath = null) =>
+        Detect(root, new BuildOverrides(framework, installCommand, buildCommand, outputDirectory, startCommand, healthCheckPath));
 
-        // A server deploys its whole built root and runs; the static output directory means nothing to it.
-        var health = Blank(healthCheckPath) ? "/" : healthCheckPath!;
-        var start = Blank(startCommand) ? DefaultStart(root, detected.Framework) : startCommand!;
-        return detected with { OutputDirectory = ".", GuessOutput = false, Server = new ServerSpec(start, health, Framework: detected.Framework) };
+    /// <exception cref="BuildStepFailedException">The project is a kind CloudDeck cannot run as it is configured; the message says what to change.</exception>
+    public static BuildSettings Detect(string root, BuildOverrides overrides)
+    {
+        var package = PackageInfo.Read(root);
+        var lockfile = new[] { "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml" }
+            .FirstOrDefault(name => File.Exists(Path.Combine(root, name)));
+        var chosen = Frameworks.IsValid(overrides.Framework);
+        var name = chosen ? overrides.Framework! : DetectName(root, package, overrides.StartCommand);
+        var install = package is null ? null : DefaultInstall(lockfile);
+        var run = lockfile switch { "yarn.lock" => "yarn", "pnpm-lock.yaml" => "pnpm", _ => "npm" };
+        var build = package?.HasScript("build") == true ? $"{run} run build" : null;
+        var defaults = JavaScriptFrameworks.Plan(name, root, package, install, build, lockfile)
+            ?? OtherPlan(name, root, package, install, build, lockfile, overrides.StartCommand);
+        var reason = !chosen ? defaults.Reason
+            : defaults.Reason.Length == 0 ? $"the project's framework setting is {name}"
+            : $"the project's framework setting is {name}; {defaults.Reason}";
+
+        var settings = defaults with
+        {
+            InstallCommand = Blank(overrides.InstallCommand) ? defaults.InstallCommand : overrides.InstallCommand,
+            BuildCommand = Blank(overrides.BuildCommand) ? defaults.BuildCommand : overrides.BuildCommand,
+            OutputDirectory = Blank(overrides.OutputDirectory) ? defaults.OutputDirectory : overrides.OutputDirectory!,
+            GuessOutput = defaults.GuessOutput && Blank(overrides.OutputDirectory),
+            Reason = reason,
+        };
+
+        var health = Blank(overrides.HealthCheckPath) ? "/" : overrides.HealthCheckPath!;
+        if (!Blank(overrides.StartCommand))
+        {
+            // The project's own start command: it runs from the root as built, whatever the framework would have deployed.
+            var packaging = package is null ? ServerPackagings.Root : ServerPackagings.PrunedRoot;
+            return settings with
+            {
+                OutputDirectory = ".", GuessOutput = false, Packaging = packaging,
+                Server = new ServerSpec(overrides.StartCommand!, health, Framework: name) { Environment = settings.Server?.Environment },
+                Reason = settings.Reason + "; the project's start command makes it a server",
+            };
+        }
+
+        if (settings.Server is null && Frameworks.IsServer(name))
+        {
+            settings = settings with { Server = new ServerSpec(DefaultStart(root, name), Framework: name), Packaging = settings.Packaging ?? ServerPackagings.Root };
+        }
+
+        return settings.Server is null ? settings : settings with { Server = settings.Server with { HealthCheckPath = health } };
     }
 
     private static string DefaultStart(string root, string framework) => framework switch
@@ -81,57 +154,44 @@ public static partial class FrameworkDetector
         _ => throw new BuildStepFailedException($"A {framework} server needs a start command (the project's start_command setting)."),
     };
 
-    private static BuildSettings DetectStatic(string root, string? framework, string? installCommand, string? buildCommand,
-        string? outputDirectory, string? startCommand)
+    private static BuildSettings OtherPlan(string name, string root, PackageInfo? package, string? install, string? build, string? lockfile, string? startCommand) => name switch
     {
-        var package = ReadPackage(root);
-        var lockfile = new[] { "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml" }
-            .FirstOrDefault(name => File.Exists(Path.Combine(root, name)));
-        var name = Frameworks.IsValid(framework) ? framework! : DetectName(root, package, startCommand);
-        var install = package is null ? null : DefaultInstall(lockfile);
-        var run = lockfile switch { "yarn.lock" => "yarn", "pnpm-lock.yaml" => "pnpm", _ => "npm" };
-        var build = package?.HasBuildScript == true ? $"{run} run build" : null;
-        var defaults = name switch
+        Frameworks.Prebuilt => new BuildSettings(name, null, null, "public", lockfile) { Reason = "public/index.html is committed (a site built before the push)" },
+        Frameworks.Static => new BuildSettings(name, null, null, ".", lockfile) { Reason = "index.html in the root and no package.json" },
+        Frameworks.Node => new BuildSettings(name, install, build, ".", lockfile)
         {
-            Frameworks.Vite or Frameworks.Astro or Frameworks.VueCli => new BuildSettings(name, install, build, "dist", lockfile),
-            Frameworks.NextJs => new BuildSettings(name, install, build, "out", lockfile),
-            Frameworks.CreateReactApp => new BuildSettings(name, install, build, "build", lockfile),
-            Frameworks.Prebuilt => new BuildSettings(name, null, null, "public", lockfile),
-            Frameworks.Static => new BuildSettings(name, null, null, ".", lockfile),
-            Frameworks.Node => new BuildSettings(name, install, build, ".", lockfile),
-            Frameworks.Python => new BuildSettings(name, File.Exists(Path.Combine(root, "requirements.txt"))
-                ? $"python3 -m pip install --no-cache-dir --disable-pip-version-check --target {PythonPackages} -r requirements.txt" : null, null, ".", null),
-            Frameworks.DotNet => new BuildSettings(name, null, WebProject(root) is { } project
-                ? $"dotnet publish {Path.GetFileName(project)} -c Release -o {DotNetPublish}" : null, ".", null),
-            _ => new BuildSettings(Frameworks.Other, install, build, ".", lockfile, GuessOutput: true),
-        };
-
-        return defaults with
+            Packaging = ServerPackagings.PrunedRoot,
+            Server = new ServerSpec("npm start", Framework: name),
+            Reason = "package.json has a start script and no framework CloudDeck builds otherwise" + (package?.ServerLibrary() is { } library ? $" (depends on {library})" : ""),
+        },
+        Frameworks.Python => new BuildSettings(name, File.Exists(Path.Combine(root, "requirements.txt"))
+            ? $"python3 -m pip install --no-cache-dir --disable-pip-version-check --target {PythonPackages} -r requirements.txt" : null, null, ".", null)
         {
-            InstallCommand = Blank(installCommand) ? defaults.InstallCommand : installCommand,
-            BuildCommand = Blank(buildCommand) ? defaults.BuildCommand : buildCommand,
-            OutputDirectory = Blank(outputDirectory) ? defaults.OutputDirectory : outputDirectory!,
-            GuessOutput = defaults.GuessOutput && Blank(outputDirectory),
-        };
-    }
+            Packaging = ServerPackagings.Root,
+            Reason = Blank(startCommand) ? "" : "requirements.txt and a start command",
+        },
+        Frameworks.DotNet => new BuildSettings(name, null, WebProject(root) is { } project
+            ? $"dotnet publish {Path.GetFileName(project)} -c Release -o {DotNetPublish}" : null, ".", null)
+        {
+            Packaging = ServerPackagings.Root,
+            Reason = WebProject(root) is { } web ? $"{Path.GetFileName(web)} uses Microsoft.NET.Sdk.Web" : "",
+        },
+        _ => new BuildSettings(Frameworks.Other, install, build, ".", lockfile, GuessOutput: true)
+        {
+            Reason = package is null ? "no package.json, index.html or project file CloudDeck knows" : "package.json names no framework CloudDeck knows and has no start script",
+        },
+    };
 
-    /// <summary>True when a Next.js config asks for a static export (<c>output: 'export'</c>), the only kind the edge can serve.</summary>
-    public static bool IsNextStaticExport(string root) =>
-        new[] { "next.config.js", "next.config.mjs", "next.config.ts", "next.config.cjs" }
-            .Select(name => Path.Combine(root, name))
-            .Any(path => File.Exists(path) && NextExport().IsMatch(File.ReadAllText(path)));
+    /// <summary>True when a Next.js config asks for a static export (<c>output: 'export'</c>).</summary>
+    public static bool IsNextStaticExport(string root) => JavaScriptFrameworks.NextOutput(root).Mode == "export";
 
     private static string DetectName(string root, PackageInfo? package, string? startCommand)
     {
         if (package is not null)
         {
-            if (package.Has("next")) return Frameworks.NextJs;
-            if (package.Has("astro")) return Frameworks.Astro;
-            if (package.Has("react-scripts")) return Frameworks.CreateReactApp;
-            if (package.Has("@vue/cli-service")) return Frameworks.VueCli;
-            if (package.Has("vite")) return Frameworks.Vite;
+            if (JavaScriptFrameworks.Detect(package) is { } javascript) return javascript;
             // No static framework writes an output: a start script means the package is a server.
-            return package.HasStartScript ? Frameworks.Node : Frameworks.Other;
+            return package.HasScript("start") ? Frameworks.Node : Frameworks.Other;
         }
 
         if (WebProject(root) is not null) return Frameworks.DotNet;
@@ -157,34 +217,6 @@ public static partial class FrameworkDetector
 
     private static bool Blank(string? value) => string.IsNullOrWhiteSpace(value);
 
-    private static PackageInfo? ReadPackage(string root)
-    {
-        var path = Path.Combine(root, "package.json");
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var section in new[] { "dependencies", "devDependencies" })
-            {
-                if (document.RootElement.TryGetProperty(section, out var deps) && deps.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var dep in deps.EnumerateObject()) names.Add(dep.Name);
-                }
-            }
-
-            var scripts = document.RootElement.TryGetProperty("scripts", out var found) && found.ValueKind == JsonValueKind.Object ? found : default;
-            bool HasScript(string script) => scripts.ValueKind == JsonValueKind.Object
-                && scripts.TryGetProperty(script, out var text) && text.ValueKind == JsonValueKind.String;
-            return new PackageInfo(names, HasScript("build"), HasScript("start"));
-        }
-        catch (JsonException)
-        {
-            // npm itself will say what is wrong with it, in the log; detection just learns nothing from it.
-            return new PackageInfo([], false, false);
-        }
-    }
-
     /// <summary>The first .csproj of the root that uses the Web SDK (an ASP.NET Core app), or null.</summary>
     private static string? WebProject(string root) =>
         Directory.Exists(root)
@@ -209,12 +241,4 @@ public static partial class FrameworkDetector
         var declared = XDocument.Load(project).Descendants("AssemblyName").Select(e => e.Value.Trim()).FirstOrDefault(v => v.Length > 0);
         return declared ?? Path.GetFileNameWithoutExtension(project);
     }
-
-    private sealed record PackageInfo(HashSet<string> Dependencies, bool HasBuildScript, bool HasStartScript)
-    {
-        public bool Has(string name) => Dependencies.Contains(name);
-    }
-
-    [GeneratedRegex("""output\s*:\s*["'`]export["'`]""")]
-    private static partial Regex NextExport();
 }

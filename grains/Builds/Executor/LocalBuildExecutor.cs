@@ -28,6 +28,12 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
 
     private readonly DependencyCache _cache = new(options.CacheDirectory!, options.MaxCachedDependencySets);
 
+    /// <summary>The sandbox's PATH (or the silo's, unsandboxed) is where the default Node.js is looked for.</summary>
+    private readonly NodeVersions _node = new(options.NodeInstalls, sandboxes.Isolation == IsolationModes.None
+        ? System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin" : SandboxPath);
+
+    private const string SandboxPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
     public async Task<BuildOutcome> ExecuteAsync(BuildJob job, BuildContext context, CancellationToken cancellationToken)
     {
         // Resolved per build, not at construction: a silo without an artifact store still hosts every other grain.
@@ -98,40 +104,31 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
             var root = SourceFetcher.PathInside(source, string.IsNullOrEmpty(plan.Project.RootDirectory) ? "." : plan.Project.RootDirectory, "root_directory");
             SourceFetcher.EnsureNoLinks(source, root, "root_directory");
             if (!Directory.Exists(root)) throw new BuildStepFailedException($"The root directory '{plan.Project.RootDirectory}' is not in the source.");
-            var settings = FrameworkDetector.Detect(root, plan.Project.Framework, plan.Project.InstallCommand, plan.Project.BuildCommand,
-                plan.Project.OutputDirectory, plan.Project.StartCommand, plan.Project.HealthCheckPath);
-            log.System($"Framework: {settings.Framework}; install: {settings.InstallCommand ?? "none"}; build: {settings.BuildCommand ?? "none"}; output: {(settings.GuessOutput ? "found after the build" : settings.OutputDirectory)}");
-            if (settings.Server is { } server) log.System($"Server app: starts with `{server.StartCommand}`, health check GET {server.HealthCheckPath}");
-            if (settings.Framework == Frameworks.NextJs && !FrameworkDetector.IsNextStaticExport(root))
-            {
-                log.System("Warning: next.config does not set output: 'export'; only a static export can be deployed.");
-            }
+            var settings = BuildPlanning.Detect(root, plan.Project, log);
+            var node = await _node.ChooseAsync(root, PackageInfo.Read(root));
+            log.System($"Node.js {node.Install.Version} ({node.Install.Path}): {node.Reason}");
+            if (node.Install.BinDirectory is { } nodeBin) environment["PATH"] = nodeBin + ":" + environment.GetValueOrDefault("PATH", "/usr/bin:/bin");
+            foreach (var (name, value) in settings.BuildEnvironment) environment.TryAdd(name, value);
 
             await context.AdvanceAsync(BuildStatuses.Building, cancellationToken);
             if (settings.InstallCommand is { } install)
             {
-                cacheSave = await InstallAsync(job.Organization, install, settings, root, environment, log, sandbox, cancellationToken);
+                // The install runs without the build's NODE_ENV=production, which would leave devDependencies out.
+                var installEnvironment = new Dictionary<string, string>(environment);
+                foreach (var name in settings.BuildEnvironment.Keys.Where(k => !plan.Environment.ContainsKey(k))) installEnvironment.Remove(name);
+                cacheSave = await InstallAsync(job.Organization, install, settings, root, installEnvironment, log, sandbox, cancellationToken);
             }
 
             if (settings.BuildCommand is { } build) await RunStepAsync("build", build, root, environment, log, sandbox, cancellationToken);
 
             await context.AdvanceAsync(BuildStatuses.Uploading, cancellationToken);
-            var outputDirectory = settings.OutputAfterBuild(root);
-            var output = SourceFetcher.PathInside(root, outputDirectory, "output_directory");
-            if (!Directory.Exists(output)) throw new BuildStepFailedException($"The output directory '{outputDirectory}' does not exist after the build.");
-            SourceFetcher.EnsureNoLinks(source, output, "output_directory");
+            // Packaging may prune node_modules: the dependency cache must have its copy of the installed tree first.
+            await cacheSave;
             // Nothing ran over an upload: the output is the uploaded files themselves, already hashed and stored.
             var untouchedUpload = job.Source.Files is not null && settings.InstallCommand is null && settings.BuildCommand is null;
-            var isServer = settings.Server is not null;
-            var manifestFiles = untouchedUpload
-                ? OutputCollector.FromUpload(job.Source.Files!, Path.GetRelativePath(source, output).Replace('\\', '/'), output == root, isServer)
-                : await OutputCollector.CollectAsync(output, output == root, store, log, cancellationToken, isServer);
-            // The organization holds what its build produced: a later upload of the same content need not send it again.
-            await store.GrantAsync(job.Organization, manifestFiles.Select(f => f.Sha256), cancellationToken);
-            var config = Path.Combine(root, "clouddeck.json");
-            var routing = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
-            log.System($"Stored {manifestFiles.Count} file(s), {manifestFiles.Sum(f => f.Size)} bytes{(routing is null ? "" : ", with clouddeck.json")}");
-            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, new DeploymentManifest(manifestFiles, routing, settings.Server));
+            var manifest = await BuildPlanning.FinishAsync(settings, source, root, untouchedUpload ? job.Source.Files : null, store, job.Organization,
+                (step, command) => RunStepAsync(step, command, root, environment, log, sandbox, cancellationToken), node.Install.BinDirectory, log, cancellationToken);
+            return new BuildOutcome(BuildStatuses.Succeeded, 0, null, manifest);
         }
         finally
         {
@@ -196,7 +193,7 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
         }
 
         // The silo's PATH names its own directories (a home under /root, say), which the sandbox does not show.
-        if (sandboxed) environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        if (sandboxed) environment["PATH"] = SandboxPath;
         foreach (var (name, value) in SandboxRunner.CertificateEnvironment()) environment[name] = value;
         environment["HOME"] = home;
         environment["TMPDIR"] = temp;

@@ -73,18 +73,26 @@ public sealed class BuildPipelineTests
     }
 
     [Fact]
-    public async Task A_node_server_build_stores_its_whole_root_with_node_modules_and_names_how_it_starts()
+    public async Task A_node_server_build_stores_its_root_with_production_dependencies_only_and_names_how_it_starts()
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
         await using var silo = await BuildSilo.StartAsync();
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
-        // The install writes node_modules itself: no registry needed, and the tree must reach the artifact.
+        // The install writes node_modules itself, as its lockfile describes it: no registry needed, and the runtime
+        // dependency must reach the artifact while the devDependency is pruned (npm prune --omit=dev, offline).
         await silo.CreateProjectAsync(owner, org, "api", new ProjectSettings(
-            InstallCommand: "mkdir -p node_modules/greet && echo \"module.exports = 'hi'\" > node_modules/greet/index.js",
+            InstallCommand: "mkdir -p node_modules/greet node_modules/lint && echo \"module.exports = 'hi'\" > node_modules/greet/index.js"
+                + " && echo '{\"name\":\"greet\",\"version\":\"1.0.0\"}' > node_modules/greet/package.json"
+                + " && echo '{\"name\":\"lint\",\"version\":\"1.0.0\"}' > node_modules/lint/package.json",
             HealthCheckPath: "/healthz"));
         var files = await UploadAsync(silo, new Dictionary<string, string>
         {
-            ["package.json"] = """{"name":"api","private":true,"scripts":{"start":"node server.js"}}""",
+            ["package.json"] = """{"name":"api","version":"1.0.0","private":true,"scripts":{"start":"node server.js"},"dependencies":{"greet":"1.0.0"},"devDependencies":{"lint":"1.0.0"}}""",
+            ["package-lock.json"] = """
+                {"name":"api","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{
+                 "":{"name":"api","version":"1.0.0","dependencies":{"greet":"1.0.0"},"devDependencies":{"lint":"1.0.0"}},
+                 "node_modules/greet":{"version":"1.0.0"},"node_modules/lint":{"version":"1.0.0","dev":true}}}
+                """,
             ["server.js"] = "require('node:http').createServer((q, s) => s.end(require('greet'))).listen(process.env.PORT);",
         });
 
@@ -92,11 +100,13 @@ public sealed class BuildPipelineTests
         var log = await silo.LogUntilEndAsync(queued.Id);
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", log.Select(l => l.Text)));
         Assert.Contains(log, l => l.Text == "Server app: starts with `npm start`, health check GET /healthz");
+        Assert.Contains(log, l => l.Text == "$ npm prune --omit=dev --no-audit --no-fund");
 
         var (status, manifest) = await silo.DeploymentResultAsync(owner, deploymentId);
         Assert.Equal(DeploymentStatuses.Ready, status);
         Assert.Equal(new GrainInterfaces.Servers.ServerSpec("npm start", "/healthz", Framework: "node"), manifest?.Server);
-        Assert.Equal(["node_modules/greet/index.js", "package.json", "server.js"], manifest!.Files.Select(f => f.Path));
+        Assert.Equal(["node_modules/.package-lock.json", "node_modules/greet/index.js", "node_modules/greet/package.json", "package-lock.json", "package.json", "server.js"],
+            manifest!.Files.Select(f => f.Path));
     }
 
     [Fact]
@@ -167,6 +177,42 @@ public sealed class BuildPipelineTests
         Assert.Equal(BuildStatuses.Succeeded, (await inner.Get(owner)).Status);
         Assert.Equal(["index.html"], (await silo.DeploymentResultAsync(owner, deploymentId)).Manifest!.Files.Select(f => f.Path));
         Assert.Contains(log, l => l.Text.StartsWith("Skipped 1 symbolic link(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_server_build_keeps_its_bin_links_and_fails_naming_a_link_that_leaves_its_output()
+    {
+        await using var silo = await BuildSilo.StartAsync();
+        var (owner, org) = await silo.SignUpAsync("olive@example.com");
+        // A package's CLI as npm lays it out: an executable script, and a relative link to it in node_modules/.bin.
+        const string Bin = "mkdir -p node_modules/tool/bin node_modules/.bin && cp tool.sh node_modules/tool/bin/tool.sh"
+            + " && chmod +x node_modules/tool/bin/tool.sh && ln -s ../tool/bin/tool.sh node_modules/.bin/tool";
+        // The start command comes from the project's clouddeck.json, over its settings (which set none).
+        await silo.CreateProjectAsync(owner, org, "good", new ProjectSettings(Framework: "other", BuildCommand: Bin));
+        await silo.CreateProjectAsync(owner, org, "evil", new ProjectSettings(Framework: "other",
+            BuildCommand: Bin + " && ln -s ../../../../../etc/passwd node_modules/.bin/passwd", StartCommand: "node_modules/.bin/tool"));
+        var files = await UploadAsync(silo, new Dictionary<string, string>
+        {
+            ["tool.sh"] = "#!/bin/sh\nexec node -e \"require('node:http').createServer((q, s) => s.end('tool')).listen(process.env.PORT)\"\n",
+            ["clouddeck.json"] = """{ "startCommand": "node_modules/.bin/tool", "healthCheckPath": "/" }""",
+        });
+
+        var (good, goodId, goodQueued) = await silo.QueueAsync(owner, org, "good", new DeploymentSource(Files: files));
+        var goodLog = await silo.LogUntilEndAsync(goodQueued.Id);
+        Assert.True((await good.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", goodLog.Select(l => l.Text)));
+        Assert.Contains(goodLog, l => l.Text == "clouddeck.json sets startCommand, healthCheckPath (over the project's settings)");
+        // Ready means its server, started through the link, passed its health check.
+        var (status, manifest) = await silo.DeploymentResultAsync(owner, goodId);
+        Assert.Equal(DeploymentStatuses.Ready, status);
+        Assert.Equal([new ManifestLink("node_modules/.bin/tool", "../tool/bin/tool.sh")], manifest!.Links);
+        Assert.Equal(["node_modules/tool/bin/tool.sh"], manifest.Executables);
+
+        var (evil, _, evilQueued) = await silo.QueueAsync(owner, org, "evil", new DeploymentSource(Files: files));
+        await silo.LogUntilEndAsync(evilQueued.Id);
+        var refused = await evil.Get(owner);
+        Assert.Equal(BuildStatuses.Failed, refused.Status);
+        Assert.Contains("link 'node_modules/.bin/passwd'", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("points outside the deployment", refused.Error, StringComparison.Ordinal);
     }
 
     [Fact]

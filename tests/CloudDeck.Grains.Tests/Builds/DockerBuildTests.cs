@@ -42,7 +42,8 @@ public sealed class DockerBuildTests
 
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", text));
         Assert.Contains(text, l => l.StartsWith("Docker: every command runs in a container of its own as a uid of its own (300000…309999)", StringComparison.Ordinal));
-        Assert.Contains(text, l => l.StartsWith($"Framework: other; image: {docker.Image};", StringComparison.Ordinal));
+        Assert.Contains(text, l => l.StartsWith("Detected other (static site): the project's framework setting is other", StringComparison.Ordinal));
+        Assert.Contains(text, l => l.StartsWith($"Image: {docker.Image} ", StringComparison.Ordinal));
         Assert.InRange(UidIn(text), 300_000, 309_999);
         Assert.Contains("CapEff:\t0000000000000000", text);
         Assert.Contains("NoNewPrivs:\t1", text);

@@ -32,7 +32,6 @@ public sealed class FrameworkDetectorTests : IDisposable
     [Theory]
     [InlineData("vite", """{"vue":"^3"}""", """{"vite":"^5"}""", "vite", "dist")]
     [InlineData("astro", """{"astro":"^4"}""", """{"vite":"^5"}""", "astro", "dist")]
-    [InlineData("next", """{"next":"14","react":"18"}""", "{}", "nextjs", "out")]
     [InlineData("cra", """{"react":"18","react-scripts":"5"}""", "{}", "create-react-app", "build")]
     [InlineData("vuecli", """{"vue":"^3"}""", """{"@vue/cli-service":"^5"}""", "vue", "dist")]
     [InlineData("plain-node", """{"lodash":"4"}""", "{}", "other", ".")]
@@ -91,6 +90,8 @@ public sealed class FrameworkDetectorTests : IDisposable
         Assert.Contains("CloudDeck:Builds:CacheDirectory", Assert.Throws<InvalidOperationException>(() =>
             Read(("WorkDirectory", "/tmp/x"), ("CacheDirectory", "/tmp/x"))).Message, StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds", Assert.Throws<InvalidOperationException>(() => Read(("Timeout", "soon"))).Message, StringComparison.Ordinal);
+        Assert.Equal(["/opt/node-22"], Read(("NodeInstalls:0", "/opt/node-22")).NodeInstalls);
+        Assert.Contains("CloudDeck:Builds:NodeInstalls", Assert.Throws<InvalidOperationException>(() => Read(("NodeInstalls:0", "opt/node"))).Message, StringComparison.Ordinal);
     }
     [Fact]
     public void A_package_with_a_start_script_and_no_static_framework_is_a_node_server_run_from_its_root()
