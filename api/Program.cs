@@ -11,7 +11,6 @@ using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.ServiceDefaults;
 using CloudDeck.Dashboard.Hosting;
-using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
 // The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
@@ -49,9 +48,8 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.AddExceptionHandler<RequestBindingErrors>();
 builder.Services.AddOpenApi();
-builder.Services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization(options => options.DefaultPolicy = BearerAuthenticationHandler.DefaultPolicy);
+// Sessions' access tokens through JwtBearer, API tokens through their own scheme, chosen per request by a policy scheme.
+builder.Services.AddCloudDeckAuthentication();
 // Key-authenticated license routes: a token bucket per client address (an IPv6 client's /64) in this process
 // (CloudDeck:Licenses:RequestsPerSecondPerAddress).
 builder.Services.AddRateLimiter(limiter =>

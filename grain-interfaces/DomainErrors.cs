@@ -1,9 +1,8 @@
-using System.Globalization;
-
 namespace CloudDeck.GrainInterfaces;
 
-// Grain exceptions cross the wire with Orleans' serializer ([GenerateSerializer], fields by [Id]); each one also keeps
-// everything the API needs in its message. None ever carries a secret.
+// Grain exceptions cross the wire with Orleans' serializer ([GenerateSerializer], fields by [Id]): what the API answers
+// with (a field, a limit, a wait) is a typed field of the exception, never read back out of its message. None ever
+// carries a secret.
 
 /// <summary>The thing does not exist, or the caller may not know it exists (another tenant's): HTTP 404.</summary>
 [GenerateSerializer, Alias("clouddeck.NotFoundException")]
@@ -29,72 +28,38 @@ public sealed class GoneException(string message) : Exception(message);
 [GenerateSerializer, Alias("clouddeck.TooManyAttemptsException")]
 public sealed class TooManyAttemptsException : Exception
 {
-    private const string Prefix = "Too many failed attempts; try again in ";
-
-    public TooManyAttemptsException(TimeSpan wait) : this($"{Prefix}{Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} seconds.")
+    public TooManyAttemptsException(TimeSpan wait) : this(WholeSeconds(wait))
     {
     }
 
-    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
-    public TooManyAttemptsException(string message) : base(message)
-    {
-        var number = message.StartsWith(Prefix, StringComparison.Ordinal) ? message[Prefix.Length..].Split(' ')[0] : "";
-        RetryAfterSeconds = int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-            ? seconds
-            : 1;
-    }
+    private TooManyAttemptsException(int seconds) : base($"Too many failed attempts; try again in {seconds} seconds.") => RetryAfterSeconds = seconds;
 
     [Id(0)]
     public int RetryAfterSeconds { get; }
+
+    internal static int WholeSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }
 
 /// <summary>A field the grain validated was wrong: HTTP 400 naming the field.</summary>
 [GenerateSerializer, Alias("clouddeck.InvalidFieldException")]
-public sealed class InvalidFieldException : Exception
+public sealed class InvalidFieldException(string field, string problem) : Exception(field + ": " + problem)
 {
-    private const string Separator = ": ";
-
-    public InvalidFieldException(string field, string problem) : base(field + Separator + problem)
-    {
-        Field = field;
-        Problem = problem;
-    }
-
-    /// <summary>Rebuilds the exception from its message ("field: problem") on the caller's side of the wire.</summary>
-    public InvalidFieldException(string message) : base(message)
-    {
-        var split = message.IndexOf(Separator, StringComparison.Ordinal);
-        Field = split > 0 ? message[..split] : "request";
-        Problem = split > 0 ? message[(split + Separator.Length)..] : message;
-    }
-
     [Id(0)]
-    public string Field { get; }
+    public string Field { get; } = field;
 
     [Id(1)]
-    public string Problem { get; }
+    public string Problem { get; } = problem;
 }
 
 /// <summary>A rate limit (events or requests per second) was reached: HTTP 429 with Retry-After.</summary>
 [GenerateSerializer, Alias("clouddeck.RateLimitedException")]
 public sealed class RateLimitedException : Exception
 {
-    private const string Marker = "; retry in ";
-
-    public RateLimitedException(string limit, TimeSpan wait)
-        : this($"{limit}{Marker}{Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} seconds.")
+    public RateLimitedException(string limit, TimeSpan wait) : this(limit, TooManyAttemptsException.WholeSeconds(wait))
     {
     }
 
-    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
-    public RateLimitedException(string message) : base(message)
-    {
-        var at = message.LastIndexOf(Marker, StringComparison.Ordinal);
-        var number = at < 0 ? "" : message[(at + Marker.Length)..].Split(' ')[0];
-        RetryAfterSeconds = int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-            ? seconds
-            : 1;
-    }
+    private RateLimitedException(string limit, int seconds) : base($"{limit}; retry in {seconds} seconds.") => RetryAfterSeconds = seconds;
 
     [Id(0)]
     public int RetryAfterSeconds { get; }
@@ -102,48 +67,21 @@ public sealed class RateLimitedException : Exception
 
 /// <summary>
 /// What a refused quota names: the limit (one of <c>QuotaLimits</c>), its current value, the plan's maximum and, for
-/// counters of a period, when the period ends. Carried in the exception's message, which ends with a fixed tail
-/// (<c>[limit=… current=… maximum=… resets_at=…]</c>) so the exception can be rebuilt on the caller's side of the wire.
+/// counters of a period, when the period ends. It crosses the wire as the exception's own field, and the API answers it
+/// as ProblemDetails properties (limit, current, maximum, resets_at); the message is text for people only.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.QuotaRefusal")]
-public sealed record QuotaRefusal(string Limit, long Current, long Maximum, DateTimeOffset? ResetsAt)
-{
-    private const string TailStart = " [limit=";
-
-    public string ToMessage(string text) =>
-        $"{text}{TailStart}{Limit} current={Current.ToString(CultureInfo.InvariantCulture)} maximum={Maximum.ToString(CultureInfo.InvariantCulture)} " +
-        $"resets_at={(ResetsAt is { } at ? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) : "never")}]";
-
-    /// <summary>Reads the tail <see cref="ToMessage"/> wrote; a message without one names an unknown limit.</summary>
-    public static QuotaRefusal Parse(string message)
-    {
-        var start = message.LastIndexOf(TailStart, StringComparison.Ordinal);
-        if (start < 0 || !message.EndsWith(']')) return new QuotaRefusal("unknown", 0, 0, null);
-        var fields = message[(start + 2)..^1].Split(' ')
-            .Select(pair => pair.Split('=', 2)).Where(pair => pair.Length == 2)
-            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
-        long Number(string key) => fields.TryGetValue(key, out var value)
-            && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number : 0;
-        DateTimeOffset? resetsAt = fields.TryGetValue("resets_at", out var text)
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
-        return new QuotaRefusal(fields.GetValueOrDefault("limit", "unknown"), Number("current"), Number("maximum"), resetsAt);
-    }
-}
+public sealed record QuotaRefusal(string Limit, long Current, long Maximum, DateTimeOffset? ResetsAt);
 
 /// <summary>
 /// The organization's plan does not allow more of this (team members, projects, a month's build minutes or bandwidth):
 /// HTTP 402, until the plan changes or the month ends.
 /// </summary>
 [GenerateSerializer, Alias("clouddeck.PlanLimitExceededException")]
-public sealed class PlanLimitExceededException : Exception
+public sealed class PlanLimitExceededException(QuotaRefusal refusal, string text) : Exception(text)
 {
-    public PlanLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
-
-    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
-    public PlanLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
-
     [Id(0)]
-    public QuotaRefusal Refusal { get; }
+    public QuotaRefusal Refusal { get; } = refusal;
 }
 
 /// <summary>
@@ -151,13 +89,8 @@ public sealed class PlanLimitExceededException : Exception
 /// until the day ends or a running build finishes.
 /// </summary>
 [GenerateSerializer, Alias("clouddeck.RateLimitExceededException")]
-public sealed class RateLimitExceededException : Exception
+public sealed class RateLimitExceededException(QuotaRefusal refusal, string text) : Exception(text)
 {
-    public RateLimitExceededException(QuotaRefusal refusal, string text) : base(refusal.ToMessage(text)) => Refusal = refusal;
-
-    /// <summary>Rebuilds the exception from its message on the caller's side of the wire.</summary>
-    public RateLimitExceededException(string message) : base(message) => Refusal = QuotaRefusal.Parse(message);
-
     [Id(0)]
-    public QuotaRefusal Refusal { get; }
+    public QuotaRefusal Refusal { get; } = refusal;
 }

@@ -82,6 +82,6 @@ public static class FileEndpoints
             throw;
         }
 
-        return existed ? Results.Ok(new { sha256, size = length }) : Results.Created((string?)null, new { sha256, size = length });
+        return existed ? Results.Ok(new { sha256, size = length }) : Results.Created($"/api/v1/orgs/{slug}/files/{sha256}", new { sha256, size = length });
     }
 }

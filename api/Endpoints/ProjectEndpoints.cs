@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;

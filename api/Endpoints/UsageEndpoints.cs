@@ -114,8 +114,8 @@ public static class UsageEndpoints
     private static string CredentialKey(ClaimsPrincipal user)
     {
         var userId = user.FindFirstValue("sub") ?? "";
-        return user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind
-            ? $"token:{userId}.{user.FindFirstValue(BearerAuthenticationHandler.TokenIdClaim)}"
+        return user.FindFirstValue(BearerSchemes.KindClaim) == BearerSchemes.ApiTokenKind
+            ? $"token:{userId}.{user.FindFirstValue(BearerSchemes.TokenIdClaim)}"
             : $"session:{userId}.{user.FindFirstValue(AccessTokens.SessionClaim)}";
     }
 }

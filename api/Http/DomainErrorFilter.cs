@@ -62,11 +62,10 @@ public sealed class DomainErrorFilter : IEndpointFilter
     /// <summary>Retry-After for a refusal with no period end (a full concurrent limit): when a slot frees is not known.</summary>
     private static readonly TimeSpan QuotaRetryAfterWithoutReset = TimeSpan.FromSeconds(30);
 
-    /// <summary>The detail without the machine-readable tail, and the refusal as extensions: limit, current, maximum, resets_at.</summary>
+    /// <summary>The message for people, and the refusal's typed fields as extensions: limit, current, maximum, resets_at.</summary>
     private static IResult QuotaProblem(int status, string title, string message, QuotaRefusal refusal)
     {
-        var tail = message.LastIndexOf(" [limit=", StringComparison.Ordinal);
-        return Results.Problem(statusCode: status, title: title, detail: tail > 0 ? message[..tail] : message, extensions: new Dictionary<string, object?>
+        return Results.Problem(statusCode: status, title: title, detail: message, extensions: new Dictionary<string, object?>
         {
             ["limit"] = refusal.Limit,
             ["current"] = refusal.Current,

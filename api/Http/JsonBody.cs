@@ -177,9 +177,14 @@ public sealed class JsonBody
         }
     }
 
+    /// <summary>
+    /// 400 with <c>errors</c> (field → problems); a refusal about one field also names it in the typed <c>field</c>
+    /// property, so a client reads which field without parsing the detail.
+    /// </summary>
     public static IResult ValidationProblem(IDictionary<string, string[]> errors) =>
         Results.ValidationProblem(errors, title: "The request is invalid",
-            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")),
+            extensions: errors.Count == 1 ? new Dictionary<string, object?> { ["field"] = errors.Keys.Single() } : null);
 
     public static IResult FieldProblem(string field, string problem) =>
         ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] });

@@ -21,6 +21,7 @@ public sealed class RequestBindingErrors(IProblemDetailsService problems) : IExc
                 Title = "The request is invalid",
                 Detail = $"{Field(json.Path)} {Problem(json)}",
                 Status = bad.StatusCode,
+                Extensions = { ["field"] = Field(json.Path) },
             }
             : new Microsoft.AspNetCore.Mvc.ProblemDetails { Title = "Bad request", Detail = bad.Message, Status = bad.StatusCode };
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });

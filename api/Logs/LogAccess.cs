@@ -58,9 +58,9 @@ public sealed partial class LogAccess(IGrainFactory grains, BuildLogOptions opti
         var userId = user.FindFirstValue("sub");
         if (userId is null || !UserIds.IsWellFormed(userId)) return false;
         var account = grains.GetGrain<IUserGrain>(userId);
-        if (user.FindFirstValue(BearerAuthenticationHandler.KindClaim) == BearerAuthenticationHandler.ApiTokenKind)
+        if (user.FindFirstValue(BearerSchemes.KindClaim) == BearerSchemes.ApiTokenKind)
         {
-            return user.FindFirstValue(BearerAuthenticationHandler.TokenIdClaim) is { } tokenId && await account.IsApiTokenActive(tokenId);
+            return user.FindFirstValue(BearerSchemes.TokenIdClaim) is { } tokenId && await account.IsApiTokenActive(tokenId);
         }
 
         return user.FindFirstValue(AccessTokens.SessionClaim) is { } sessionId && await account.IsSessionActive(sessionId);

@@ -44,25 +44,24 @@ public sealed class AccessTokens(IOptions<AuthOptions> options, SigningKey key, 
         return (token, expires);
     }
 
-    /// <summary>Valid tokens give the claims; anything else (expired, tampered, other key, other algorithm) gives null.</summary>
-    public async Task<ClaimsIdentity?> ValidateAsync(string token)
+    /// <summary>
+    /// What a valid access token is, for the API's JwtBearer handler: this issuer and audience, signed HS256 with this
+    /// key (so <c>alg: none</c>, another key or another algorithm fails), not expired by the injected clock.
+    /// </summary>
+    public TokenValidationParameters ValidationParameters => new()
     {
-        var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
+        ValidIssuer = options.Value.Issuer,
+        ValidAudience = options.Value.Audience,
+        IssuerSigningKey = _securityKey,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        // Lifetime against the injected clock, so tests move time instead of sleeping.
+        LifetimeValidator = (notBefore, expires, _, _) =>
         {
-            ValidIssuer = options.Value.Issuer,
-            ValidAudience = options.Value.Audience,
-            IssuerSigningKey = _securityKey,
-            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            // Lifetime against the injected clock, so tests move time instead of sleeping.
-            LifetimeValidator = (notBefore, expires, _, _) =>
-            {
-                var now = clock.GetUtcNow().UtcDateTime;
-                return expires is { } end && end > now && (notBefore is not { } start || start <= now + TimeSpan.FromSeconds(30));
-            },
-            NameClaimType = JwtRegisteredClaimNames.Sub,
-        });
-        return result.IsValid ? result.ClaimsIdentity : null;
-    }
+            var now = clock.GetUtcNow().UtcDateTime;
+            return expires is { } end && end > now && (notBefore is not { } start || start <= now + TimeSpan.FromSeconds(30));
+        },
+        NameClaimType = JwtRegisteredClaimNames.Sub,
+    };
 }

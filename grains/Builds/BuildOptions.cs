@@ -60,6 +60,12 @@ public sealed class BuildOptions
     public int MaxProcesses { get; set; } = 1024;
 
     /// <summary>
+    /// The CPU each build container may use, in cores (a CFS quota); 0 for no limit. Docker executor only: a sandboxed
+    /// build is held by <see cref="CpuTimeLimitSeconds"/> instead.
+    /// </summary>
+    public double ContainerCpus { get; set; }
+
+    /// <summary>
     /// What a sandboxed build may write, in MiB, source, dependencies, HOME and /tmp together: each file is capped with
     /// RLIMIT_FSIZE and a watch measures the work directory every quarter second, ending the build past it; 0 for no limit.
     /// </summary>
@@ -100,6 +106,11 @@ public sealed class BuildOptions
         if (MemoryLimitMb is < 0 or (> 0 and < MinimumMemoryLimitMb)) throw Invalid(nameof(MemoryLimitMb), $"must be 0 (no limit) or at least {MinimumMemoryLimitMb}");
         if (CpuTimeLimitSeconds < 0) throw Invalid(nameof(CpuTimeLimitSeconds), "must be 0 (no limit) or a number of seconds");
         if (MaxProcesses is < 0 or (> 0 and < 32)) throw Invalid(nameof(MaxProcesses), "must be 0 (no limit) or at least 32, for example 1024");
+        if (ContainerCpus is < 0 or (> 0 and < 0.01) || !double.IsFinite(ContainerCpus))
+        {
+            throw Invalid(nameof(ContainerCpus), "must be 0 (no limit) or at least 0.01 cores, for example 2");
+        }
+
         if (DiskLimitMb is < 0 or (> 0 and < 16)) throw Invalid(nameof(DiskLimitMb), "must be 0 (no limit) or at least 16, for example 10240");
         if (MaxCachedDependencySets < 1) throw Invalid(nameof(MaxCachedDependencySets), "must be at least 1");
         if (string.Equals(WorkDirectory, CacheDirectory, StringComparison.Ordinal))

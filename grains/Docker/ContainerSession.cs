@@ -23,6 +23,9 @@ public sealed class ContainerSession : IAsyncDisposable
 
     public string Id { get; }
 
+    /// <summary>The uid its processes run as.</summary>
+    public int Uid { get; private init; }
+
     /// <summary>The host pid of the container's first process (docker-init), once started.</summary>
     public int? Pid { get; private set; }
 
@@ -30,17 +33,18 @@ public sealed class ContainerSession : IAsyncDisposable
     public Task<ContainerExit> Exited => _exited.Task;
 
     /// <summary>
-    /// Creates the container, attaches to its output (before it starts, so no line is missed) and its stdin (held until
+    /// Creates the container, hands <see cref="ContainerSpec.HandOver"/> to its uid, attaches to its output (before it starts, so no line is missed) and its stdin (held until
     /// the container ends: when this process dies, the container's lease ends it) and starts it.
     /// <paramref name="line"/> gets each line with its stream (<see cref="BuildLogStreams"/>).
     /// </summary>
     public static async Task<ContainerSession> StartAsync(DockerEngine engine, ContainerSpec spec, Action<string, string> line,
         CancellationToken cancellationToken)
     {
-        var id = await engine.CreateAsync(spec, cancellationToken);
-        var session = new ContainerSession(engine, id);
+        var (id, uid) = await engine.CreateAsync(spec, cancellationToken);
+        var session = new ContainerSession(engine, id) { Uid = uid };
         try
         {
+            if (engine.ChownsWorkDirectories) await DockerEngine.HandOverAsync(spec.HandOver ?? [], uid, cancellationToken);
             var output = await engine.Client.Containers.AttachContainerAsync(id, tty: false,
                 new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, cancellationToken);
             await engine.Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken);

@@ -16,6 +16,8 @@ public sealed record PublishedPort(int ContainerPort, string HostAddress, int Ho
 /// <param name="MemoryLimitMb">The container's memory (and memory plus swap: no swap), null for none.</param>
 /// <param name="MaxProcesses">The container's pids limit, null for none.</param>
 /// <param name="FileSizeLimitMb">RLIMIT_FSIZE of its processes: no file may grow past it (SIGXFSZ), null for none.</param>
+/// <param name="Cpus">CPU time per wall-clock second in cores (CFS quota), null for none.</param>
+/// <param name="HandOver">Host directories (mounted in it) handed to the container's uid before it starts.</param>
 public sealed record ContainerSpec(
     string Role,
     string Owner,
@@ -30,7 +32,9 @@ public sealed record ContainerSpec(
     int? MemoryLimitMb,
     int? MaxProcesses,
     PublishedPort? Port = null,
-    int? FileSizeLimitMb = null);
+    int? FileSizeLimitMb = null,
+    double? Cpus = null,
+    IReadOnlyList<string>? HandOver = null);
 
 /// <summary>How a container ended.</summary>
 /// <param name="OutOfMemory">The kernel's OOM killer ended a process of it (its memory limit was reached).</param>
@@ -44,12 +48,12 @@ public static class ContainerLabels
     public const string Subject = "clouddeck.subject";
 }
 
-/// <summary>A container's memory (cgroup, no swap) and process limits; null for none.</summary>
-public sealed record ContainerLimits(int? MemoryLimitMb, int? MaxProcesses)
+/// <summary>A container's memory (cgroup, no swap), process and CPU limits; null for none.</summary>
+public sealed record ContainerLimits(int? MemoryLimitMb, int? MaxProcesses, double? Cpus = null)
 {
     /// <summary>From settings where 0 means no limit.</summary>
-    public static ContainerLimits Of(int memoryLimitMb, int maxProcesses) =>
-        new(memoryLimitMb > 0 ? memoryLimitMb : null, maxProcesses > 0 ? maxProcesses : null);
+    public static ContainerLimits Of(int memoryLimitMb, int maxProcesses, double cpus = 0) =>
+        new(memoryLimitMb > 0 ? memoryLimitMb : null, maxProcesses > 0 ? maxProcesses : null, cpus > 0 ? cpus : null);
 
     /// <summary>"memory 2048 MiB, 1024 processes and threads per container (cgroup)".</summary>
     public string Describe()
@@ -57,6 +61,7 @@ public sealed record ContainerLimits(int? MemoryLimitMb, int? MaxProcesses)
         List<string> parts = [];
         if (MemoryLimitMb is { } memory) parts.Add($"memory {memory} MiB");
         if (MaxProcesses is { } processes) parts.Add($"{processes} processes and threads");
+        if (Cpus is { } cpus) parts.Add($"{cpus.ToString(System.Globalization.CultureInfo.InvariantCulture)} CPU");
         return parts.Count == 0 ? "no resource limits" : string.Join(", ", parts) + " per container (cgroup)";
     }
 }

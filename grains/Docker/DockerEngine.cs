@@ -25,25 +25,30 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
 
     internal DockerClient Client => _client.Value;
 
-    /// <summary>The uid and gid tenant containers run as (see <see cref="DockerOptions.User"/>).</summary>
-    public (int Uid, int Gid) User { get; } = options.ContainerUser(GetUid() == 0, GetUid(), GetGid());
-
-    /// <summary>True when the platform can hand the work directories to <see cref="User"/> (it runs as root).</summary>
+    /// <summary>True when the platform runs as root: it hands each container a uid of its own and its work directories.</summary>
     public bool ChownsWorkDirectories => GetUid() == 0;
 
+    /// <summary>Who containers run as when the platform is not root: the platform's own uid (it cannot hand files to another).</summary>
+    public string SharedUserDescription => $"the platform's uid {GetUid()}";
+
+    /// <summary>"a uid of its own (300000…309999)" or "the platform's uid 1000": for the log lines that say who code runs as.</summary>
+    public string UserDescription => ChownsWorkDirectories
+        ? $"a uid of its own ({options.FirstUid}…{options.FirstUid + options.UidCount - 1})"
+        : SharedUserDescription;
+
     /// <summary>
-    /// Hands <paramref name="directories"/> to the containers' user (<c>chown -R -h</c>: links are never followed) when the
-    /// platform runs as root: it placed files there itself (an upload, a restored cache, a deployment's files).
+    /// Hands <paramref name="directories"/> to <paramref name="uid"/> (<c>chown -R -h</c>: links are never followed): the
+    /// platform placed files there itself (an upload, a restored cache, a deployment's files) for the container to use.
     /// </summary>
-    public async Task HandOverAsync(IEnumerable<string> directories, CancellationToken cancellationToken)
+    internal static async Task HandOverAsync(IReadOnlyList<string> directories, int uid, CancellationToken cancellationToken)
     {
-        if (!ChownsWorkDirectories) return;
-        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{User.Uid}:{User.Gid}" }, RedirectStandardError = true };
+        if (directories.Count == 0) return;
+        var info = new System.Diagnostics.ProcessStartInfo("chown") { ArgumentList = { "-R", "-h", $"{uid}:{uid}" }, RedirectStandardError = true };
         foreach (var directory in directories) info.ArgumentList.Add(directory);
         using var chown = System.Diagnostics.Process.Start(info)!;
         var error = await chown.StandardError.ReadToEndAsync(cancellationToken);
         await chown.WaitForExitAsync(cancellationToken);
-        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directories to uid {User.Uid}: {error.Trim()}");
+        if (chown.ExitCode != 0) throw new InvalidOperationException($"Could not hand the work directories to uid {uid}: {error.Trim()}");
     }
 
     /// <summary>Null when dockerd answers; otherwise why not, naming the endpoint and the setting.</summary>
@@ -225,8 +230,39 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         "trap 'kill -TERM $child 2>/dev/null' TERM INT; wait $child; status=$?; " +
         "while kill -0 $child 2>/dev/null; do wait $child; status=$?; done; exit $status";
 
-    /// <summary>Creates the container (not started) and answers its id.</summary>
-    public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the container (not started) and answers its id and the uid it runs as. As root, the uid is held by the
+    /// container's name (<c>clouddeck-uid-N</c>): dockerd refuses a second container of that name with 409, so the uid is
+    /// free again exactly when the container is removed, whichever silo made it. The search starts at a random uid, so
+    /// silos starting containers at once rarely try the same one.
+    /// </summary>
+    public async Task<(string Id, int Uid)> CreateAsync(ContainerSpec spec, CancellationToken cancellationToken)
+    {
+        if (!ChownsWorkDirectories)
+        {
+            var name = $"clouddeck-{spec.Role}-{spec.Subject}-{Guid.NewGuid().ToString("N")[..8]}";
+            return (await CreateAsync(spec, name, GetUid(), GetGid(), cancellationToken), GetUid());
+        }
+
+        var start = Random.Shared.Next(options.UidCount);
+        for (var i = 0; i < options.UidCount; i++)
+        {
+            var uid = options.FirstUid + (start + i) % options.UidCount;
+            try
+            {
+                return (await CreateAsync(spec, $"clouddeck-uid-{uid}", uid, uid, cancellationToken), uid);
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Another container runs as this uid.
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"All {options.UidCount} container uids from {options.FirstUid} are in use ({DockerOptions.Section}:UidCount).");
+    }
+
+    private async Task<string> CreateAsync(ContainerSpec spec, string name, int uid, int gid, CancellationToken cancellationToken)
     {
         var host = new HostConfig
         {
@@ -247,6 +283,7 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
         }
 
         if (spec.MaxProcesses is { } processes) host.PidsLimit = processes;
+        if (spec.Cpus is { } cpus) host.NanoCPUs = (long)(cpus * 1_000_000_000);
         if (spec.FileSizeLimitMb is { } fileSize)
         {
             var bytes = fileSize * 1024L * 1024L;
@@ -266,13 +303,13 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
 
         var created = await Client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
-            Name = $"clouddeck-{spec.Role}-{spec.Subject}-{Guid.NewGuid().ToString("N")[..8]}",
+            Name = name,
             Image = spec.Image,
             Entrypoint = ["/bin/sh", "-c", Lease, "clouddeck-lease"],
             Cmd = [.. spec.Entrypoint, .. spec.Command],
             WorkingDir = spec.WorkingDirectory,
             Env = [.. spec.Environment.Select(e => $"{e.Key}={e.Value}")],
-            User = $"{User.Uid}:{User.Gid}",
+            User = $"{uid}:{gid}",
             Labels = new Dictionary<string, string>
             {
                 [ContainerLabels.Role] = spec.Role, [ContainerLabels.Owner] = spec.Owner, [ContainerLabels.Subject] = spec.Subject,

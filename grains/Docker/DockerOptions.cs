@@ -39,10 +39,15 @@ public sealed partial class DockerOptions
     public string ServerNetwork { get; set; } = "clouddeck-servers";
 
     /// <summary>
-    /// The uid (and gid, <c>uid:gid</c>) tenant containers run as when the platform runs as root (it hands the work
-    /// directories to it); otherwise they run as the platform's own uid. Never 0.
+    /// The first of the uids tenant containers run as when the platform runs as root: each container gets one of its own
+    /// from <see cref="FirstUid"/>… (<see cref="UidCount"/> of them, gid = uid), held by the container's name on the Docker
+    /// host, so silos sharing one dockerd never hand out the same uid twice at once. Otherwise containers run as the
+    /// platform's own uid (it cannot hand files to another). Keep the range apart from CloudDeck:Sandbox's.
     /// </summary>
-    public string User { get; set; } = "10001:10001";
+    public int FirstUid { get; set; } = 300_000;
+
+    /// <summary>How many uids from <see cref="FirstUid"/> containers may run as; as many containers can run at once.</summary>
+    public int UidCount { get; set; } = 10_000;
 
     /// <summary>Pull an image that dockerd does not have (false: such a build or server fails naming the image).</summary>
     public bool PullImages { get; set; } = true;
@@ -66,15 +71,6 @@ public sealed partial class DockerOptions
             _ => Frameworks.Node,
         };
         return Images[family];
-    }
-
-    /// <summary>The uid and gid containers run as: <see cref="User"/> when the platform is root, else the platform's own.</summary>
-    public (int Uid, int Gid) ContainerUser(bool platformIsRoot, int platformUid, int platformGid)
-    {
-        if (!platformIsRoot) return (platformUid, platformGid);
-        var parts = User.Split(':');
-        var uid = int.Parse(parts[0], CultureInfo.InvariantCulture);
-        return (uid, parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : uid);
     }
 
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it and an example value.</exception>
@@ -117,9 +113,10 @@ public sealed partial class DockerOptions
 
         CheckNetwork(nameof(BuildNetwork), BuildNetwork, allowNone: true);
         CheckNetwork(nameof(ServerNetwork), ServerNetwork, allowNone: false);
-        if (!UserPattern().IsMatch(User) || User.Split(':').Any(p => !int.TryParse(p, CultureInfo.InvariantCulture, out var id) || id <= 0))
+        if (FirstUid < 1000) throw Invalid(nameof(FirstUid), $"must be 1000 or more (a range no system account uses), for example 300000 (was {FirstUid})");
+        if (UidCount < 1 || (long)FirstUid + UidCount > int.MaxValue)
         {
-            throw Invalid(nameof(User), $"must be a non-root uid or uid:gid, for example 10001:10001 (was '{User}')");
+            throw Invalid(nameof(UidCount), $"must be at least 1 and keep FirstUid + UidCount below 2147483647, for example 10000 (was {UidCount})");
         }
 
         if (TmpSizeMb < 16) throw Invalid(nameof(TmpSizeMb), "must be at least 16, for example 512");
@@ -147,9 +144,6 @@ public sealed partial class DockerOptions
 
     [GeneratedRegex(@"^[a-z0-9][A-Za-z0-9._\-/:@]*$")]
     private static partial Regex ImageReference();
-
-    [GeneratedRegex("^[0-9]+(:[0-9]+)?$")]
-    private static partial Regex UserPattern();
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
     private static partial Regex NetworkName();

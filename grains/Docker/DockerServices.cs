@@ -26,7 +26,7 @@ internal sealed partial class DockerStartupReport(DockerEngine docker, ILogger<D
         _ = Task.Run(async () =>
         {
             if (await docker.UnavailableAsync(CancellationToken.None) is { } problem) LogUnavailable(problem);
-            else LogReady(docker.Options.BuildNetwork, docker.Options.ServerNetwork, docker.User.Uid);
+            else LogReady(docker.Options.BuildNetwork, docker.Options.ServerNetwork, docker.UserDescription);
         }, CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -37,6 +37,6 @@ internal sealed partial class DockerStartupReport(DockerEngine docker, ILogger<D
     private partial void LogUnavailable(string problem);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Tenant code set to run in Docker runs in containers (build network {BuildNetwork}, server network {ServerNetwork}, uid {Uid}, no capabilities)")]
-    private partial void LogReady(string buildNetwork, string serverNetwork, int uid);
+        Message = "Tenant code set to run in Docker runs in containers (build network {BuildNetwork}, server network {ServerNetwork}, each as {User}, no capabilities)")]
+    private partial void LogReady(string buildNetwork, string serverNetwork, string user);
 }

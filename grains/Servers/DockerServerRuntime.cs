@@ -43,7 +43,6 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         var home = Path.Combine(options.WorkDirectory!, request.DeploymentId);
         var app = Path.Combine(home, "app");
         await Task.Run(() => Place(request, store, home, app), cancellationToken);
-        await docker.HandOverAsync([app, Path.Combine(home, "home")], cancellationToken);
 
         var log = new BuildLogWriter(streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, request.DeploymentId), clock, logger);
         foreach (var value in request.Environment.Values) log.Masker.AddSecret(value);
@@ -55,15 +54,19 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
             await docker.EnsureNetworkAsync(docker.Options.ServerNetwork);
             var port = FreePort();
             var publishOn = IPAddress.TryParse(options.AdvertisedHost, out var advertised) && IPAddress.IsLoopback(advertised) ? "127.0.0.1" : "0.0.0.0";
-            var limits = ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses);
-            var (uid, gid) = docker.User;
-            log.System($"Starting `{request.Spec.StartCommand}` on port {port} in a Docker container ({image}; uid {uid}:{gid}, no capabilities; " +
-                $"network {docker.Options.ServerNetwork}, port published on {publishOn}; {limits.Describe()})");
+            var limits = ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses, options.ContainerCpus);
+            int? disk = options.DiskLimitMb > 0 ? options.DiskLimitMb : null;
+            var writable = new[] { app, Path.Combine(home, "home") };
             var spec = new ContainerSpec("server", Owner, request.DeploymentId, image, ["/bin/sh", "-c"], [request.Spec.StartCommand], InsideApp,
-                Environment(request, app, port), [new(app, InsideApp, true), new(Path.Combine(home, "home"), InsideHome, true)],
-                docker.Options.ServerNetwork, limits.MemoryLimitMb, limits.MaxProcesses, new PublishedPort(port, publishOn, port));
+                Environment(request, app, port), [new(app, InsideApp, true), new(writable[1], InsideHome, true)],
+                docker.Options.ServerNetwork, limits.MemoryLimitMb, limits.MaxProcesses, new PublishedPort(port, publishOn, port),
+                FileSizeLimitMb: disk, Cpus: limits.Cpus, HandOver: writable);
             var container = await ContainerSession.StartAsync(docker, spec, log.Write, cancellationToken);
-            var instance = new ContainerInstance(container, options.AdvertisedHost, port, log, limits, Forget);
+            log.System($"Started `{request.Spec.StartCommand}` on port {port} in a Docker container ({image}; uid {container.Uid}, no capabilities; " +
+                $"network {docker.Options.ServerNetwork}, port published on {publishOn}; {limits.Describe()}" +
+                (disk is { } mb ? $"; disk {mb} MiB" : "") + ")");
+            var instance = new ContainerInstance(container, options.AdvertisedHost, port, log, limits, Forget,
+                disk is { } diskLimit ? new DiskWatch(writable, diskLimit, Path.Combine(home, PlacedMarker)) : null);
             _running[instance] = 0;
             return instance;
         }
@@ -106,7 +109,9 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
     private static void Place(ServerStartRequest request, IArtifactStore store, string home, string app)
     {
         if (File.Exists(Path.Combine(home, PlacedMarker)) && Directory.Exists(app)) return;
+        // Not placed, or what the server wrote was thrown away (its disk limit): its files and home start anew.
         if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
+        if (Directory.Exists(Path.Combine(home, "home"))) Directory.Delete(Path.Combine(home, "home"), recursive: true);
         SourceFetcher.PlaceUpload(request.Files, store, app, link: false);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         File.WriteAllText(Path.Combine(home, PlacedMarker), request.Files.Count.ToString(CultureInfo.InvariantCulture));
@@ -129,23 +134,42 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The server's writable directories against CloudDeck:Servers:DiskLimitMb; the marker says its files are placed.</summary>
+    private sealed record DiskWatch(IReadOnlyList<string> Directories, int LimitMb, string PlacedMarker)
+    {
+        public static readonly TimeSpan Period = TimeSpan.FromSeconds(2);
+
+        public bool Exceeded() => Directories.Sum(Sandbox.DiskUsage.Bytes) > LimitMb * 1024L * 1024L;
+
+        public string Message => $"The server wrote past its disk limit ({LimitMb} MiB, CloudDeck:Servers:DiskLimitMb); " +
+                                 "it starts again from its deployment's files";
+    }
+
     private sealed class ContainerInstance : IServerInstance
     {
+        private const int SigXfszExit = 128 + 25;
+
         private readonly ContainerSession _container;
         private readonly BuildLogWriter _log;
         private readonly ContainerLimits _limits;
         private readonly Action<ContainerInstance> _forget;
+        private readonly DiskWatch? _disk;
+        private readonly CancellationTokenSource _stopWatching = new();
         private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _pastDiskLimit;
 
-        public ContainerInstance(ContainerSession container, string host, int port, BuildLogWriter log, ContainerLimits limits, Action<ContainerInstance> forget)
+        public ContainerInstance(ContainerSession container, string host, int port, BuildLogWriter log, ContainerLimits limits,
+            Action<ContainerInstance> forget, DiskWatch? disk)
         {
             _container = container;
             _log = log;
             _limits = limits;
             _forget = forget;
+            _disk = disk;
             Host = host;
             Port = port;
             _ = WatchAsync();
+            if (disk is not null) _ = WatchDiskAsync(disk, _stopWatching.Token);
         }
 
         public string Host { get; }
@@ -167,16 +191,43 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         private async Task WatchAsync()
         {
             var exit = await _container.Exited;
+            await _stopWatching.CancelAsync();
             if (exit.OutOfMemory)
             {
                 _log.System($"The server ran out of memory (limit {_limits.MemoryLimitMb} MiB for its container, CloudDeck:Servers:MemoryLimitMb)");
             }
 
+            if (_disk is not null && (_pastDiskLimit || exit.ExitCode == SigXfszExit))
+            {
+                // What it wrote is thrown away: the next start places the deployment's files again.
+                File.Delete(_disk.PlacedMarker);
+                _log.System(_disk.Message);
+            }
+
             _log.System($"The server container exited with code {exit.ExitCode}");
             await _log.DisposeAsync();
             await _container.DisposeAsync();
+            _stopWatching.Dispose();
             _forget(this);
             _exited.TrySetResult((int)exit.ExitCode);
+        }
+
+        private async Task WatchDiskAsync(DiskWatch disk, CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(DiskWatch.Period);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop))
+                {
+                    if (!disk.Exceeded()) continue;
+                    _pastDiskLimit = true;
+                    await _container.KillAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
     }
 }

@@ -62,6 +62,19 @@ public sealed class ServerOptions
     /// <summary>Processes and threads a sandboxed server may have at once (RLIMIT_NPROC on its own uid); 0 for no limit.</summary>
     public int MaxProcesses { get; set; } = 1024;
 
+    /// <summary>
+    /// The CPU a server container may use, in cores (a CFS quota: 0.5 is half of one core's time); 0 for no limit. Docker
+    /// runtime only: a sandboxed process has no cgroup of its own.
+    /// </summary>
+    public double ContainerCpus { get; set; } = 1;
+
+    /// <summary>
+    /// The bytes a server container may write into its files and home, in MiB; 0 for none. No file may grow past it
+    /// (RLIMIT_FSIZE), and a watch stops the server when their sum does; it then starts again from its deployment's files.
+    /// Docker runtime only (a sandboxed server's files are on the silo's disk with no watch yet: see docs/security.md).
+    /// </summary>
+    public int DiskLimitMb { get; set; } = 1024;
+
     public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, MaxProcesses: MaxProcesses > 0 ? MaxProcesses : null);
 
     /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
@@ -112,6 +125,16 @@ public sealed class ServerOptions
         if (options.Runtime is not (ServerRuntimes.Process or ServerRuntimes.Docker))
         {
             throw new InvalidOperationException($"{Section}:Runtime must be process or docker, for example CloudDeck__Servers__Runtime=docker.");
+        }
+
+        if (options.ContainerCpus is < 0 or (> 0 and < 0.01) || !double.IsFinite(options.ContainerCpus))
+        {
+            throw new InvalidOperationException($"{Section}:ContainerCpus must be 0 (no limit) or at least 0.01 cores, for example 1.");
+        }
+
+        if (options.DiskLimitMb is < 0 or (> 0 and < 16))
+        {
+            throw new InvalidOperationException($"{Section}:DiskLimitMb must be 0 (no limit) or at least 16, for example 1024.");
         }
 
         if (options.DrainGrace < TimeSpan.Zero) throw new InvalidOperationException($"{Section}:DrainGrace must not be negative.");

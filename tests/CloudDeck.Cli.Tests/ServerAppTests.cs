@@ -249,7 +249,7 @@ public class ServerAppTests : DeckProcessTest
     private static Task WaitForServerStateAsync(HttpClient http, string id, string state) =>
         WaitForAsync(http, id, status => status["state"]!.GetValue<string>() == state, $"the server of {id} to be {state}");
 
-    private static async Task<JsonNode> WaitForAsync(HttpClient http, string id, Func<JsonNode, bool> condition, string what)
+    private protected static async Task<JsonNode> WaitForAsync(HttpClient http, string id, Func<JsonNode, bool> condition, string what)
     {
         JsonNode? last = null;
         return await EventuallyAsync(async () =>
@@ -270,7 +270,7 @@ public class ServerAppTests : DeckProcessTest
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null,
+    private protected static async Task<HttpResponseMessage> SendAsync(ApiHost api, string host, HttpMethod method, string path, HttpContent? content = null,
         params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };

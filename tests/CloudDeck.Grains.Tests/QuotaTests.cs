@@ -184,13 +184,4 @@ public sealed class QuotaTests
         var spent = await Assert.ThrowsAsync<PlanLimitExceededException>(() => silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, org, "web"));
         Assert.Equal(QuotaLimits.BuildMinutesPerMonth, spent.Refusal.Limit);
     }
-
-    [Fact]
-    public void Refusals_rebuilt_from_their_message_keep_limit_current_maximum_and_reset()
-    {
-        var refusal = new QuotaRefusal(QuotaLimits.DeploymentsPerDay, 100, 100, new DateTimeOffset(2030, 2, 1, 0, 0, 0, TimeSpan.Zero));
-        var original = new RateLimitExceededException(refusal, "The hobby plan allows 100 deployments_per_day.");
-        Assert.Equal(refusal, new RateLimitExceededException(original.Message).Refusal);
-        Assert.Equal(refusal with { ResetsAt = null }, new PlanLimitExceededException(new PlanLimitExceededException(refusal with { ResetsAt = null }, "x").Message).Refusal);
-    }
 }

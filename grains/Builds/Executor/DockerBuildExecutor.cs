@@ -31,8 +31,8 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
     /// <summary>CloudDeck:Builds:DiskLimitMb: what a build may write into its source and home; null for no limit.</summary>
     private int? DiskLimitMb => options.DiskLimitMb > 0 ? options.DiskLimitMb : null;
 
-    /// <summary>Memory and processes per container: CloudDeck:Builds:MemoryLimitMb and MaxProcesses (DiskLimitMb is watched per step).</summary>
-    private ContainerLimits Limits => ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses);
+    /// <summary>Memory, processes and CPU per container: CloudDeck:Builds:MemoryLimitMb, MaxProcesses and ContainerCpus (DiskLimitMb is watched per step).</summary>
+    private ContainerLimits Limits => ContainerLimits.Of(options.MemoryLimitMb, options.MaxProcesses, options.ContainerCpus);
 
     /// <summary>This platform instance's label on its build containers: the work directory is its own.</summary>
     private string Owner => "builds:" + options.WorkDirectory;
@@ -62,8 +62,7 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
             var plan = await context.Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(job.Organization, job.Project)).GetBuildPlan(job.Environment);
             foreach (var value in plan.Environment.Values) log.Masker.AddSecret(value);
             log.Masker.AddUrl(plan.Project.GitUrl);
-            var (uid, gid) = docker.User;
-            log.System($"Docker: every command runs in a container of its own as uid {uid}:{gid}, without capabilities, on network " +
+            log.System($"Docker: every command runs in a container of its own as {docker.UserDescription}, without capabilities, on network " +
                 $"{docker.Options.BuildNetwork} ({Limits.Describe()}); it sees only the build's source and home");
             await docker.EnsureNetworkAsync(docker.Options.BuildNetwork);
 
@@ -194,12 +193,12 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
         public async Task<long> RunAsync(string role, string image, IReadOnlyList<string> entrypoint, IReadOnlyList<string> command, string directory,
             IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> extraMounts, CancellationToken cancellationToken)
         {
-            await executor.Engine.HandOverAsync([source, home], cancellationToken);
             var limits = executor.Limits;
             List<ContainerMount> mounts = [new(source, InsideSource, true), new(home, InsideHome, true), .. extraMounts.Select(m => new ContainerMount(m, m, false))];
             var disk = executor.DiskLimitMb;
             var spec = new ContainerSpec(role, executor.Owner, job.BuildId, image, entrypoint, command, directory, environment, mounts,
-                executor.Engine.Options.BuildNetwork, limits.MemoryLimitMb, limits.MaxProcesses, FileSizeLimitMb: disk);
+                executor.Engine.Options.BuildNetwork, limits.MemoryLimitMb, limits.MaxProcesses, FileSizeLimitMb: disk, Cpus: limits.Cpus,
+                HandOver: [source, home]);
             await using var container = await ContainerSession.StartAsync(executor.Engine, spec, log.Write, cancellationToken);
             ContainerExit exit;
             using var stopWatch = new CancellationTokenSource();

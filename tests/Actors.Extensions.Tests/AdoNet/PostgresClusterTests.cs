@@ -3,6 +3,7 @@ using Actors.Extensions.AdoNet;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 
 namespace Actors.Extensions.Tests.AdoNet;
 
@@ -104,7 +105,8 @@ public sealed class PostgresClusterTests(PostgresFixture postgres)
             {
                 return (await grain.Get().WaitAsync(attemptDeadline), await grain.Where().WaitAsync(attemptDeadline));
             }
-            catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException && watch.Elapsed < Patience)
+            catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or TimeoutException
+                                       && watch.Elapsed < Patience)
             {
                 await Task.Delay(50, TestContext.Current.CancellationToken);
             }

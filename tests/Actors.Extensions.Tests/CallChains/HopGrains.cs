@@ -63,6 +63,8 @@ public abstract class HopGrainBase(ILocalSiloDetails silo) : Grain
     }
 }
 
+// Random placement: the load-weighing default can put every activation on one silo, and the cross-silo test needs pairs apart.
+[Orleans.Placement.RandomPlacement]
 public sealed class PlainHopGrain(ILocalSiloDetails silo) : HopGrainBase(silo), IPlainHopGrain;
 
 [Reentrant]

@@ -243,15 +243,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     [Fact]
     public async Task Every_mapped_route_answers_the_documented_status_for_every_kind_of_caller()
     {
-        _owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
-        (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
-        var admin = await NewMemberAsync("admin", "admin@acme.test");
-        var developer = await NewMemberAsync("developer", "developer@acme.test");
-        _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
-        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test", verifyEmail: true);
-        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test", verifyEmail: true);
-        Account?[] callers = [null, outsider, _viewer, developer, admin, _owner];
-
+        var callers = await SetUpCallersAsync();
         var matrix = Matrix();
         // The dashboard's pages, static files and circuit hub are not API routes (DashboardTests cover them).
         var mapped = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -269,6 +261,37 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         Assert.True(undocumented.Count == 0, "Routes missing from docs/api.md's route list:\n" + string.Join("\n", undocumented));
 
         var failures = new List<string>();
+        await CallEveryRouteAsync(matrix, callers, (route, i, answer) =>
+        {
+            if ((int)answer.Status != matrix[route].Expected[i])
+            {
+                failures.Add($"{route} as {CallerNames[i]}: expected {matrix[route].Expected[i]}, got {(int)answer.Status} {answer.Body}");
+            }
+            else if ((int)answer.Status >= 400 && answer.MediaType != "application/problem+json")
+            {
+                failures.Add($"{route} as {CallerNames[i]}: {(int)answer.Status} is not ProblemDetails ({answer.MediaType})");
+            }
+        });
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>acme with its owner, an admin, a developer and a viewer, a member of another organization: the callers, in <see cref="CallerNames"/>' order.</summary>
+    private async Task<Account?[]> SetUpCallersAsync()
+    {
+        _owner = await _api.SignUpAndLoginAsync("owner@acme.test", verifyEmail: true);
+        (await _api.PostAsync("/api/v1/orgs", new { slug = "acme", name = "Acme" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
+        var admin = await NewMemberAsync("admin", "admin@acme.test");
+        var developer = await NewMemberAsync("developer", "developer@acme.test");
+        _viewer = await NewMemberAsync("viewer", "viewer@acme.test");
+        var outsider = await _api.SignUpAndLoginAsync("outsider@other.test", verifyEmail: true);
+        _loginUser = await _api.SignUpAndLoginAsync("login@acme.test", verifyEmail: true);
+        return [null, outsider, _viewer, developer, admin, _owner];
+    }
+
+    /// <summary>Calls every row's route as every caller, in route order, and hands each answer to <paramref name="check"/> with the caller's index.</summary>
+    private async Task CallEveryRouteAsync(Dictionary<string, Row> matrix, Account?[] callers, Action<string, int, Answer> check)
+    {
         foreach (var (route, row) in matrix.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
             var method = new HttpMethod(row.Method ?? route.Split(' ')[0]);
@@ -278,18 +301,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
                 var (path, body) = await row.Build(caller);
                 var answer = await _api.SendAsync(method, path, body, caller?.AccessToken);
                 if (row.After is not null) await row.After(caller, answer);
-                if ((int)answer.Status != row.Expected[i])
-                {
-                    failures.Add($"{route} as {CallerNames[i]}: expected {row.Expected[i]}, got {(int)answer.Status} {answer.Body}");
-                }
-                else if ((int)answer.Status >= 400 && answer.MediaType != "application/problem+json")
-                {
-                    failures.Add($"{route} as {CallerNames[i]}: {(int)answer.Status} is not ProblemDetails ({answer.MediaType})");
-                }
+                check(route, i, answer);
             }
         }
-
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
     /// <summary>A group's <c>MapGet("")</c> yields "/api/v1/me/"; requests and docs/api.md say "/api/v1/me".</summary>

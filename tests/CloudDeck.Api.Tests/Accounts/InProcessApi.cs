@@ -115,7 +115,7 @@ public sealed class InProcessApi : WebApplicationFactory<Program>
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Responses.Enqueue(text);
         return new Answer(response.StatusCode, text, response.Headers.RetryAfter?.Delta,
-            response.Content.Headers.ContentType?.MediaType, $"{method} {path}");
+            response.Content.Headers.ContentType?.MediaType, $"{method} {path}", response.Headers.Location);
     }
 
     public Task<Answer> PostAsync(string path, object? body = null, string? token = null, string? clientAddress = null) =>
@@ -208,7 +208,7 @@ public sealed class Account(string email, string password)
     public List<string> RecoveryCodes { get; } = [];
 }
 
-public sealed record Answer(HttpStatusCode Status, string Body, TimeSpan? RetryAfter, string? MediaType, string Request)
+public sealed record Answer(HttpStatusCode Status, string Body, TimeSpan? RetryAfter, string? MediaType, string Request, Uri? Location = null)
 {
     public JsonNode Expect(HttpStatusCode status)
     {

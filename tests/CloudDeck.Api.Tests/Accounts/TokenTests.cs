@@ -92,6 +92,54 @@ public sealed class TokenTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Access_tokens_with_the_servers_key_but_another_algorithm_no_expiry_or_a_later_start_are_refused_as_is_a_non_bearer_header()
+    {
+        var ada = await _api.SignUpAndLoginAsync("ada@example.com");
+        var key = _api.Services.GetRequiredService<SigningKey>().Bytes;
+        var now = _api.Clock.GetUtcNow();
+        string Payload(DateTimeOffset? notBefore, DateTimeOffset? expires) => Base64UrlEncode(new JsonObject
+        {
+            ["iss"] = "clouddeck", ["aud"] = "clouddeck", ["sub"] = ada.UserId, ["email"] = ada.Email, ["sid"] = "x",
+            ["nbf"] = notBefore?.ToUnixTimeSeconds(), ["exp"] = expires?.ToUnixTimeSeconds(),
+        }.ToJsonString());
+        // Signed by hand, so that no library refuses to make what an attacker would send.
+        string Sign(string algorithm, string payload)
+        {
+            var header = Base64UrlEncode($$"""{"alg":"{{algorithm}}","typ":"JWT"}""");
+            var input = Encoding.ASCII.GetBytes($"{header}.{payload}");
+            var mac = algorithm switch { "HS256" => HMACSHA256.HashData(key, input), "HS384" => HMACSHA384.HashData(key, input), _ => HMACSHA512.HashData(key, input) };
+            return $"{header}.{payload}.{Convert.ToBase64String(mac).TrimEnd('=').Replace('+', '-').Replace('/', '_')}";
+        }
+
+        // The recipe is right: HS256 with a current lifetime is accepted, so each refusal below is its difference alone.
+        (await _api.GetAsync("/api/v1/me", Sign("HS256", Payload(now, now.AddMinutes(10))))).Expect(HttpStatusCode.OK);
+        foreach (var (what, token) in new[]
+                 {
+                     ("HS512", Sign("HS512", Payload(now, now.AddMinutes(10)))),
+                     ("HS384", Sign("HS384", Payload(now, now.AddMinutes(10)))),
+                     ("no exp", Sign("HS256", Payload(now, null))),
+                     ("nbf in 10 minutes", Sign("HS256", Payload(now.AddMinutes(10), now.AddMinutes(20)))),
+                 })
+        {
+            var answer = await _api.GetAsync("/api/v1/me", token);
+            Assert.True(answer.Status == HttpStatusCode.Unauthorized, $"A token with {what} got {(int)answer.Status}: {answer.Body}");
+            Assert.Equal("application/problem+json", answer.MediaType);
+        }
+
+        // Another scheme, or the session's token in a URL outside the hubs: 401 asking for a bearer token.
+        foreach (var (path, authorization) in new[] { ("/api/v1/me", $"Basic {Convert.ToBase64String(Encoding.ASCII.GetBytes("ada:pw"))}"),
+                     ("/api/v1/me", ada.AccessToken!), ($"/api/v1/me?access_token={ada.AccessToken}", null) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            using var response = await _api.Http.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Fact]
     public async Task Tokens_whose_owner_is_not_a_user_id_are_refused_without_activating_a_grain()
     {
         async Task<int> ActivationsAsync() => (int)(await _api.GetAsync("/healthz")).Expect(HttpStatusCode.OK)["activations"]!;

@@ -43,6 +43,12 @@ public sealed class NodeUpstream : IAsyncDisposable
             req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ bytes: uploaded, sha256: hash.digest('hex'), label })); });
           } else if (path === '/hang') {
             // Never answers: the proxy's timeout has to end it.
+          } else if (path === '/fill') {
+            // Writes ?mb= MiB into files beside the app, 1 MiB each; answers how many such files it now holds.
+            const mb = Number(new URL(req.url, 'http://any').searchParams.get('mb') || '0');
+            const start = fs.readdirSync('.').filter(f => f.startsWith('fill-')).length;
+            for (let i = 0; i < mb; i++) fs.writeFileSync(`fill-${start + i}.bin`, Buffer.alloc(1024 * 1024, 1));
+            res.end(`holding ${fs.readdirSync('.').filter(f => f.startsWith('fill-')).length} files`);
           } else if (path === '/progress') {
             res.end(String(uploaded));
           } else {

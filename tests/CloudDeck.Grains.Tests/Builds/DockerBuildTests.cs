@@ -1,3 +1,4 @@
+using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
@@ -40,9 +41,9 @@ public sealed class DockerBuildTests
         var text = log.Select(l => l.Text).ToList();
 
         Assert.True((await build.Get(owner)).Status == BuildStatuses.Succeeded, string.Join("\n", text));
-        Assert.Contains(text, l => l.StartsWith("Docker: every command runs in a container of its own as uid 10001:10001", StringComparison.Ordinal));
+        Assert.Contains(text, l => l.StartsWith("Docker: every command runs in a container of its own as a uid of its own (300000…309999)", StringComparison.Ordinal));
         Assert.Contains(text, l => l.StartsWith($"Framework: other; image: {docker.Image};", StringComparison.Ordinal));
-        Assert.Contains("uid=10001", text);
+        Assert.InRange(UidIn(text), 300_000, 309_999);
         Assert.Contains("CapEff:\t0000000000000000", text);
         Assert.Contains("NoNewPrivs:\t1", text);
         Assert.Contains("home=/build/home tmp=/tmp", text);
@@ -98,6 +99,57 @@ public sealed class DockerBuildTests
         Assert.DoesNotContain(stored, l => l.Text == "wrote everything");
         Assert.Empty(await docker.ContainersOfAsync(queued.Id));
     }
+
+    [Fact]
+    public async Task Builds_running_at_once_in_docker_run_as_uids_of_their_own_under_their_cpu_quota()
+    {
+        await using var docker = await DockerSiloAsync(new() { ["CloudDeck:Builds:ContainerCpus"] = "0.5" });
+        var silo = docker.Silo;
+        const string command = "echo \"uid=$(id -u)\"; echo \"quota=$(cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null | head -1)\"; " +
+                               "echo \"$((6 * 7)) running\"; sleep 600";
+        List<(Caller Owner, string Org)> owners = [];
+        foreach (var email in new[] { "olive@example.com", "otto@example.com" })
+        {
+            var (owner, org) = await silo.SignUpAsync(email);
+            await silo.CreateProjectAsync(owner, org, "busy", new ProjectSettings(Framework: "other", BuildCommand: command, OutputDirectory: "."));
+            owners.Add((owner, org));
+        }
+
+        var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["index.html"] = "hi" });
+        List<(Caller Owner, IBuildGrain Build, string Id)> builds = [];
+        foreach (var (owner, org) in owners)
+        {
+            var (build, _, queued) = await silo.QueueAsync(owner, org, "busy", new DeploymentSource(Files: files));
+            builds.Add((owner, build, queued.Id));
+        }
+
+        // Not the command line the log shows first: what the running command printed.
+        foreach (var (_, _, id) in builds) await silo.WaitForLineAsync(id, "42 running");
+        // Both containers run at this moment: each holds its uid by its name on the Docker host.
+        var running = new List<ContainerListResponse>();
+        foreach (var (_, _, id) in builds) running.Add(Assert.Single(await docker.ContainersOfAsync(id)));
+        Assert.All(running, c => Assert.Equal("running", c.State));
+        var uids = new List<int>();
+        foreach (var (_, _, id) in builds) uids.Add(UidIn((await silo.StoredLogAsync(id)).Select(l => l.Text).ToList()));
+        Assert.NotEqual(uids[0], uids[1]);
+        Assert.All(uids, uid => Assert.InRange(uid, 300_000, 309_999));
+        Assert.Equal(uids.Select(u => $"/clouddeck-uid-{u}").Order(), running.Select(c => Assert.Single(c.Names)).Order());
+        // Half a core: a CFS quota of 50 ms per 100 ms period (cgroup v2 "50000 100000", v1 "50000").
+        foreach (var (_, _, id) in builds)
+        {
+            var quota = Assert.Single((await silo.StoredLogAsync(id)).Select(l => l.Text), l => l.StartsWith("quota=", StringComparison.Ordinal));
+            Assert.StartsWith("quota=50000", quota, StringComparison.Ordinal);
+        }
+
+        foreach (var (owner, build, id) in builds)
+        {
+            await build.Cancel(owner);
+            Assert.Empty(await docker.ContainersOfAsync(id));
+        }
+    }
+
+    private static int UidIn(IReadOnlyList<string> log) =>
+        int.Parse(Assert.Single(log, l => l.StartsWith("uid=", StringComparison.Ordinal))["uid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Canceling_a_docker_build_kills_its_container()
@@ -168,7 +220,14 @@ public sealed class DockerBuildTests
 
         Assert.Contains("CloudDeck:Docker:BuildNetwork must not be host", Refusal(DockerOptions.Read, ("CloudDeck:Docker:BuildNetwork", "host")), StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Docker:ServerNetwork", Refusal(DockerOptions.Read, ("CloudDeck:Docker:ServerNetwork", "none")), StringComparison.Ordinal);
-        Assert.Contains("CloudDeck:Docker:User must be a non-root uid", Refusal(DockerOptions.Read, ("CloudDeck:Docker:User", "0")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:FirstUid must be 1000 or more", Refusal(DockerOptions.Read, ("CloudDeck:Docker:FirstUid", "0")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Docker:UidCount must be at least 1", Refusal(DockerOptions.Read, ("CloudDeck:Docker:UidCount", "0")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Builds:ContainerCpus must be 0 (no limit) or at least 0.01",
+            Refusal(c => BuildOptions.Read(c, Path.GetTempPath()), ("CloudDeck:Builds:ContainerCpus", "-1")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Servers:ContainerCpus must be 0 (no limit) or at least 0.01",
+            Refusal(c => ServerOptions.Read(c, Path.GetTempPath()), ("CloudDeck:Servers:ContainerCpus", "0.001")), StringComparison.Ordinal);
+        Assert.Contains("CloudDeck:Servers:DiskLimitMb must be 0 (no limit) or at least 16",
+            Refusal(c => ServerOptions.Read(c, Path.GetTempPath()), ("CloudDeck:Servers:DiskLimitMb", "8")), StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Docker:Endpoint", Refusal(DockerOptions.Read, ("CloudDeck:Docker:Endpoint", "/var/run/docker.sock")), StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Docker:Images:node", Refusal(DockerOptions.Read, ("CloudDeck:Docker:Images:node", "not an image")), StringComparison.Ordinal);
         Assert.Contains("CloudDeck:Builds:Executor must be local or docker",
