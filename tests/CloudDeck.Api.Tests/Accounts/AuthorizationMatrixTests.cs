@@ -245,9 +245,10 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     {
         var callers = await SetUpCallersAsync();
         var matrix = Matrix();
-        // The dashboard's pages, static files and circuit hub are not API routes (DashboardTests cover them).
+        // The dashboard's pages, static files and circuit hub are not API routes (CloudDeck.Dashboard.Tests cover them), nor
+        // is the static assets' file fallback that Development adds ({**path:file}, files only, below every API route).
         var mapped = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.Metadata.GetMetadata<CloudDeck.Dashboard.Hosting.DashboardEndpointMetadata>() is null)
+            .Where(e => e.Metadata.GetMetadata<CloudDeck.Dashboard.Hosting.DashboardEndpointMetadata>() is null && e.RoutePattern.RawText != "{**path:file}")
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
                 .Select(method => $"{method} {Normalize(e.RoutePattern.RawText)}"))
             .ToHashSet();
