@@ -11,6 +11,7 @@ using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Limits;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.ServiceDefaults;
+using CloudDeck.Dashboard.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 // The documented default address; ASPNETCORE_URLS, --urls or a Urls setting replace it.
@@ -78,6 +79,15 @@ builder.Services.AddSingleton<LogAccess>();
 // Hub clients may send the bearer token in the URL (?access_token=): no logger may print it.
 builder.Services.AddSecretRedactingLogging();
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
+// The web dashboard at / (CloudDeck:Dashboard:Enabled): a client of this API over HTTP and of /hubs/logs, like deck.
+var dashboard = DashboardHosting.IsEnabled(builder.Configuration);
+if (dashboard)
+{
+    builder.Services.AddCloudDeckDashboard(builder.Configuration);
+    // Its scripts and styles from the build's static web assets manifest in every environment (the SDK does this only in
+    // Development); a published host has no manifest and serves them from wwwroot.
+    builder.WebHost.UseStaticWebAssets();
+}
 
 var app = builder.Build();
 // Before anything reads HttpRequest.Host (forwarded headers, the edge), which throws on a Host it cannot decode.
@@ -100,6 +110,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+if (dashboard) app.UseCloudDeckDashboard();
 
 app.MapHealthEndpoints();
 // /readyz, and /metrics for the metrics token or a platform operator; the Orleans dashboard for operators.
@@ -121,6 +132,8 @@ app.MapGroup("/api/v1")
     .MapProjectEndpoints()
     .MapDeploymentEndpoints()
     .MapFileEndpoints();
+
+if (dashboard) app.MapCloudDeckDashboard();
 
 await app.RunAsync();
 return 0;

@@ -47,6 +47,8 @@ internal sealed class ApiHost : IAsyncDisposable
         var env = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = url,
+            // Deployment and alias URLs in the API's answers name the port it really listens on (a browser follows them).
+            ["CloudDeck__Edge__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CloudDeck__DataDirectory"] = dataDirectory,
             ["CloudDeck__StorageProvider"] = null,
             ["CloudDeck__PostgresConnectionString"] = null,

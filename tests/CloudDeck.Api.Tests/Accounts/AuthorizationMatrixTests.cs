@@ -51,6 +51,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         ["GET /openapi/{documentName}.json"] = new(Everyone(200), Fixed("/openapi/v1.json")),
         ["PUT /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix", new { value = "x" })),
         ["GET /_diag/probe/{key}"] = new(Everyone(200), Fixed("/_diag/probe/matrix")),
+        ["GET /_diag/outbox/{email}"] = new(Everyone(200), Fixed("/_diag/outbox/nobody@matrix.test")),
 
         ["POST /api/v1/auth/signup"] = new(Everyone(202), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/signup", new { email = FreshEmail(), password = InProcessApi.Password }))),
         ["POST /api/v1/auth/verify-email"] = new(Everyone(204), async _ =>
@@ -263,7 +264,10 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     {
         var callers = await SetUpCallersAsync();
         var matrix = Matrix();
+        // The dashboard's pages, static files and circuit hub are not API routes (CloudDeck.Dashboard.Tests cover them), nor
+        // is the static assets' file fallback that Development adds ({**path:file}, files only, below every API route).
         var mapped = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<CloudDeck.Dashboard.Hosting.DashboardEndpointMetadata>() is null && e.RoutePattern.RawText != "{**path:file}")
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
                 .Select(method => $"{method} {Normalize(e.RoutePattern.RawText)}"))
             .ToHashSet();

@@ -25,6 +25,7 @@ internal sealed class DiagnosticEndpointsFilter : IStartupFilter
             {
                 endpoints.MapProbeEndpoints();
                 endpoints.MapDiagnosticBuildEndpoints();
+                endpoints.MapOutboxEndpoints();
             });
         });
         next(app);
