@@ -33,6 +33,8 @@ try
     builder.Services.AddCloudDeckEdge(builder.Configuration);
     // The webhook's secret; in embedded mode the silo registered the same settings already.
     builder.Services.AddCloudDeckBilling(builder.Configuration);
+    // CloudDeck:Edge:Https: an HTTPS port whose certificate is chosen per handshake (SNI).
+    builder.AddEdgeHttps();
     knownProxies = KnownProxies.Read(builder.Configuration);
     if (knownProxies.Count > 0) builder.Services.AddKnownProxies(knownProxies);
 }
@@ -120,7 +122,8 @@ app.MapGroup("/api/v1")
     .MapBillingEndpoints()
     .MapProjectEndpoints()
     .MapDeploymentEndpoints()
-    .MapFileEndpoints();
+    .MapFileEndpoints()
+    .MapDomainEndpoints();
 
 await app.RunAsync();
 return 0;
