@@ -103,6 +103,10 @@ check_components() {
   # machine's node, npm, git and busybox-static (tests/CloudDeck.Testing/NodeImage.cs).
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" yes
   report busybox-static "$([[ -x /bin/busybox ]] && echo /bin/busybox)" "apt-get install busybox-static" yes
+  # The custom-domain tests: Pebble (ACME server), dnsmasq (DNS server), openssl s_client (tests/CloudDeck.Api.Tests/Domains).
+  report pebble "$(first_command pebble)" "apt-get install pebble" yes
+  report dnsmasq "$(first_command dnsmasq /usr/sbin/dnsmasq)" "apt-get install dnsmasq" yes
+  report openssl "$(first_command openssl)" "apt-get install openssl" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
   # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).

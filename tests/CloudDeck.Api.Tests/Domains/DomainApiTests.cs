@@ -149,6 +149,35 @@ public sealed class DomainApiTests
         Assert.Null(await stack.Api.Services.GetRequiredService<IReminderTable>().ReadRow(grain.GetGrainId(), DomainGrain.CheckReminder, Cancellation));
     }
 
+    [Fact]
+    public async Task A_www_domain_set_to_redirect_sends_visitors_to_its_apex_and_back_when_changed()
+    {
+        await using var stack = await DomainStack.StartAsync(acme: false);
+        var tenant = await stack.TenantWithProductionAsync("owner@shop.test", "web", "<h1>the shop</h1>");
+        var apexToken = (await stack.Api.PostAsync(tenant.Domains, new { domain = "example.com" }, tenant.Token)).Expect(HttpStatusCode.Created)
+            .Field("verification")!.Str("txt_value")!;
+        var wwwToken = (await stack.Api.PostAsync(tenant.Domains, new { domain = "www.example.com", redirect = "to_apex" }, tenant.Token))
+            .Expect(HttpStatusCode.Created).Field("verification")!.Str("txt_value")!;
+        await stack.Dns.SetAsync(new DnsServer.Records(
+            new Dictionary<string, string> { ["example.com"] = "127.0.0.1" },
+            new Dictionary<string, string> { [DomainNames.ChallengeName("example.com")] = apexToken, [DomainNames.ChallengeName("www.example.com")] = wwwToken }), Cancellation);
+        foreach (var domain in new[] { "example.com", "www.example.com" })
+        {
+            Assert.Equal(DomainStatuses.Verified, (await stack.Api.PostAsync($"{tenant.Domains}/{domain}/verify", null, tenant.Token)).Expect(HttpStatusCode.OK).Str("status"));
+        }
+
+        var redirected = await WaitForAsync(() => stack.GetOverHttpAsync("www.example.com", "/cart?item=3"), a => a.Status == HttpStatusCode.PermanentRedirect);
+        Assert.Equal($"http://example.com:{stack.HttpPort}/cart?item=3", redirected.Response.Headers.Location?.ToString());
+        Assert.Contains("the shop", (await stack.GetOverHttpAsync("example.com")).Body);
+
+        // Changed to no redirect: www serves the site itself.
+        var changed = (await stack.Api.SendAsync(HttpMethod.Patch, $"{tenant.Domains}/www.example.com", new { redirect = "none" }, tenant.Token)).Expect(HttpStatusCode.OK);
+        Assert.Equal("none", changed.Str("redirect"));
+        var served = await WaitForAsync(() => stack.GetOverHttpAsync("www.example.com"), a => a.Status == HttpStatusCode.OK);
+        Assert.Contains("the shop", served.Body);
+        (await stack.Api.SendAsync(HttpMethod.Patch, $"{tenant.Domains}/example.com", new { redirect = "to_apex" }, tenant.Token)).Expect(HttpStatusCode.BadRequest);
+    }
+
     private static DnsServer.Records Txt(string domain, string value) => new(
         new Dictionary<string, string> { [domain] = "127.0.0.1" },
         new Dictionary<string, string> { [DomainNames.ChallengeName(domain)] = value });

@@ -124,7 +124,7 @@ public sealed class DomainStack : IAsyncDisposable
     {
         using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
         using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{HttpPort}{path}");
-        request.Headers.Host = host;
+        request.Headers.Host = $"{host}:{HttpPort}";
         var response = await client.SendAsync(request, Cancellation);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(Cancellation), response);
     }
