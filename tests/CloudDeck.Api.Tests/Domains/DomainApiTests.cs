@@ -76,6 +76,10 @@ public sealed class DomainApiTests
         (await stack.Api.SendAsync(HttpMethod.Delete, $"{acme.Domains}/shop.example.com", null, acme.Token)).Expect(HttpStatusCode.NoContent);
         (await stack.Api.PostAsync(globex.Domains, new { domain = "shop.example.com" }, globex.Token)).Expect(HttpStatusCode.Created);
         Assert.Empty((await stack.Api.GetAsync(acme.Domains, acme.Token)).Expect(HttpStatusCode.OK)["items"]!.AsArray());
+
+        // Deleting a project frees its domains.
+        (await stack.Api.SendAsync(HttpMethod.Delete, $"/api/v1/orgs/{globex.Organization}/projects/{globex.Project}", null, globex.Token)).Expect(HttpStatusCode.NoContent);
+        (await stack.Api.PostAsync(acme.Domains, new { domain = "shop.example.com" }, acme.Token)).Expect(HttpStatusCode.Created);
     }
 
     [Fact]
