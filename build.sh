@@ -103,6 +103,10 @@ check_components() {
   # machine's node, npm, git and busybox-static (tests/CloudDeck.Testing/NodeImage.cs).
   report dockerd "$(first_command dockerd)" "apt-get install docker.io" yes
   report busybox-static "$([[ -x /bin/busybox ]] && echo /bin/busybox)" "apt-get install busybox-static" yes
+  # The custom-domain tests: Pebble (ACME server), dnsmasq (DNS server), openssl s_client (tests/CloudDeck.Api.Tests/Domains).
+  report pebble "$(first_command pebble)" "apt-get install pebble" yes
+  report dnsmasq "$(first_command dnsmasq /usr/sbin/dnsmasq)" "apt-get install dnsmasq" yes
+  report openssl "$(first_command openssl)" "apt-get install openssl" yes
   report docker "$(first_command docker)" "apt-get install docker.io" no
   report chromium "$(first_command chromium chromium-browser)" "apt-get install chromium" no
   # `bench edge` only (not the tests): nginx is its baseline, wrk its load generator (HttpClient without it).
@@ -242,6 +246,7 @@ usage: ./build.sh <verb> [args...]
           (`bench --only billing`: meter events and webhooks per second against the Stripe fake)
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
+          (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
           (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)

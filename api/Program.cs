@@ -34,6 +34,8 @@ try
     builder.Services.AddCloudDeckEdge(builder.Configuration);
     // The webhook's secret; in embedded mode the silo registered the same settings already.
     builder.Services.AddCloudDeckBilling(builder.Configuration);
+    // CloudDeck:Edge:Https: an HTTPS port whose certificate is chosen per handshake (SNI).
+    builder.AddEdgeHttps();
     knownProxies = KnownProxies.Read(builder.Configuration);
     if (knownProxies.Count > 0) builder.Services.AddKnownProxies(knownProxies);
 }
@@ -131,7 +133,8 @@ app.MapGroup("/api/v1")
     .MapBillingEndpoints()
     .MapProjectEndpoints()
     .MapDeploymentEndpoints()
-    .MapFileEndpoints();
+    .MapFileEndpoints()
+    .MapDomainEndpoints();
 
 if (dashboard) app.MapCloudDeckDashboard();
 

@@ -7,11 +7,12 @@ namespace CloudDeck.Api.Edge;
 /// <summary>
 /// Routes by Host. <c>{id}.{base}</c> serves that deployment; other hosts under the base domain are aliases (an unknown
 /// one gets the 404 page); the base domain itself, IP addresses and <see cref="EdgeOptions.ApiHosts"/> are the API; any
-/// other host is a custom domain if an alias says so, else the API. In the steady state a request makes no grain call:
+/// other host is a custom domain (<see cref="CustomDomains"/>: its project's production alias) or, if an alias says so, that alias; else the API. In the steady state a request makes no grain call:
 /// alias, manifest and file all come from memory. A server deployment's requests (any method) go to its process
 /// through <see cref="ServerProxy"/>, whose endpoint is in memory too.
 /// </summary>
-public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, ManifestCache manifests, FileCache files, ServerProxy servers, ILogger<EdgeMiddleware> logger)
+public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, ManifestCache manifests, FileCache files, ServerProxy servers, CustomDomains domains,
+    ILogger<EdgeMiddleware> logger)
     : IMiddleware
 {
     private const int MaxRewrites = 8;
@@ -55,6 +56,17 @@ public sealed class EdgeMiddleware(EdgeOptions options, AliasCache aliases, Mani
         if (underBase && DeploymentIds.IsWellFormed(host.AsSpan(0, host.Length - _dottedBase.Length).ToString()))
         {
             deploymentId = host[..^_dottedBase.Length];
+        }
+        else if (!underBase && domains.Find(host) is { Verified: true } route)
+        {
+            // A verified custom domain serves its project's production alias (ACME challenges and redirects answered first).
+            if (await domains.RouteAsync(http, host, route) is not { } served) return CacheBypass;
+            deploymentId = await aliases.ResolveAsync(served);
+            if (deploymentId is null)
+            {
+                await EdgePages.UnknownHostAsync(http, host);
+                return CacheBypass;
+            }
         }
         else
         {

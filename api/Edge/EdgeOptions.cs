@@ -96,6 +96,11 @@ public static class EdgeServices
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<ServerEndpoints>();
         services.AddSingleton<ServerProxy>();
+        services.AddSingleton(EdgeHttpsOptions.Read(configuration));
+        services.AddSingleton<DomainTable>();
+        services.AddHostedService(provider => provider.GetRequiredService<DomainTable>());
+        services.AddSingleton<EdgeCertificates>();
+        services.AddSingleton<CustomDomains>();
         services.AddSingleton<EdgeMiddleware>();
         return services;
     }

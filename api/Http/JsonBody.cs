@@ -274,6 +274,15 @@ public sealed class JsonBody
     /// <summary>Whether the body has <paramref name="field"/> with a non-null value.</summary>
     public bool Has(string field) => TryGet(field, required: false, out _);
 
+    /// <summary>A true/false field, or null when it is absent (a 400 naming it when it is something else).</summary>
+    public bool? OptionalBool(string field)
+    {
+        if (!TryGet(field, required: false, out var value)) return null;
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return value.GetBoolean();
+        _errors[field] = ["must be true or false"];
+        return null;
+    }
+
     private bool TryGet(string field, bool required, out JsonElement value)
     {
         _asked.Add(field);

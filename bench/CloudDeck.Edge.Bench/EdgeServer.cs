@@ -13,11 +13,14 @@ namespace CloudDeck.Edge.Bench;
 /// </summary>
 internal static class EdgeServer
 {
-    public static async Task<int> RunAsync(string dataDirectory, string siteDirectory, string manifestPath, int port)
+    /// <param name="https">With a port, certificate and key: the edge's HTTPS listener (CloudDeck:Edge:Https) with that certificate.</param>
+    public static async Task<int> RunAsync(string dataDirectory, string siteDirectory, string manifestPath, int port, (int Port, string Certificate, string Key)? https = null)
     {
         var manifest = JsonSerializer.Deserialize<DeploymentManifest>(await File.ReadAllTextAsync(manifestPath))!;
-        await using var factory = new Factory(dataDirectory);
-        factory.UseKestrel(port);
+        await using var factory = new Factory(dataDirectory, port, https);
+        // With HTTPS the edge lists its endpoints itself (the public URL and the HTTPS port); without, the factory listens.
+        if (https is null) factory.UseKestrel(port);
+        else factory.UseKestrel();
         factory.StartServer();
 
         var (deploymentId, host) = await SitePublisher.PublishAsync(new Uri($"http://127.0.0.1:{port}/"), manifest, siteDirectory);
@@ -33,11 +36,20 @@ internal static class EdgeServer
         return 0;
     }
 
-    private sealed class Factory(string dataDirectory) : WebApplicationFactory<Program>
+    private sealed class Factory(string dataDirectory, int port, (int Port, string Certificate, string Key)? https) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("CloudDeck:DataDirectory", dataDirectory);
+            if (https is { } tls)
+            {
+                builder.UseSetting("urls", $"http://127.0.0.1:{port}");
+                builder.UseSetting("CloudDeck:Edge:Https:Port", tls.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                builder.UseSetting("CloudDeck:Edge:Https:ListenAddress", "127.0.0.1");
+                builder.UseSetting("CloudDeck:Edge:Https:CertificatePath", tls.Certificate);
+                builder.UseSetting("CloudDeck:Edge:Https:KeyPath", tls.Key);
+            }
+
             // The benchmark account cannot verify its email (no mail leaves the process): it may upload what the site needs.
             builder.UseSetting("CloudDeck:Accounts:UnverifiedStorageAllowanceMb", "1000000");
             builder.UseSetting("CloudDeck:Plans:Hobby:StorageMb", "-1");

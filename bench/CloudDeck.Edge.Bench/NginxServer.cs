@@ -7,9 +7,13 @@ internal static class NginxServer
 {
     public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
 
-    public static async Task<ChildProcess> StartAsync(string workDirectory, string siteDirectory, int port)
+    /// <param name="tls">With a port, certificate and key: that port serves the same files over HTTPS too.</param>
+    public static async Task<ChildProcess> StartAsync(string workDirectory, string siteDirectory, int port, (int Port, string Certificate, string Key)? tls = null)
     {
         var root = Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root" ? "user root;\n" : "";
+        var https = tls is { } t
+            ? $"listen 127.0.0.1:{t.Port} ssl;\n                ssl_certificate {t.Certificate};\n                ssl_certificate_key {t.Key};"
+            : "";
         var config = Path.Combine(workDirectory, "nginx.conf");
         await File.WriteAllTextAsync(config, $$"""
             {{root}}worker_processes auto;
@@ -34,6 +38,7 @@ internal static class NginxServer
               scgi_temp_path {{workDirectory}}/scgi;
               server {
                 listen 127.0.0.1:{{port}};
+                {{https}}
                 root {{siteDirectory}};
                 location / { try_files $uri $uri/ =404; }
               }

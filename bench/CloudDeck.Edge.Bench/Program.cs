@@ -19,6 +19,18 @@ internal static class EdgeBench
             return await EdgeServer.RunAsync(data, siteArg, manifestArg, int.Parse(portText, CultureInfo.InvariantCulture));
         }
 
+        if (args is ["--serve", var tlsData, var tlsSite, var tlsManifest, var tlsPortText, var httpsPortText, var certificate, var key])
+        {
+            return await EdgeServer.RunAsync(tlsData, tlsSite, tlsManifest, int.Parse(tlsPortText, CultureInfo.InvariantCulture),
+                (int.Parse(httpsPortText, CultureInfo.InvariantCulture), certificate, key));
+        }
+
+        if (args.Contains("--https"))
+        {
+            return await HttpsBench.RunAsync(Option(args, "--files", 1000), Option(args, "--connections", 64), TimeSpan.FromSeconds(Option(args, "--duration", 10)),
+                Option(args, "--rounds", 3));
+        }
+
         if (args is ["--bare-proxy", var barePort, var upstream])
         {
             return await BareProxy.RunAsync(int.Parse(barePort, CultureInfo.InvariantCulture), upstream);
@@ -104,14 +116,14 @@ internal static class EdgeBench
         }
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     // Both servers must answer the very bytes of the site before their speed means anything.
-    private static async Task VerifyAsync(Uri edge, string host, Uri nginx, CloudDeck.GrainInterfaces.Deployments.DeploymentManifest manifest, string site)
+    internal static async Task VerifyAsync(Uri edge, string host, Uri nginx, CloudDeck.GrainInterfaces.Deployments.DeploymentManifest manifest, string site)
     {
         using var http = new HttpClient();
         foreach (var file in manifest.Files.Where((_, i) => i % 37 == 0))

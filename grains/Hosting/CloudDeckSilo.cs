@@ -10,6 +10,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
+using CloudDeck.Grains.Domains;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
@@ -85,6 +86,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckUsage(configuration);
         services.AddCloudDeckArtifacts(configuration, storage.DataDirectory);
         services.AddCloudDeckProjects(configuration, storage.DataDirectory, cluster.IsCluster);
+        services.AddCloudDeckDomains(configuration);
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddSingleton(cluster);

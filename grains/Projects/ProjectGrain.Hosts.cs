@@ -1,5 +1,6 @@
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Domains;
 using CloudDeck.GrainInterfaces.Projects;
 
 namespace CloudDeck.Grains.Projects;
@@ -71,6 +72,12 @@ public sealed partial class ProjectGrain
             var alias = GrainFactory.GetGrain<IAliasGrain>(host);
             if ((await alias.Get())?.ProjectKey == Key) await alias.Remove();
             await GrainFactory.GetGrain<IHostClaimGrain>(host).Release(Key);
+        }
+
+        // Custom domains go too: they would otherwise keep pointing at a production host nobody serves.
+        foreach (var domain in await GrainFactory.GetGrain<IDomainRegistryGrain>(0).ListProject(Key))
+        {
+            await GrainFactory.GetGrain<IDomainGrain>(domain).Release(Key);
         }
     }
 

@@ -21,6 +21,7 @@ public sealed partial class AuthorizationMatrixTests
     private Dictionary<string, Row> Matrix()
     {
         var rows = RouteRows();
+        AddDomainRows(rows);
         rows["ANY /readyz"] = new(Everyone(200), Fixed("/readyz"), Method: "GET");
         rows["ANY /metrics"] = new(Operator(), Fixed("/metrics"), Method: "GET");
         foreach (var (route, path) in DashboardRoutes)

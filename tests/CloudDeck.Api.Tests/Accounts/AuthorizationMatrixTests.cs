@@ -34,6 +34,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
     {
         var settings = _stripe.Settings();
         settings["CloudDeck:Operators:Emails:0"] = "operator@platform.test";
+        // Domain checks ask a closed port (an instant failure, the domain stays pending) and order no certificate.
+        settings["CloudDeck:Domains:DnsServers:0"] = "127.0.0.1:1";
+        settings["CloudDeck:Domains:Acme:Enabled"] = "false";
         _api = new(diagnostics: true, settings: settings);
     }
 

@@ -1,0 +1,111 @@
+using System.Globalization;
+using CloudDeck.Api.Authentication;
+using CloudDeck.Api.Edge;
+using CloudDeck.Api.Http;
+using CloudDeck.GrainInterfaces.Domains;
+using CloudDeck.GrainInterfaces.Projects;
+
+namespace CloudDeck.Api.Endpoints;
+
+/// <summary>
+/// <c>/api/v1/orgs/{slug}/projects/{project}/domains</c>: a project's custom domains. The name is checked here (a 400
+/// naming the reason); the domain grain decides who may have it (another project's: 409) and everything else.
+/// </summary>
+public static class DomainEndpoints
+{
+    private const string Tag = "Domains";
+
+    /// <summary>One page of a project's domains, in name order; <c>next_cursor</c> continues after the last one.</summary>
+    public sealed record DomainPage(IReadOnlyList<DomainView> Items, string? NextCursor);
+
+    public static RouteGroupBuilder MapDomainEndpoints(this RouteGroupBuilder api)
+    {
+        var domains = api.MapGroup("/orgs/{slug}/projects/{project}/domains").RequireAuthorization().WithTags(Tag).AddEndpointFilter(async (context, next) =>
+        {
+            var values = context.HttpContext.Request.RouteValues;
+            if (values["slug"] is not string slug || !RouteValues.IsSlug(slug)) return JsonBody.FieldProblem("slug", RouteValues.SlugRule);
+            if (!ProjectKeys.IsWellFormedName(values["project"] as string)) return JsonBody.FieldProblem("project", ProjectKeys.NameRule);
+            if (values.TryGetValue("domain", out var domain) && Problem(domain as string ?? "", context.HttpContext) is { } problem)
+            {
+                return JsonBody.FieldProblem("domain", problem);
+            }
+
+            return await next(context);
+        });
+
+        domains.MapGet("", ListAsync).WithName("ListDomains").WithSummary("List the project's custom domains")
+            .Produces<DomainPage>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        domains.MapPost("", AddAsync).WithName("AddDomain").WithSummary("Add a custom domain to the project")
+            .Produces<DomainView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        domains.MapGet("/{domain}", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
+                TypedResults.Ok(await Grain(grains, domain).Get(http.Caller(), ProjectKeys.Of(slug, project))))
+            .WithName("GetDomain").WithSummary("A custom domain: verification and certificate state")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        domains.MapPatch("/{domain}", UpdateAsync).WithName("UpdateDomain").WithSummary("Change a domain's HSTS and www/apex redirect")
+            .Produces<DomainView>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        domains.MapPost("/{domain}/verify", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
+                TypedResults.Ok(await Grain(grains, domain).Verify(http.Caller(), ProjectKeys.Of(slug, project))))
+            .WithName("VerifyDomain").WithSummary("Check the domain's DNS now (and order its certificate once verified)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        domains.MapDelete("/{domain}", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
+            {
+                await Grain(grains, domain).Remove(http.Caller(), ProjectKeys.Of(slug, project));
+                return TypedResults.NoContent();
+            })
+            .WithName("RemoveDomain").WithSummary("Remove a custom domain from the project").ProducesProblem(StatusCodes.Status404NotFound);
+        return api;
+    }
+
+    private static IDomainGrain Grain(IGrainFactory grains, string domain) => grains.GetGrain<IDomainGrain>(DomainNames.Normalize(domain));
+
+    private static string? Problem(string domain, HttpContext http) =>
+        DomainNames.Problem(DomainNames.Normalize(domain), http.RequestServices.GetRequiredService<EdgeOptions>().BaseDomain);
+
+    private static async Task<IResult> ListAsync(string slug, string project, HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        var limit = 20;
+        if (query.TryGetValue("limit", out var limitText)
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            return JsonBody.FieldProblem("limit", "must be a whole number from 1 to 100");
+        }
+
+        var cursor = query.TryGetValue("cursor", out var cursorText) ? cursorText.ToString() : null;
+        var key = ProjectKeys.Of(slug, project);
+        // Asked first, so another tenant's project is a 404 whether or not it has domains.
+        await grains.GetGrain<IProjectGrain>(key).Get(http.Caller());
+        var names = (await grains.GetGrain<IDomainRegistryGrain>(0).ListProject(key))
+            .Where(name => cursor is null || string.CompareOrdinal(name, cursor) > 0).Take(limit + 1).ToList();
+        var views = await Task.WhenAll(names.Take(limit).Select(name => Grain(grains, name).Get(http.Caller(), key)));
+        return TypedResults.Ok(new DomainPage(views, names.Count > limit ? names[limit - 1] : null));
+    }
+
+    private static async Task<IResult> AddAsync(string slug, string project, HttpContext http, IGrainFactory grains)
+    {
+        var body = await JsonBody.ReadAsync(http.Request);
+        var domain = DomainNames.Normalize(body.String("domain", DomainNames.MaxLength + 1) ?? "");
+        if (body.IsValid && Problem(domain, http) is { } problem) body.Fail("domain", problem);
+        var settings = ReadSettings(body);
+        if (body.Problem() is { } invalid) return invalid;
+        var view = await Grain(grains, domain).Add(http.Caller(), ProjectKeys.Of(slug, project), settings);
+        return TypedResults.Created($"/api/v1/orgs/{slug}/projects/{project}/domains/{view.Domain}", view);
+    }
+
+    private static async Task<IResult> UpdateAsync(string slug, string project, string domain, HttpContext http, IGrainFactory grains)
+    {
+        var body = await JsonBody.ReadAsync(http.Request);
+        var settings = ReadSettings(body);
+        if (body.Problem() is { } invalid) return invalid;
+        return TypedResults.Ok(await Grain(grains, domain).Update(http.Caller(), ProjectKeys.Of(slug, project), settings));
+    }
+
+    private static DomainSettings ReadSettings(JsonBody body)
+    {
+        var hsts = body.OptionalBool("hsts");
+        var redirect = body.String("redirect", 20, required: false);
+        if (redirect is not null && !DomainRedirects.All.Contains(redirect)) body.Fail("redirect", $"must be one of {string.Join(", ", DomainRedirects.All)}");
+        return new DomainSettings(hsts, redirect);
+    }
+}
