@@ -94,8 +94,9 @@ public sealed class DomainCertificateTests
 
         stack.Api.Clock.Set(notAfter - renewBefore + TimeSpan.FromMinutes(1));
         var renewed = await grain.Check();
+        // A new certificate: the leaf the edge serves changes below. Its NotAfter may equal the first one's, since Pebble
+        // dates certificates by its own (real) clock and both can be issued within the same second.
         Assert.Equal(CertificateStatuses.Issued, renewed!.Certificate.Status);
-        Assert.NotEqual(notAfter, renewed.Certificate.NotAfter);
 
         var openssl = await WaitForOpenSslAsync(stack, "shop.example.com", o => PemCertificates(o) is [var leaf, ..] && leaf.Thumbprint != firstLeaf.Thumbprint);
         var servedLeaf = PemCertificates(openssl)[0];
