@@ -61,6 +61,30 @@ public sealed class ContainerSession : IAsyncDisposable
         return session;
     }
 
+    /// <summary>
+    /// Measures <paramref name="directories"/> (what a container with a read-only root and a sized /tmp can write) every
+    /// <paramref name="period"/> and kills the container once they hold more than <paramref name="limitBytes"/>; true
+    /// when it did. Ends with <paramref name="stop"/>.
+    /// </summary>
+    public async Task<bool> KillPastDiskLimitAsync(IReadOnlyList<string> directories, long limitBytes, TimeSpan period, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                if (directories.Sum(Sandbox.DiskUsage.Bytes) <= limitBytes) continue;
+                await KillAsync();
+                return true;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return false;
+    }
+
     /// <summary>SIGKILL to every process of the container (cancel, timeout): the container ends at once.</summary>
     public async Task KillAsync()
     {

@@ -28,13 +28,10 @@ public sealed partial class DockerEngine(DockerOptions options, ILogger<DockerEn
     /// <summary>True when the platform runs as root: it hands each container a uid of its own and its work directories.</summary>
     public bool ChownsWorkDirectories => GetUid() == 0;
 
-    /// <summary>Who containers run as when the platform is not root: the platform's own uid (it cannot hand files to another).</summary>
-    public string SharedUserDescription => $"the platform's uid {GetUid()}";
-
     /// <summary>"a uid of its own (300000…309999)" or "the platform's uid 1000": for the log lines that say who code runs as.</summary>
     public string UserDescription => ChownsWorkDirectories
         ? $"a uid of its own ({options.FirstUid}…{options.FirstUid + options.UidCount - 1})"
-        : SharedUserDescription;
+        : $"the platform's uid {GetUid()}";
 
     /// <summary>
     /// Hands <paramref name="directories"/> to <paramref name="uid"/> (<c>chown -R -h</c>: links are never followed): the

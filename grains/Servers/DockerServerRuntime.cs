@@ -139,8 +139,6 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
     {
         public static readonly TimeSpan Period = TimeSpan.FromSeconds(2);
 
-        public bool Exceeded() => Directories.Sum(Sandbox.DiskUsage.Bytes) > LimitMb * 1024L * 1024L;
-
         public string Message => $"The server wrote past its disk limit ({LimitMb} MiB, CloudDeck:Servers:DiskLimitMb); " +
                                  "it starts again from its deployment's files";
     }
@@ -156,7 +154,7 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         private readonly DiskWatch? _disk;
         private readonly CancellationTokenSource _stopWatching = new();
         private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private volatile bool _pastDiskLimit;
+        private readonly Task<bool> _diskWatch;
 
         public ContainerInstance(ContainerSession container, string host, int port, BuildLogWriter log, ContainerLimits limits,
             Action<ContainerInstance> forget, DiskWatch? disk)
@@ -168,8 +166,10 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
             _disk = disk;
             Host = host;
             Port = port;
+            _diskWatch = disk is null
+                ? Task.FromResult(false)
+                : container.KillPastDiskLimitAsync(disk.Directories, disk.LimitMb * 1024L * 1024L, DiskWatch.Period, _stopWatching.Token);
             _ = WatchAsync();
-            if (disk is not null) _ = WatchDiskAsync(disk, _stopWatching.Token);
         }
 
         public string Host { get; }
@@ -192,12 +192,14 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
         {
             var exit = await _container.Exited;
             await _stopWatching.CancelAsync();
+            // Awaited after the exit: the watch has answered whether it was the one that killed the container.
+            var pastDiskLimit = await _diskWatch;
             if (exit.OutOfMemory)
             {
                 _log.System($"The server ran out of memory (limit {_limits.MemoryLimitMb} MiB for its container, CloudDeck:Servers:MemoryLimitMb)");
             }
 
-            if (_disk is not null && (_pastDiskLimit || exit.ExitCode == SigXfszExit))
+            if (_disk is not null && (pastDiskLimit || exit.ExitCode == SigXfszExit))
             {
                 // What it wrote is thrown away: the next start places the deployment's files again.
                 File.Delete(_disk.PlacedMarker);
@@ -210,24 +212,6 @@ public sealed class DockerServerRuntime(ServerOptions options, DockerEngine dock
             _stopWatching.Dispose();
             _forget(this);
             _exited.TrySetResult((int)exit.ExitCode);
-        }
-
-        private async Task WatchDiskAsync(DiskWatch disk, CancellationToken stop)
-        {
-            using var timer = new PeriodicTimer(DiskWatch.Period);
-            try
-            {
-                while (await timer.WaitForNextTickAsync(stop))
-                {
-                    if (!disk.Exceeded()) continue;
-                    _pastDiskLimit = true;
-                    await _container.KillAsync();
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
         }
     }
 }

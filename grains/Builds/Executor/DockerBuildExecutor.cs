@@ -196,7 +196,10 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
             await using var container = await ContainerSession.StartAsync(executor.Engine, spec, log.Write, cancellationToken);
             ContainerExit exit;
             using var stopWatch = new CancellationTokenSource();
-            var diskWatch = disk is { } limit ? WatchDiskAsync(container, limit, stopWatch.Token) : Task.FromResult(false);
+            // The source and home every quarter second: a container's root is read-only and its /tmp a sized tmpfs.
+            var diskWatch = disk is { } limit
+                ? container.KillPastDiskLimitAsync([source, home], limit * 1024L * 1024L, TimeSpan.FromMilliseconds(250), stopWatch.Token)
+                : Task.FromResult(false);
             using (cancellationToken.Register(() => _ = container.KillAsync()))
             {
                 exit = await container.Exited;
@@ -225,28 +228,5 @@ public sealed partial class DockerBuildExecutor(BuildOptions options, DockerEngi
         private const long SigXfszExit = 153;
 
         private long WrittenBytes() => Sandbox.DiskUsage.Bytes(source) + Sandbox.DiskUsage.Bytes(home);
-
-        /// <summary>
-        /// Measures the source and home every quarter second (a container's root is read-only and its /tmp a sized tmpfs, so
-        /// these are all it can write) and kills the container past the limit; true when it did.
-        /// </summary>
-        private async Task<bool> WatchDiskAsync(ContainerSession container, int limitMb, CancellationToken stop)
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-            try
-            {
-                while (await timer.WaitForNextTickAsync(stop))
-                {
-                    if (WrittenBytes() <= limitMb * 1024L * 1024L) continue;
-                    await container.KillAsync();
-                    return true;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            return false;
-        }
     }
 }
