@@ -79,7 +79,7 @@ internal static partial class NextBench
     /// </summary>
     private static async Task<(double Ms, long Bytes)> BaselineAsync(string app, string copy, string npmCache, bool measure)
     {
-        CopySource(app, copy);
+        NpmRuns.CopySource(app, copy);
         var install = (await Npm(copy, npmCache, "install", "--no-audit", "--no-fund")).Succeeded();
         var build = (await Npm(copy, npmCache, "run", "build")).Succeeded();
         var bytes = measure ? NextApp.WholeRootBytes(copy) - DirectoryBytes(Path.Combine(copy, ".next", "standalone")) : 0;
@@ -135,28 +135,13 @@ internal static partial class NextBench
         return (double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture), errors);
     }
 
-    private static void CopySource(string from, string to)
-    {
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var relative = Path.GetRelativePath(from, file);
-            if (relative.StartsWith(".clouddeck", StringComparison.Ordinal) || relative.StartsWith("node_modules", StringComparison.Ordinal)) continue;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
-            File.Copy(file, Path.Combine(to, relative));
-        }
-    }
-
     /// <summary>npm as the platform runs a Next.js server build: CI, production, Next's standalone output.</summary>
     private static Task<TimedRun> Npm(string directory, string cache, params string[] args) =>
-        TimedProcess.RunAsync("npm", args, directory, new Dictionary<string, string?>
+        NpmRuns.Npm(directory, cache, TimeSpan.FromMinutes(10), new Dictionary<string, string?>
         {
-            ["CI"] = "1",
-            ["npm_config_cache"] = cache,
-            ["npm_config_update_notifier"] = "false",
-            ["npm_config_fund"] = "false",
             ["NEXT_PRIVATE_STANDALONE"] = args.Contains("build") ? "true" : null,
             ["NEXT_TELEMETRY_DISABLED"] = "1",
-        }, timeout: TimeSpan.FromMinutes(10));
+        }, args);
 
     [GeneratedRegex(@"Stored (\d+) file\(s\), (\d+) bytes")]
     private static partial Regex Stored();

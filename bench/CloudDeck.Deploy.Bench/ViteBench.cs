@@ -79,31 +79,13 @@ internal static class ViteBench
     /// <summary>The same install and build run directly in a fresh copy of the app (the copy is not timed).</summary>
     private static async Task<double> BaselineAsync(string app, string copy, string npmCache)
     {
-        CopySource(app, copy);
+        NpmRuns.CopySource(app, copy);
         var install = (await Npm(copy, npmCache, "install", "--no-audit", "--no-fund")).Succeeded();
         var build = (await Npm(copy, npmCache, "run", "build")).Succeeded();
         Directory.Delete(copy, recursive: true);
         return install.ElapsedMs + build.ElapsedMs;
     }
 
-    private static void CopySource(string from, string to)
-    {
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var relative = Path.GetRelativePath(from, file);
-            if (relative.StartsWith(".clouddeck", StringComparison.Ordinal) || relative.StartsWith("node_modules", StringComparison.Ordinal)) continue;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
-            File.Copy(file, Path.Combine(to, relative));
-        }
-    }
-
-    /// <summary>npm with the environment the build executor gives builds (CI, no update notifier or funding lines) and its own cache.</summary>
     private static Task<TimedRun> Npm(string directory, string cache, params string[] args) =>
-        TimedProcess.RunAsync("npm", args, directory, new Dictionary<string, string?>
-        {
-            ["CI"] = "1",
-            ["npm_config_cache"] = cache,
-            ["npm_config_update_notifier"] = "false",
-            ["npm_config_fund"] = "false",
-        }, timeout: TimeSpan.FromMinutes(5));
+        NpmRuns.Npm(directory, cache, TimeSpan.FromMinutes(5), null, args);
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
 using CloudDeck.Testing;
 
 namespace CloudDeck.Edge.Bench;
@@ -30,12 +29,7 @@ internal static class HttpsBench
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(work, (UnixFileMode)0b111_101_101);
         try
         {
-            var site = Path.Combine(work, "site");
-            var manifest = SiteFiles.Write(site, files);
-            var manifestFile = Path.Combine(work, "manifest.json");
-            await File.WriteAllTextAsync(manifestFile, JsonSerializer.Serialize(manifest));
-            var pathsFile = Path.Combine(work, "paths.txt");
-            await File.WriteAllLinesAsync(pathsFile, manifest.Files.Select(f => "/" + f.Path));
+            var (site, manifest, manifestFile, pathsFile) = await SiteFiles.WriteSiteAsync(work, files);
             var (certificate, key, thumbprint) = WriteCertificate(work);
             Console.WriteLine($"CloudDeck.Edge.Bench --https on {Environment.ProcessorCount} cores, .NET {Environment.Version}: {files:N0} files, " +
                               $"{connections} connections, {duration.TotalSeconds:0} s per round, {rounds} rounds, load by {(Load.Wrk is null ? "HttpClient" : "wrk")}, ECDSA P-256 certificate");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using CloudDeck.Testing;
 
 namespace CloudDeck.Edge.Bench;
@@ -58,12 +57,7 @@ internal static class EdgeBench
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(work, (UnixFileMode)0b111_101_101);
         try
         {
-            var site = Path.Combine(work, "site");
-            var manifest = SiteFiles.Write(site, files);
-            var manifestFile = Path.Combine(work, "manifest.json");
-            await File.WriteAllTextAsync(manifestFile, JsonSerializer.Serialize(manifest));
-            var pathsFile = Path.Combine(work, "paths.txt");
-            await File.WriteAllLinesAsync(pathsFile, manifest.Files.Select(f => "/" + f.Path));
+            var (site, manifest, manifestFile, pathsFile) = await SiteFiles.WriteSiteAsync(work, files);
             Console.WriteLine($"CloudDeck.Edge.Bench on {Environment.ProcessorCount} cores, .NET {Environment.Version}: {files:N0} files " +
                               $"({manifest.Files.Sum(f => f.Size) / 1024.0 / 1024:0.0} MiB), {connections} connections, {duration.TotalSeconds:0} s per round, {rounds} rounds, " +
                               $"load by {(Load.Wrk is null ? "HttpClient" : "wrk")}");

@@ -8,8 +8,23 @@ namespace CloudDeck.Edge.Bench;
 /// A static site of <c>count</c> files shaped like a built front end: a few HTML pages, fingerprinted scripts and
 /// styles, and images, 0.5–48 KiB each (a handful larger, sent from disk). Content is seeded, so runs compare.
 /// </summary>
+/// <summary>A bench site on disk: its files, its manifest as JSON (for the edge host) and its paths (for wrk).</summary>
+internal sealed record BenchSite(string Root, DeploymentManifest Manifest, string ManifestFile, string PathsFile);
+
 internal static class SiteFiles
 {
+    /// <summary>Writes <paramref name="count"/> files under <c>work/site</c>, with <c>manifest.json</c> and <c>paths.txt</c> beside it.</summary>
+    public static async Task<BenchSite> WriteSiteAsync(string work, int count)
+    {
+        var root = Path.Combine(work, "site");
+        var manifest = Write(root, count);
+        var manifestFile = Path.Combine(work, "manifest.json");
+        await File.WriteAllTextAsync(manifestFile, System.Text.Json.JsonSerializer.Serialize(manifest));
+        var pathsFile = Path.Combine(work, "paths.txt");
+        await File.WriteAllLinesAsync(pathsFile, manifest.Files.Select(f => "/" + f.Path));
+        return new BenchSite(root, manifest, manifestFile, pathsFile);
+    }
+
     public static DeploymentManifest Write(string root, int count)
     {
         var random = new Random(6);
