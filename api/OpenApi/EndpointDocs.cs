@@ -1,0 +1,105 @@
+using System.Globalization;
+using Microsoft.OpenApi;
+
+namespace CloudDeck.Api.OpenApi;
+
+/// <summary>
+/// The OpenAPI description of a route, said once beside the route: its operation id and summary, the JSON body it
+/// reads, what it answers, and which ProblemDetails it can refuse with. Handlers read their bodies field by field
+/// (<see cref="Http.JsonBody"/>), so the body's schema comes from a record that names the same fields.
+/// </summary>
+public static class EndpointDocs
+{
+    public const string Json = "application/json";
+
+    /// <summary>The operation id (also the endpoint's name) and a one-line summary.</summary>
+    public static RouteHandlerBuilder Describe(this RouteHandlerBuilder route, string operationId, string summary, string? description = null)
+    {
+        route.WithName(operationId).WithSummary(summary);
+        return description is null ? route : route.WithDescription(description);
+    }
+
+    /// <summary>The JSON body the route reads; <paramref name="optional"/> when it may be left out.</summary>
+    public static RouteHandlerBuilder Takes<TBody>(this RouteHandlerBuilder route, bool optional = false) where TBody : notnull =>
+        route.Accepts<TBody>(optional, Json);
+
+    /// <summary>A raw body of <paramref name="contentType"/> (file bytes, a webhook's payload as its sender signed it).</summary>
+    public static RouteHandlerBuilder TakesRaw(this RouteHandlerBuilder route, string contentType) =>
+        route.Accepts(typeof(Stream), contentType);
+
+    public static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder route, int status = StatusCodes.Status200OK) =>
+        route.Produces<T>(status, Json);
+
+    /// <summary>A 200 whose body is one of two shapes (a login answers tokens, or a challenge when a second factor is needed).</summary>
+    public static RouteHandlerBuilder AnswersOneOf<TFirst, TSecond>(this RouteHandlerBuilder route) =>
+        route.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            IOpenApiSchema[] shapes =
+            [
+                await context.GetOrCreateSchemaAsync(typeof(TFirst), null, cancellationToken),
+                await context.GetOrCreateSchemaAsync(typeof(TSecond), null, cancellationToken),
+            ];
+            operation.Responses ??= [];
+            operation.Responses[StatusCodes.Status200OK.ToString(CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = "OK",
+                Content = new Dictionary<string, OpenApiMediaType> { [Json] = new() { Schema = new OpenApiSchema { OneOf = [.. shapes] } } },
+            };
+        });
+
+    /// <summary>A request header the handler reads (a webhook's signature, say).</summary>
+    public static RouteHandlerBuilder TakesHeader(this RouteHandlerBuilder route, string name, string description, bool required = false) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = name, In = ParameterLocation.Header, Required = required, Description = description,
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            });
+            return Task.CompletedTask;
+        });
+
+    /// <summary>A success with no body (204, or a 202 that only acknowledges).</summary>
+    public static RouteHandlerBuilder AnswersEmpty(this RouteHandlerBuilder route, int status = StatusCodes.Status204NoContent) =>
+        route.Produces(status);
+
+    /// <summary>Text (a log), or with <c>?follow=true</c> or <c>Accept: text/event-stream</c> Server-Sent Events.</summary>
+    public static RouteHandlerBuilder AnswersLog(this RouteHandlerBuilder route) =>
+        route.Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream");
+
+    /// <summary>
+    /// The refusals the route can answer, each as ProblemDetails (RFC 9457); 400 as a validation problem whose
+    /// <c>errors</c> name the fields.
+    /// </summary>
+    public static TBuilder Refuses<TBuilder>(this TBuilder builder, params ReadOnlySpan<int> statuses) where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var status in statuses)
+        {
+            if (status == StatusCodes.Status400BadRequest) builder.ProducesValidationProblem();
+            else builder.ProducesProblem(status);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// A signed-in caller only (a session or an API token, <see cref="ApiSecurity"/>): 401 without a credential, 403
+    /// for an API token of an unverified account or a role or scope that does not allow the action.
+    /// </summary>
+    public static RouteGroupBuilder SignedIn(this RouteGroupBuilder group) =>
+        group.RequireAuthorization().Refuses(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+
+    /// <summary>A signed-in session only: the grain refuses API tokens here (403), so the document offers only the session scheme.</summary>
+    public static RouteHandlerBuilder SessionOnly(this RouteHandlerBuilder route) => route.WithMetadata(SessionOnlyMetadata.Instance);
+}
+
+/// <summary>Marks a route that API tokens cannot use (passwords and MFA); read by <see cref="ApiSecurity"/>.</summary>
+public sealed class SessionOnlyMetadata
+{
+    public static readonly SessionOnlyMetadata Instance = new();
+
+    private SessionOnlyMetadata()
+    {
+    }
+}
