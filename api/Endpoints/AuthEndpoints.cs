@@ -101,11 +101,12 @@ public static class AuthEndpoints
             var email = body.Email("email");
             if (body.Problem() is { } problem) return problem;
             // 202 whether or not the address has an account, so the answer does not tell who is registered.
-            await grains.GetGrain<IEmailIndexGrain>(EmailAddresses.Normalize(email!)).RequestPasswordReset(http.ClientAddress());
-            return Results.Accepted();
+            var normalized = EmailAddresses.Normalize(email!);
+            await grains.GetGrain<IEmailIndexGrain>(normalized).RequestPasswordReset(http.ClientAddress());
+            return Results.Accepted(value: new PasswordResetAnswer(normalized, PasswordResetAnswer.Text));
         })
-            .Describe("requestPasswordReset", "Email a password reset link", "Answers 202 whether or not the address has an account.")
-            .Takes<EmailBody>().AnswersEmpty(202).Refuses(400, 429);
+            .Describe("requestPasswordReset", "Email a password reset link", "Answers alike whether or not the address has an account.")
+            .Takes<EmailBody>().Answers<PasswordResetAnswer>(202).Refuses(400, 429);
 
         auth.MapPost("/password-reset/confirm", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -128,6 +129,12 @@ public static class AuthEndpoints
     {
         public const string Text =
             "We sent this address an email that says what happened. A new account can sign in now; the link in the email verifies the address.";
+    }
+
+    /// <summary>What <c>POST /auth/password-reset</c> answers, whether or not the address has an account.</summary>
+    public sealed record PasswordResetAnswer(string Email, string Detail)
+    {
+        public const string Text = "If this address has an account, we sent it an email with a link to set a new password.";
     }
 
     /// <summary>

@@ -50,8 +50,14 @@ public static class ApiReference
         app.MapScalarApiReference(ReferencePath, options => options
                 .WithTitle("CloudDeck API")
                 .WithOpenApiRoutePattern("/openapi/{documentName}.json")
-                // Self-hosted: the page loads nothing from a third party (Scalar's default fonts come from its CDN).
-                .DisableDefaultFonts())
+                .AddPreferredSecuritySchemes(ApiSecurity.Session)
+                // Self-hosted: the page loads and sends nothing to a third party (Scalar's fonts come from its CDN; its
+                // telemetry, AI agent, MCP and developer toolbar call its cloud).
+                .DisableDefaultFonts()
+                .DisableTelemetry()
+                .DisableAgent()
+                .DisableMcp()
+                .HideDeveloperTools())
             .AllowAnonymous();
         return app;
     }
