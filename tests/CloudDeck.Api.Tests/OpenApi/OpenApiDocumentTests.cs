@@ -149,18 +149,18 @@ public sealed class OpenApiDocumentTests(ServedApi api) : IClassFixture<ServedAp
         {
             foreach (var (key, value) in expectedObject)
             {
-                if (!actualObject.ContainsKey(key)) differences.Add($"- {at}/{key}: {Short(value)}");
-                else Compare(value, actualObject[key], $"{at}/{key}", differences);
+                if (!actualObject.ContainsKey(key)) differences.Add($"- {Member(at, key)}: {Short(value)}");
+                else Compare(value, actualObject[key], Member(at, key), differences);
             }
 
             foreach (var (key, value) in actualObject)
             {
-                if (!expectedObject.ContainsKey(key)) differences.Add($"+ {at}/{key}: {Short(value)}");
+                if (!expectedObject.ContainsKey(key)) differences.Add($"+ {Member(at, key)}: {Short(value)}");
             }
         }
         else if (expected is JsonArray expectedArray && actual is JsonArray actualArray && expectedArray.Count == actualArray.Count)
         {
-            for (var i = 0; i < expectedArray.Count; i++) Compare(expectedArray[i], actualArray[i], $"{at}/{i}", differences);
+            for (var i = 0; i < expectedArray.Count; i++) Compare(expectedArray[i], actualArray[i], $"{at}[{i}]", differences);
         }
         else if (!JsonNode.DeepEquals(expected, actual))
         {
@@ -168,9 +168,15 @@ public sealed class OpenApiDocumentTests(ServedApi api) : IClassFixture<ServedAp
         }
     }
 
+    /// <summary>paths["/api/v1/me"].get.responses.403</summary>
+    private static string Member(string at, string key) =>
+        key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? (at.Length == 0 ? key : $"{at}.{key}") : $"{at}[\"{key}\"]";
+
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static string Short(JsonNode? node)
     {
-        var text = node?.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) ?? "null";
+        var text = node?.ToJsonString(Compact) ?? "null";
         return text.Length <= 200 ? text : text[..200] + "…";
     }
 }
