@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.OpenApi;
 
 namespace CloudDeck.Api.OpenApi;
@@ -21,11 +22,40 @@ public static class EndpointDocs
 
     /// <summary>The JSON body the route reads; <paramref name="optional"/> when it may be left out.</summary>
     public static RouteHandlerBuilder Takes<TBody>(this RouteHandlerBuilder route, bool optional = false) where TBody : notnull =>
-        route.Accepts<TBody>(optional, Json);
+        route.WithMetadata(new BodyDescription(typeof(TBody), optional));
 
     /// <summary>A raw body of <paramref name="contentType"/> (file bytes, a webhook's payload as its sender signed it).</summary>
     public static RouteHandlerBuilder TakesRaw(this RouteHandlerBuilder route, string contentType) =>
-        route.Accepts(typeof(Stream), contentType);
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    // A webhook's JSON is read as bytes (its signature covers them), but it is an object all the same.
+                    [contentType] = new()
+                    {
+                        Schema = contentType == Json ? new OpenApiSchema { Type = JsonSchemaType.Object } : new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" },
+                    },
+                },
+            };
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
+    /// The body's type for the document only. Accepts() would also make routing refuse (415) any request whose
+    /// Content-Type it does not list; with no content types listed, routing ignores this, the handlers keep deciding
+    /// (a 400 naming the body), and the document shows the schema as application/json.
+    /// </summary>
+    private sealed class BodyDescription(Type type, bool optional) : IAcceptsMetadata
+    {
+        public IReadOnlyList<string> ContentTypes => [];
+
+        public Type RequestType => type;
+
+        public bool IsOptional => optional;
+    }
 
     public static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder route, int status = StatusCodes.Status200OK) =>
         route.Produces<T>(status, Json);
