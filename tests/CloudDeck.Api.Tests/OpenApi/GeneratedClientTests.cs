@@ -48,7 +48,7 @@ public sealed class GeneratedClientTests : ProcessTest
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var tokens = JsonNode.Parse(await login.Content.ReadAsStringAsync(Cancellation))!;
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/orgs/ada/projects/web");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens["accessToken"]!.GetValue<string>());
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens["access_token"]!.GetValue<string>());
         using var project = await host.Http.SendAsync(request, Cancellation);
         Assert.Equal(HttpStatusCode.OK, project.StatusCode);
     }

@@ -16,8 +16,8 @@ if (signUp.response.status !== 202 || !signUp.data) fail(`sign-up answered ${sig
 const login = await api.POST("/api/v1/auth/login", { body: { email, password } });
 if (!login.data) fail(`login answered ${login.response.status}`, login.error);
 // A login answers tokens, or a challenge when the account has MFA: this one has none.
-if (!("accessToken" in login.data)) fail("login asked for a second factor", login.data);
-const accessToken: string = login.data.accessToken;
+if (!("access_token" in login.data)) fail("login asked for a second factor", login.data);
+const accessToken: string = login.data.access_token;
 api.use({
   onRequest({ request }) {
     request.headers.set("Authorization", `Bearer ${accessToken}`);
