@@ -62,7 +62,7 @@ public static class LicenseEndpoints
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "License not valid", detail: answer.Detail, extensions: extensions);
         })
             .Describe("consumeLicense", "Count uses against the license's daily quota")
-            .Takes<ConsumeLicenseBody>().Answers<LicenseConsumption>().Refuses(400, 403, 404, 429);
+            .Takes<ConsumeLicenseBody>().Answers<LicenseConsumption>().Refuses(400, 404).RefusesWith<LicenseRefusalProblem>(403, 429);
 
         keyed.MapPost("/deactivate", async (HttpContext http, IGrainFactory grains) =>
         {

@@ -26,6 +26,13 @@ public static class ApiReference
                 document.Servers = [];
                 return Task.CompletedTask;
             });
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                // ProblemDetails keep their extension members (trace_id, and what a route adds), whatever the
+                // contract says of request bodies (unknown members refused): a client must not reject them.
+                if (context.JsonTypeInfo.Type.IsAssignableTo(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))) schema.AdditionalPropertiesAllowed = true;
+                return Task.CompletedTask;
+            });
             var security = new ApiSecurity();
             options.AddDocumentTransformer(security);
             options.AddOperationTransformer(security);

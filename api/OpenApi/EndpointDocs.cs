@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 
 namespace CloudDeck.Api.OpenApi;
@@ -12,6 +13,8 @@ namespace CloudDeck.Api.OpenApi;
 public static class EndpointDocs
 {
     public const string Json = "application/json";
+
+    public const string Problem = "application/problem+json";
 
     /// <summary>The operation id (also the endpoint's name) and a one-line summary.</summary>
     public static RouteHandlerBuilder Describe(this RouteHandlerBuilder route, string operationId, string summary, string? description = null)
@@ -99,18 +102,30 @@ public static class EndpointDocs
         route.Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream");
 
     /// <summary>
-    /// The refusals the route can answer, each as ProblemDetails (RFC 9457); 400 as a validation problem whose
-    /// <c>errors</c> name the fields.
+    /// The refusals the route can answer, each as ProblemDetails (RFC 9457): 400 as a <see cref="ValidationProblem"/>
+    /// whose <c>errors</c> name the fields, 402 and 429 as a <see cref="QuotaProblem"/> with the refused limit.
     /// </summary>
     public static TBuilder Refuses<TBuilder>(this TBuilder builder, params ReadOnlySpan<int> statuses) where TBuilder : IEndpointConventionBuilder
     {
         foreach (var status in statuses)
         {
-            if (status == StatusCodes.Status400BadRequest) builder.ProducesValidationProblem();
-            else builder.ProducesProblem(status);
+            var shape = status switch
+            {
+                StatusCodes.Status400BadRequest => typeof(ValidationProblem),
+                StatusCodes.Status402PaymentRequired or StatusCodes.Status429TooManyRequests => typeof(QuotaProblem),
+                _ => typeof(ProblemDetails),
+            };
+            builder.WithMetadata(new ProducesResponseTypeMetadata(status, shape, [Problem]));
         }
 
         return builder;
+    }
+
+    /// <summary>Refusals whose ProblemDetails carry the fields of <typeparamref name="TProblem"/>.</summary>
+    public static RouteHandlerBuilder RefusesWith<TProblem>(this RouteHandlerBuilder route, params ReadOnlySpan<int> statuses) where TProblem : ProblemDetails
+    {
+        foreach (var status in statuses) route.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(TProblem), [Problem]));
+        return route;
     }
 
     /// <summary>

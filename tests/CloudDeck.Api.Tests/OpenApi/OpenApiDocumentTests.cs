@@ -13,6 +13,8 @@ public sealed class OpenApiDocumentTests(ServedApi api) : IClassFixture<ServedAp
 {
     private const string Regenerate = "If the change is meant, regenerate the file with `./build.sh openapi` and commit it with the change.";
 
+    private static readonly string[] ProblemMembers = ["type", "title", "status", "detail", "instance"];
+
     private static readonly string[] Methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -27,6 +29,19 @@ public sealed class OpenApiDocumentTests(ServedApi api) : IClassFixture<ServedAp
         {
             Assert.True(schemes[name] is JsonObject scheme && Text(scheme, "type") == "http" && Text(scheme, "scheme") == "bearer"
                         && Text(scheme, "bearerFormat") == format, $"Security scheme '{name}' should be an HTTP bearer scheme ({format}): {schemes[name]}");
+        }
+
+        // Refusals carry their data as typed properties, so the document names them (snake_case, as the API writes them).
+        var problems = document["components"]?["schemas"];
+        foreach (var (shape, properties) in new[]
+                 {
+                     ("ProblemDetails", ProblemMembers),
+                     ("ValidationProblem", new[] { "title", "status", "detail", "errors", "field" }),
+                     ("QuotaProblem", new[] { "title", "status", "detail", "limit", "current", "maximum", "resets_at" }),
+                 })
+        {
+            var declared = problems?[shape]?["properties"]?.AsObject().Select(p => p.Key).ToList() ?? [];
+            Assert.True(properties.All(declared.Contains), $"Schema {shape} should have {string.Join(", ", properties)}; it has {string.Join(", ", declared)}.");
         }
 
         var failures = new List<string>();
@@ -58,9 +73,11 @@ public sealed class OpenApiDocumentTests(ServedApi api) : IClassFixture<ServedAp
                 }
                 else if (status[0] is '4' or '5')
                 {
-                    var expected = status == "400" ? "HttpValidationProblemDetails" : "ProblemDetails";
-                    var schema = content?["application/problem+json"]?["schema"]?["$ref"]?.GetValue<string>();
-                    if (schema != $"#/components/schemas/{expected}") Fail($"{status} is not application/problem+json {expected} (.Refuses({status}))");
+                    // Any ProblemDetails shape (those with typed extension members too); a 400 names its fields.
+                    var schema = content?["application/problem+json"]?["schema"]?["$ref"]?.GetValue<string>()?.Split('/')[^1];
+                    var members = schema is null ? [] : problems?[schema]?["properties"]?.AsObject().Select(p => p.Key).ToList() ?? [];
+                    if (!ProblemMembers.All(members.Contains)) Fail($"{status} is not application/problem+json ProblemDetails (.Refuses({status}))");
+                    else if (status == "400" && schema != "ValidationProblem") Fail($"400 is {schema}, not the ValidationProblem that names the fields");
                 }
             }
 
