@@ -138,7 +138,7 @@ public static class OrganizationEndpoints
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Org(grains, slug).ChangePlan(http.Caller(), plan!));
         })
-            .Describe("changePlan", "Change the organization's plan (owners)").Takes<ChangePlanBody>().Answers<OrganizationView>();
+            .Describe("changePlan", "Change the organization's plan (owners; 409 when billing decides plans)").Takes<ChangePlanBody>().Answers<OrganizationView>().Refuses(409);
 
         var invitations = api.MapGroup("/invitations").SignedIn().WithTags("Invitations");
 
