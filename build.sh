@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh build | test [dotnet test args...] | bench [bench args...]
+# The one entry point: ./build.sh build | test [dotnet test args...] | bench [bench args...] | openapi
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -234,6 +234,39 @@ cmd_bench() {
   dotnet run -c Release --project bench/Actors.Bench -- "$@"
 }
 
+# Writes openapi.json (the repository's root) from the API's own /openapi/v1.json: builds the API, starts it embedded on
+# a free loopback port with a throwaway data directory, fetches the document, stops it. OpenApiDocumentTests fails
+# until the checked-in file matches what the API serves, so a contract change is a deliberate diff.
+cmd_openapi() {
+  local data log pid url="" i
+  # shellcheck disable=SC2046
+  dotnet build api/CloudDeck.Api.csproj -c "$CONFIGURATION" $(build_server_args) -v quiet -nologo
+  data="$(mktemp -d -t clouddeck-openapi-XXXXXX)"
+  log="$data/api.log"
+  (cd "api/bin/$CONFIGURATION/net10.0" && exec env ASPNETCORE_URLS=http://127.0.0.1:0 CloudDeck__DataDirectory="$data/data" \
+    dotnet CloudDeck.Api.dll >"$log" 2>&1) &
+  pid=$!
+  for i in $(seq 1 240); do
+    url="$(grep -o 'Now listening on: http://127.0.0.1:[0-9]*' "$log" 2>/dev/null | head -n 1 | sed 's/Now listening on: //' || true)"
+    if [[ -n "$url" ]] && curl -sf "$url/healthz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    url=""
+    sleep 0.5
+  done
+  if [[ -z "$url" ]]; then
+    kill "$pid" 2>/dev/null || true
+    echo "build.sh openapi: the API did not start; its output:" >&2
+    cat "$log" >&2
+    rm -rf "$data"
+    return 1
+  fi
+  curl -sf "$url/openapi/v1.json" -o openapi.json.tmp && mv openapi.json.tmp openapi.json
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$data"
+  echo "wrote openapi.json ($(wc -c <openapi.json) bytes) from $url/openapi/v1.json"
+}
+
 usage() {
   cat <<'EOF'
 usage: ./build.sh <verb> [args...]
@@ -253,6 +286,7 @@ usage: ./build.sh <verb> [args...]
           (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)
           (`bench proxy [--connections 32 --duration 10 --rounds 3 --cold-starts 5]`: edge proxy vs node directly, cold starts)
           (`bench telemetry [--connections 32 --duration 10 --rounds 3]`: license validations/s and edge requests/s, OTLP on vs off)
+  openapi write openapi.json from the API's /openapi/v1.json (after a change to a route, a body or an answer)
   cluster up|down|status
           a private PostgreSQL, three silos and the API in cluster mode as local processes (deploy/local-cluster.sh)
 EOF
@@ -265,6 +299,7 @@ case "$verb" in
   test) cmd_test "$@" ;;
   cluster) PG_BIN="$(postgres_bin)" exec deploy/local-cluster.sh "$@" ;;
   bench) cmd_bench "$@" ;;
+  openapi) cmd_openapi ;;
   -h | --help | help) usage ;;
   *)
     usage >&2

@@ -5,6 +5,7 @@ using CloudDeck.Api.Endpoints;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.Api.Operators;
 using CloudDeck.Grains.Billing;
 using CloudDeck.Grains.Hosting;
@@ -52,7 +53,7 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
 // A body bound to a type that cannot be read: thrown (in every environment) so RequestBindingErrors names the field.
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.AddExceptionHandler<RequestBindingErrors>();
-builder.Services.AddOpenApi();
+builder.Services.AddCloudDeckOpenApi();
 // Sessions' access tokens through JwtBearer, API tokens through their own scheme, chosen per request by a policy scheme.
 builder.Services.AddCloudDeckAuthentication();
 // Key-authenticated license routes: a token bucket per client address (an IPv6 client's /64) in this process
@@ -118,7 +119,8 @@ app.MapHealthEndpoints();
 // /readyz, and /metrics for the metrics token or a platform operator; the Orleans dashboard for operators.
 app.MapCloudDeckManagement(OperatorEndpoints.IsOperatorAsync);
 app.MapOperatorEndpoints();
-app.MapOpenApi().AllowAnonymous();
+// /openapi/v1.json and the API reference page at /docs.
+app.MapCloudDeckApiReference();
 
 app.MapHub<LogsHub>(LogsHub.Path).RequireAuthorization();
 

@@ -1,6 +1,7 @@
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.Grains.Accounts;
 
@@ -11,10 +12,11 @@ public static class AccountEndpoints
 {
     public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder api)
     {
-        var me = api.MapGroup("/me").RequireAuthorization();
+        var me = api.MapGroup("/me").SignedIn().WithTags("Account");
         static IUserGrain User(HttpContext http, IGrainFactory grains) => grains.GetGrain<IUserGrain>(http.Caller().UserId);
 
-        me.MapGet("", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).Get(http.Caller())));
+        me.MapGet("", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).Get(http.Caller())))
+            .Describe("getAccount", "The signed-in account and its organizations").Answers<AccountView>();
 
         me.MapPost("/password", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -24,11 +26,16 @@ public static class AccountEndpoints
             if (body.Problem() is { } problem) return problem;
             await User(http, grains).ChangePassword(http.Caller(), current!, next!);
             return Results.NoContent();
-        });
+        })
+            .Describe("changePassword", "Change the password").SessionOnly()
+            .Takes<ChangePasswordBody>().AnswersEmpty().Refuses(400, 429);
 
-        me.MapGet("/sessions", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListSessions(http.Caller())));
+        me.MapGet("/sessions", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListSessions(http.Caller())))
+            .Describe("listSessions", "The account's live sessions").Answers<IReadOnlyList<SessionView>>();
 
-        me.MapPost("/mfa/enroll", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).EnrollMfa(http.Caller())));
+        me.MapPost("/mfa/enroll", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).EnrollMfa(http.Caller())))
+            .Describe("enrollMfa", "Start MFA enrollment: a new authenticator's otpauth URI").SessionOnly()
+            .Answers<MfaEnrollment>().Refuses(409);
 
         me.MapPost("/mfa/verify", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -36,7 +43,9 @@ public static class AccountEndpoints
             var code = body.String("code", 32);
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await User(http, grains).ConfirmMfa(http.Caller(), code!));
-        });
+        })
+            .Describe("confirmMfa", "Turn MFA on with a code from the enrolled authenticator; answers recovery codes, shown once").SessionOnly()
+            .Takes<MfaCodeBody>().Answers<RecoveryCodes>().Refuses(400, 409);
 
         me.MapPost("/mfa/disable", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -45,9 +54,12 @@ public static class AccountEndpoints
             if (body.Problem() is { } problem) return problem;
             await User(http, grains).DisableMfa(http.Caller(), code!);
             return Results.NoContent();
-        });
+        })
+            .Describe("disableMfa", "Turn MFA off with a current code").SessionOnly()
+            .Takes<MfaCodeBody>().AnswersEmpty().Refuses(400, 409, 429);
 
-        me.MapGet("/tokens", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListApiTokens(http.Caller())));
+        me.MapGet("/tokens", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListApiTokens(http.Caller())))
+            .Describe("listApiTokens", "The account's API tokens (never their secrets)").Answers<IReadOnlyList<ApiTokenView>>();
 
         me.MapPost("/tokens", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -58,14 +70,17 @@ public static class AccountEndpoints
             if (body.Problem() is { } problem) return problem;
             var created = await User(http, grains).CreateApiToken(http.Caller(), new CreateApiToken(name!, scopes!, expiresAt));
             return Results.Created($"/api/v1/me/tokens/{created.Details.Id}", created);
-        });
+        })
+            .Describe("createApiToken", "Create an API token; its secret is in this answer only")
+            .Takes<CreateApiTokenBody>().Answers<CreatedApiToken>(201).Refuses(400, 409);
 
         me.MapDelete("/tokens/{tokenId}", async (string tokenId, HttpContext http, IGrainFactory grains) =>
         {
             if (!RouteValues.IsId(tokenId)) return JsonBody.FieldProblem("tokenId", "must be a token id (16 hex characters)");
             await User(http, grains).RevokeApiToken(http.Caller(), tokenId);
             return Results.NoContent();
-        });
+        })
+            .Describe("revokeApiToken", "Revoke an API token").AnswersEmpty().Refuses(400, 404);
 
         return api;
     }

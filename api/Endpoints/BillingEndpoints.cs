@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Billing;
@@ -22,10 +23,11 @@ public static class BillingEndpoints
     public static RouteGroupBuilder MapBillingEndpoints(this RouteGroupBuilder api)
     {
         api.MapPost(WebhookPath, ReceiveWebhookAsync).AllowAnonymous()
-            .WithName("ReceiveStripeWebhook").WithSummary("Stripe's webhook: a signed event, applied once").WithTags(Tag)
-            .Produces<WebhookAnswer>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Describe("receiveStripeWebhook", "Stripe's webhook: a signed event, applied once").WithTags(Tag)
+            .TakesRaw("application/json").TakesHeader("Stripe-Signature", "t=<time>,v1=<HMAC-SHA256 of the body with the webhook secret>", required: true)
+            .Answers<WebhookAnswer>().Refuses(400, 404);
 
-        var billing = api.MapGroup("/orgs/{slug}/billing").RequireAuthorization().WithTags(Tag)
+        var billing = api.MapGroup("/orgs/{slug}/billing").SignedIn().WithTags(Tag).Refuses(400, 404)
             .AddEndpointFilter(async (context, next) =>
                 context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
                     ? await next(context)
@@ -33,7 +35,7 @@ public static class BillingEndpoints
         static IBillingGrain Billing(IGrainFactory grains, string slug) => grains.GetGrain<IBillingGrain>(slug);
 
         billing.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Billing(grains, slug).GetStatus(http.Caller())))
-            .WithName("GetBillingStatus").WithSummary("Plan, subscription, payment state and usage reporting lag")
+            .Describe("getBillingStatus", "Plan, subscription, payment state and usage reporting lag")
             .Produces<BillingStatusView>().Refusals();
 
         billing.MapPost("/upgrade", async (string slug, HttpContext http, IGrainFactory grains) =>
@@ -43,16 +45,16 @@ public static class BillingEndpoints
                 if (body.Problem() is { } problem) return problem;
                 return Results.Ok(await Billing(grains, slug).StartUpgrade(http.Caller(), plan!));
             })
-            .WithName("StartBillingUpgrade").WithSummary("A Stripe Checkout (or portal) link to pay for a plan; the plan changes when Stripe confirms")
-            .Accepts<UpgradeRequest>("application/json").Produces<BillingUrlView>().Refusals();
+            .Describe("startBillingUpgrade", "A Stripe Checkout (or portal) link to pay for a plan; the plan changes when Stripe confirms")
+            .Takes<UpgradeRequest>().Produces<BillingUrlView>().Refusals();
 
         billing.MapPost("/portal", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Billing(grains, slug).OpenPortal(http.Caller())))
-            .WithName("OpenBillingPortal").WithSummary("A Stripe Customer Portal link (cards, invoices, plan changes)")
+            .Describe("openBillingPortal", "A Stripe Customer Portal link (cards, invoices, plan changes)")
             .Produces<BillingUrlView>().Refusals();
 
         billing.MapPost("/downgrade", async (string slug, HttpContext http, IGrainFactory grains) =>
                 Results.Ok(await Billing(grains, slug).DowngradeAtPeriodEnd(http.Caller())))
-            .WithName("DowngradeAtPeriodEnd").WithSummary("Back to the free plan when the paid period ends")
+            .Describe("downgradeAtPeriodEnd", "Back to the free plan when the paid period ends")
             .Produces<BillingStatusView>().Refusals();
 
         billing.MapGet("/invoices", async (string slug, int? limit, string? cursor, HttpContext http, IGrainFactory grains) =>
@@ -65,12 +67,12 @@ public static class BillingEndpoints
                 var next = start + page.Count < invoices.Count ? page[^1].Id : null;
                 return Results.Ok(new InvoicePage(page, next));
             })
-            .WithName("ListInvoices").WithSummary("Invoices Stripe reported, newest first, with their lines")
+            .Describe("listInvoices", "Invoices Stripe reported, newest first, with their lines")
             .Produces<InvoicePage>().Refusals();
 
         billing.MapGet("/invoices/upcoming", async (string slug, HttpContext http, IGrainFactory grains) =>
                 Results.Ok(await Billing(grains, slug).GetUpcomingInvoice(http.Caller())))
-            .WithName("GetUpcomingInvoice").WithSummary("The next invoice, computed from this period's meters and the prices")
+            .Describe("getUpcomingInvoice", "The next invoice, computed from this period's meters and the prices")
             .Produces<UpcomingInvoiceView>().Refusals();
 
         billing.MapGet("/invoices.csv", async (string slug, HttpContext http, IGrainFactory grains) =>
@@ -83,7 +85,7 @@ public static class BillingEndpoints
 
                 return Results.Text(csv.ToString(), "text/csv", Encoding.UTF8);
             })
-            .WithName("ExportInvoicesCsv").WithSummary("Every invoice as CSV (amounts in the currency, two decimals)")
+            .Describe("exportInvoicesCsv", "Every invoice as CSV (amounts in the currency, two decimals)")
             .Produces<string>(StatusCodes.Status200OK, "text/csv").Refusals();
 
         billing.MapGet("/usage.csv", async (string slug, string? period, HttpContext http, IGrainFactory grains, TimeProvider clock) =>
@@ -100,7 +102,7 @@ public static class BillingEndpoints
 
                 return Results.Text(csv.ToString(), "text/csv", Encoding.UTF8);
             })
-            .WithName("ExportUsageCsv").WithSummary("A period's usage per day and kind as CSV")
+            .Describe("exportUsageCsv", "A period's usage per day and kind as CSV")
             .Produces<string>(StatusCodes.Status200OK, "text/csv").Refusals();
         return api;
     }
@@ -138,9 +140,8 @@ public static class BillingEndpoints
         return Results.Ok(new WebhookAnswer(true, outcome.Applied, outcome.Reason));
     }
 
-    private static RouteHandlerBuilder Refusals(this RouteHandlerBuilder route) => route
-        .ProducesValidationProblem().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
-        .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway);
+    /// <summary>Beyond the group's 400, 401, 403 and 404: a state that does not allow it, and Stripe not answering.</summary>
+    private static RouteHandlerBuilder Refusals(this RouteHandlerBuilder route) => route.Refuses(StatusCodes.Status409Conflict, StatusCodes.Status502BadGateway);
 
     private static string Csv(string? value) =>
         value is null ? "" : value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;

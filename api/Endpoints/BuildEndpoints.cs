@@ -1,7 +1,9 @@
 using System.Globalization;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Logs;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Builds;
 
 namespace CloudDeck.Api.Endpoints;
 
@@ -16,10 +18,14 @@ public static class BuildEndpoints
 
     public static RouteGroupBuilder MapBuildEndpoints(this RouteGroupBuilder api)
     {
-        var builds = api.MapGroup("/builds").RequireAuthorization();
+        var builds = api.MapGroup("/builds").SignedIn().WithTags("Builds").Refuses(400, 404);
         builds.MapGet("/{id}", async (string id, HttpContext http, BuildLogSource source) =>
-            Results.Ok((await source.OpenAsync(http.Caller(), id, "id")).Build));
-        builds.MapGet("/{id}/logs", GetLogAsync);
+            Results.Ok((await source.OpenAsync(http.Caller(), id, "id")).Build))
+            .Describe("getBuild", "A build: status, timings, its deployment").Answers<BuildView>();
+        builds.MapGet("/{id}/logs", GetLogAsync)
+            .Describe("getBuildLog", "A build's log: text, or followed live as Server-Sent Events",
+                "Plain text, or with ?follow=true (or Accept: text/event-stream) Server-Sent Events whose ids are line numbers; reconnect with Last-Event-ID to resume.")
+            .AnswersLog();
         return api;
     }
 

@@ -3,6 +3,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.Logs;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Servers;
@@ -21,24 +22,28 @@ public static class DeploymentEndpoints
 
     public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
     {
-        var deployments = api.MapGroup("/deployments/{id}").RequireAuthorization().AddEndpointFilter(async (context, next) =>
+        var deployments = api.MapGroup("/deployments/{id}").SignedIn().WithTags("Deployments").Refuses(400, 404).AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["id"] is string id && DeploymentIds.IsWellFormed(id)
                 ? await next(context)
                 : JsonBody.FieldProblem("id", DeploymentIds.Rule));
         static IDeploymentGrain Deployment(IGrainFactory grains, string id) => grains.GetGrain<IDeploymentGrain>(id);
 
         deployments.MapGet("", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Deployment(grains, id).Get(http.Caller())));
+            Results.Ok(await Deployment(grains, id).Get(http.Caller())))
+            .Describe("getDeployment", "A deployment: status, URL, build").Answers<DeploymentView>();
 
         deployments.MapPost("/cancel", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Deployment(grains, id).Cancel(http.Caller())));
+            Results.Ok(await Deployment(grains, id).Cancel(http.Caller())))
+            .Describe("cancelDeployment", "Cancel a deployment that is still building (developers)").Answers<DeploymentView>().Refuses(409);
 
         deployments.MapPost("/promote", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Deployment(grains, id).Promote(http.Caller())));
+            Results.Ok(await Deployment(grains, id).Promote(http.Caller())))
+            .Describe("promoteDeployment", "Make a ready deployment production (developers): one alias write").Answers<DeploymentView>().Refuses(409);
 
         // A server deployment's process: state, pid, port, restarts, last exit code, last cold start (stopped for a static one).
         deployments.MapGet("/server", async (string id, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller())));
+            Results.Ok(await grains.GetGrain<IServerGrain>(id).GetStatus(http.Caller())))
+            .Describe("getDeploymentServer", "A server deployment's process: state, restarts, last exit").Answers<ServerStatusView>();
 
         // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
         // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
@@ -63,13 +68,15 @@ public static class DeploymentEndpoints
             return new BuildLogEventStream(followed, from,
                 stop => access.WaitUntilEndedAsync(user, caller, reader => Deployment(grains, id).Get(reader), id, stop),
                 options, loggers.CreateLogger(typeof(BuildLogEventStream)));
-        });
+        })
+            .Describe("getRuntimeLog", "A server deployment's stdout and stderr: text, or followed live as Server-Sent Events").AnswersLog();
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>
         {
             await Deployment(grains, id).Delete(http.Caller());
             return Results.NoContent();
-        });
+        })
+            .Describe("deleteDeployment", "Delete a deployment that serves nothing (developers)").AnswersEmpty().Refuses(409);
 
         return api;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Edge;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Domains;
 using CloudDeck.GrainInterfaces.Projects;
 
@@ -18,9 +19,14 @@ public static class DomainEndpoints
     /// <summary>One page of a project's domains, in name order; <c>next_cursor</c> continues after the last one.</summary>
     public sealed record DomainPage(IReadOnlyList<DomainView> Items, string? NextCursor);
 
+    public sealed record AddDomainBody(string Domain);
+
+    /// <summary>Only the fields present change; <c>redirect</c> is one of <see cref="DomainRedirects.All"/>.</summary>
+    public sealed record UpdateDomainBody(bool? Hsts = null, string? Redirect = null);
+
     public static RouteGroupBuilder MapDomainEndpoints(this RouteGroupBuilder api)
     {
-        var domains = api.MapGroup("/orgs/{slug}/projects/{project}/domains").RequireAuthorization().WithTags(Tag).AddEndpointFilter(async (context, next) =>
+        var domains = api.MapGroup("/orgs/{slug}/projects/{project}/domains").SignedIn().WithTags(Tag).Refuses(400, 404).AddEndpointFilter(async (context, next) =>
         {
             var values = context.HttpContext.Request.RouteValues;
             if (values["slug"] is not string slug || !RouteValues.IsSlug(slug)) return JsonBody.FieldProblem("slug", RouteValues.SlugRule);
@@ -33,27 +39,23 @@ public static class DomainEndpoints
             return await next(context);
         });
 
-        domains.MapGet("", ListAsync).WithName("ListDomains").WithSummary("List the project's custom domains")
-            .Produces<DomainPage>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        domains.MapPost("", AddAsync).WithName("AddDomain").WithSummary("Add a custom domain to the project")
-            .Produces<DomainView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        domains.MapGet("", ListAsync).Describe("listDomains", "List the project's custom domains").Answers<DomainPage>();
+        domains.MapPost("", AddAsync).Describe("addDomain", "Add a custom domain to the project")
+            .Takes<AddDomainBody>().Answers<DomainView>(StatusCodes.Status201Created).Refuses(StatusCodes.Status409Conflict);
         domains.MapGet("/{domain}", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
                 TypedResults.Ok(await Grain(grains, domain).Get(http.Caller(), ProjectKeys.Of(slug, project))))
-            .WithName("GetDomain").WithSummary("A custom domain: verification and certificate state")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        domains.MapPatch("/{domain}", UpdateAsync).WithName("UpdateDomain").WithSummary("Change a domain's HSTS and www/apex redirect")
-            .Produces<DomainView>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+            .Describe("getDomain", "A custom domain: verification and certificate state").Answers<DomainView>();
+        domains.MapPatch("/{domain}", UpdateAsync).Describe("updateDomain", "Change a domain's HSTS and www/apex redirect")
+            .Takes<UpdateDomainBody>().Answers<DomainView>();
         domains.MapPost("/{domain}/verify", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
                 TypedResults.Ok(await Grain(grains, domain).Verify(http.Caller(), ProjectKeys.Of(slug, project))))
-            .WithName("VerifyDomain").WithSummary("Check the domain's DNS now (and order its certificate once verified)")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .Describe("verifyDomain", "Check the domain's DNS now (and order its certificate once verified)").Answers<DomainView>();
         domains.MapDelete("/{domain}", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
             {
                 await Grain(grains, domain).Remove(http.Caller(), ProjectKeys.Of(slug, project));
                 return TypedResults.NoContent();
             })
-            .WithName("RemoveDomain").WithSummary("Remove a custom domain from the project").ProducesProblem(StatusCodes.Status404NotFound);
+            .Describe("removeDomain", "Remove a custom domain from the project").AnswersEmpty();
         return api;
     }
 

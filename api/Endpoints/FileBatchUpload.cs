@@ -100,7 +100,7 @@ public static class FileBatchUpload
                 detail: $"{collected.Count} file(s) were removed from the store while this batch was read; upload them again: {string.Join(", ", collected.Take(5))}");
         }
 
-        return Results.Ok(new { stored = count });
+        return Results.Ok(new StoredBatchAnswer(count));
     }
 
     /// <returns>The header line without its newline; null at the end of the body.</returns>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Artifacts;
@@ -20,14 +21,22 @@ public static class FileEndpoints
 {
     public static RouteGroupBuilder MapFileEndpoints(this RouteGroupBuilder api)
     {
-        var files = api.MapGroup("/orgs/{slug}/files").RequireAuthorization()
+        var files = api.MapGroup("/orgs/{slug}/files").SignedIn().WithTags("Files").Refuses(400, 404)
             .AddEndpointFilter(async (context, next) =>
                 context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
                     ? await next(context)
                     : JsonBody.FieldProblem("slug", RouteValues.SlugRule));
-        files.MapPost("/missing", MissingAsync);
-        files.MapPut("/{sha256}", PutAsync);
-        files.MapPost("/batch", FileBatchUpload.PostAsync);
+        files.MapPost("/missing", MissingAsync)
+            .Describe("findMissingFiles", "Which of these files' hashes the organization lacks (developers)")
+            .Takes<MissingFilesBody>().Answers<MissingFilesAnswer>();
+        files.MapPut("/{sha256}", PutAsync)
+            .Describe("uploadFile", "Store one file, its bytes as the body; checked against the hash (developers)",
+                "201 when the organization did not hold it yet, 200 when it did. Counted against the plan's storage before a byte is read.")
+            .TakesRaw("application/octet-stream").Answers<StoredFileAnswer>().Answers<StoredFileAnswer>(201).Refuses(402, 409, 411, 413, 429);
+        files.MapPost("/batch", FileBatchUpload.PostAsync)
+            .Describe("uploadFiles", "Store many files in one body: per file a line \"<sha256> <size>\\n\" then its bytes (developers)",
+                "One refused file refuses the batch (400 naming files[i]) and stores none of it.")
+            .TakesRaw("application/octet-stream").Answers<StoredBatchAnswer>().Refuses(402, 409, 411, 413, 429);
         return api;
     }
 
@@ -38,7 +47,7 @@ public static class FileEndpoints
         // Each hash is checked as its entry is read; what this organization holds, never what the store holds, so
         // another tenant's uploads stay invisible.
         var (missing, errors) = await MissingFilesReader.ReadAsync(http.Request, hash => store.MissingFor(slug, [hash]).Count > 0, options.MaxFileBytes);
-        return errors is not null ? JsonBody.ValidationProblem(errors) : Results.Ok(new { missing });
+        return errors is not null ? JsonBody.ValidationProblem(errors) : Results.Ok(new MissingFilesAnswer(missing!));
     }
 
     /// <param name="size">Optional: the size the client expects, checked against the body's length.</param>
@@ -82,6 +91,6 @@ public static class FileEndpoints
             throw;
         }
 
-        return existed ? Results.Ok(new { sha256, size = length }) : Results.Created($"/api/v1/orgs/{slug}/files/{sha256}", new { sha256, size = length });
+        return existed ? Results.Ok(new StoredFileAnswer(sha256, length)) : Results.Created($"/api/v1/orgs/{slug}/files/{sha256}", new StoredFileAnswer(sha256, length));
     }
 }

@@ -1,3 +1,4 @@
+using CloudDeck.Api.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CloudDeck.Api.Endpoints;
@@ -13,7 +14,9 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", GetHealth)
-            .WithName("Health")
+            .Describe("getHealth", "Whether the cluster answers: silos and activations (503 when it does not)")
+            .WithTags("Health")
+            .Refuses(503)
             .AllowAnonymous();
         return app;
     }

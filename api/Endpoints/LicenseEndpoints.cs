@@ -2,6 +2,7 @@ using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Licenses;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
@@ -21,7 +22,7 @@ public static class LicenseEndpoints
 
     public static RouteGroupBuilder MapLicenseEndpoints(this RouteGroupBuilder api)
     {
-        var licenses = api.MapGroup("/licenses");
+        var licenses = api.MapGroup("/licenses").WithTags("Licenses");
         var keyed = licenses.MapGroup("");
         // With the limit off (RequestsPerSecondPerAddress = 0) the limiter is not even asked.
         if (((IEndpointRouteBuilder)api).ServiceProvider.GetRequiredService<LicenseOptions>().RequestsPerSecondPerAddress > 0) keyed.RequireRateLimiting(RateLimitPolicy);
@@ -34,7 +35,10 @@ public static class LicenseEndpoints
             if ((problem ?? body.Problem()) is { } refused) return refused;
             var answer = await grains.GetGrain<ILicenseGrain>(key!.Id).Validate(Secrets.Hash(key.Secret), machine!, version, http.ClientAddress());
             return Results.Ok(answer);
-        });
+        })
+            .Describe("validateLicense", "Validate a license key for a machine (the key is the credential)",
+            "Activates the machine if the license has room. A license that is expired, revoked or full is a 200 whose valid is false, with the reason; an unknown key is a 404.")
+            .Takes<ValidateLicenseBody>().Answers<LicenseValidation>().Refuses(400, 404, 429);
 
         keyed.MapPost("/consume", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -56,7 +60,9 @@ public static class LicenseEndpoints
             }
 
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "License not valid", detail: answer.Detail, extensions: extensions);
-        });
+        })
+            .Describe("consumeLicense", "Count uses against the license's daily quota")
+            .Takes<ConsumeLicenseBody>().Answers<LicenseConsumption>().Refuses(400, 404).RefusesWith<LicenseRefusalProblem>(403, 429);
 
         keyed.MapPost("/deactivate", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -65,13 +71,15 @@ public static class LicenseEndpoints
             if ((problem ?? body.Problem()) is { } refused) return refused;
             await grains.GetGrain<ILicenseGrain>(key!.Id).Deactivate(Secrets.Hash(key.Secret), machine!);
             return Results.NoContent();
-        });
+        })
+            .Describe("deactivateLicense", "Free a machine's activation").Takes<LicenseMachineBody>().AnswersEmpty().Refuses(400, 404, 429);
 
         licenses.MapGet("/public-key", (LicenseSigningKey key) => key.IsAvailable
-            ? Results.Ok(new { Algorithm = "ES256", KeyId = key.KeyId, Pem = key.PublicKeyPem, Jwk = key.Jwk })
-            : Unavailable());
+            ? Results.Ok(new LicensePublicKeyAnswer("ES256", key.KeyId, key.PublicKeyPem, key.Jwk))
+            : Unavailable())
+            .Describe("getLicensePublicKey", "The key offline licenses are signed with").Answers<LicensePublicKeyAnswer>().Refuses(503);
 
-        var org = api.MapGroup("/orgs/{slug}/licenses").RequireAuthorization().AddEndpointFilter(async (context, next) =>
+        var org = api.MapGroup("/orgs/{slug}/licenses").SignedIn().WithTags("Licenses").Refuses(400, 404).AddEndpointFilter(async (context, next) =>
         {
             var values = context.HttpContext.Request.RouteValues;
             if (values["slug"] is not string slug || !RouteValues.IsSlug(slug)) return JsonBody.FieldProblem("slug", RouteValues.SlugRule);
@@ -84,7 +92,8 @@ public static class LicenseEndpoints
         });
         static IOrganizationLicensesGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationLicensesGrain>(slug);
 
-        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).List(http.Caller())));
+        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).List(http.Caller())))
+            .Describe("listLicenses", "An organization's licenses (admins)").Answers<IReadOnlyList<LicenseView>>();
 
         org.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -101,19 +110,24 @@ public static class LicenseEndpoints
             if (body.Problem() is { } problem) return problem;
             var issued = await Org(grains, slug).Issue(http.Caller(), new IssueLicenseRequest(tier!, name!, maxDevices, expiresAt));
             return Results.Created($"/api/v1/orgs/{slug}/licenses/{issued.License.Id}", issued);
-        });
+        })
+            .Describe("issueLicense", "Issue a license; its key is in this answer only (admins)")
+            .Takes<IssueLicenseBody>().Answers<IssuedLicense>(201);
 
         org.MapGet("/{licenseId}", async (string slug, string licenseId, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Org(grains, slug).Get(http.Caller(), licenseId)));
+            Results.Ok(await Org(grains, slug).Get(http.Caller(), licenseId)))
+            .Describe("getLicense", "A license, with its activated machines (admins)").Answers<LicenseView>();
 
         org.MapPost("/{licenseId}/revoke", async (string slug, string licenseId, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Org(grains, slug).Revoke(http.Caller(), licenseId)));
+            Results.Ok(await Org(grains, slug).Revoke(http.Caller(), licenseId)))
+            .Describe("revokeLicense", "Revoke a license (admins)").Answers<LicenseView>();
 
         org.MapDelete("/{licenseId}/devices/{machineId}", async (string slug, string licenseId, string machineId, HttpContext http, IGrainFactory grains) =>
         {
             if (!IsMachineId(machineId)) return JsonBody.FieldProblem("machineId", MachineIdRule);
             return Results.Ok(await Org(grains, slug).RemoveDevice(http.Caller(), licenseId, machineId));
-        });
+        })
+            .Describe("removeLicenseDevice", "Free one machine's activation (admins)").Answers<LicenseView>();
 
         org.MapPost("/{licenseId}/offline", async (string slug, string licenseId, HttpContext http, IGrainFactory grains, LicenseSigningKey key) =>
         {
@@ -123,7 +137,9 @@ public static class LicenseEndpoints
             if (body.Problem() is { } problem) return problem;
             if (!key.IsAvailable) return Unavailable();
             return Results.Ok(await Org(grains, slug).IssueOffline(http.Caller(), licenseId, machine!));
-        });
+        })
+            .Describe("issueOfflineLicense", "A signed license file for a machine that cannot call validate (admins)")
+            .Takes<OfflineLicenseBody>().Answers<OfflineLicense>().Refuses(409, 503);
 
         return api;
     }

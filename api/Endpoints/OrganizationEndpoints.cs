@@ -2,6 +2,7 @@ using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Organizations;
@@ -13,10 +14,11 @@ public static class OrganizationEndpoints
 {
     public static RouteGroupBuilder MapOrganizationEndpoints(this RouteGroupBuilder api)
     {
-        var orgs = api.MapGroup("/orgs").RequireAuthorization();
+        var orgs = api.MapGroup("/orgs").SignedIn().WithTags("Organizations");
 
         orgs.MapGet("", async (HttpContext http, IGrainFactory grains) =>
-            Results.Ok((await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations));
+            Results.Ok((await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations))
+            .Describe("listOrganizations", "The organizations the caller belongs to").Answers<IReadOnlyList<MembershipView>>();
 
         orgs.MapPost("", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -27,15 +29,19 @@ public static class OrganizationEndpoints
             if (body.Problem() is { } problem) return problem;
             var created = await grains.GetGrain<IOrganizationGrain>(slug!).Create(http.Caller(), name!, personal: false);
             return Results.Created($"/api/v1/orgs/{slug}", created);
-        });
+        })
+            .Describe("createOrganization", "Create an organization; the caller becomes its owner")
+            .Takes<CreateOrganizationBody>().Answers<OrganizationView>(201).Refuses(400, 409, 429);
 
         var org = orgs.MapGroup("/{slug}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
                 ? await next(context)
-                : JsonBody.FieldProblem("slug", RouteValues.SlugRule));
+                : JsonBody.FieldProblem("slug", RouteValues.SlugRule))
+            .Refuses(400, 404);
         static IOrganizationGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationGrain>(slug);
 
-        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).Get(http.Caller())));
+        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).Get(http.Caller())))
+            .Describe("getOrganization", "An organization, with the caller's role").Answers<OrganizationView>();
 
         org.MapPatch("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -43,9 +49,11 @@ public static class OrganizationEndpoints
             var name = body.String("name", OrganizationGrain.MaxNameLength);
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Org(grains, slug).Rename(http.Caller(), name!));
-        });
+        })
+            .Describe("renameOrganization", "Rename an organization (admins)").Takes<RenameOrganizationBody>().Answers<OrganizationView>();
 
-        org.MapGet("/members", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).ListMembers(http.Caller())));
+        org.MapGet("/members", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).ListMembers(http.Caller())))
+            .Describe("listMembers", "An organization's members and their roles").Answers<IReadOnlyList<MemberView>>();
 
         org.MapPatch("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
         {
@@ -55,17 +63,21 @@ public static class OrganizationEndpoints
             if (!RouteValues.IsUserId(userId)) return JsonBody.FieldProblem("userId", "must be a user id");
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Org(grains, slug).ChangeRole(http.Caller(), userId, role!));
-        });
+        })
+            .Describe("changeMemberRole", "Change a member's role (admins; only owners make owners)")
+            .Takes<ChangeRoleBody>().Answers<MemberView>().Refuses(409);
 
         org.MapDelete("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
         {
             if (!RouteValues.IsUserId(userId)) return JsonBody.FieldProblem("userId", "must be a user id");
             await Org(grains, slug).RemoveMember(http.Caller(), userId);
             return Results.NoContent();
-        });
+        })
+            .Describe("removeMember", "Remove a member, or leave (admins, or the member themself)").AnswersEmpty().Refuses(409);
 
         org.MapGet("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Org(grains, slug).ListInvitations(http.Caller())));
+            Results.Ok(await Org(grains, slug).ListInvitations(http.Caller())))
+            .Describe("listInvitations", "Pending invitations (admins)").Answers<IReadOnlyList<InvitationView>>();
 
         org.MapPost("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -76,14 +88,17 @@ public static class OrganizationEndpoints
             if (body.Problem() is { } problem) return problem;
             var invitation = await Org(grains, slug).Invite(http.Caller(), email!, role!);
             return Results.Created($"/api/v1/orgs/{slug}/invitations/{invitation.Id}", invitation);
-        });
+        })
+            .Describe("inviteMember", "Invite an email address with a role (admins); the invitation is emailed")
+            .Takes<InviteBody>().Answers<InvitationView>(201).Refuses(402, 409);
 
         org.MapDelete("/invitations/{invitationId}", async (string slug, string invitationId, HttpContext http, IGrainFactory grains) =>
         {
             if (!RouteValues.IsId(invitationId)) return JsonBody.FieldProblem("invitationId", "must be an invitation id (16 hex characters)");
             await Org(grains, slug).RevokeInvitation(http.Caller(), invitationId);
             return Results.NoContent();
-        });
+        })
+            .Describe("revokeInvitation", "Revoke a pending invitation (admins)").AnswersEmpty();
 
         org.MapGet("/audit", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -107,9 +122,12 @@ public static class OrganizationEndpoints
             }
 
             return Results.Ok(await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit)));
-        });
+        })
+            .Describe("getAuditLog", "The audit log, newest first (admins)", "Pages with ?before=<sequence>&limit=<1..200>; the answer names the next page's before.")
+            .Answers<AuditPage>();
 
-        org.MapGet("/quotas", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).GetQuotas(http.Caller())));
+        org.MapGet("/quotas", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).GetQuotas(http.Caller())))
+            .Describe("getQuotas", "The plan's limits and what is used of each").Answers<QuotaUsageView>();
 
         // Owners change the plan here until billing owns it.
         org.MapPut("/plan", async (string slug, HttpContext http, IGrainFactory grains) =>
@@ -119,15 +137,18 @@ public static class OrganizationEndpoints
             if (plan is not null && !PlanNames.IsValid(plan)) return JsonBody.FieldProblem("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Org(grains, slug).ChangePlan(http.Caller(), plan!));
-        });
+        })
+            .Describe("changePlan", "Change the organization's plan (owners; 409 when billing decides plans)").Takes<ChangePlanBody>().Answers<OrganizationView>().Refuses(409);
 
-        var invitations = api.MapGroup("/invitations").RequireAuthorization();
+        var invitations = api.MapGroup("/invitations").SignedIn().WithTags("Invitations");
 
         invitations.MapPost("/accept", async (HttpContext http, IGrainFactory grains) =>
         {
             var (token, problem) = await ReadInvitationToken(http);
             return problem ?? Results.Ok(await Org(grains, token!.Owner).AcceptInvitation(http.Caller(), token.Id, token.Secret));
-        });
+        })
+            .Describe("acceptInvitation", "Join an organization with the token from an invitation email")
+            .Takes<OneTimeTokenBody>().Answers<MembershipView>().Refuses(400, 402, 404, 409, 410);
 
         invitations.MapPost("/decline", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -135,7 +156,9 @@ public static class OrganizationEndpoints
             if (problem is not null) return problem;
             await Org(grains, token!.Owner).DeclineInvitation(http.Caller(), token.Id, token.Secret);
             return Results.NoContent();
-        });
+        })
+            .Describe("declineInvitation", "Decline an invitation with the token from its email")
+            .Takes<OneTimeTokenBody>().AnswersEmpty().Refuses(400, 404, 410);
 
         return api;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
 
@@ -39,12 +40,13 @@ public static class ProjectEndpoints
             }
 
             return await next(context);
-        });
-        var signedIn = projects.MapGroup("").RequireAuthorization();
+        }).WithTags("Projects").Refuses(400, 404);
+        var signedIn = projects.MapGroup("").SignedIn();
         static IProjectGrain Project(IGrainFactory grains, string slug, string project) => grains.GetGrain<IProjectGrain>(ProjectKeys.Of(slug, project));
 
         signedIn.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller())));
+            Results.Ok(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller())))
+            .Describe("listProjects", "An organization's projects").Answers<IReadOnlyList<ProjectView>>();
 
         signedIn.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -55,10 +57,13 @@ public static class ProjectEndpoints
             if (body.Problem() is { } problem) return problem;
             var created = await Project(grains, slug, name!).Create(http.Caller(), settings);
             return Results.Created($"/api/v1/orgs/{slug}/projects/{name}", created);
-        });
+        })
+            .Describe("createProject", "Create a project from a git repository or for uploads (developers)")
+            .Takes<CreateProjectBody>().Answers<ProjectView>(201).Refuses(402, 409);
 
         signedIn.MapGet("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Project(grains, slug, project).Get(http.Caller())));
+            Results.Ok(await Project(grains, slug, project).Get(http.Caller())))
+            .Describe("getProject", "A project: settings, production and preview hosts").Answers<ProjectView>();
 
         signedIn.MapPatch("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
@@ -66,16 +71,19 @@ public static class ProjectEndpoints
             var settings = ReadSettings(body) with { Name = body.String("name", 40, required: false) };
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Project(grains, slug, project).Update(http.Caller(), settings));
-        });
+        })
+            .Describe("updateProject", "Change a project's settings (developers)").Takes<UpdateProjectBody>().Answers<ProjectView>();
 
         signedIn.MapDelete("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
             await Project(grains, slug, project).Delete(http.Caller());
             return Results.NoContent();
-        });
+        })
+            .Describe("deleteProject", "Delete a project and its deployments (developers)").AnswersEmpty();
 
         signedIn.MapGet("/{project}/env", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Project(grains, slug, project).ListEnv(http.Caller())));
+            Results.Ok(await Project(grains, slug, project).ListEnv(http.Caller())))
+            .Describe("listEnvVars", "A project's environment variables, values masked").Answers<IReadOnlyList<EnvVarView>>();
 
         signedIn.MapPut("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
         {
@@ -85,13 +93,16 @@ public static class ProjectEndpoints
             if (value is null && body.IsValid) body.Fail("value", "is required");
             if (body.Problem() is { } problem) return problem;
             return Results.Ok(await Project(grains, slug, project).SetEnv(http.Caller(), environment, name, value!));
-        });
+        })
+            .Describe("setEnvVar", "Set an environment variable for production or preview (developers)")
+            .Takes<EnvValueBody>().Answers<EnvVarView>().Refuses(409);
 
         signedIn.MapDelete("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
         {
             await Project(grains, slug, project).RemoveEnv(http.Caller(), environment, name);
             return Results.NoContent();
-        });
+        })
+            .Describe("removeEnvVar", "Remove an environment variable (developers)").AnswersEmpty();
 
         signedIn.MapGet("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
@@ -115,7 +126,9 @@ public static class ProjectEndpoints
             }
 
             return Results.Ok(await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit));
-        });
+        })
+            .Describe("listDeployments", "A project's deployments, newest first", "Pages with ?before=<sequence>&limit=<1..100>; the answer names the next page's before.")
+            .Answers<DeploymentPage>();
 
         signedIn.MapPost("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
@@ -124,7 +137,10 @@ public static class ProjectEndpoints
             if (body.Problem() is { } problem) return problem;
             var created = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(http.Caller(), ProjectKeys.Of(slug, project), source!, target!);
             return Results.Created($"/api/v1/deployments/{created.Id}", created);
-        });
+        })
+            .Describe("createDeployment", "Deploy a git ref or uploaded files (developers)",
+            "Upload first: POST /orgs/{slug}/files/missing names the hashes to send, PUT /orgs/{slug}/files/{sha256} or POST /orgs/{slug}/files/batch sends them.")
+            .Takes<CreateDeploymentBody>().Answers<DeploymentView>(201).Refuses(402, 409, 429);
 
         signedIn.MapPost("/{project}/rollback", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
@@ -139,7 +155,9 @@ public static class ProjectEndpoints
             }
 
             return Results.Ok(await Project(grains, slug, project).Rollback(http.Caller(), deploymentId));
-        });
+        })
+            .Describe("rollback", "Point production back at an earlier ready deployment (developers)", "Without a body, the previous production deployment. One alias write: no rebuild.")
+            .Takes<RollbackBody>(optional: true).Answers<DeploymentView>().Refuses(409);
 
         // Git hosts call this with no session: the signature over the body, made with the project's secret, is the credential.
         projects.MapPost("/{project}/hooks/git", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
@@ -157,18 +175,21 @@ public static class ProjectEndpoints
             if (receipt.DuplicateOf is { } earlier)
             {
                 // A success, so the sender does not retry it; nothing new was deployed.
-                return Results.Ok(new DuplicateDelivery(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
+                return Results.Ok(new DuplicateDeliveryAnswer(true, deliveryId, earlier.DeliveryId, earlier.DeploymentId,
                     "This delivery was received before; its deployment stands and nothing new was deployed."));
             }
 
             return receipt.Deployment is { } deployment ? Results.Accepted($"/api/v1/deployments/{deployment.Id}", deployment) : Results.NoContent();
-        }).AllowAnonymous();
+        }).AllowAnonymous()
+            .Describe("receiveGitPush", "A git host's push webhook (GitHub, Gitea, Gogs)",
+            "No session: the X-Hub-Signature-256 HMAC of the body with the project's webhook secret is the credential. A push to a deployable branch answers 202 with the deployment; a delivery seen before 200; any other push 204.")
+            .TakesRaw("application/json")
+            .TakesHeader(SignatureHeader, "sha256=<hex HMAC-SHA256 of the body with the project's webhook secret>", required: true)
+            .TakesHeader(DeliveryHeader, "The delivery's id: a delivery seen before deploys nothing new")
+            .Answers<DuplicateDeliveryAnswer>().Answers<DeploymentView>(202).AnswersEmpty().Refuses(401, 409);
 
         return api;
     }
-
-    /// <summary>The answer to a delivery received before (200).</summary>
-    private sealed record DuplicateDelivery(bool Duplicate, string? DeliveryId, string? EarlierDeliveryId, string DeploymentId, string Detail);
 
     /// <summary>Every setting field that is present; "" clears an optional one (the grain validates the values).</summary>
     private static ProjectSettings ReadSettings(JsonBody body)

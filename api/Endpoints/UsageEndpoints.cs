@@ -3,6 +3,7 @@ using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
+using CloudDeck.Api.OpenApi;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Usage;
@@ -23,9 +24,11 @@ public static class UsageEndpoints
 
     public static RouteGroupBuilder MapUsageEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/usage/events", IngestAsync).RequireAuthorization();
+        api.MapPost("/usage/events", IngestAsync).RequireAuthorization().WithTags("Usage")
+            .Describe("reportUsage", "Report a batch of usage events for an organization", "Each event counts once by its id, however often it is sent.")
+            .Takes<UsageEventsBody>().Answers<UsageIngestResult>(202).Refuses(400, 401, 403, 404, 429);
 
-        api.MapGroup("/orgs/{slug}/usage").RequireAuthorization()
+        api.MapGroup("/orgs/{slug}/usage").SignedIn().WithTags("Usage").Refuses(400, 404)
             .AddEndpointFilter(async (context, next) =>
                 context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
                     ? await next(context)
@@ -35,7 +38,8 @@ public static class UsageEndpoints
                 period ??= BillingPeriods.Of(clock.GetUtcNow());
                 if (!BillingPeriods.TryParse(period, out _)) return JsonBody.FieldProblem("period", "must be a month such as 2026-11 (YYYY-MM, years 2000 to 9998)");
                 return Results.Ok(await grains.GetGrain<IUsageMeterGrain>(slug).Get(http.Caller(), period));
-            });
+            })
+                .Describe("getUsage", "An organization's usage in a billing period (?period=YYYY-MM, this month by default)").Answers<UsageReport>();
         return api;
     }
 

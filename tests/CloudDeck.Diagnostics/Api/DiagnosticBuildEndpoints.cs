@@ -38,7 +38,8 @@ public static class DiagnosticBuildEndpoints
             return Results.Created($"/api/v1/builds/{id}", new SyntheticBuildStarted(id, build, $"/api/v1/builds/{id}/logs"));
         })
         .RequireAuthorization()
-        .AddEndpointFilter<DomainErrorFilter>();
+        .AddEndpointFilter<DomainErrorFilter>()
+        .ExcludeFromDescription();
         return app;
     }
 }

@@ -22,7 +22,8 @@ public static class OutboxEndpoints
 
             var messages = await grains.GetGrain<IOutboxGrain>(email.Trim().ToLowerInvariant()).List();
             return Results.Ok(messages.Select(m => new QueuedEmail(m.Kind, m.Subject, m.Link, m.CreatedAt)).ToList());
-        });
+        })
+            .ExcludeFromDescription();
         return app;
     }
 }

@@ -16,7 +16,8 @@ public static class ProbeEndpoints
 
     public static IEndpointRouteBuilder MapProbeEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/_diag/probe");
+        // Test-only: kept out of the API's OpenAPI document, which is checked in as openapi.json.
+        var group = app.MapGroup("/_diag/probe").ExcludeFromDescription();
         group.MapPut("/{key}", async (string key, ProbeWrite body, IGrainFactory grains) =>
         {
             if (Validate(key, body.Value) is { } problem)
