@@ -13,7 +13,8 @@ namespace CloudDeck.Grains.Acme;
 /// </summary>
 public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountKey)
 {
-    private const int BadNonceRetries = 5;
+    // A server may refuse a good nonce now and then (Pebble does on purpose); each refusal carries a fresh one.
+    private const int BadNonceRetries = 10;
     private JsonObject? _directory;
     private string? _nonce;
 
