@@ -127,7 +127,7 @@ public static class ProjectEndpoints
             var body = await JsonBody.ReadAsync(http.Request, MaxManifestBytes);
             var (target, source) = DeploymentEndpoints.ReadSource(body);
             if (body.Problem() is { } problem) return problem;
-            var created = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(http.Caller(), ProjectKeys.Of(slug, project), source!, target!);
+            var created = await Project(grains, slug, project).Deploy(http.Caller(), source!, target!);
             http.Response.Headers.Location = $"/api/v1/deployments/{created.Id}";
             return Results.Json(created, Json, statusCode: StatusCodes.Status201Created);
         });

@@ -20,6 +20,7 @@ public sealed class OrganizationGrain(
     IOptions<AuthOptions> options,
     IOptions<AccountLimitOptions> limits,
     PlanOptions plans,
+    AuditTrail audit,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
     public const int MaxNameLength = DisplayNames.MaxLength;
@@ -334,7 +335,7 @@ public sealed class OrganizationGrain(
     private MembershipView Membership(string userId) => new(Slug, Org.Name, Org.Members[userId].Role);
 
     private Task AuditAsync(Caller caller, string action, string target) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(caller.UserId, action, target, caller.ClientAddress);
+        audit.AppendAsync(Slug, caller.UserId, action, target, caller.ClientAddress);
 
     private OrganizationView View(string userId) =>
         new(Slug, Org.Name, Org.Personal, Org.CreatedAt, Org.Members[userId].Role, Org.Members.Count, Org.Plan);
