@@ -26,7 +26,8 @@ public static class AccountEndpoints
             return Results.NoContent();
         });
 
-        me.MapGet("/sessions", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListSessions(http.Caller())));
+        me.MapGet("/sessions", (HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => User(http, grains).ListSessions(http.Caller()), s => Paging.Key(s.CreatedAt, s.Id)));
 
         me.MapPost("/mfa/enroll", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).EnrollMfa(http.Caller())));
 
@@ -47,7 +48,8 @@ public static class AccountEndpoints
             return Results.NoContent();
         });
 
-        me.MapGet("/tokens", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListApiTokens(http.Caller())));
+        me.MapGet("/tokens", (HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => User(http, grains).ListApiTokens(http.Caller()), t => Paging.Key(t.CreatedAt, t.Id)));
 
         me.MapPost("/tokens", async (HttpContext http, IGrainFactory grains) =>
         {

@@ -87,7 +87,8 @@ public static class LicenseEndpoints
         });
         static IOrganizationLicensesGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationLicensesGrain>(slug);
 
-        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Json(await Org(grains, slug).List(http.Caller()), Json));
+        org.MapGet("", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).List(http.Caller()), l => Paging.Key(l.IssuedAt, l.Id), Json));
 
         org.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {

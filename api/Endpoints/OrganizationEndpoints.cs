@@ -1,4 +1,3 @@
-using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
@@ -15,8 +14,8 @@ public static class OrganizationEndpoints
     {
         var orgs = api.MapGroup("/orgs").RequireAuthorization();
 
-        orgs.MapGet("", async (HttpContext http, IGrainFactory grains) =>
-            Results.Ok((await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations));
+        orgs.MapGet("", (HttpContext http, IGrainFactory grains) => Paging.ListAsync(http.Request,
+            async () => (await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations, o => o.Slug));
 
         orgs.MapPost("", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -45,7 +44,8 @@ public static class OrganizationEndpoints
             return Results.Ok(await Org(grains, slug).Rename(http.Caller(), name!));
         });
 
-        org.MapGet("/members", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).ListMembers(http.Caller())));
+        org.MapGet("/members", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).ListMembers(http.Caller()), m => Paging.Key(m.JoinedAt, m.UserId)));
 
         org.MapPatch("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
         {
@@ -64,8 +64,8 @@ public static class OrganizationEndpoints
             return Results.NoContent();
         });
 
-        org.MapGet("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Org(grains, slug).ListInvitations(http.Caller())));
+        org.MapGet("/invitations", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).ListInvitations(http.Caller()), i => Paging.Key(i.CreatedAt, i.Id)));
 
         org.MapPost("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -87,26 +87,9 @@ public static class OrganizationEndpoints
 
         org.MapGet("/audit", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
-            var query = http.Request.Query;
-            long? before = null;
-            var limit = 50;
-            if (query.TryGetValue("before", out var beforeText))
-            {
-                if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-                {
-                    return JsonBody.FieldProblem("before", "must be a positive whole number (an entry's sequence)");
-                }
-
-                before = parsed;
-            }
-
-            if (query.TryGetValue("limit", out var limitText)
-                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > AuditQuery.MaxLimit))
-            {
-                return JsonBody.FieldProblem("limit", $"must be a whole number from 1 to {AuditQuery.MaxLimit}");
-            }
-
-            return Results.Ok(await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit)));
+            if (!Paging.TryReadSequence(http.Request, out var limit, out var before, out var problem)) return problem!;
+            var page = await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit));
+            return Results.Ok(Paging.Sequenced(page.Entries, page.NextBefore));
         });
 
         org.MapGet("/quotas", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).GetQuotas(http.Caller())));

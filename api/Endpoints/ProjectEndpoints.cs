@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
@@ -47,8 +46,8 @@ public static class ProjectEndpoints
         var signedIn = projects.MapGroup("").RequireAuthorization();
         static IProjectGrain Project(IGrainFactory grains, string slug, string project) => grains.GetGrain<IProjectGrain>(ProjectKeys.Of(slug, project));
 
-        signedIn.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller()), Json));
+        signedIn.MapGet("", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller()), p => p.Name, Json));
 
         signedIn.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -79,8 +78,8 @@ public static class ProjectEndpoints
             return Results.NoContent();
         });
 
-        signedIn.MapGet("/{project}/env", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Json(await Project(grains, slug, project).ListEnv(http.Caller()), Json));
+        signedIn.MapGet("/{project}/env", (string slug, string project, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Project(grains, slug, project).ListEnv(http.Caller()), v => v.Environment + "/" + v.Name, Json));
 
         signedIn.MapPut("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
         {
@@ -100,26 +99,9 @@ public static class ProjectEndpoints
 
         signedIn.MapGet("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
-            var query = http.Request.Query;
-            long? before = null;
-            var limit = 20;
-            if (query.TryGetValue("before", out var beforeText))
-            {
-                if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-                {
-                    return JsonBody.FieldProblem("before", "must be a positive whole number (a deployment's sequence)");
-                }
-
-                before = parsed;
-            }
-
-            if (query.TryGetValue("limit", out var limitText)
-                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
-            {
-                return JsonBody.FieldProblem("limit", "must be a whole number from 1 to 100");
-            }
-
-            return Results.Json(await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit), Json);
+            if (!Paging.TryReadSequence(http.Request, out var limit, out var before, out var problem)) return problem!;
+            var page = await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit);
+            return Results.Json(Paging.Sequenced(page.Deployments, page.NextBefore), Json);
         });
 
         signedIn.MapPost("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>

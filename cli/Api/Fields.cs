@@ -42,8 +42,8 @@ public static class Fields
         Get(node, name) is JsonValue value && value.TryGetValue<bool>(out var flag) && flag;
 
     /// <summary>
-    /// The items of a list answer: a bare array, or the first array property of an envelope such as
-    /// <c>{"deployments": [...], "next_before": 12}</c>.
+    /// The items of a list answer: a bare array, or the first array property of an envelope such as the API's pages,
+    /// <c>{"items": [...], "next_cursor": "…"}</c>.
     /// </summary>
     public static IReadOnlyList<JsonNode> Items(JsonNode? node, string? preferred = null)
     {
