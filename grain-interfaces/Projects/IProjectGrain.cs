@@ -46,7 +46,11 @@ public interface IProjectGrain : IGrainWithStringKey
     /// deploying a ref again is a redeploy). Needs 'deploy' in the organization; takes one of the day's deployments and one
     /// of its builds together (<see cref="Organizations.IOrganizationQuotaGrain.Reserve"/>) and gives both back when any
     /// later step refuses or fails. Git pushes (<see cref="ReceivePush"/>) create theirs through the same path.
+    /// Interleaves: creations of one project run side by side (each waits on its own deployment, build and storage writes,
+    /// not on the others'); they change no project state, take their sequence without awaiting, and a project being
+    /// deleted lets the creations under way finish first and refuses new ones.
     /// </summary>
+    [AlwaysInterleave]
     Task<Deployments.DeploymentView> Deploy(Caller caller, Deployments.DeploymentSource source, string target);
 
     /// <summary>

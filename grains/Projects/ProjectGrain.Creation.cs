@@ -29,6 +29,17 @@ public sealed partial class ProjectGrain
     /// <summary>The highest sequence handed out (read from the history when first needed); the next deployment gets the one after.</summary>
     private long? _lastSequence;
 
+    /// <summary>The read of the history's highest sequence, shared by creations that start together.</summary>
+    private Task<long>? _lastSequenceRead;
+
+    /// <summary>Creations under way (they interleave); a delete waits for them to finish before it looks at the history.</summary>
+    private int _creationsUnderWay;
+
+    private TaskCompletionSource? _creationsDone;
+
+    /// <summary>Set while the project is being deleted: no creation starts.</summary>
+    private bool _deleting;
+
     public async Task<DeploymentView> Deploy(Caller caller, DeploymentSource source, string target)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -79,6 +90,30 @@ public sealed partial class ProjectGrain
     /// </summary>
     private async Task<DeploymentView> CreateDeploymentAsync(DeploymentOrigin origin, DeploymentSource source, string target, PushDelivery? push)
     {
+        if (!Project.Created || _deleting) throw NotFound();
+        _creationsUnderWay++;
+        try
+        {
+            return await CreateAsync(origin, source, target, push);
+        }
+        finally
+        {
+            if (--_creationsUnderWay == 0) _creationsDone?.TrySetResult();
+        }
+    }
+
+    /// <summary>For a delete: no creation starts from now on, and the ones under way have finished (their rows are written).</summary>
+    private async Task StopCreationsAsync()
+    {
+        _deleting = true;
+        if (_creationsUnderWay == 0) return;
+        _creationsDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _creationsDone.Task;
+        _creationsDone = null;
+    }
+
+    private async Task<DeploymentView> CreateAsync(DeploymentOrigin origin, DeploymentSource source, string target, PushDelivery? push)
+    {
         if (!DeploymentTargets.IsValid(target)) throw new InvalidFieldException("target", "must be production or preview");
         var project = View(Project, forBuild: false);
         var (resolved, commit) = DeploymentSources.Resolve(project, source, artifacts);
@@ -97,11 +132,10 @@ public sealed partial class ProjectGrain
         {
             await quota.Reserve(new QuotaReservation(id, [QuotaLimits.DeploymentsPerDay, QuotaLimits.BuildsPerDay], [QuotaLimits.BuildMinutesPerMonth]));
             reserved = true;
+            // Taken now, whatever happens next: a creation that fails from here leaves a gap in the numbering, never a number twice.
             var sequence = await NextSequenceAsync();
             var view = await deployment.Start(new DeploymentStart(project, resolved, commit, target, origin.Actor, sequence, BuildIds.New()));
             started = true;
-            // Taken from here on, even if the history write below fails: the started deployment keeps its number.
-            _lastSequence = sequence;
 
             List<RecordWrite> rows = [ProjectHistory.Row(Key, view)];
             if (push is not null) rows.AddRange(ProjectHistory.Rows(Key, new GitDelivery(push.DeliveryId, push.PayloadSha256, id, push.ReceivedAt), push.Remembered));
@@ -150,10 +184,17 @@ public sealed partial class ProjectGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Undoing the failed creation of deployment {DeploymentId} of {Project} did not complete")]
     private static partial void LogUndoFailed(ILogger logger, Exception exception, string deploymentId, string project);
 
+    /// <summary>The next sequence, taken without awaiting once the history's last one is known: interleaved creations never share one.</summary>
     private async Task<long> NextSequenceAsync()
     {
-        _lastSequence ??= await history.LastSequenceAsync(Key);
-        return _lastSequence.Value + 1;
+        if (_lastSequence is null)
+        {
+            var last = await (_lastSequenceRead ??= history.LastSequenceAsync(Key));
+            _lastSequence ??= last;
+        }
+
+        _lastSequence++;
+        return _lastSequence.Value;
     }
 
     /// <summary>

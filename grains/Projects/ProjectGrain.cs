@@ -115,22 +115,33 @@ public sealed partial class ProjectGrain(
     public async Task Delete(Caller caller)
     {
         await AuthorizeExisting(caller, OrganizationActions.Deploy);
-        var deployments = new List<DeploymentView>();
-        await foreach (var deployment in history.NewestFirstAsync(Key)) deployments.Add(deployment);
-        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. A
-        // project from before host claims may have set previews of branches it never claimed: those are looked at too.
-        await ReleaseHostsAsync(deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>());
-
-        foreach (var deployment in deployments.Where(d => d.Status != DeploymentStatuses.Deleted))
+        // Creations interleave: the ones under way finish (and are found below), and none starts until the delete ends.
+        await StopCreationsAsync();
+        try
         {
-            await GrainFactory.GetGrain<IDeploymentGrain>(deployment.Id).ProjectDeleted();
+            var deployments = new List<DeploymentView>();
+            await foreach (var deployment in history.NewestFirstAsync(Key)) deployments.Add(deployment);
+            // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. A
+            // project from before host claims may have set previews of branches it never claimed: those are looked at too.
+            await ReleaseHostsAsync(deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>());
+
+            foreach (var deployment in deployments.Where(d => d.Status != DeploymentStatuses.Deleted))
+            {
+                await GrainFactory.GetGrain<IDeploymentGrain>(deployment.Id).ProjectDeleted();
+            }
+
+            await state.ClearStateAsync();
+            state.State = new ProjectState();
+            _lastSequence = null;
+            _lastSequenceRead = null;
+            await history.ForgetAsync(Key);
+            await Index.Remove(Name);
+        }
+        finally
+        {
+            _deleting = false;
         }
 
-        await state.ClearStateAsync();
-        state.State = new ProjectState();
-        _lastSequence = null;
-        await history.ForgetAsync(Key);
-        await Index.Remove(Name);
         await AuditAsync(caller, "project.deleted", Name);
     }
 

@@ -44,4 +44,49 @@ public sealed class CreationCostTests
             upload.GrainToGrainCalls.Where(c => c.Interface is "IOrganizationGrain" or "IOrganizationStorageGrain").Select(c => $"{c.Interface}.{c.Method}"));
         Assert.Equal(3, push.GrainToGrainCalls.Count);
     }
+
+    [Fact]
+    public async Task Creations_of_one_project_interleave_and_number_their_deployments_once_each_without_gaps()
+    {
+        await using var silo = await CreationSilo.StartAsync();
+
+        var created = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => i % 4 == 0
+            ? silo.PushAsync($"delivery-{i}").ContinueWith(t => t.Result.Deployment!, TaskScheduler.Default)
+            : silo.UploadAsync()));
+
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), created.Select(d => d.Sequence).Order());
+        Assert.Equal(created.OrderByDescending(d => d.Sequence).Select(d => d.Id), (await silo.ListedAsync()).Select(d => d.Id));
+        Assert.Equal((40, 40), await silo.DayCountsAsync());
+    }
+
+    [Fact]
+    public async Task A_project_deleted_while_deployments_are_being_created_leaves_none_of_them_behind()
+    {
+        await using var silo = await CreationSilo.StartAsync();
+        List<DeploymentView> earlier = [await silo.UploadAsync(), await silo.UploadAsync()];
+        var creations = Enumerable.Range(0, 30).Select(_ => Task.Run(() => silo.UploadAsync())).ToList();
+        await Task.Delay(20, TestContext.Current.CancellationToken);
+        await silo.Web.Delete(silo.Owner);
+        var outcomes = await Task.WhenAll(creations.Select(async creation =>
+        {
+            try
+            {
+                return await creation;
+            }
+            catch (GrainInterfaces.NotFoundException)
+            {
+                return null; // refused: the project was being deleted, or was gone
+            }
+        }));
+
+        // Every deployment that was created before the delete looked was deleted with the project: none is served or listed.
+        foreach (var deployment in earlier.Concat(outcomes.OfType<DeploymentView>()))
+        {
+            Assert.Null(await silo.Silo.Grains.GetGrain<IDeploymentGrain>(deployment.Id).GetManifest());
+            await Assert.ThrowsAsync<GrainInterfaces.NotFoundException>(() => silo.Silo.Grains.GetGrain<IDeploymentGrain>(deployment.Id).Get(silo.Owner));
+        }
+
+        await silo.Web.Create(silo.Owner, new GrainInterfaces.Projects.ProjectSettings(GitUrl: "https://git.example.test/acme/web.git"));
+        Assert.Empty(await silo.ListedAsync());
+    }
 }
