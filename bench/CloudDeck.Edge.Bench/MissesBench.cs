@@ -77,7 +77,7 @@ internal static partial class MissesBench
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Activations (/healthz): {activationsBefore:N0} before the warm-up, {activationsAfter:N0} after every round (at least {flood:N0} distinct unknown hosts asked in the best rounds alone)."));
+                $"Activations (/healthz): {activationsBefore:N0} before the warm-up, {activationsAfter:N0} after every round ({flood:N0} requests to random unknown hosts in the best rounds alone)."));
             return 0;
         }
         finally
