@@ -34,9 +34,18 @@ public sealed partial class ProjectGrain
             throw new ArgumentException($"Deployment '{deployment.Id}' belongs to {deployment.Organization}/{deployment.Project}, not {Key}.", nameof(deployment));
         }
 
-        if (deployment.Sequence < 1) throw new ArgumentException($"Deployment '{deployment.Id}' has no sequence in the project.", nameof(deployment));
-        await history.WriteAsync([ProjectHistory.Row(Key, deployment)]);
-        return deployment.Sequence;
+        if (deployment.Sequence >= 1)
+        {
+            await history.WriteAsync([ProjectHistory.Row(Key, deployment)]);
+            return deployment.Sequence;
+        }
+
+        // A deployment an earlier version wrote before the project numbered it: its row where it is, else a new one at the end.
+        var known = await history.FindAsync(Key, deployment.Id);
+        var row = ProjectHistory.Row(Key, deployment) with { Position = known?.Sequence };
+        var sequence = (await history.WriteAsync([row]))[0];
+        if (_lastSequence < sequence) _lastSequence = sequence;
+        return sequence;
     }
 
     public async Task<IReadOnlyList<string>> LiveDeploymentIds()

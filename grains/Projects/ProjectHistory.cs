@@ -41,7 +41,8 @@ public sealed class ProjectHistory(IRecordStore records, IOptions<Orleans.Config
         }
     }
 
-    public Task WriteAsync(IReadOnlyList<RecordWrite> writes) => records.WriteAsync(ServiceId, writes, CancellationToken.None);
+    /// <summary>Answers each write's position.</summary>
+    public Task<IReadOnlyList<long>> WriteAsync(IReadOnlyList<RecordWrite> writes) => records.WriteAsync(ServiceId, writes, CancellationToken.None);
 
     /// <summary>The highest sequence in the history (0 for none): where the next deployment's numbering continues.</summary>
     public Task<long> LastSequenceAsync(string projectKey) => records.LastPositionAsync(ServiceId, DeploymentsTable, projectKey, CancellationToken.None);

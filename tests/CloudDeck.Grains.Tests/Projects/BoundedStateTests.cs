@@ -115,6 +115,11 @@ public sealed class BoundedStateTests
         Assert.Equal(legacyDeployments[^1].Id, (await old.Get(silo.Owner)).ProductionDeploymentId);
         await old.Update(silo.Owner, new ProjectSettings(GitUrl: "https://git.example.test/acme/old.git"));
         Assert.Equal(1_501, (await old.Deploy(silo.Owner, new DeploymentSource(), DeploymentTargets.Preview)).Sequence);
+        // A deployment an earlier version stored without a number reports in: it is added at the end, once.
+        var unnumbered = Past(9_999, clock) with { Project = "old", Sequence = 0 };
+        Assert.Equal(1_502, await old.RecordDeployment(unnumbered));
+        Assert.Equal(1_502, await old.RecordDeployment(unnumbered with { Status = DeploymentStatuses.Failed }));
+        Assert.Equal(1_503, (await old.Deploy(silo.Owner, new DeploymentSource(), DeploymentTargets.Preview)).Sequence);
 
         // The organization's first new entry moves the old ones first, so it is numbered after them.
         var owner = silo.Owner;
