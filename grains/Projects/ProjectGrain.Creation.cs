@@ -145,21 +145,22 @@ public sealed partial class ProjectGrain
             CloudDeckMetrics.DeploymentCreated(origin.Kind);
             return view;
         }
-        catch (Exception failure)
+        catch
         {
-            await GiveBackAsync(failure, started ? deployment : null, reserved ? quota : null, allowance, id);
+            await GiveBackAsync(started ? deployment : null, reserved ? quota : null, allowance, id);
             throw;
         }
     }
 
     /// <summary>Undoes what a failed creation took, newest first; a step that fails too is logged, and the first error is the caller's answer.</summary>
-    private async Task GiveBackAsync(Exception failure, IDeploymentGrain? started, IOrganizationQuotaGrain? quota, IUnverifiedAllowanceGrain? allowance, string id)
+    private async Task GiveBackAsync(IDeploymentGrain? started, IOrganizationQuotaGrain? quota, IUnverifiedAllowanceGrain? allowance, string id)
     {
         if (started is not null)
         {
             await Attempt(async () =>
             {
-                var abandoned = await started.Abandon($"Its creation failed: {failure.Message}");
+                // A reason for the user; the storage error itself is the caller's answer.
+                var abandoned = await started.Abandon("Its creation did not complete (the project's history could not be written); deploy again.");
                 // Listed as it ended, once the history takes rows again (its sequence stays its own either way).
                 await history.WriteAsync([ProjectHistory.Row(Key, abandoned)]);
             }, id);
@@ -189,7 +190,18 @@ public sealed partial class ProjectGrain
     {
         if (_lastSequence is null)
         {
-            var last = await (_lastSequenceRead ??= history.LastSequenceAsync(Key));
+            long last;
+            try
+            {
+                last = await (_lastSequenceRead ??= history.LastSequenceAsync(Key));
+            }
+            catch
+            {
+                // Read again by the next creation, rather than failing every one until the activation goes.
+                _lastSequenceRead = null;
+                throw;
+            }
+
             _lastSequence ??= last;
         }
 
