@@ -225,6 +225,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Deploy.Bench -- --sandbox "$@"
     return
   fi
+  # `bench creations`: deployments created per second (an upload the API already stores, no build commands), real API process.
+  if [[ "${1:-}" == creations ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Deploy.Bench -- --creations "$@"
+    return
+  fi
   # `bench deploy`: deploy overhead (deck deploy → edge serves it) minus the same work done directly (needs node and npm).
   if [[ "${1:-}" == deploy ]]; then
     shift
@@ -281,6 +287,8 @@ usage: ./build.sh <verb> [args...]
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
+          (`bench edge --misses [--connections 64 --duration 10 --rounds 3]`: requests/s for random unknown hosts beside the known host; needs wrk)
+          (`bench creations [--deployments 300 --clients 16 --rounds 3]`: deployments created/s, bench/CloudDeck.Deploy.Bench)
           (`bench deploy [--files 1000 --rounds 5 --vite-rounds 3 --only static|vite --profile]`: deploy overhead, bench/CloudDeck.Deploy.Bench)
           (`bench storage [--duration 5 --rounds 3 --grains 256]`: SQLite state writes/s vs Orleans' ADO.NET SQLite, bench/Actors.Extensions.Bench)
           (`bench sandbox [--rounds 40]`: the sandbox's cost per command, `true` sandboxed vs direct, bench/CloudDeck.Deploy.Bench)

@@ -30,8 +30,9 @@ public static class AccountEndpoints
             .Describe("changePassword", "Change the password").SessionOnly()
             .Takes<ChangePasswordBody>().AnswersEmpty().Refuses(400, 429);
 
-        me.MapGet("/sessions", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListSessions(http.Caller())))
-            .Describe("listSessions", "The account's live sessions").Answers<IReadOnlyList<SessionView>>();
+        me.MapGet("/sessions", (HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => User(http, grains).ListSessions(http.Caller()), s => Paging.Key(s.CreatedAt, s.Id)))
+            .Describe("listSessions", "The account's live sessions").AnswersPage<SessionView>();
 
         me.MapPost("/mfa/enroll", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).EnrollMfa(http.Caller())))
             .Describe("enrollMfa", "Start MFA enrollment: a new authenticator's otpauth URI").SessionOnly()
@@ -58,8 +59,9 @@ public static class AccountEndpoints
             .Describe("disableMfa", "Turn MFA off with a current code").SessionOnly()
             .Takes<MfaCodeBody>().AnswersEmpty().Refuses(400, 409, 429);
 
-        me.MapGet("/tokens", async (HttpContext http, IGrainFactory grains) => Results.Ok(await User(http, grains).ListApiTokens(http.Caller())))
-            .Describe("listApiTokens", "The account's API tokens (never their secrets)").Answers<IReadOnlyList<ApiTokenView>>();
+        me.MapGet("/tokens", (HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => User(http, grains).ListApiTokens(http.Caller()), t => Paging.Key(t.CreatedAt, t.Id)))
+            .Describe("listApiTokens", "The account's API tokens (never their secrets)").AnswersPage<ApiTokenView>();
 
         me.MapPost("/tokens", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -72,7 +74,7 @@ public static class AccountEndpoints
             return Results.Created($"/api/v1/me/tokens/{created.Details.Id}", created);
         })
             .Describe("createApiToken", "Create an API token; its secret is in this answer only")
-            .Takes<CreateApiTokenBody>().Answers<CreatedApiToken>(201).Refuses(400, 409);
+            .Takes<CreateApiTokenBody>().AnswersCreated<CreatedApiToken>().Refuses(400, 409);
 
         me.MapDelete("/tokens/{tokenId}", async (string tokenId, HttpContext http, IGrainFactory grains) =>
         {

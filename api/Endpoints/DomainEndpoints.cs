@@ -1,4 +1,3 @@
-using System.Globalization;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Edge;
 using CloudDeck.Api.Http;
@@ -17,7 +16,6 @@ public static class DomainEndpoints
     private const string Tag = "Domains";
 
     /// <summary>One page of a project's domains, in name order; <c>next_cursor</c> continues after the last one.</summary>
-    public sealed record DomainPage(IReadOnlyList<DomainView> Items, string? NextCursor);
 
     public sealed record AddDomainBody(string Domain);
 
@@ -39,9 +37,9 @@ public static class DomainEndpoints
             return await next(context);
         });
 
-        domains.MapGet("", ListAsync).Describe("listDomains", "List the project's custom domains").Answers<DomainPage>();
+        domains.MapGet("", ListAsync).Describe("listDomains", "List the project's custom domains").AnswersPage<DomainView>();
         domains.MapPost("", AddAsync).Describe("addDomain", "Add a custom domain to the project")
-            .Takes<AddDomainBody>().Answers<DomainView>(StatusCodes.Status201Created).Refuses(StatusCodes.Status409Conflict);
+            .Takes<AddDomainBody>().AnswersCreated<DomainView>().Refuses(StatusCodes.Status409Conflict);
         domains.MapGet("/{domain}", async (string slug, string project, string domain, HttpContext http, IGrainFactory grains) =>
                 TypedResults.Ok(await Grain(grains, domain).Get(http.Caller(), ProjectKeys.Of(slug, project))))
             .Describe("getDomain", "A custom domain: verification and certificate state").Answers<DomainView>();
@@ -66,22 +64,14 @@ public static class DomainEndpoints
 
     private static async Task<IResult> ListAsync(string slug, string project, HttpContext http, IGrainFactory grains)
     {
-        var query = http.Request.Query;
-        var limit = 20;
-        if (query.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
-        {
-            return JsonBody.FieldProblem("limit", "must be a whole number from 1 to 100");
-        }
-
-        var cursor = query.TryGetValue("cursor", out var cursorText) ? cursorText.ToString() : null;
+        if (!Paging.TryRead(http.Request, out var limit, out var cursor, out var problem)) return problem!;
         var key = ProjectKeys.Of(slug, project);
         // Asked first, so another tenant's project is a 404 whether or not it has domains.
         await grains.GetGrain<IProjectGrain>(key).Get(http.Caller());
         var names = (await grains.GetGrain<IDomainRegistryGrain>(0).ListProject(key))
             .Where(name => cursor is null || string.CompareOrdinal(name, cursor) > 0).Take(limit + 1).ToList();
         var views = await Task.WhenAll(names.Take(limit).Select(name => Grain(grains, name).Get(http.Caller(), key)));
-        return TypedResults.Ok(new DomainPage(views, names.Count > limit ? names[limit - 1] : null));
+        return TypedResults.Ok(Paging.Named(views, names.Count > limit ? names[limit - 1] : null));
     }
 
     private static async Task<IResult> AddAsync(string slug, string project, HttpContext http, IGrainFactory grains)

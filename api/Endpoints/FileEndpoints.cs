@@ -32,7 +32,7 @@ public static class FileEndpoints
         files.MapPut("/{sha256}", PutAsync)
             .Describe("uploadFile", "Store one file, its bytes as the body; checked against the hash (developers)",
                 "201 when the organization did not hold it yet, 200 when it did. Counted against the plan's storage before a byte is read.")
-            .TakesRaw("application/octet-stream").Answers<StoredFileAnswer>().Answers<StoredFileAnswer>(201).Refuses(402, 409, 411, 413, 429);
+            .TakesRaw("application/octet-stream").Answers<StoredFileAnswer>().AnswersCreated<StoredFileAnswer>().Refuses(402, 409, 411, 413, 429);
         files.MapPost("/batch", FileBatchUpload.PostAsync)
             .Describe("uploadFiles", "Store many files in one body: per file a line \"<sha256> <size>\\n\" then its bytes (developers)",
                 "One refused file refuses the batch (400 naming files[i]) and stores none of it.")

@@ -92,8 +92,9 @@ public static class LicenseEndpoints
         });
         static IOrganizationLicensesGrain Org(IGrainFactory grains, string slug) => grains.GetGrain<IOrganizationLicensesGrain>(slug);
 
-        org.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).List(http.Caller())))
-            .Describe("listLicenses", "An organization's licenses (admins)").Answers<IReadOnlyList<LicenseView>>();
+        org.MapGet("", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).List(http.Caller()), l => Paging.Key(l.IssuedAt, l.Id)))
+            .Describe("listLicenses", "An organization's licenses (admins)").AnswersPage<LicenseView>();
 
         org.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -112,7 +113,7 @@ public static class LicenseEndpoints
             return Results.Created($"/api/v1/orgs/{slug}/licenses/{issued.License.Id}", issued);
         })
             .Describe("issueLicense", "Issue a license; its key is in this answer only (admins)")
-            .Takes<IssueLicenseBody>().Answers<IssuedLicense>(201);
+            .Takes<IssueLicenseBody>().AnswersCreated<IssuedLicense>();
 
         org.MapGet("/{licenseId}", async (string slug, string licenseId, HttpContext http, IGrainFactory grains) =>
             Results.Ok(await Org(grains, slug).Get(http.Caller(), licenseId)))

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
@@ -16,9 +15,9 @@ public static class OrganizationEndpoints
     {
         var orgs = api.MapGroup("/orgs").SignedIn().WithTags("Organizations");
 
-        orgs.MapGet("", async (HttpContext http, IGrainFactory grains) =>
-            Results.Ok((await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations))
-            .Describe("listOrganizations", "The organizations the caller belongs to").Answers<IReadOnlyList<MembershipView>>();
+        orgs.MapGet("", (HttpContext http, IGrainFactory grains) => Paging.ListAsync(http.Request,
+            async () => (await grains.GetGrain<IUserGrain>(http.Caller().UserId).Get(http.Caller())).Organizations, o => o.Slug))
+            .Describe("listOrganizations", "The organizations the caller belongs to").AnswersPage<MembershipView>();
 
         orgs.MapPost("", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -31,7 +30,7 @@ public static class OrganizationEndpoints
             return Results.Created($"/api/v1/orgs/{slug}", created);
         })
             .Describe("createOrganization", "Create an organization; the caller becomes its owner")
-            .Takes<CreateOrganizationBody>().Answers<OrganizationView>(201).Refuses(400, 409, 429);
+            .Takes<CreateOrganizationBody>().AnswersCreated<OrganizationView>().Refuses(400, 409, 429);
 
         var org = orgs.MapGroup("/{slug}").AddEndpointFilter(async (context, next) =>
             context.HttpContext.Request.RouteValues["slug"] is string slug && RouteValues.IsSlug(slug)
@@ -52,8 +51,9 @@ public static class OrganizationEndpoints
         })
             .Describe("renameOrganization", "Rename an organization (admins)").Takes<RenameOrganizationBody>().Answers<OrganizationView>();
 
-        org.MapGet("/members", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).ListMembers(http.Caller())))
-            .Describe("listMembers", "An organization's members and their roles").Answers<IReadOnlyList<MemberView>>();
+        org.MapGet("/members", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).ListMembers(http.Caller()), m => Paging.Key(m.JoinedAt, m.UserId)))
+            .Describe("listMembers", "An organization's members and their roles").AnswersPage<MemberView>();
 
         org.MapPatch("/members/{userId}", async (string slug, string userId, HttpContext http, IGrainFactory grains) =>
         {
@@ -75,9 +75,9 @@ public static class OrganizationEndpoints
         })
             .Describe("removeMember", "Remove a member, or leave (admins, or the member themself)").AnswersEmpty().Refuses(409);
 
-        org.MapGet("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Org(grains, slug).ListInvitations(http.Caller())))
-            .Describe("listInvitations", "Pending invitations (admins)").Answers<IReadOnlyList<InvitationView>>();
+        org.MapGet("/invitations", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Org(grains, slug).ListInvitations(http.Caller()), i => Paging.Key(i.CreatedAt, i.Id)))
+            .Describe("listInvitations", "Pending invitations (admins)").AnswersPage<InvitationView>();
 
         org.MapPost("/invitations", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -90,7 +90,7 @@ public static class OrganizationEndpoints
             return Results.Created($"/api/v1/orgs/{slug}/invitations/{invitation.Id}", invitation);
         })
             .Describe("inviteMember", "Invite an email address with a role (admins); the invitation is emailed")
-            .Takes<InviteBody>().Answers<InvitationView>(201).Refuses(402, 409);
+            .Takes<InviteBody>().AnswersCreated<InvitationView>().Refuses(402, 409);
 
         org.MapDelete("/invitations/{invitationId}", async (string slug, string invitationId, HttpContext http, IGrainFactory grains) =>
         {
@@ -102,29 +102,11 @@ public static class OrganizationEndpoints
 
         org.MapGet("/audit", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
-            var query = http.Request.Query;
-            long? before = null;
-            var limit = 50;
-            if (query.TryGetValue("before", out var beforeText))
-            {
-                if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-                {
-                    return JsonBody.FieldProblem("before", "must be a positive whole number (an entry's sequence)");
-                }
-
-                before = parsed;
-            }
-
-            if (query.TryGetValue("limit", out var limitText)
-                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > AuditQuery.MaxLimit))
-            {
-                return JsonBody.FieldProblem("limit", $"must be a whole number from 1 to {AuditQuery.MaxLimit}");
-            }
-
-            return Results.Ok(await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit)));
+            if (!Paging.TryReadSequence(http.Request, out var limit, out var before, out var problem)) return problem!;
+            var page = await Org(grains, slug).GetAuditLog(http.Caller(), new AuditQuery(before, limit));
+            return Results.Ok(Paging.Sequenced(page.Entries, page.NextBefore));
         })
-            .Describe("getAuditLog", "The audit log, newest first (admins)", "Pages with ?before=<sequence>&limit=<1..200>; the answer names the next page's before.")
-            .Answers<AuditPage>();
+            .Describe("getAuditLog", "The audit log, newest first (admins)").AnswersPage<AuditEntry>();
 
         org.MapGet("/quotas", async (string slug, HttpContext http, IGrainFactory grains) => Results.Ok(await Org(grains, slug).GetQuotas(http.Caller())))
             .Describe("getQuotas", "The plan's limits and what is used of each").Answers<QuotaUsageView>();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
@@ -44,9 +43,9 @@ public static class ProjectEndpoints
         var signedIn = projects.MapGroup("").SignedIn();
         static IProjectGrain Project(IGrainFactory grains, string slug, string project) => grains.GetGrain<IProjectGrain>(ProjectKeys.Of(slug, project));
 
-        signedIn.MapGet("", async (string slug, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller())))
-            .Describe("listProjects", "An organization's projects").Answers<IReadOnlyList<ProjectView>>();
+        signedIn.MapGet("", (string slug, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => grains.GetGrain<IProjectIndexGrain>(slug).List(http.Caller()), p => p.Name))
+            .Describe("listProjects", "An organization's projects, by name").AnswersPage<ProjectView>();
 
         signedIn.MapPost("", async (string slug, HttpContext http, IGrainFactory grains) =>
         {
@@ -59,7 +58,7 @@ public static class ProjectEndpoints
             return Results.Created($"/api/v1/orgs/{slug}/projects/{name}", created);
         })
             .Describe("createProject", "Create a project from a git repository or for uploads (developers)")
-            .Takes<CreateProjectBody>().Answers<ProjectView>(201).Refuses(402, 409);
+            .Takes<CreateProjectBody>().AnswersCreated<ProjectView>().Refuses(402, 409);
 
         signedIn.MapGet("/{project}", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
             Results.Ok(await Project(grains, slug, project).Get(http.Caller())))
@@ -81,9 +80,9 @@ public static class ProjectEndpoints
         })
             .Describe("deleteProject", "Delete a project and its deployments (developers)").AnswersEmpty();
 
-        signedIn.MapGet("/{project}/env", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
-            Results.Ok(await Project(grains, slug, project).ListEnv(http.Caller())))
-            .Describe("listEnvVars", "A project's environment variables, values masked").Answers<IReadOnlyList<EnvVarView>>();
+        signedIn.MapGet("/{project}/env", (string slug, string project, HttpContext http, IGrainFactory grains) =>
+            Paging.ListAsync(http.Request, () => Project(grains, slug, project).ListEnv(http.Caller()), v => v.Environment + "/" + v.Name))
+            .Describe("listEnvVars", "A project's environment variables, values masked").AnswersPage<EnvVarView>();
 
         signedIn.MapPut("/{project}/env/{environment}/{name}", async (string slug, string project, string environment, string name, HttpContext http, IGrainFactory grains) =>
         {
@@ -106,41 +105,23 @@ public static class ProjectEndpoints
 
         signedIn.MapGet("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
-            var query = http.Request.Query;
-            long? before = null;
-            var limit = 20;
-            if (query.TryGetValue("before", out var beforeText))
-            {
-                if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-                {
-                    return JsonBody.FieldProblem("before", "must be a positive whole number (a deployment's sequence)");
-                }
-
-                before = parsed;
-            }
-
-            if (query.TryGetValue("limit", out var limitText)
-                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
-            {
-                return JsonBody.FieldProblem("limit", "must be a whole number from 1 to 100");
-            }
-
-            return Results.Ok(await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit));
+            if (!Paging.TryReadSequence(http.Request, out var limit, out var before, out var problem)) return problem!;
+            var page = await Project(grains, slug, project).ListDeployments(http.Caller(), before, limit);
+            return Results.Ok(Paging.Sequenced(page.Deployments, page.NextBefore));
         })
-            .Describe("listDeployments", "A project's deployments, newest first", "Pages with ?before=<sequence>&limit=<1..100>; the answer names the next page's before.")
-            .Answers<DeploymentPage>();
+            .Describe("listDeployments", "A project's deployments, newest first").AnswersPage<DeploymentView>();
 
         signedIn.MapPost("/{project}/deployments", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync(http.Request, MaxManifestBytes);
             var (target, source) = DeploymentEndpoints.ReadSource(body);
             if (body.Problem() is { } problem) return problem;
-            var created = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(http.Caller(), ProjectKeys.Of(slug, project), source!, target!);
+            var created = await Project(grains, slug, project).Deploy(http.Caller(), source!, target!);
             return Results.Created($"/api/v1/deployments/{created.Id}", created);
         })
             .Describe("createDeployment", "Deploy a git ref or uploaded files (developers)",
             "Upload first: POST /orgs/{slug}/files/missing names the hashes to send, PUT /orgs/{slug}/files/{sha256} or POST /orgs/{slug}/files/batch sends them.")
-            .Takes<CreateDeploymentBody>().Answers<DeploymentView>(201).Refuses(402, 409, 429);
+            .Takes<CreateDeploymentBody>().AnswersCreated<DeploymentView>().Refuses(402, 409, 429);
 
         signedIn.MapPost("/{project}/rollback", async (string slug, string project, HttpContext http, IGrainFactory grains) =>
         {

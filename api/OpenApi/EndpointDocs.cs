@@ -63,6 +63,46 @@ public static class EndpointDocs
     public static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder route, int status = StatusCodes.Status200OK) =>
         route.Produces<T>(status, Json);
 
+    /// <summary>
+    /// A page of a list (<see cref="Http.Paging"/>): the <c>limit</c> and <c>cursor</c> query parameters, the
+    /// <c>{items, next_cursor}</c> answer, and the 400 that names a wrong parameter.
+    /// </summary>
+    public static RouteHandlerBuilder AnswersPage<T>(this RouteHandlerBuilder route) =>
+        route.Answers<Http.Paging.Page<T>>()
+            .TakesQuery("limit", $"How many items (1–{Http.Paging.MaxLimit}, default {Http.Paging.DefaultLimit}).", JsonSchemaType.Integer)
+            .TakesQuery("cursor", "The previous page's next_cursor, as given; absent for the first page.")
+            .Refuses(StatusCodes.Status400BadRequest);
+
+    /// <summary>A query parameter the handler reads itself.</summary>
+    public static RouteHandlerBuilder TakesQuery(this RouteHandlerBuilder route, string name, string description,
+        JsonSchemaType type = JsonSchemaType.String, bool required = false) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = name, In = ParameterLocation.Query, Required = required, Description = description,
+                Schema = new OpenApiSchema { Type = type },
+            });
+            return Task.CompletedTask;
+        });
+
+    /// <summary>A 201 with the created resource and the <c>Location</c> header that names its URL.</summary>
+    public static RouteHandlerBuilder AnswersCreated<T>(this RouteHandlerBuilder route) =>
+        route.Answers<T>(StatusCodes.Status201Created).AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.TryGetValue("201", out var created) is true && created is OpenApiResponse response)
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                response.Headers["Location"] = new OpenApiHeader
+                {
+                    Description = "The created resource's URL.", Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" },
+                };
+            }
+
+            return Task.CompletedTask;
+        });
+
     /// <summary>A 200 whose body is one of two shapes (a login answers tokens, or a challenge when a second factor is needed).</summary>
     public static RouteHandlerBuilder AnswersOneOf<TFirst, TSecond>(this RouteHandlerBuilder route) =>
         route.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>

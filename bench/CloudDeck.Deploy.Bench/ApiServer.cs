@@ -31,12 +31,13 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<ApiServer> StartAsync(string dataDirectory)
+    /// <param name="settings">More environment for the API process (<c>CloudDeck__…</c> settings a bench needs).</param>
+    public static async Task<ApiServer> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var dll = RepoPaths.ProjectOutput("api", "CloudDeck.Api");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build api/CloudDeck.Api.csproj in Release.", dll);
         var port = ChildProcess.FreeTcpPort();
-        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["CloudDeck__DataDirectory"] = dataDirectory,
@@ -47,7 +48,9 @@ internal sealed class ApiServer : IAsyncDisposable
             ["CloudDeck__StorageProvider"] = null,
             ["CloudDeck__PostgresConnectionString"] = null,
             ["Logging__LogLevel__Default"] = "Warning",
-        }, Path.GetDirectoryName(dll));
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) environment[key] = value;
+        var process = ChildProcess.Start(RepoPaths.DotnetHost, [dll], environment, Path.GetDirectoryName(dll));
         var api = new ApiServer(process, new Uri($"http://127.0.0.1:{port}/"), dataDirectory);
         try
         {
@@ -61,6 +64,16 @@ internal sealed class ApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A fresh access token of the bench's account.</summary>
+    public async Task<string> LoginAsync(string email)
+    {
+        using var login = await Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password });
+        return AccessToken(await Expect(login));
+    }
+
+    /// <summary>A login answer's access token, spelled as the API of this commit spells it (camelCase before the snake_case contract).</summary>
+    private static string AccessToken(JsonNode login) => login["access_token"]!.GetValue<string>();
+
     /// <returns>The user's personal organization.</returns>
     public async Task<string> SignUpAsync(string email)
     {
@@ -69,7 +82,7 @@ internal sealed class ApiServer : IAsyncDisposable
         using var login = await Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password });
         // Sign-up answers alike for new and registered addresses: the personal organization is read from the account.
         using var me = new HttpRequestMessage(HttpMethod.Get, "api/v1/me");
-        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await Expect(login))["access_token"]!.GetValue<string>());
+        me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken(await Expect(login)));
         using var account = await Http.SendAsync(me);
         return (await Expect(account))["organizations"]![0]!["slug"]!.GetValue<string>();
     }

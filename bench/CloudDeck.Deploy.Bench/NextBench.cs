@@ -93,7 +93,7 @@ internal static partial class NextBench
     private static async Task<int> ServerPortAsync(ApiServer api, string email, string deploymentId)
     {
         using var login = await api.Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = ApiServer.Password });
-        var token = JsonNode.Parse(await login.Content.ReadAsStringAsync())!["accessToken"]!.GetValue<string>();
+        var token = JsonNode.Parse(await login.Content.ReadAsStringAsync())!["access_token"]!.GetValue<string>();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/v1/deployments/{deploymentId}/server");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await api.Http.SendAsync(request);

@@ -8,7 +8,8 @@ namespace CloudDeck.Deploy.Bench;
 /// The platform's overhead for a deploy: the real API host and the real <c>deck deploy --prod</c> as processes, timed
 /// from starting deck to the production host serving the new content, minus the same work's unavoidable part done
 /// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms. With <c>--sandbox</c>: the
-/// sandbox's cost per command instead (<see cref="SandboxBench"/>).
+/// sandbox's cost per command instead (<see cref="SandboxBench"/>); with <c>--creations</c>, deployments created per
+/// second (<see cref="CreationBench"/>).
 /// </summary>
 internal static class DeployBench
 {
@@ -17,6 +18,7 @@ internal static class DeployBench
     public static async Task<int> Main(string[] args)
     {
         if (args.Contains("--sandbox")) return await SandboxBench.RunAsync(Option(args, "--rounds", 40));
+        if (args.Contains("--creations")) return await CreationBench.RunAsync(Option(args, "--deployments", 300), Option(args, "--clients", 16), Option(args, "--rounds", 3));
         var files = Option(args, "--files", 1000);
         var rounds = Option(args, "--rounds", 5);
         var viteRounds = Option(args, "--vite-rounds", 3);

@@ -36,6 +36,11 @@ internal static class EdgeBench
         }
 
         if (args.Contains("--rollback")) return await RollbackBench.RunAsync(Option(args, "--rounds", 200));
+        if (args.Contains("--misses"))
+        {
+            return await MissesBench.RunAsync(Option(args, "--connections", 64), TimeSpan.FromSeconds(Option(args, "--duration", 10)), Option(args, "--rounds", 3));
+        }
+
         if (args.Contains("--proxy"))
         {
             return await ProxyBench.RunAsync(Option(args, "--connections", 32), TimeSpan.FromSeconds(Option(args, "--duration", 10)),

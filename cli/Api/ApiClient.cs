@@ -74,6 +74,27 @@ public sealed class ApiClient : IDisposable
         SendAsync(HttpMethod.Post, path, body, cancellationToken);
 
     /// <summary>
+    /// The items of a list route, page after page (<c>limit</c>, then each page's <c>next_cursor</c>), until
+    /// <paramref name="max"/> items or the last page.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonNode>> ListAsync(string path, int max = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        const int largestPage = 100;
+        var items = new List<JsonNode>();
+        string? cursor = null;
+        do
+        {
+            var limit = Math.Min(largestPage, max - items.Count);
+            var separator = path.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+            var page = await GetAsync($"{path}{separator}limit={limit}{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}", cancellationToken);
+            items.AddRange(Fields.Items(page, "items").Take(max - items.Count));
+            cursor = Fields.Text(page, "next_cursor");
+        }
+        while (cursor is not null && items.Count < max);
+        return items;
+    }
+
+    /// <summary>
     /// Sends the request <paramref name="create"/> makes (called again for the retry after a refresh, since a sent
     /// request cannot be reused) and answers the successful response, still unread.
     /// </summary>

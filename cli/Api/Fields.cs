@@ -36,10 +36,10 @@ public static class Fields
     public static bool Flag(JsonNode? node, string name) =>
         Get(node, name) is JsonValue value && value.TryGetValue<bool>(out var flag) && flag;
 
-    /// <summary>The items of a list answer: a bare array, or the array in <paramref name="envelope"/> (<c>{"deployments": [...]}</c>).</summary>
+    /// <summary>The items of a list answer: a bare array, or the array of a page <c>{"items": [...], "next_cursor": "…"}</c> (or of <paramref name="envelope"/>).</summary>
     public static IReadOnlyList<JsonNode> Items(JsonNode? node, string? envelope = null)
     {
-        var array = node as JsonArray ?? (envelope is null ? null : Get(node, envelope) as JsonArray);
+        var array = node as JsonArray ?? Get(node, envelope ?? "items") as JsonArray;
         return array is null ? [] : [.. array.Where(item => item is not null).Select(item => item!)];
     }
 

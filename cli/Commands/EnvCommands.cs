@@ -33,8 +33,8 @@ public static class EnvCommands
             var context = Context.From(parse);
             var (link, _) = Context.Linked(".");
             using var client = context.AuthenticatedClient();
-            var answer = await client.GetAsync($"{Context.ProjectPath(link)}/env", cancellationToken);
-            var rows = Fields.Items(answer).Select(v => (IReadOnlyList<string>)
+            var variables = await client.ListAsync($"{Context.ProjectPath(link)}/env", cancellationToken: cancellationToken);
+            var rows = variables.Select(v => (IReadOnlyList<string>)
             [
                 Fields.Text(v, "environment") ?? "",
                 Fields.Text(v, "name") ?? "",

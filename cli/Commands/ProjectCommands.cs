@@ -109,8 +109,8 @@ public static class ProjectCommands
             using var client = context.AuthenticatedClient();
             var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
             var production = Fields.Text(project, "production_deployment_id");
-            var page = await client.GetAsync($"{Context.ProjectPath(link)}/deployments?limit={parse.GetValue(limit)}", cancellationToken);
-            var rows = Fields.Items(page, "deployments").Select(d => (IReadOnlyList<string>)
+            var deployments = await client.ListAsync($"{Context.ProjectPath(link)}/deployments", Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            var rows = deployments.Select(d => (IReadOnlyList<string>)
             [
                 Fields.Text(d, "id") ?? "?",
                 Fields.Text(d, "target") ?? "",

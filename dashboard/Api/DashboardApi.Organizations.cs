@@ -19,9 +19,9 @@ public sealed partial class DashboardApi
     /// <summary>A page of the audit log, newest first, from <paramref name="cursor"/> on (the previous page's next cursor).</summary>
     public async Task<(IReadOnlyList<AuditEntry> Items, string? NextCursor)> AuditAsync(string org, string? cursor, CancellationToken cancellation = default)
     {
-        var query = cursor is null ? "?limit=50" : $"?limit=50&before={Escape(cursor)}&cursor={Escape(cursor)}";
+        var query = cursor is null ? "?limit=50" : $"?limit=50&cursor={Escape(cursor)}";
         var answer = await GetAsync($"{OrgPath(org)}/audit{query}", cancellation);
-        return DashboardJson.ReadList<AuditEntry>(answer, "entries", "next_before");
+        return DashboardJson.ReadList<AuditEntry>(answer);
     }
 
     public async Task<UsageReport> UsageAsync(string org, string? period, CancellationToken cancellation = default) =>

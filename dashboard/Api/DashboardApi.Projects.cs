@@ -27,7 +27,7 @@ public sealed partial class DashboardApi
     public async Task<DeploymentList> DeploymentsAsync(string org, string project, int limit, CancellationToken cancellation = default)
     {
         var (items, next) = DashboardJson.ReadList<Deployment>(
-            await GetAsync($"{ProjectPath(org, project)}/deployments?limit={limit}", cancellation), "deployments", "next_before");
+            await GetAsync($"{ProjectPath(org, project)}/deployments?limit={limit}", cancellation));
         return new DeploymentList(items, next);
     }
 

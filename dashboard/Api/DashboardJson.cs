@@ -15,12 +15,10 @@ public static class DashboardJson
     public static T Read<T>(JsonNode? node) =>
         node.Deserialize<T>(Options) ?? throw new JsonException($"The API answered null where a {typeof(T).Name} was expected.");
 
-    /// <summary>A list answer: a bare array, or a page (<c>{"items": [...], "next_cursor"}</c>, or a named array such as <c>deployments</c>).</summary>
-    public static (IReadOnlyList<T> Items, string? NextCursor) ReadList<T>(JsonNode? node, string? legacyItems = null, string? legacyCursor = null)
+    /// <summary>A page of a list: <c>{"items": [...], "next_cursor": "…" | null}</c>.</summary>
+    public static (IReadOnlyList<T> Items, string? NextCursor) ReadList<T>(JsonNode? node)
     {
-        if (node is JsonArray array) return (Read<List<T>>(array), null);
-        var items = node?["items"] ?? (legacyItems is null ? null : node?[legacyItems]);
-        var cursor = node?["next_cursor"] ?? (legacyCursor is null ? null : node?[legacyCursor]);
-        return (items is null ? [] : Read<List<T>>(items), cursor?.ToString());
+        var items = node?["items"];
+        return (items is null ? [] : Read<List<T>>(items), node?["next_cursor"]?.GetValue<string>());
     }
 }

@@ -13,6 +13,15 @@ public interface IBuildExecutionGrain : IGrainWithStringKey
     Task SlotGranted();
 
     /// <summary>
+    /// Asks the organization's queue for a slot and starts the build when it gets one. Sent by <c>Queue</c> outside the
+    /// deployment's request, so the creation does not wait on the queue; the build's check reminder asks again if it is lost.
+    /// </summary>
+    Task RequestSlot();
+
+    /// <summary>Its deployment's creation failed after the build was queued: the build ends canceled with <paramref name="reason"/>.</summary>
+    Task Abandon(string reason);
+
+    /// <summary>
     /// The run moved on to <paramref name="status"/> (preparing, building or uploading). False when the build has
     /// ended meanwhile (canceled, or failed elsewhere): the run must stop.
     /// </summary>

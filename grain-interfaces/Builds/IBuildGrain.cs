@@ -39,8 +39,9 @@ public interface IBuildGrain : IGrainWithStringKey
 
     /// <summary>
     /// Creates the build for a deployment and queues it behind the organization's concurrent-build limit (it waits
-    /// "queued" rather than being refused); builds per day are still refused at once. The deployment grain has
-    /// already decided that <see cref="BuildRequest.CreatedBy"/> may deploy. Queuing the same build again answers it.
+    /// "queued" rather than being refused). The project grain has already decided that <see cref="BuildRequest.CreatedBy"/>
+    /// may deploy and reserved the day's build with the deployment (<c>IOrganizationQuotaGrain.Reserve</c>), so nothing
+    /// here refuses a valid request. Queuing the same build again answers it.
     /// </summary>
     Task<BuildView> Queue(BuildRequest request);
 

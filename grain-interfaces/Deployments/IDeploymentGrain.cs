@@ -9,13 +9,6 @@ namespace CloudDeck.GrainInterfaces.Deployments;
 [Alias("clouddeck.IDeploymentGrain")]
 public interface IDeploymentGrain : IGrainWithStringKey
 {
-    /// <summary>
-    /// Creates the deployment and its build, queued. Needs 'deploy' in the project's organization; counts against
-    /// deployments per day. The source is a git ref or an upload manifest whose every hash is already stored
-    /// (otherwise <see cref="InvalidFieldException"/> naming the missing hashes).
-    /// </summary>
-    Task<DeploymentView> Create(Caller caller, string projectKey, DeploymentSource source, string target);
-
     [ReadOnly]
     Task<DeploymentView> Get(Caller caller);
 
@@ -38,10 +31,19 @@ public interface IDeploymentGrain : IGrainWithStringKey
     Task BuildFinished(string status, DeploymentManifest? manifest);
 
     /// <summary>
-    /// Called by the project grain for a verified git push (no user is signed in): creates the deployment as
-    /// <see cref="Create"/> does, without calling the project back (the project records it itself, at <paramref name="sequence"/>).
+    /// Called by its project grain, which creates every deployment (uploads, git pushes, redeploys) and has already
+    /// decided everything a request could be refused for: who deploys, the source, the plan's quotas. The deployment
+    /// references an upload's files, writes itself (building) and queues its build. When one of these fails nothing of
+    /// it remains and the error is thrown; starting a deployment that exists with the same build answers it as it is.
     /// </summary>
-    Task<DeploymentView> CreateFromPush(Projects.ProjectView project, DeploymentSource source, string target, string pushedBy, long sequence);
+    Task<DeploymentView> Start(DeploymentStart start);
+
+    /// <summary>
+    /// Called by its project grain when the creation failed after <see cref="Start"/> (its history could not be written):
+    /// the build is canceled and the deployment ends canceled, its files released. A deployment that is not building is left
+    /// as it is. Answers the deployment as it ended (the project records it; this grain does not call its project back).
+    /// </summary>
+    Task<DeploymentView> Abandon(string reason);
 
     /// <summary>Called by the project grain when the project is deleted: the deployment stops being served.</summary>
     Task ProjectDeleted();
@@ -68,6 +70,21 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// </summary>
     Task ServerChecked(string? failure);
 }
+
+/// <summary>
+/// What the project grain hands a new deployment: the project as it is now, the source as the build gets it (an upload
+/// whose files are all stored, or a git ref), the commit when the ref is one, who created it, its place in the project's
+/// history and its build's id (chosen by the project, so a retried start finds the same build).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.DeploymentStart")]
+public sealed record DeploymentStart(
+    Projects.ProjectView Project,
+    DeploymentSource Source,
+    string? Commit,
+    string Target,
+    string CreatedBy,
+    long Sequence,
+    string BuildId);
 
 /// <summary>
 /// Where a deployment's source comes from: a git ref (branch, tag or commit) of the project's repository, or the

@@ -72,12 +72,17 @@ public interface IOrganizationGrain : IGrainWithStringKey
     Task<string> Authorize(Caller caller, string action);
 }
 
-/// <summary>Append-only audit entries of one organization (keyed by slug). Only its organization and billing grains call it.</summary>
+/// <summary>
+/// One organization's audit log (keyed by slug). Entries are rows of the audit table (grains append them through
+/// <c>AuditTrail</c>, with no call here); this grain reads them in pages, and moves the entries an earlier version kept in
+/// its state into the table once, before the first append numbers a new one.
+/// </summary>
 [Alias("clouddeck.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {
-    Task Append(string actorUserId, string action, string target, string clientAddress);
+    /// <summary>Moves entries kept in this grain's state by an earlier version into the table (their numbers kept); then nothing.</summary>
+    Task Migrate();
 
-    [ReadOnly]
+    /// <summary>Newest first; migrates first (so not read-only: two reads must not both move the old state).</summary>
     Task<AuditPage> Read(AuditQuery query);
 }

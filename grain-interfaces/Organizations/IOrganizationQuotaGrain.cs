@@ -33,6 +33,20 @@ public interface IOrganizationQuotaGrain : IGrainWithStringKey
     Task ReleaseSlot(string limit, string holderId);
 
     /// <summary>
+    /// Takes one of each per-period limit of <paramref name="reservation"/> (a deployment's deployments and builds per day)
+    /// in one turn and one write, after checking every one of them and that the <see cref="QuotaReservation.RoomIn"/>
+    /// limits have room: all of it, or (refused) nothing. Reserving an id held already changes nothing, so a retry is not
+    /// counted twice.
+    /// </summary>
+    Task Reserve(QuotaReservation reservation);
+
+    /// <summary>
+    /// Gives back everything reservation <paramref name="reservationId"/> took, when its creation was refused or failed
+    /// later on. Unknown ids, ids returned already and reservations of an earlier period change nothing.
+    /// </summary>
+    Task Return(string reservationId);
+
+    /// <summary>
     /// Refuses when one more would pass the limit, as <see cref="Count"/> would: a ceiling given its <paramref name="current"/>
     /// count (projects; 402), a per-period limit whose maximum is reached (402 monthly, 429 daily) or a full concurrent limit (429).
     /// </summary>
@@ -97,6 +111,12 @@ public static class QuotaLimits
         _ => throw new ArgumentException($"Unknown quota limit '{limit}'; the limits are {string.Join(", ", All)}.", nameof(limit)),
     };
 }
+
+/// <param name="Id">Whose reservation (a deployment id): returned by it, and not counted twice when reserved again.</param>
+/// <param name="Counts">Per-period limits to count one of each (<see cref="QuotaLimits.DeploymentsPerDay"/>, <see cref="QuotaLimits.BuildsPerDay"/>).</param>
+/// <param name="RoomIn">Per-period limits that must not be used up (<see cref="QuotaLimits.BuildMinutesPerMonth"/>), counted elsewhere.</param>
+[GenerateSerializer, Immutable, Alias("clouddeck.QuotaReservation")]
+public sealed record QuotaReservation(string Id, IReadOnlyList<string> Counts, IReadOnlyList<string> RoomIn);
 
 /// <summary>How a limit counts: slots held at once, a quantity per UTC day or calendar month, or a count of things that exist.</summary>
 public static class QuotaKinds

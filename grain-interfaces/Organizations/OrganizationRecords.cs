@@ -54,7 +54,7 @@ public sealed record AuditEntry(long Sequence, DateTimeOffset At, string ActorUs
 [GenerateSerializer, Immutable, Alias("clouddeck.AuditQuery")]
 public sealed record AuditQuery(long? Before = null, int Limit = 50)
 {
-    public const int MaxLimit = 200;
+    public const int MaxLimit = 100;
 }
 
 /// <summary><paramref name="NextBefore"/> is the cursor for the next (older) page, null at the end.</summary>

@@ -34,9 +34,24 @@ public interface IProjectGrain : IGrainWithStringKey
 
     Task RemoveEnv(Caller caller, string environment, string name);
 
-    /// <summary>Newest first; <paramref name="before"/> is a deployment's creation sequence (exclusive) for paging.</summary>
+    /// <summary>
+    /// Newest first, from the project's history table; <paramref name="before"/> is a deployment's creation sequence
+    /// (exclusive) for paging, <paramref name="limit"/> at most <c>MaxPageSize</c>.
+    /// </summary>
     [ReadOnly]
     Task<DeploymentPage> ListDeployments(Caller caller, long? before, int limit);
+
+    /// <summary>
+    /// Creates a deployment of an upload (every file already stored) or of a git ref (default: the production branch;
+    /// deploying a ref again is a redeploy). Needs 'deploy' in the organization; takes one of the day's deployments and one
+    /// of its builds together (<see cref="Organizations.IOrganizationQuotaGrain.Reserve"/>) and gives both back when any
+    /// later step refuses or fails. Git pushes (<see cref="ReceivePush"/>) create theirs through the same path.
+    /// Interleaves: creations of one project run side by side (each waits on its own deployment, build and storage writes,
+    /// not on the others'); they change no project state, take their sequence without awaiting, and a project being
+    /// deleted lets the creations under way finish first and refuses new ones.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Deployments.DeploymentView> Deploy(Caller caller, Deployments.DeploymentSource source, string target);
 
     /// <summary>
     /// Points production back at <paramref name="deploymentId"/>, or when null at the newest ready production deployment
@@ -64,7 +79,10 @@ public interface IProjectGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<BuildPlan> GetBuildPlan(string environment);
 
-    /// <summary>Adds a deployment to the history, or updates its entry (idempotent per id); answers its sequence in the project.</summary>
+    /// <summary>
+    /// Updates a deployment's row in the project's history (its status changed), at the sequence it was created with; a
+    /// deployment missing from the history (its creation stopped before the row was written) is added. Answers its sequence.
+    /// </summary>
     Task<long> RecordDeployment(Deployments.DeploymentView deployment);
 
     /// <summary>

@@ -28,6 +28,8 @@ public static class AccountServices
         services.AddSingleton<Passwords>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton(OperatorOptions.Read(configuration));
+        // Resolved on silos only (it needs the log store's record tables); the API process never asks for it.
+        services.TryAddSingleton<Organizations.AuditTrail>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Usage;
+using CloudDeck.Grains.Organizations;
 using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Grains.Billing;
@@ -17,6 +18,7 @@ public sealed partial class BillingGrain(
     [PersistentState("billing")] IPersistentState<BillingState> state,
     BillingOptions options,
     IStripeGateway stripe,
+    AuditTrail audit,
     TimeProvider clock,
     ILogger<BillingGrain> logger) : Grain, IBillingGrain, IRemindable
 {
@@ -172,7 +174,7 @@ public sealed partial class BillingGrain(
     }
 
     private Task AuditAsync(string actor, string action, string target, string clientAddress = "") =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(actor, action, target, clientAddress);
+        audit.AppendAsync(Slug, actor, action, target, clientAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Billing of {Organization}: reporting usage to Stripe failed; it is retried with the same identifiers")]
     private static partial void LogReportFailed(ILogger logger, Exception error, string organization);

@@ -72,6 +72,19 @@ public sealed partial class BuildGrain
         }
     }
 
+    public async Task RequestSlot()
+    {
+        if (!Build.Created || !Build.IsPipeline || Build.Status != BuildStatuses.Queued) return;
+        if (await Line.Enqueue(Id))
+        {
+            await StartRunAsync();
+        }
+        else
+        {
+            await AppendSystemLineAsync("Waiting for a free build slot: the organization's plan limits how many builds run at once.");
+        }
+    }
+
     public async Task<bool> Advance(string status)
     {
         if (!Build.Created || BuildStatuses.IsTerminal(Build.Status)) return false;

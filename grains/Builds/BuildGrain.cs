@@ -83,10 +83,7 @@ public sealed partial class BuildGrain(
         }
 
         CloudDeckActivities.TagDeployment(request.Organization, request.Project, request.DeploymentId, Id);
-        var quota = GrainFactory.GetGrain<IOrganizationQuotaGrain>(request.Organization);
-        await quota.EnsureRoomForOneMore(QuotaLimits.BuildMinutesPerMonth, 0);
-        // Today's builds are refused now (429); the concurrent limit only makes the build wait in the queue.
-        await quota.Count(QuotaLimits.BuildsPerDay, 1);
+        // Nothing to refuse here: the project reserved this build with its deployment (builds per day, build minutes).
         Build.Created = true;
         Build.Organization = request.Organization;
         Build.Project = request.Project;
@@ -97,17 +94,12 @@ public sealed partial class BuildGrain(
         Build.Environment = request.Environment;
         Build.Source = request.Source;
         await state.WriteStateAsync();
-        // Before asking for a slot: whatever happens next, the reminder brings the build back to finish it.
+        // Before asking for a slot: whatever happens next, the reminder brings the build back to finish it (and asks
+        // the queue again if the request below is lost).
         await this.RegisterOrUpdateReminder(CheckReminder, CheckPeriod, CheckPeriod);
-        if (await Line.Enqueue(Id))
-        {
-            await StartRunAsync();
-        }
-        else
-        {
-            await AppendSystemLineAsync("Waiting for a free build slot: the organization's plan limits how many builds run at once.");
-        }
-
+        // The slot is asked for outside the deployment's request: its creation does not wait on the organization's queue.
+        var self = GrainFactory.GetGrain<IBuildExecutionGrain>(Id);
+        _ = Detached.Run(self.RequestSlot, logger, $"Asking a build slot for build {Id}", span: "build.slot");
         return View();
     }
 
@@ -123,7 +115,18 @@ public sealed partial class BuildGrain(
         if (!Build.Created) throw NotFound();
         await AuthorizeAsync(caller, OrganizationActions.Deploy);
         if (BuildStatuses.IsTerminal(Build.Status)) return View();
-        var reason = $"Canceled by user {caller.UserId}.";
+        await CancelAsync($"Canceled by user {caller.UserId}.");
+        return View();
+    }
+
+    public async Task Abandon(string reason)
+    {
+        if (!Build.Created || BuildStatuses.IsTerminal(Build.Status)) return;
+        await CancelAsync(reason);
+    }
+
+    private async Task CancelAsync(string reason)
+    {
         if (Build.Status == BuildStatuses.Queued)
         {
             await FinishAsync(new BuildOutcome(BuildStatuses.Canceled, null, reason, null), reason + " The build had not started.");
@@ -137,8 +140,6 @@ public sealed partial class BuildGrain(
         {
             await FinishAsync(new BuildOutcome(BuildStatuses.Canceled, null, reason, null), reason);
         }
-
-        return View();
     }
 
     public async Task<BuildView> Start()

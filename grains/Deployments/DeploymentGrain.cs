@@ -5,7 +5,7 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
-using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
 using Microsoft.Extensions.Logging;
@@ -14,10 +14,10 @@ using CloudDeck.Grains.Telemetry;
 namespace CloudDeck.Grains.Deployments;
 
 /// <summary>
-/// One deployment: what one build of a project produced, served at <c>{id}.{base}</c>. It queues its build, and when
-/// the build is ready points its branch's preview alias (and for production, the production alias) at itself.
+/// One deployment: what one build of a project produced, served at <c>{id}.{base}</c>. Its project grain creates it
+/// (<see cref="Start"/>); it queues its build, and when the build is ready points its branch's preview alias (and for
+/// production, the production alias) at itself.
 /// </summary>
-/// <param name="artifacts">Optional so that git deployments work on a host without a store; uploads need it.</param>
 public sealed partial class DeploymentGrain(
     [PersistentState("deployment")] IPersistentState<DeploymentState> state,
     EdgeUrlOptions edge,
@@ -25,7 +25,7 @@ public sealed partial class DeploymentGrain(
     ILogStreamProvider streams,
     ServerOptions servers,
     ILogger<DeploymentGrain> logger,
-    IArtifactStore? artifacts = null) : Grain, IDeploymentGrain
+    AuditTrail audit) : Grain, IDeploymentGrain
 {
     private DeploymentState Deployment => state.State;
 
@@ -35,77 +35,29 @@ public sealed partial class DeploymentGrain(
 
     private string ProjectKey => ProjectKeys.Of(Deployment.Organization, Deployment.Project);
 
-    public async Task<DeploymentView> Create(Caller caller, string projectKey, DeploymentSource source, string target)
+    public async Task<DeploymentView> Start(DeploymentStart start)
     {
+        ArgumentNullException.ThrowIfNull(start);
         if (!DeploymentIds.IsWellFormed(Id)) throw new InvalidFieldException("id", DeploymentIds.Rule);
-        if (projectKey.Split('/') is not [var organization, var name] || !ProjectKeys.IsWellFormedName(name))
+        if (Deployment.Created)
         {
-            throw new InvalidFieldException("project", ProjectKeys.NameRule);
+            // The project retrying its call gets the deployment; anything else picked a taken id.
+            return Deployment.BuildId == start.BuildId ? View() : throw new ConflictException($"A deployment with id '{Id}' already exists.");
         }
 
-        // Asked before anything else: another tenant learns nothing, not even whether the project exists.
-        await GrainFactory.GetGrain<IOrganizationGrain>(organization).Authorize(caller, OrganizationActions.Deploy);
-        var projectGrain = GrainFactory.GetGrain<IProjectGrain>(projectKey);
-        var project = await projectGrain.Get(caller);
-        if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
-        CloudDeckActivities.TagDeployment(organization, name, Id);
-        // Until the address is proven, an account deploys only a few times (CloudDeck:Accounts:UnverifiedDeployments).
-        var allowance = caller.EmailVerified ? null : GrainFactory.GetGrain<IUnverifiedAllowanceGrain>(caller.UserId);
-        if (allowance is not null) await allowance.Use(0, 1);
-        try
-        {
-            await StartAsync(project, source, target, caller.UserId, sequence: 0);
-        }
-        catch
-        {
-            if (allowance is not null) await allowance.GiveBack(0, 1);
-            throw;
-        }
-
-        Deployment.Sequence = await projectGrain.RecordDeployment(View());
-        await state.WriteStateAsync();
-        CloudDeckMetrics.DeploymentCreated(source.Files is null ? "git" : "upload");
-        await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.created", $"{Deployment.Project}: {Id} ({Deployment.Target})");
-        return View();
-    }
-
-    public async Task<DeploymentView> CreateFromPush(ProjectView project, DeploymentSource source, string target, string pushedBy, long sequence)
-    {
-        if (!DeploymentIds.IsWellFormed(Id)) throw new InvalidFieldException("id", DeploymentIds.Rule);
-        if (Deployment.Created) throw new ConflictException($"A deployment with id '{Id}' already exists.");
+        var project = start.Project;
         CloudDeckActivities.TagDeployment(project.Organization, project.Name, Id);
-        await StartAsync(project, source, target, pushedBy, sequence);
-        CloudDeckMetrics.DeploymentCreated("git_push");
-        return View();
-    }
-
-    public async Task<DeploymentView> Get(Caller caller)
-    {
-        await AuthorizeExisting(caller, OrganizationActions.ViewBuilds);
-        return View();
-    }
-
-    public Task<DeploymentManifest?> GetManifest() => Task.FromResult(Deployment.ServableManifest());
-
-    /// <summary>Validates the source, counts the day's deployment, queues the build and writes the deployment, building.</summary>
-    private async Task StartAsync(ProjectView project, DeploymentSource source, string target, string createdBy, long sequence)
-    {
-        if (!DeploymentTargets.IsValid(target)) throw new InvalidFieldException("target", "must be production or preview");
-        var (resolved, commit) = Resolve(project, source);
-        await GrainFactory.GetGrain<IOrganizationQuotaGrain>(project.Organization).Count(QuotaLimits.DeploymentsPerDay, 1);
-
-        var buildId = BuildIds.New();
         state.State = new DeploymentState
         {
-            Created = true, Organization = project.Organization, Project = project.Name, Target = target,
-            Status = DeploymentStatuses.Building, BuildId = buildId, GitRef = resolved.GitRef, Branch = resolved.Branch, Commit = commit,
-            CreatedBy = createdBy, CreatedAt = clock.GetUtcNow(), Sequence = sequence,
+            Created = true, Organization = project.Organization, Project = project.Name, Target = start.Target,
+            Status = DeploymentStatuses.Building, BuildId = start.BuildId, GitRef = start.Source.GitRef, Branch = start.Source.Branch,
+            Commit = start.Commit, CreatedBy = start.CreatedBy, CreatedAt = clock.GetUtcNow(), Sequence = start.Sequence,
         };
         var referenced = false;
         try
         {
             // An upload's files are referenced before the deployment is written: none can be let go while it builds.
-            if (resolved.Files is { } files)
+            if (start.Source.Files is { } files)
             {
                 await ReferenceAsync(project.Organization, files);
                 referenced = true;
@@ -113,12 +65,12 @@ public sealed partial class DeploymentGrain(
 
             // Written before the build exists, so the build's report always finds its deployment.
             await state.WriteStateAsync();
-            await GrainFactory.GetGrain<IBuildGrain>(buildId).Queue(
-                new BuildRequest(project.Organization, project.Name, Id, target, resolved, createdBy));
+            await GrainFactory.GetGrain<IBuildGrain>(start.BuildId).Queue(
+                new BuildRequest(project.Organization, project.Name, Id, start.Target, start.Source, start.CreatedBy));
         }
         catch
         {
-            // Refused (builds per day, build minutes) or not stored: nothing of this deployment remains.
+            // Not stored, or its build not queued: nothing of this deployment remains (the project gives back the quota).
             if (referenced)
             {
                 try
@@ -143,49 +95,30 @@ public sealed partial class DeploymentGrain(
 
             throw;
         }
+
+        return View();
     }
 
-    /// <summary>The source as the build gets it: an upload whose files are all stored, or a git ref (default: the production branch).</summary>
-    private (DeploymentSource Source, string? Commit) Resolve(ProjectView project, DeploymentSource source)
+    public async Task<DeploymentView> Abandon(string reason)
     {
-        if (source.Branch is { } branch) ProjectRules.GitRef(branch, "branch");
-        if (source.Files is { } files)
-        {
-            if (source.GitRef is not null) throw new InvalidFieldException("files", "give git_ref or files, not both");
-            if (files.Count == 0) throw new InvalidFieldException("files", "must list at least one file");
-            ManifestValidation.Validate(files);
-            var store = artifacts ?? throw new ConflictException("This server has no artifact store, so it cannot deploy uploaded files.");
-            // Only contents this organization uploaded (or built): a hash another tenant stored is not a file it may serve.
-            var missing = store.MissingFor(project.Organization, files.Select(f => f.Sha256));
-            if (missing.Count > 0)
-            {
-                throw new InvalidFieldException("files",
-                    $"{missing.Count} file(s) are not uploaded yet (upload them first, PUT /api/v1/orgs/{{slug}}/files/{{sha256}}): {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
-            }
-
-            // The manifest's sizes are what the edge announces (Content-Length) and what usage counts: they must be true.
-            for (var i = 0; i < files.Count; i++)
-            {
-                var stored = new FileInfo(store.PathOf(files[i].Sha256)).Length;
-                if (stored != files[i].Size)
-                {
-                    throw new InvalidFieldException($"files[{i}].size", $"is {files[i].Size}, but the uploaded content with that sha256 has {stored} bytes");
-                }
-            }
-
-            return (new DeploymentSource(Files: files, Branch: source.Branch), null);
-        }
-
-        if (project.GitUrl is null && project.LocalPath is null)
-        {
-            throw new InvalidFieldException("git_ref", "the project has no git source (set git_url or local_path), so deploy files instead");
-        }
-
-        var gitRef = source.GitRef ?? project.ProductionBranch;
-        ProjectRules.GitRef(gitRef, "git_ref");
-        var isCommit = gitRef.Length is 40 or 64 && gitRef.AsSpan().IndexOfAnyExcept("0123456789abcdef") < 0;
-        return (new DeploymentSource(GitRef: gitRef, Branch: source.Branch ?? (isCommit ? null : gitRef)), isCommit ? gitRef : null);
+        if (!Exists || Deployment.Status != DeploymentStatuses.Building) return View();
+        if (Deployment.BuildId is { } buildId) await GrainFactory.GetGrain<IBuildExecutionGrain>(buildId).Abandon(reason);
+        var held = HeldHashes();
+        Deployment.Status = DeploymentStatuses.Canceled;
+        Deployment.Error = reason;
+        Deployment.StorageReferences = null;
+        await state.WriteStateAsync();
+        await ReleaseStorageAsync(held);
+        return View();
     }
+
+    public async Task<DeploymentView> Get(Caller caller)
+    {
+        await AuthorizeExisting(caller, OrganizationActions.ViewBuilds);
+        return View();
+    }
+
+    public Task<DeploymentManifest?> GetManifest() => Task.FromResult(Deployment.ServableManifest());
 
     private DeploymentView View() => new(
         Id, Deployment.Organization, Deployment.Project, Deployment.Target, Deployment.Status,
@@ -213,5 +146,5 @@ public sealed partial class DeploymentGrain(
     private NotFoundException NotFound() => new($"Deployment '{Id}' not found.");
 
     private Task AuditAsync(string actor, string clientAddress, string action, string target) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Deployment.Organization).Append(actor, action, target, clientAddress);
+        audit.AppendAsync(Deployment.Organization, actor, action, target, clientAddress);
 }

@@ -4,6 +4,7 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Licenses;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Organizations;
 using static CloudDeck.Grains.Organizations.OrganizationPermissions;
 
 namespace CloudDeck.Grains.Licenses;
@@ -15,6 +16,7 @@ namespace CloudDeck.Grains.Licenses;
 public sealed class OrganizationLicensesGrain(
     [PersistentState("licenses")] IPersistentState<OrganizationLicensesState> state,
     LicenseOptions options,
+    AuditTrail audit,
     TimeProvider clock) : Grain, IOrganizationLicensesGrain
 {
     public static readonly Permission ManageLicenses = new("issue, revoke and manage licenses", ApiTokenScopes.Admin, OrganizationRoles.Admin);
@@ -103,5 +105,5 @@ public sealed class OrganizationLicensesGrain(
     private ILicenseGrain License(string id) => GrainFactory.GetGrain<ILicenseGrain>(id);
 
     private Task AuditAsync(Caller caller, string action, string target) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(caller.UserId, action, target, caller.ClientAddress);
+        audit.AppendAsync(Slug, caller.UserId, action, target, caller.ClientAddress);
 }

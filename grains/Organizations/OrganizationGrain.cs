@@ -22,6 +22,7 @@ public sealed class OrganizationGrain(
     IOptions<AccountLimitOptions> limits,
     PlanOptions plans,
     BillingOptions billing,
+    AuditTrail audit,
     TimeProvider clock) : Grain, IOrganizationGrain
 {
     public const int MaxNameLength = DisplayNames.MaxLength;
@@ -251,7 +252,7 @@ public sealed class OrganizationGrain(
         await Quota.SetPlan(plan);
         if (before != plan)
         {
-            await GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(actor, "organization.plan_changed",
+            await audit.AppendAsync(Slug, actor, "organization.plan_changed",
                 reason is null ? $"{before} -> {plan}" : $"{before} -> {plan} ({reason})", clientAddress);
         }
     }
@@ -360,7 +361,7 @@ public sealed class OrganizationGrain(
     private MembershipView Membership(string userId) => new(Slug, Org.Name, Org.Members[userId].Role);
 
     private Task AuditAsync(Caller caller, string action, string target) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Slug).Append(caller.UserId, action, target, caller.ClientAddress);
+        audit.AppendAsync(Slug, caller.UserId, action, target, caller.ClientAddress);
 
     private OrganizationView View(string userId) =>
         new(Slug, Org.Name, Org.Personal, Org.CreatedAt, Org.Members[userId].Role, Org.Members.Count, Org.Plan);

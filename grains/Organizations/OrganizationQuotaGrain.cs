@@ -21,6 +21,9 @@ public sealed class OrganizationQuotaGrain(
     /// <summary>Retry-After for a refused concurrent slot: when a running build ends is not known, so ask again soon.</summary>
     public static readonly TimeSpan ConcurrentSlotRetryAfter = TimeSpan.FromSeconds(30);
 
+    /// <summary>Reservations remembered (today's, newest) so that one is returned, or reserved again, exactly once.</summary>
+    public const int MaxReservations = 64;
+
     private bool _reminderRegistered;
 
     private OrganizationQuotaState Quota => state.State;
@@ -67,6 +70,51 @@ public sealed class OrganizationQuotaGrain(
         if (counter is not null) counter.Used++;
         await SaveAsync();
         return View(limit);
+    }
+
+    public async Task Reserve(QuotaReservation reservation)
+    {
+        ArgumentNullException.ThrowIfNull(reservation);
+        var day = QuotaPeriods.Start(QuotaKinds.PerDay, Now);
+        if (Quota.Reservations.Any(r => r.Id == reservation.Id && r.PeriodStart == day)) return;
+        // Every check before any change: a refusal of the last limit leaves the first ones where they were.
+        var counters = new List<PeriodCounter>(reservation.Counts.Count);
+        foreach (var limit in reservation.Counts)
+        {
+            if (QuotaLimits.KindOf(limit) != QuotaKinds.PerDay) throw new ArgumentException($"'{limit}' is not counted per day; a reservation counts daily limits.", nameof(reservation));
+            var counter = PeriodCounterFor(limit, 1);
+            var maximum = Limits.Maximum(limit);
+            if (maximum != QuotaLimits.Unlimited && counter.Used + 1 > maximum) throw Refuse(limit, counter.Used, maximum);
+            counters.Add(counter);
+        }
+
+        foreach (var limit in reservation.RoomIn) await EnsureRoomForOneMore(limit, 0);
+        foreach (var counter in counters) counter.Used++;
+        Quota.Reservations.Add(new QuotaReservationRecord { Id = reservation.Id, PeriodStart = day, Limits = [.. reservation.Counts] });
+        // Only today's, and few: a reservation is returned within its creation, so the newest are the ones that matter.
+        Quota.Reservations.RemoveAll(r => r.PeriodStart != day);
+        if (Quota.Reservations.Count > MaxReservations) Quota.Reservations.RemoveRange(0, Quota.Reservations.Count - MaxReservations);
+        await SaveAsync();
+    }
+
+    public async Task Return(string reservationId)
+    {
+        var day = QuotaPeriods.Start(QuotaKinds.PerDay, Now);
+        var index = Quota.Reservations.FindIndex(r => r.Id == reservationId);
+        if (index < 0) return;
+        var taken = Quota.Reservations[index];
+        Quota.Reservations.RemoveAt(index);
+        // A reservation of an earlier day counted in a period that is over: nothing of today's to give back.
+        if (taken.PeriodStart == day)
+        {
+            foreach (var limit in taken.Limits)
+            {
+                var counter = PeriodCounterFor(limit, 0);
+                counter.Used = Math.Max(0, counter.Used - 1);
+            }
+        }
+
+        await state.WriteStateAsync();
     }
 
     public async Task ReleaseSlot(string limit, string holderId)
@@ -223,6 +271,19 @@ public sealed class OrganizationQuotaState
 
     /// <summary>Holders (build ids) of concurrent slots, by limit.</summary>
     public Dictionary<string, HashSet<string>> Slots { get; set; } = [];
+
+    /// <summary>Today's newest reservations (at most <see cref="OrganizationQuotaGrain.MaxReservations"/>), oldest first.</summary>
+    public List<QuotaReservationRecord> Reservations { get; set; } = [];
+}
+
+public sealed class QuotaReservationRecord
+{
+    public string Id { get; set; } = "";
+
+    public DateTimeOffset PeriodStart { get; set; }
+
+    /// <summary>The daily limits it counted one of.</summary>
+    public List<string> Limits { get; set; } = [];
 }
 
 public sealed class PeriodCounter

@@ -39,10 +39,11 @@ public sealed partial class ProjectGrain
 
     /// <summary>
     /// A project stored before hosts were claimed claims its production host the first time it is used; one stored before
-    /// git URL credentials were sealed has them sealed.
+    /// git URL credentials were sealed has them sealed; one that kept its deployments in its state moves them to the history table.
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (Project.Created) await MoveLegacyHistoryAsync(cancellationToken);
         if (Project.Created && SealLegacyGitUrl() && Project.ProductionHost is not null) await state.WriteStateAsync(cancellationToken);
         if (Project.Created && Project.ProductionHost is null) await ClaimHosts(branch: null);
     }

@@ -5,6 +5,8 @@ using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Artifacts;
+using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Deployments;
 using CloudDeck.Grains.Servers;
 using Microsoft.Extensions.Logging;
@@ -12,9 +14,11 @@ using Microsoft.Extensions.Logging;
 namespace CloudDeck.Grains.Projects;
 
 /// <summary>
-/// A project ("org/project"): its build settings, its encrypted environment, its deployment history and which
-/// deployment production serves. Who may do what is the organization's decision: members read, 'deploy' changes.
+/// A project ("org/project"): its build settings, its encrypted environment, which deployment production serves, and
+/// the creation of its deployments. Its deployment history is a table (<see cref="ProjectHistory"/>), not its state.
+/// Who may do what is the organization's decision: members read, 'deploy' changes.
 /// </summary>
+/// <param name="artifacts">Optional so that git deployments work on a host without a store; uploads need it.</param>
 public sealed partial class ProjectGrain(
     [PersistentState("project")] IPersistentState<ProjectState> state,
     SecretsKey secrets,
@@ -22,8 +26,11 @@ public sealed partial class ProjectGrain(
     ProjectOptions options,
     GitHostPolicy gitHosts,
     ServerOptions servers,
+    ProjectHistory history,
+    AuditTrail audit,
     ILogger<ProjectGrain> logger,
-    TimeProvider clock) : Grain, IProjectGrain
+    TimeProvider clock,
+    IArtifactStore? artifacts = null) : Grain, IProjectGrain
 {
     private const string WebhookContext = "webhook";
 
@@ -108,18 +115,33 @@ public sealed partial class ProjectGrain(
     public async Task Delete(Caller caller)
     {
         await AuthorizeExisting(caller, OrganizationActions.Deploy);
-        // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. A
-        // project from before host claims may have set previews of branches it never claimed: those are looked at too.
-        await ReleaseHostsAsync(Project.Deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>());
-
-        foreach (var deployment in Project.Deployments.Where(d => d.Status != DeploymentStatuses.Deleted))
+        // Creations interleave: the ones under way finish (and are found below), and none starts until the delete ends.
+        await StopCreationsAsync();
+        try
         {
-            await GrainFactory.GetGrain<IDeploymentGrain>(deployment.Id).ProjectDeleted();
+            var deployments = new List<DeploymentView>();
+            await foreach (var deployment in history.NewestFirstAsync(Key)) deployments.Add(deployment);
+            // Routes first: once the project is gone nothing may still serve it, and a retry finds the rest to do. A
+            // project from before host claims may have set previews of branches it never claimed: those are looked at too.
+            await ReleaseHostsAsync(deployments.Where(d => d.ReadyAt is not null).Select(d => d.Branch).OfType<string>());
+
+            foreach (var deployment in deployments.Where(d => d.Status != DeploymentStatuses.Deleted))
+            {
+                await GrainFactory.GetGrain<IDeploymentGrain>(deployment.Id).ProjectDeleted();
+            }
+
+            await state.ClearStateAsync();
+            state.State = new ProjectState();
+            _lastSequence = null;
+            _lastSequenceRead = null;
+            await history.ForgetAsync(Key);
+            await Index.Remove(Name);
+        }
+        finally
+        {
+            _deleting = false;
         }
 
-        await state.ClearStateAsync();
-        state.State = new ProjectState();
-        await Index.Remove(Name);
         await AuditAsync(caller, "project.deleted", Name);
     }
 
@@ -203,7 +225,7 @@ public sealed partial class ProjectGrain(
         ProductionBranch = source.ProductionBranch, RootDirectory = source.RootDirectory, Framework = source.Framework,
         InstallCommand = source.InstallCommand, BuildCommand = source.BuildCommand, OutputDirectory = source.OutputDirectory,
         StartCommand = source.StartCommand, HealthCheckPath = source.HealthCheckPath,
-        CreatedAt = source.CreatedAt, WebhookSecret = source.WebhookSecret, Env = source.Env, Deployments = source.Deployments,
+        CreatedAt = source.CreatedAt, WebhookSecret = source.WebhookSecret, Env = source.Env,
         ProductionHistory = source.ProductionHistory, ProductionHost = source.ProductionHost, PreviewHosts = source.PreviewHosts,
     };
 
@@ -242,5 +264,5 @@ public sealed partial class ProjectGrain(
     private Task AuditAsync(Caller caller, string action, string target) => AuditAsync(caller.UserId, caller.ClientAddress, action, target);
 
     private Task AuditAsync(string actor, string clientAddress, string action, string target) =>
-        GrainFactory.GetGrain<IAuditLogGrain>(Organization).Append(actor, action, target, clientAddress);
+        audit.AppendAsync(Organization, actor, action, target, clientAddress);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using CloudDeck.Grains.Deployments;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CloudDeck.Grains.Projects;
 
@@ -99,6 +100,8 @@ public static class ProjectServices
         services.AddSingleton(EdgeUrlOptions.Read(configuration));
         services.AddSingleton(SecretsKey.Load(configuration[SecretsKey.Setting], dataDirectory, cluster));
         services.AddSingleton(provider => new GitHostPolicy(provider.GetRequiredService<ProjectOptions>(), provider.GetService<GitHostResolver>()));
+        // Resolved on silos only (it needs the log store's record tables).
+        services.TryAddSingleton<ProjectHistory>();
         return services;
     }
 }

@@ -42,10 +42,16 @@ public sealed class ProjectState
 
     public List<EnvVarRecord> Env { get; set; } = [];
 
-    /// <summary>Every deployment, oldest first; index + 1 is its sequence.</summary>
+    /// <summary>
+    /// Every deployment, as an earlier version kept them here (rewritten whole on each change): read only to be moved
+    /// into the history table (<see cref="ProjectHistory"/>) when the project activates, then empty.
+    /// </summary>
     public List<DeploymentView> Deployments { get; set; } = [];
 
-    /// <summary>The deployments production has served, oldest first (the last one serves now).</summary>
+    /// <summary>
+    /// The deployments production has served, oldest first (the last one serves now); the newest
+    /// <see cref="ProjectGrain.MaxProductionHistory"/> are kept.
+    /// </summary>
     public List<string> ProductionHistory { get; set; } = [];
 
     /// <summary>The production host this project claimed; null only in a project stored before hosts were claimed.</summary>

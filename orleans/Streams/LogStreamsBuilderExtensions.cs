@@ -1,3 +1,4 @@
+using Actors.Extensions.Records;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,8 @@ public static class LogStreamsBuilderExtensions
 
     /// <summary>
     /// Log streams on this silo: the log grains, <see cref="ILogStreamProvider"/>, the retention sweep, and
-    /// <see cref="LogStreamOptions"/> validated at start. Follow with UseSqliteLogStore, UsePostgresLogStore or UseMemoryLogStore.
+    /// <see cref="LogStreamOptions"/> validated at start. Follow with UseSqliteLogStore, UsePostgresLogStore or UseMemoryLogStore, which
+    /// also register the store's record tables as <see cref="IRecordStore"/>.
     /// </summary>
     public static ISiloBuilder AddLogStreams(this ISiloBuilder builder, Action<LogStreamOptions>? configure = null)
     {
@@ -65,7 +67,10 @@ public static class LogStreamsBuilderExtensions
     private static ISiloBuilder UseStore(ISiloBuilder builder, Func<IServiceProvider, ILogStore> create, Func<ILogStore, Task> initialize)
     {
         builder.Services.RemoveAll<ILogStore>();
+        builder.Services.RemoveAll<IRecordStore>();
         builder.Services.AddSingleton(create);
+        // Every log store keeps record tables too, in the same file or database.
+        builder.Services.AddSingleton(services => (IRecordStore)services.GetRequiredService<ILogStore>());
         // Schema problems surface when the silo starts, not at the first append.
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => new LogStoreStarter(services.GetRequiredService<ILogStore>(), initialize));
         return builder;

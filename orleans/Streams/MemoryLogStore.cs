@@ -1,7 +1,7 @@
 namespace Actors.Extensions.Streams;
 
 /// <summary>Log streams in process memory, for tests that need no durability. Shared by every silo given the same instance.</summary>
-public sealed class MemoryLogStore : ILogStore
+public sealed partial class MemoryLogStore : ILogStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(string, LogStreamId), SortedList<long, LogRecord>> _items = [];

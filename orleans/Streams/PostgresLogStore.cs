@@ -8,10 +8,10 @@ namespace Actors.Extensions.Streams;
 /// starting together must not race on CREATE TABLE), with a version row for later migrations. Each flush of a stream is one
 /// INSERT of arrays (one round trip however many items the flush carries).
 /// </summary>
-public sealed class PostgresLogStore : ILogStore, IAsyncDisposable
+public sealed partial class PostgresLogStore : ILogStore, IAsyncDisposable
 {
     private const string Filter = LogSchema.StreamFilter;
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     // Any fixed number will do; it only has to differ from the other advisory locks the product takes.
     private const long SchemaLockKey = 0x4C4F_4753; // "LOGS"
 
@@ -46,6 +46,12 @@ public sealed class PostgresLogStore : ILogStore, IAsyncDisposable
             {
                 await ExecuteAsync(connection, LogSchema.Version1);
                 await ExecuteAsync(connection, $"INSERT INTO log_schema_version (version, applied_at) VALUES (1, {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()})");
+            }
+
+            if (found < 2)
+            {
+                await ExecuteAsync(connection, Records.RecordSchema.Version2);
+                await ExecuteAsync(connection, $"INSERT INTO log_schema_version (version, applied_at) VALUES (2, {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()})");
             }
         }
 

@@ -12,7 +12,7 @@ namespace Actors.Extensions.Streams;
 public sealed partial class SqliteLogStore : ILogStore, IAsyncDisposable
 {
     private const int MaxOperationsPerTransaction = 512;
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly Channel<IWriteOperation> _writes = Channel.CreateUnbounded<IWriteOperation>(new() { SingleReader = true });
@@ -52,6 +52,12 @@ public sealed partial class SqliteLogStore : ILogStore, IAsyncDisposable
             {
                 Execute(writer, transaction, LogSchema.Version1);
                 Execute(writer, transaction, $"INSERT INTO log_schema_version (version, applied_at) VALUES (1, {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()})");
+            }
+
+            if (found < 2)
+            {
+                Execute(writer, transaction, Records.RecordSchema.Version2);
+                Execute(writer, transaction, $"INSERT INTO log_schema_version (version, applied_at) VALUES (2, {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()})");
             }
 
             transaction.Commit();

@@ -113,6 +113,27 @@ public sealed class ApiClientTests : DeckProcessTest
     }
 
     [Fact]
+    public async Task A_list_is_read_page_after_page_by_its_cursor_up_to_the_count_asked_for()
+    {
+        var api = await StartApiAsync();
+        var user = await SignUpAsync(api, "ada@example.com");
+        var transport = new DroppingTransport();
+        using var client = new ApiClient(api.BaseAddress, user.AccessToken, null, transport);
+        var project = $"api/v1/orgs/{user.Organization}/projects/web";
+        await client.PostAsync($"api/v1/orgs/{user.Organization}/projects", new { name = "web" }, Cancellation);
+        var names = Enumerable.Range(0, 130).Select(i => $"VAR_{i:D3}").ToList();
+        foreach (var name in names) await client.SendAsync(HttpMethod.Put, $"{project}/env/production/{name}", new { value = "v" }, Cancellation);
+
+        var all = await client.ListAsync($"{project}/env", cancellationToken: Cancellation);
+        var some = await client.ListAsync($"{project}/env", max: 30, Cancellation);
+
+        Assert.Equal(names, all.Select(v => Fields.Text(v, "name")));
+        Assert.Equal(names.Take(30), some.Select(v => Fields.Text(v, "name")));
+        // 130 in pages of the API's largest (100): two requests; 30 in one.
+        Assert.Equal(3, transport.Requests.Count(r => r.Method == HttpMethod.Get && r.Path.EndsWith("/env", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_refused_request_becomes_one_line_that_says_to_log_in_again()
     {
         var api = await StartApiAsync();

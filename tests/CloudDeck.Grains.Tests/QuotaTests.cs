@@ -12,6 +12,55 @@ public sealed class QuotaTests
     private static readonly DateTimeOffset LateOnTheLastDayOfJanuary = new(2030, 1, 31, 23, 59, 0, TimeSpan.Zero);
 
     [Fact]
+    public async Task A_reservation_counts_its_daily_limits_together_once_refuses_all_or_nothing_and_is_returned_whole_once()
+    {
+        await using var silo = await AccountsSilo.StartAsync(sqlite: true, settings: new Dictionary<string, string?>
+        {
+            ["CloudDeck:Plans:Hobby:DeploymentsPerDay"] = "2",
+            ["CloudDeck:Plans:Hobby:BuildsPerDay"] = "3",
+        });
+        silo.Clock.Set(LateOnTheLastDayOfJanuary.AddHours(-12));
+        IOrganizationQuotaGrain Quota() => silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+        var quota = Quota();
+        QuotaReservation Deployment(string id) =>
+            new(id, [QuotaLimits.DeploymentsPerDay, QuotaLimits.BuildsPerDay], [QuotaLimits.BuildMinutesPerMonth]);
+        async Task<(long, long)> CountsAsync()
+        {
+            var limits = (await Quota().GetUsage()).Limits;
+            return (limits.Single(l => l.Limit == QuotaLimits.DeploymentsPerDay).Current, limits.Single(l => l.Limit == QuotaLimits.BuildsPerDay).Current);
+        }
+
+        await quota.Reserve(Deployment("one"));
+        await quota.Reserve(Deployment("one")); // a retry of the same reservation
+        Assert.Equal((1, 1), await CountsAsync());
+        await quota.Reserve(Deployment("two"));
+        Assert.Equal((2, 2), await CountsAsync());
+
+        // The day's deployments are spent: refused, and the builds it would have counted too are left alone.
+        var refused = await Assert.ThrowsAsync<RateLimitExceededException>(() => quota.Reserve(Deployment("three")));
+        Assert.Equal(QuotaLimits.DeploymentsPerDay, refused.Refusal.Limit);
+        Assert.Equal((2, 2), await CountsAsync());
+
+        // Returned whole, once; an unknown one changes nothing. Stored: a restart keeps the counts and the reservations.
+        await quota.Return("two");
+        await quota.Return("two");
+        await quota.Return("never-reserved");
+        Assert.Equal((1, 1), await CountsAsync());
+        await silo.RestartAsync(graceful: false);
+        quota = Quota();
+        Assert.Equal((1, 1), await CountsAsync());
+        await quota.Return("one");
+        Assert.Equal((0, 0), await CountsAsync());
+
+        // A reservation of yesterday returned today gives back nothing of today's.
+        await quota.Reserve(Deployment("late"));
+        silo.Clock.Advance(TimeSpan.FromDays(1));
+        await quota.Reserve(Deployment("today"));
+        await quota.Return("late");
+        Assert.Equal((1, 1), await CountsAsync());
+    }
+
+    [Fact]
     public async Task Daily_and_monthly_counters_start_again_at_the_utc_boundary_without_waiting_for_the_reminder()
     {
         await using var silo = await AccountsSilo.StartAsync(settings: new Dictionary<string, string?>

@@ -165,7 +165,7 @@ public sealed class AbuseControlTests : IAsyncDisposable
         Assert.Equal("application/problem+json", refused.MediaType);
         Assert.Contains("You own 3 organizations", problem.Text("detail"), StringComparison.Ordinal);
         (await api.GetAsync("/api/v1/orgs/ada-three", ada.AccessToken)).Expect(HttpStatusCode.NotFound);
-        Assert.Equal(4, (await api.GetAsync("/api/v1/orgs", ada.AccessToken)).Expect(HttpStatusCode.OK).AsArray().Count);
+        Assert.Equal(4, (await api.GetAsync("/api/v1/orgs", ada.AccessToken)).Expect(HttpStatusCode.OK).Items().Count);
         (await CreateOrganization(api, bob, "bob-one", "198.51.100.9")).Expect(HttpStatusCode.Created);
     }
 

@@ -179,7 +179,7 @@ public sealed class AccountFlowTests : IAsyncDisposable
         { "POST", "/api/v1/orgs", """{"slug":"fine-slug"}""", "name" },
         { "PATCH", "/api/v1/orgs/NOPE!", """{"name":"x"}""", "slug" },
         { "GET", "/api/v1/orgs/ada/audit?limit=1000", "", "limit" },
-        { "GET", "/api/v1/orgs/ada/audit?before=abc", "", "before" },
+        { "GET", "/api/v1/orgs/ada/audit?cursor=not%20a%20cursor", "", "cursor" },
         { "POST", "/api/v1/orgs/ada/invitations", """{"email":"x@example.com","role":"god"}""", "role" },
         { "POST", "/api/v1/orgs/ada/invitations", """{"email":"nope","role":"viewer"}""", "email" },
         { "DELETE", "/api/v1/orgs/ada/members/bob", "", "userId" },

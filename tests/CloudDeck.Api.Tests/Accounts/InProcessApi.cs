@@ -251,5 +251,15 @@ internal static class JsonExtensions
 {
     public static string Text(this JsonNode node, string property) => node[property]!.GetValue<string>();
 
+    /// <summary>A list route's page: its items (every list answers <c>{ "items": [...], "next_cursor": … }</c>).</summary>
+    public static JsonArray Items(this JsonNode page) => page["items"]!.AsArray();
+
+    /// <summary>
+    /// The page's cursor to the next one, null on the last. Read under either spelling: some routes still answer with the
+    /// default (camelCase) options until every body is snake_case.
+    /// </summary>
+    public static string? NextCursor(this JsonNode page) =>
+        page["next_cursor"]?.GetValue<string>();
+
     public static JsonSerializerOptions Web { get; } = new(JsonSerializerDefaults.Web);
 }

@@ -80,7 +80,7 @@ public sealed class SecretsAtRestTests : IAsyncDisposable
         Assert.Equal(masked, created.Text("git_url"));
         Assert.Equal(masked, (await _api.GetAsync($"/api/v1/orgs/{org}/projects/web", ada.AccessToken)).Expect(HttpStatusCode.OK).Text("git_url"));
         var listed = (await _api.GetAsync($"/api/v1/orgs/{org}/projects", ada.AccessToken)).Expect(HttpStatusCode.OK);
-        Assert.Equal(masked, listed.AsArray().Single()!.Text("git_url"));
+        Assert.Equal(masked, listed.Items().Single()!.Text("git_url"));
         Assert.DoesNotContain(_api.Responses, body => body.Contains(GitPassword, StringComparison.Ordinal));
         await AssertNowhereStoredAsync(_api.DataDirectory, GitPassword);
 

@@ -75,14 +75,14 @@ internal sealed class BillingHost : IAsyncDisposable
 
     public async Task<IReadOnlyList<string>> AuditActionsAsync()
     {
-        var audit = (await Api.GetAsync($"/api/v1/orgs/{Org}/audit?limit=200", Owner.AccessToken)).Expect(HttpStatusCode.OK);
-        return [.. Field(audit, "entries")!.AsArray().Select(e => Field(e!, "action")!.GetValue<string>()).Reverse()];
+        var audit = (await Api.GetAsync($"/api/v1/orgs/{Org}/audit?limit=100", Owner.AccessToken)).Expect(HttpStatusCode.OK);
+        return [.. Field(audit, "items")!.AsArray().Select(e => Field(e!, "action")!.GetValue<string>()).Reverse()];
     }
 
     public async Task<IReadOnlyList<string>> AuditTargetsAsync(string action)
     {
-        var audit = (await Api.GetAsync($"/api/v1/orgs/{Org}/audit?limit=200", Owner.AccessToken)).Expect(HttpStatusCode.OK);
-        return [.. Field(audit, "entries")!.AsArray().Where(e => Field(e!, "action")!.GetValue<string>() == action).Select(e => Field(e!, "target")!.GetValue<string>()).Reverse()];
+        var audit = (await Api.GetAsync($"/api/v1/orgs/{Org}/audit?limit=100", Owner.AccessToken)).Expect(HttpStatusCode.OK);
+        return [.. Field(audit, "items")!.AsArray().Where(e => Field(e!, "action")!.GetValue<string>() == action).Select(e => Field(e!, "target")!.GetValue<string>()).Reverse()];
     }
 
     /// <summary>A field by its snake_case name, or the camelCase one (the API's JSON naming is moving to snake_case).</summary>

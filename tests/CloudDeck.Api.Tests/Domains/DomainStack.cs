@@ -98,9 +98,9 @@ public sealed class DomainStack : IAsyncDisposable
         await store.PutAsync(sha, bytes.Length, new MemoryStream(bytes), Cancellation);
         await store.GrantAsync(organization, [sha], Cancellation);
         var caller = new Caller(account.UserId, email, "10.0.0.1", EmailVerified: true);
-        var deployment = Api.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New());
-        var view = await deployment.Create(caller, ProjectKeys.Of(organization, project), new DeploymentSource(Files: [new ManifestFile("index.html", sha, bytes.Length)]),
-            DeploymentTargets.Production);
+        var view = await Api.Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(organization, project)).Deploy(caller,
+            new DeploymentSource(Files: [new ManifestFile("index.html", sha, bytes.Length)]), DeploymentTargets.Production);
+        var deployment = Api.Grains.GetGrain<IDeploymentGrain>(view.Id);
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (view.Status == DeploymentStatuses.Building && DateTime.UtcNow < deadline)
         {

@@ -58,9 +58,24 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
 
     /// <summary>
     /// Uploads the files (with <paramref name="routingConfig"/> as the site's clouddeck.json) and deploys them as a preview
-    /// of acme/web; answers the deployment's id (<paramref name="deploymentId"/>, or a new one) once it is ready.
+    /// of acme/web; answers the deployment's id once it is ready.
     /// </summary>
-    public async Task<string> PublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null, string? deploymentId = null)
+    public async Task<string> PublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null) =>
+        await WaitReadyAsync(await StartPublishAsync(files, routingConfig));
+
+    /// <summary>
+    /// Takes one of the organization's concurrent build slots with a synthetic build (its builds then wait in the queue,
+    /// when the test's settings allow one at a time) until the returned build is finished.
+    /// </summary>
+    public async Task<GrainInterfaces.Builds.IBuildGrain> HoldBuildSlotAsync()
+    {
+        var build = Grains.GetGrain<GrainInterfaces.Builds.IBuildGrain>(GrainInterfaces.Builds.BuildIds.New());
+        await build.Create(await OwnerAsync(), Organization, Project);
+        return build;
+    }
+
+    /// <summary>Uploads the files and creates the deployment; answers its id while it is still building.</summary>
+    public async Task<string> StartPublishAsync(IReadOnlyDictionary<string, byte[]> files, string? routingConfig = null)
     {
         var owner = await OwnerAsync();
         var all = new Dictionary<string, byte[]>(files);
@@ -74,8 +89,17 @@ public sealed class EdgeHost : WebApplicationFactory<Program>
             manifest.Add(new ManifestFile(path, sha, bytes.Length));
         }
 
-        var deployment = Grains.GetGrain<IDeploymentGrain>(deploymentId ?? DeploymentIds.New());
-        var view = await deployment.Create(owner, ProjectKeys.Of(Organization, Project), new DeploymentSource(Files: manifest), DeploymentTargets.Preview);
+        var view = await Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(Organization, Project))
+            .Deploy(owner, new DeploymentSource(Files: manifest), DeploymentTargets.Preview);
+        return view.Id;
+    }
+
+    /// <summary>Waits until the deployment is no longer building; it must be ready.</summary>
+    public async Task<string> WaitReadyAsync(string deploymentId)
+    {
+        var owner = await OwnerAsync();
+        var deployment = Grains.GetGrain<IDeploymentGrain>(deploymentId);
+        var view = await deployment.Get(owner);
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (view.Status == DeploymentStatuses.Building && DateTime.UtcNow < deadline)
         {

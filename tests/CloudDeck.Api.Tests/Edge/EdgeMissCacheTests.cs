@@ -24,6 +24,8 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
     {
         ["CloudDeck:Edge:NegativeCacheTtl"] = "00:10:00",
         ["CloudDeck:Management:MetricsToken"] = MetricsToken,
+        // One build at a time, so a synthetic build holding the slot keeps a deployment building as long as a test needs.
+        ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "1",
     });
 
     [Fact]
@@ -103,13 +105,15 @@ public sealed class EdgeMissCacheTests : IAsyncDisposable
         Assert.Equal("aliased", await EventuallyServedAsync(alias));
         Assert.Equal("aliased", await EventuallyServedAsync(custom));
 
-        // A deployment id asked for before the deployment exists, then deployed.
-        var id = DeploymentIds.New();
+        // A deployment asked for while it is still building (its build waits for the one slot a synthetic build holds), then ready.
+        var slot = await _edge.HoldBuildSlotAsync();
+        var id = await _edge.StartPublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "fresh"u8.ToArray() });
         Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync($"{id}.localhost", "/")).StatusCode);
         var loads = _edge.ManifestLoads;
         Assert.Equal(HttpStatusCode.NotFound, (await _edge.GetAsync($"{id}.localhost", "/")).StatusCode);
         Assert.Equal(loads, _edge.ManifestLoads); // the second 404 came from the negative entry
-        await _edge.PublishAsync(new Dictionary<string, byte[]> { ["index.html"] = "fresh"u8.ToArray() }, deploymentId: id);
+        await slot.Finish(GrainInterfaces.Builds.BuildStatuses.Succeeded);
+        await _edge.WaitReadyAsync(id);
         Assert.Equal("fresh", await EventuallyServedAsync($"{id}.localhost"));
     }
 

@@ -139,7 +139,7 @@ public sealed class StorageLimitTests : IAsyncDisposable
         var deploy = (await _api.PostAsync($"/api/v1/orgs/{org}/projects/site/deployments", Deployment(first), newcomer.AccessToken))
             .Expect(HttpStatusCode.Forbidden);
         Assert.StartsWith("Verify your email first", deploy.Text("detail"), StringComparison.Ordinal);
-        Assert.Single((await _api.GetAsync($"/api/v1/orgs/{org}/projects/site/deployments", newcomer.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray());
+        Assert.Single((await _api.GetAsync($"/api/v1/orgs/{org}/projects/site/deployments", newcomer.AccessToken)).Expect(HttpStatusCode.OK).Items());
 
         // Verified, with an access token that says so: the plan's limits are what is left.
         await _api.VerifyEmailAsync(newcomer);

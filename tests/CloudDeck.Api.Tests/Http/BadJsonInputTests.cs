@@ -56,7 +56,7 @@ public sealed class BadJsonInputTests : IAsyncDisposable
         Names(await _api.PostAsync($"/api/v1/orgs/{org}/projects", """{"name":"web","name":"other"}""", owner.AccessToken), "name");
         Names(await _api.PostAsync($"/api/v1/orgs/{org}/files/missing",
             $$"""{"files":[{"sha256":"{{new string('a', 64)}}","size":1,"sha256":"{{new string('b', 64)}}"}]}""", owner.AccessToken), "files[0].sha256");
-        Assert.Empty((await _api.GetAsync($"/api/v1/orgs/{org}/projects", owner.AccessToken)).Expect(HttpStatusCode.OK).AsArray());
+        Assert.Empty((await _api.GetAsync($"/api/v1/orgs/{org}/projects", owner.AccessToken)).Expect(HttpStatusCode.OK).Items());
     }
 
     [Fact]

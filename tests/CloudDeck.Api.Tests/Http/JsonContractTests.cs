@@ -36,7 +36,7 @@ public sealed class JsonContractTests : IAsyncDisposable
             .Expect(HttpStatusCode.BadRequest);
         Assert.Equal("gitUrl", project.Text("field"));
         Assert.Contains("send 'git_url'", Errors(project)["gitUrl"]![0]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty((await _api.GetAsync($"/api/v1/orgs/{org}/projects", ada.AccessToken)).Expect(HttpStatusCode.OK).AsArray());
+        Assert.Empty((await _api.GetAsync($"/api/v1/orgs/{org}/projects", ada.AccessToken)).Expect(HttpStatusCode.OK).Items());
     }
 
     [Fact]

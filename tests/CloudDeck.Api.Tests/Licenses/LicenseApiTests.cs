@@ -55,7 +55,7 @@ public sealed class LicenseApiTests : IAsyncDisposable
 
         // The key appears in no later answer, and in no log line.
         var listed = (await _api.GetAsync("/api/v1/orgs/acme/licenses", owner.AccessToken)).Expect(HttpStatusCode.OK);
-        Assert.Equal("revoked", listed[0]!.Text("status"));
+        Assert.Equal("revoked", listed.Items()[0]!.Text("status"));
         Assert.Single(_api.Responses, r => r.Contains(key[4..], StringComparison.Ordinal));
         Assert.DoesNotContain(_api.Logs.Lines, line => line.Contains(key[21..], StringComparison.Ordinal));
     }

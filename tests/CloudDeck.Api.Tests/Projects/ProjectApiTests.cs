@@ -23,7 +23,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.False(string.IsNullOrEmpty(created.Text("webhook_secret")));
         var fetched = (await _api.GetAsync("/api/v1/orgs/acme/projects/web", owner.AccessToken)).Expect(HttpStatusCode.OK);
         Assert.Null(fetched["webhook_secret"]);
-        Assert.Equal(["web"], (await _api.GetAsync("/api/v1/orgs/acme/projects", owner.AccessToken)).Expect(HttpStatusCode.OK).AsArray().Select(p => p!.Text("name")));
+        Assert.Equal(["web"], (await _api.GetAsync("/api/v1/orgs/acme/projects", owner.AccessToken)).Expect(HttpStatusCode.OK).Items().Select(p => p!.Text("name")));
         Assert.Equal("dist", (await _api.SendAsync(HttpMethod.Patch, "/api/v1/orgs/acme/projects/web", new { output_directory = "dist" }, owner.AccessToken))
             .Expect(HttpStatusCode.OK).Text("output_directory"));
         var server = (await _api.SendAsync(HttpMethod.Patch, "/api/v1/orgs/acme/projects/web",
@@ -35,7 +35,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         var set = (await _api.SendAsync(HttpMethod.Put, "/api/v1/orgs/acme/projects/web/env/production/API_TOKEN", new { value = secret }, owner.AccessToken))
             .Expect(HttpStatusCode.OK);
         Assert.Equal("***", set.Text("value"));
-        var env = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/env", owner.AccessToken)).Expect(HttpStatusCode.OK).AsArray();
+        var env = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/env", owner.AccessToken)).Expect(HttpStatusCode.OK).Items();
         Assert.Equal("API_TOKEN", Assert.Single(env)!.Text("name"));
 
         var deployment = (await _api.PostAsync("/api/v1/orgs/acme/projects/web/deployments", new { target = "production", git_ref = "main" }, owner.AccessToken))
@@ -48,7 +48,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         var status = (await _api.GetAsync($"/api/v1/deployments/{id}/server", owner.AccessToken)).Expect(HttpStatusCode.OK);
         Assert.Equal((id, "stopped", "0"), (status.Text("deployment_id"), status.Text("state"), status["restarts"]!.ToJsonString()));
         var page = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments?limit=10", owner.AccessToken)).Expect(HttpStatusCode.OK);
-        Assert.Equal([id], page["deployments"]!.AsArray().Select(d => d!.Text("id")));
+        Assert.Equal([id], page.Items().Select(d => d!.Text("id")));
         Assert.Equal(HttpStatusCode.Conflict, (await _api.PostAsync($"/api/v1/deployments/{id}/promote", null, owner.AccessToken)).Status);
         Assert.Equal(HttpStatusCode.Conflict, (await _api.PostAsync("/api/v1/orgs/acme/projects/web/rollback", null, owner.AccessToken)).Status);
         Assert.Equal("canceled", (await _api.PostAsync($"/api/v1/deployments/{id}/cancel", null, owner.AccessToken)).Expect(HttpStatusCode.OK).Text("status"));
@@ -86,7 +86,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         await ExpectFieldAsync("limit", HttpMethod.Get, "/api/v1/orgs/acme/projects/web/deployments?limit=0", null, owner);
         await ExpectFieldAsync("deployment_id", HttpMethod.Post, "/api/v1/orgs/acme/projects/web/rollback", new { deployment_id = "nope" }, owner);
         await ExpectFieldAsync("id", HttpMethod.Get, "/api/v1/deployments/not-an-id", null, owner);
-        Assert.Empty((await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray());
+        Assert.Empty((await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK).Items());
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, (await HookAsync("web", main, Sign("wrong secret", main))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await HookAsync("web", main, Sign(secret, feature))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await HookAsync("missing", main, Sign(secret, main))).Status);
-        Assert.Empty((await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray());
+        Assert.Empty((await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK).Items());
 
         var production = await HookAsync("web", main, Sign(secret, main));
         Assert.Equal(HttpStatusCode.Accepted, production.Status);
@@ -146,7 +146,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
 
         var deleted = Encoding.UTF8.GetBytes($"{{\"ref\":\"refs/heads/old\",\"after\":\"{new string('0', 40)}\",\"deleted\":true}}");
         Assert.Equal(HttpStatusCode.NoContent, (await HookAsync("web", deleted, Sign(secret, deleted))).Status);
-        var listed = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray();
+        var listed = (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK).Items();
         Assert.Equal([preview.Text("id"), productionJson.Text("id")], listed.Select(d => d!.Text("id")));
     }
 
@@ -177,7 +177,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         var feature = Push("feature", new string('2', 40), pushedAt: restarted.Clock.GetUtcNow());
         (await HookAsync("web", feature, Sign(secret, feature), Guid.NewGuid().ToString(), restarted)).Expect(HttpStatusCode.Accepted);
         await restarted.LoginAsync(owner);
-        var listed = (await restarted.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray();
+        var listed = (await restarted.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK).Items();
         Assert.Equal(2, listed.Count);
         Assert.Single(listed, d => d!.Text("id") == first.Text("id"));
     }
@@ -198,7 +198,7 @@ public sealed class ProjectApiTests : IAsyncDisposable
         var fresh = Push("main", new string('3', 40), pushedAt: _api.Clock.GetUtcNow());
         (await HookAsync("web", fresh, Sign(secret, fresh), Guid.NewGuid().ToString())).Expect(HttpStatusCode.Accepted);
         await _api.LoginAsync(owner);
-        Assert.Equal(2, (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK)["deployments"]!.AsArray().Count);
+        Assert.Equal(2, (await _api.GetAsync("/api/v1/orgs/acme/projects/web/deployments", owner.AccessToken)).Expect(HttpStatusCode.OK).Items().Count);
     }
 
     private async Task<Account> OwnerOfAcmeAsync()

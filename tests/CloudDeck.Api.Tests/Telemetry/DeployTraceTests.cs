@@ -63,9 +63,13 @@ public sealed class DeployTraceTests
             && (s.GetTagItem("rpc.method") as string ?? "").Contains("Queue", StringComparison.Ordinal));
         Assert.Contains(chain, s => s.Source.Name == "Microsoft.Orleans.Application" && s.Kind == ActivityKind.Client);
 
-        // The ids as attributes: on the deployment's grain call and on the build's run.
-        Assert.Contains(trace.Values, s => s.GetTagItem(CloudDeckActivities.DeploymentTag) as string == deploymentId
-            && s.GetTagItem(CloudDeckActivities.OrganizationTag) as string == org && (s.GetTagItem("rpc.method") as string ?? "").Contains("Create", StringComparison.Ordinal));
+        // The ids as attributes: on the project's creation call, the deployment's start and the build's run.
+        foreach (var method in new[] { "IProjectGrain/Deploy", "IDeploymentGrain/Start" })
+        {
+            Assert.Contains(trace.Values, s => s.GetTagItem(CloudDeckActivities.DeploymentTag) as string == deploymentId
+                && s.GetTagItem(CloudDeckActivities.OrganizationTag) as string == org && (s.GetTagItem("rpc.method") as string ?? "").EndsWith(method, StringComparison.Ordinal));
+        }
+
         Assert.Equal(deploymentId, run.GetTagItem(CloudDeckActivities.DeploymentTag));
         Assert.Equal(buildId, run.GetTagItem(CloudDeckActivities.BuildTag));
         Assert.Equal(org, run.GetTagItem(CloudDeckActivities.OrganizationTag));

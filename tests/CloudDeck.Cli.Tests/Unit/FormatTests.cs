@@ -117,8 +117,8 @@ public sealed class FormatTests
     public void List_answers_are_read_bare_or_in_an_envelope()
     {
         Assert.Equal(2, Fields.Items(JsonNode.Parse("""[{"id":"a"},{"id":"b"}]""")).Count);
-        Assert.Single(Fields.Items(JsonNode.Parse("""{"deployments":[{"id":"a"}],"next_before":4}"""), "deployments"));
-        Assert.Empty(Fields.Items(JsonNode.Parse("""{"next":null,"items":[{"id":"a"}]}"""), "deployments"));
+        Assert.Single(Fields.Items(JsonNode.Parse("""{"items":[{"id":"a"}],"next_cursor":"NA"}"""), "items"));
+        Assert.Single(Fields.Items(JsonNode.Parse("""{"next":null,"items":[{"id":"a"}]}""")));
         Assert.Empty(Fields.Items(null));
     }
 }

@@ -108,9 +108,9 @@ public sealed class OrganizationStorageTests
         var small = new DeploymentManifest([new ManifestFile("index.html", new string('a', 64), 400_000)], null);
         var large = new DeploymentManifest([new ManifestFile("index.html", new string('a', 64), 400_000), new ManifestFile("video.mp4", new string('b', 64), 700_000)], null);
 
-        var first = await silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/web", new DeploymentSource(), DeploymentTargets.Production);
+        var first = await silo.Grains.GetGrain<IProjectGrain>("acme/web").Deploy(owner, new DeploymentSource(), DeploymentTargets.Production);
         await Deployment(silo, first.Id).BuildFinished(DeploymentStatuses.Ready, small);
-        var second = await silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/web", new DeploymentSource(), DeploymentTargets.Production);
+        var second = await silo.Grains.GetGrain<IProjectGrain>("acme/web").Deploy(owner, new DeploymentSource(), DeploymentTargets.Production);
         await Deployment(silo, second.Id).BuildFinished(DeploymentStatuses.Ready, large);
 
         Assert.Equal(DeploymentStatuses.Ready, (await Deployment(silo, first.Id).Get(owner)).Status);
@@ -132,7 +132,7 @@ public sealed class OrganizationStorageTests
         var project = ProjectKeys.Of(org, "web");
         await silo.Grains.GetGrain<IProjectGrain>(project).Create(newcomer, new ProjectSettings(GitUrl: "https://git.example.test/new/web.git"));
         Task<DeploymentView> DeployAsync(Caller caller, string target = DeploymentTargets.Preview) =>
-            silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(caller, project, new DeploymentSource(GitRef: "main"), target);
+            silo.Grains.GetGrain<IProjectGrain>(project).Deploy(caller, new DeploymentSource(GitRef: "main"), target);
 
         await DeployAsync(newcomer);
         await Assert.ThrowsAsync<InvalidFieldException>(() => DeployAsync(newcomer, target: "staging"));
@@ -206,8 +206,8 @@ public sealed class OrganizationStorageTests
             await project.Create(caller, new ProjectSettings());
         }
 
-        var deployment = await silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New())
-            .Create(caller, ProjectKeys.Of(organization, "site"), new DeploymentSource(Files: files), target);
+        var deployment = await silo.Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(organization, "site"))
+            .Deploy(caller, new DeploymentSource(Files: files), target);
         await Deployment(silo, deployment.Id).BuildFinished(DeploymentStatuses.Ready, new DeploymentManifest(files, null));
         Assert.Equal(DeploymentStatuses.Ready, (await Deployment(silo, deployment.Id).Get(caller)).Status);
         return deployment.Id;

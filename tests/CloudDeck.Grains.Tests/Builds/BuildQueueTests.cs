@@ -32,9 +32,10 @@ public sealed class BuildQueueTests
         var (third, _, thirdQueued) = await silo.QueueAsync(owner, org, "fast", new DeploymentSource(Files: files));
         Assert.Equal((BuildStatuses.Queued, BuildStatuses.Queued), (secondQueued.Status, thirdQueued.Status));
         Assert.Equal(BuildStatuses.Queued, (await second.Get(owner)).Status);
-        Assert.Contains(await silo.StoredLogAsync(secondQueued.Id), l => l.Text.StartsWith("Waiting for a free build slot", StringComparison.Ordinal));
+        // Asked for outside the creation's request: the line comes once the queue has answered.
+        await silo.WaitForLineAsync(secondQueued.Id, "Waiting for a free build slot");
 
-        // Builds per day are still refused at once (429), not queued.
+        // Builds per day are still refused at once (429) when the deployment is created, not queued.
         var refused = await Assert.ThrowsAsync<RateLimitExceededException>(() =>
             silo.QueueAsync(owner, org, "fast", new DeploymentSource(Files: files)));
         Assert.Contains("builds_per_day", refused.Message, StringComparison.Ordinal);

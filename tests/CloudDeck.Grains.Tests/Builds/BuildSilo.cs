@@ -138,11 +138,10 @@ public sealed class BuildSilo : IAsyncDisposable
     public async Task<(IBuildGrain Build, string DeploymentId, BuildView View)> QueueAsync(Caller caller, string organization, string project,
         DeploymentSource source)
     {
-        var deploymentId = DeploymentIds.New();
-        var deployment = await Grains.GetGrain<IDeploymentGrain>(deploymentId)
-            .Create(caller, ProjectKeys.Of(organization, project), source, DeploymentTargets.Preview);
+        var deployment = await Grains.GetGrain<IProjectGrain>(ProjectKeys.Of(organization, project))
+            .Deploy(caller, source, DeploymentTargets.Preview);
         var build = Grains.GetGrain<IBuildGrain>(deployment.BuildId!);
-        return (build, deploymentId, await build.Get(caller));
+        return (build, deployment.Id, await build.Get(caller));
     }
 
     /// <summary>Follows the build's log from its first line until the build completes it; answers every line.</summary>

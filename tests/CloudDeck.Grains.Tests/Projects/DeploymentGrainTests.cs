@@ -121,7 +121,7 @@ public sealed class DeploymentGrainTests
         var absent = new ManifestFile("about.html", new string('b', 64), 3);
 
         Task<DeploymentView> Upload(params ManifestFile[] files) =>
-            silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/site", new DeploymentSource(Files: files), DeploymentTargets.Production);
+            silo.Grains.GetGrain<IProjectGrain>("acme/site").Deploy(owner, new DeploymentSource(Files: files), DeploymentTargets.Production);
 
         Assert.Equal("files", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(absent))).Field);
         await silo.Services.GetRequiredService<IArtifactStore>().PutAsync(sha256, content.Length, new MemoryStream(content), TestContext.Current.CancellationToken);
@@ -131,7 +131,7 @@ public sealed class DeploymentGrainTests
         Assert.Equal("files[0].path", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(stored with { Path = "/index.html" }))).Field);
         Assert.Equal("files[1].path", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(stored, stored))).Field);
         Assert.Equal("git_ref", (await Assert.ThrowsAsync<InvalidFieldException>(() =>
-            silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/site", new DeploymentSource(), DeploymentTargets.Production))).Field);
+            silo.Grains.GetGrain<IProjectGrain>("acme/site").Deploy(owner, new DeploymentSource(), DeploymentTargets.Production))).Field);
         Assert.Empty((await silo.Grains.GetGrain<IProjectGrain>("acme/site").ListDeployments(owner, null, 10)).Deployments);
 
         var created = await Upload(stored);
@@ -170,12 +170,14 @@ public sealed class DeploymentGrainTests
         var web = await GitProjectAsync(silo, owner);
         await DeployAsync(silo, owner, DeploymentTargets.Preview, new DeploymentSource(GitRef: "one"));
 
-        var refusedId = DeploymentIds.New();
         var refused = await Assert.ThrowsAsync<RateLimitExceededException>(() =>
-            silo.Grains.GetGrain<IDeploymentGrain>(refusedId).Create(owner, "acme/web", new DeploymentSource(GitRef: "two"), DeploymentTargets.Preview));
+            web.Deploy(owner, new DeploymentSource(GitRef: "two"), DeploymentTargets.Preview));
         Assert.Equal(QuotaLimits.DeploymentsPerDay, refused.Refusal.Limit);
-        await Assert.ThrowsAsync<NotFoundException>(() => Deployment(silo, refusedId).Get(owner));
         Assert.Single((await web.ListDeployments(owner, null, 10)).Deployments);
+        // Neither the day's deployments nor its builds counted the refused one.
+        var quotas = (await silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme").GetUsage()).Limits;
+        Assert.Equal(1, quotas.Single(l => l.Limit == QuotaLimits.DeploymentsPerDay).Current);
+        Assert.Equal(1, quotas.Single(l => l.Limit == QuotaLimits.BuildsPerDay).Current);
     }
 
     private static async Task<IProjectGrain> GitProjectAsync(AccountsSilo silo, Caller owner)
@@ -186,7 +188,7 @@ public sealed class DeploymentGrainTests
     }
 
     private static Task<DeploymentView> DeployAsync(AccountsSilo silo, Caller owner, string target, DeploymentSource source) =>
-        silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/web", source, target);
+        silo.Grains.GetGrain<IProjectGrain>("acme/web").Deploy(owner, source, target);
 
     private static async Task<string> ReadyAsync(AccountsSilo silo, Caller owner, string target)
     {

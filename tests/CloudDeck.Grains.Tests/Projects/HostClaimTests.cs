@@ -122,7 +122,7 @@ public sealed class HostClaimTests
     private static async Task<string> ReadyAsync(AccountsSilo silo, Caller owner, string key, string target, string branch = "preview-branch")
     {
         var source = target == DeploymentTargets.Production ? new DeploymentSource() : new DeploymentSource(GitRef: branch);
-        var deployment = await silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, key, source, target);
+        var deployment = await silo.Grains.GetGrain<IProjectGrain>(key).Deploy(owner, source, target);
         await Deployment(silo, deployment.Id).BuildFinished(DeploymentStatuses.Ready, Site);
         return deployment.Id;
     }

@@ -40,8 +40,8 @@ public sealed class InputHardeningTests
         await store.PutAsync(sha256, content.Length, new MemoryStream(content), TestContext.Current.CancellationToken);
         await store.GrantAsync("acme", [sha256], TestContext.Current.CancellationToken);
 
-        Task<DeploymentView> Upload(long size) => silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New())
-            .Create(owner, "acme/site", new DeploymentSource(Files: [new ManifestFile("index.html", sha256, size)]), DeploymentTargets.Preview);
+        Task<DeploymentView> Upload(long size) => silo.Grains.GetGrain<IProjectGrain>("acme/site")
+            .Deploy(owner, new DeploymentSource(Files: [new ManifestFile("index.html", sha256, size)]), DeploymentTargets.Preview);
 
         Assert.Equal("files[0].size", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(1_000_000))).Field);
         Assert.Equal("files[0].size", (await Assert.ThrowsAsync<InvalidFieldException>(() => Upload(1))).Field);

@@ -15,13 +15,18 @@ namespace CloudDeck.Grains.Tests.Projects;
 /// </summary>
 public static class ProjectsSilo
 {
-    public static async Task<(AccountsSilo Silo, Caller Owner)> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configure">More for the silo, after CloudDeck's services (a test's filters and wrappers).</param>
+    public static async Task<(AccountsSilo Silo, Caller Owner)> StartAsync(bool sqlite = false, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<ISiloBuilder>? configure = null)
     {
         var merged = new Dictionary<string, string?> { ["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "0" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
         var silo = await AccountsSilo.StartAsync(sqlite, merged, builder =>
+        {
             builder.Services.TryAddSingleton<IArtifactStore>(_ => new LocalArtifactStore(Path.Combine(
-                Path.GetTempPath(), "clouddeck-artifacts-" + Guid.NewGuid().ToString("N")))));
+                Path.GetTempPath(), "clouddeck-artifacts-" + Guid.NewGuid().ToString("N"))));
+            configure?.Invoke(builder);
+        });
         var (owner, _) = await silo.SignUpAsync("owner@acme.test", verified: true);
         await silo.Grains.GetGrain<IOrganizationGrain>("acme").Create(owner, "Acme", personal: false);
         return (silo, owner);

@@ -77,7 +77,7 @@ internal static class ServerApps
     public static async Task<DeploymentView> DeployAsync(AccountsSilo silo, Caller owner, string target, DeploymentManifest manifest)
     {
         var source = target == DeploymentTargets.Production ? new DeploymentSource() : new DeploymentSource(GitRef: "feature");
-        var created = await silo.Grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(owner, "acme/api", source, target);
+        var created = await silo.Grains.GetGrain<IProjectGrain>("acme/api").Deploy(owner, source, target);
         var deployment = silo.Grains.GetGrain<IDeploymentGrain>(created.Id);
         await deployment.BuildFinished(DeploymentStatuses.Ready, manifest);
         return await Eventually(() => deployment.Get(owner), view => view.Status != DeploymentStatuses.Building, "the deployment to leave building");

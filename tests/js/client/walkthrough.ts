@@ -46,7 +46,7 @@ console.log(JSON.stringify({
   signUp: signUp.data,
   organization: slug,
   project: project.data.name,
-  deployments: deployments.data.deployments.map((deployment) => deployment.id),
+  deployments: deployments.data.items.map((deployment) => deployment.id),
   refusal,
 }));
 
