@@ -13,8 +13,11 @@ namespace CloudDeck.Cli.Commands;
 /// </summary>
 public static class DeployCommand
 {
-    /// <summary>How long a finished build may take to be reported to its deployment before deck stops waiting.</summary>
-    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long deck waits after the build for the deployment to be ready: longer than a server's health check may take
+    /// (CloudDeck:Servers:HealthCheckTimeout, 60 s by default) plus placing its files and a restart after a crash.
+    /// </summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(3);
 
     public static Command Create()
     {

@@ -174,7 +174,15 @@ public sealed class OrganizationQuotaGrain(
         }
 
         if (changed) await state.WriteStateAsync();
+
+        // A tick that came before midnight by this silo's clock (timers are not exact, silos' clocks differ) found the old
+        // day: ask again at midnight rather than wait a whole day with yesterday's counts stored.
+        var untilMidnight = QuotaPeriods.Start(QuotaKinds.PerDay, Now).AddDays(1) - Now;
+        if (!changed && untilMidnight < EarlyTickWindow) await this.RegisterOrUpdateReminder(PeriodReminder, untilMidnight, TimeSpan.FromDays(1));
     }
+
+    /// <summary>A period tick this close before midnight was meant for midnight.</summary>
+    private static readonly TimeSpan EarlyTickWindow = TimeSpan.FromHours(1);
 
     /// <summary>The counter of the current period, started anew (in memory) when the stored one belongs to an earlier period.</summary>
     private PeriodCounter PeriodCounterFor(string limit, long amount)
