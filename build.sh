@@ -285,7 +285,7 @@ usage: ./build.sh <verb> [args...]
           (`bench --only billing`: meter events and webhooks per second against the Stripe fake)
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
-          (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate)
+          (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3 --nginx-protocols "TLSv1.2 TLSv1.3"]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate and protocol)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)
           (`bench edge --misses [--connections 64 --duration 10 --rounds 3]`: requests/s for random unknown hosts beside the known host; needs wrk)
           (`bench creations [--deployments 300 --clients 16 --rounds 3]`: deployments created/s, bench/CloudDeck.Deploy.Bench)

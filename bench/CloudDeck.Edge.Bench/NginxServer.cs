@@ -7,12 +7,14 @@ internal static class NginxServer
 {
     public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
 
-    /// <param name="tls">With a port, certificate and key: that port serves the same files over HTTPS too.</param>
-    public static async Task<ChildProcess> StartAsync(string workDirectory, string siteDirectory, int port, (int Port, string Certificate, string Key)? tls = null)
+    /// <param name="tls">
+    /// With a port, certificate, key and protocols (nginx's <c>ssl_protocols</c>): that port serves the same files over HTTPS too.
+    /// </param>
+    public static async Task<ChildProcess> StartAsync(string workDirectory, string siteDirectory, int port, (int Port, string Certificate, string Key, string Protocols)? tls = null)
     {
         var root = Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root" ? "user root;\n" : "";
         var https = tls is { } t
-            ? $"listen 127.0.0.1:{t.Port} ssl;\n                ssl_certificate {t.Certificate};\n                ssl_certificate_key {t.Key};"
+            ? $"listen 127.0.0.1:{t.Port} ssl;\n                ssl_certificate {t.Certificate};\n                ssl_certificate_key {t.Key};\n                ssl_protocols {t.Protocols};"
             : "";
         var config = Path.Combine(workDirectory, "nginx.conf");
         await File.WriteAllTextAsync(config, $$"""

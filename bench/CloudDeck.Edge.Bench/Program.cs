@@ -27,7 +27,7 @@ internal static class EdgeBench
         if (args.Contains("--https"))
         {
             return await HttpsBench.RunAsync(Option(args, "--files", 1000), Option(args, "--connections", 64), TimeSpan.FromSeconds(Option(args, "--duration", 10)),
-                Option(args, "--rounds", 3));
+                Option(args, "--rounds", 3), TextOption(args, "--nginx-protocols", "TLSv1.2 TLSv1.3"));
         }
 
         if (args is ["--bare-proxy", var barePort, var upstream])
@@ -113,6 +113,12 @@ internal static class EdgeBench
             {
             }
         }
+    }
+
+    internal static string TextOption(string[] args, string name, string fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
     }
 
     internal static int Option(string[] args, string name, int fallback)

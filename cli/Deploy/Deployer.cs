@@ -156,17 +156,20 @@ public sealed class Deployer(ApiClient api, Terminal terminal)
 
     /// <summary>
     /// The deployment once it has left "building": a build's end is reported to its deployment after the log completes,
-    /// so the two can be a moment apart.
+    /// so the two can be a moment apart. That moment is usually a few milliseconds, so deck asks again soon at first and
+    /// backs off to every 250 ms (a fixed 250 ms made every deploy wait about that long after its build).
     /// </summary>
     public async Task<JsonNode?> SettledAsync(string deploymentId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var pause = TimeSpan.FromMilliseconds(10);
         while (true)
         {
             var deployment = await api.GetAsync($"api/v1/deployments/{Context.Escape(deploymentId)}", cancellationToken);
             var status = Fields.Text(deployment, "status");
             if (status is not ("building" or "queued") || DateTime.UtcNow > deadline) return deployment;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            await Task.Delay(pause, cancellationToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
         }
     }
 }

@@ -23,6 +23,17 @@ public interface IArtifactStore
     Task<string> PutFileAsync(string path, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Hashes and stores files from disk (a build's output); answers their hashes in the order given. A store may read
+    /// them side by side and make the new ones durable together; this default puts them one by one.
+    /// </summary>
+    async Task<IReadOnlyList<string>> PutFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        var hashes = new string[paths.Count];
+        for (var i = 0; i < paths.Count; i++) hashes[i] = await PutFileAsync(paths[i], cancellationToken);
+        return hashes;
+    }
+
+    /// <summary>
     /// Records that <paramref name="organization"/> holds these contents (it uploaded them, or its build produced them).
     /// Storage stays deduplicated; what an organization may test or reference is what it holds itself, so the store
     /// answers no organization about another's files.

@@ -42,15 +42,7 @@ internal sealed class LocalArtifactBatch(LocalArtifactStore store) : IArtifactBa
     public Task CommitAsync(CancellationToken cancellationToken)
     {
         if (_pending.Count == 0) return Task.CompletedTask;
-        if (!SyncFileSystem(_pending[0].Temporary))
-        {
-            foreach (var (temporary, _) in _pending)
-            {
-                using var file = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
-                file.Flush(flushToDisk: true);
-            }
-        }
-
+        MakeDurable(_pending.Select(p => p.Temporary).ToList());
         foreach (var (temporary, sha256) in _pending)
         {
             store.Publish(temporary, sha256);
@@ -59,6 +51,17 @@ internal sealed class LocalArtifactBatch(LocalArtifactStore store) : IArtifactBa
 
         _pending.Clear();
         return Task.CompletedTask;
+    }
+
+    /// <summary>One syncfs(2) for all of <paramref name="temporaries"/> (files of the store's file system), else an fsync each.</summary>
+    internal static void MakeDurable(IReadOnlyList<string> temporaries)
+    {
+        if (temporaries.Count == 0 || SyncFileSystem(temporaries[0])) return;
+        foreach (var temporary in temporaries)
+        {
+            using var file = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+            file.Flush(flushToDisk: true);
+        }
     }
 
     public ValueTask DisposeAsync()

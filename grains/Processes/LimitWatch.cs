@@ -26,7 +26,8 @@ public sealed record LimitBreach(string Resource, string Detail)
 /// memory" / "memory allocation of … failed") and exit non-zero; RLIMIT_CPU sends SIGXCPU (exit 128+24) and shells and
 /// npm say so. Feed every output line to <see cref="Observe"/> (thread-safe), then ask <see cref="BreachOf"/>.
 /// </summary>
-public sealed class LimitWatch(ProcessLimits limits)
+/// <param name="section">The settings the limits come from, named in the breach: builds' or servers'.</param>
+public sealed class LimitWatch(ProcessLimits limits, string section = "CloudDeck:Builds")
 {
     private const int SigXcpuExit = 128 + 24;
     private const int SigXfszExit = 128 + 25;
@@ -49,11 +50,14 @@ public sealed class LimitWatch(ProcessLimits limits)
     private volatile bool _sawFork;
     private LimitBreach? _tripped;
 
+    /// <summary>What a sandbox's watch measures against (<see cref="Sandbox.SandboxedProcess.Watch"/>).</summary>
+    public ProcessLimits Limits => limits;
+
     /// <summary>The process-count limit as a breach (for a watch that saw the count reach it).</summary>
-    public LimitBreach ProcessesBreach => new(LimitBreach.Processes, $"{limits.MaxProcesses} processes and threads, CloudDeck:Builds:MaxProcesses");
+    public LimitBreach ProcessesBreach => new(LimitBreach.Processes, $"{limits.MaxProcesses} processes and threads, {section}:MaxProcesses");
 
     /// <summary>The disk limit as a breach.</summary>
-    public LimitBreach DiskBreach => new(LimitBreach.Disk, $"{limits.DiskLimitMb} MiB, CloudDeck:Builds:DiskLimitMb");
+    public LimitBreach DiskBreach => new(LimitBreach.Disk, $"{limits.DiskLimitMb} MiB, {section}:DiskLimitMb");
 
     public void Observe(string line)
     {

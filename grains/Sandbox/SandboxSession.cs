@@ -117,7 +117,7 @@ public sealed class SandboxSession : IDisposable
                 using var release = new FileStream(block, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
                 release.WriteByte(1);
             }, cancellationToken);
-            return new SandboxedProcess(process, network, this, limits);
+            return new SandboxedProcess(process, network, this);
         }
         catch
         {

@@ -16,38 +16,40 @@ public sealed class SandboxedProcess : IAsyncDisposable
 
     private readonly SandboxNetwork _network;
     private readonly SandboxSession _session;
-    private readonly ProcessLimits _limits;
     private readonly CancellationTokenSource _stop = new();
     private Task _watching = Task.CompletedTask;
 
-    internal SandboxedProcess(Process process, SandboxNetwork network, SandboxSession session, ProcessLimits limits)
+    internal SandboxedProcess(Process process, SandboxNetwork network, SandboxSession session)
     {
         Process = process;
         _network = network;
         _session = session;
-        _limits = limits;
     }
 
     public Process Process { get; }
 
-    /// <summary>Starts measuring the sandbox against its process and disk limits; a breach is tripped on <paramref name="watch"/>.</summary>
-    public void Watch(LimitWatch watch)
+    /// <summary>
+    /// Starts measuring the sandbox against the process and disk limits of <paramref name="watch"/> (those the sandbox was
+    /// started with, or fewer) every <paramref name="period"/> (250 ms by default); a breach is tripped on it.
+    /// </summary>
+    public void Watch(LimitWatch watch, TimeSpan? period = null)
     {
-        if (_limits.MaxProcesses is null && _limits.DiskLimitMb is null) return;
-        _watching = Task.Run(() => WatchAsync(watch, _stop.Token));
+        var limits = watch.Limits;
+        if (limits.MaxProcesses is null && limits.DiskLimitMb is null) return;
+        _watching = Task.Run(() => WatchAsync(watch, limits, period ?? WatchPeriod, _stop.Token));
     }
 
-    private async Task WatchAsync(LimitWatch watch, CancellationToken stop)
+    private async Task WatchAsync(LimitWatch watch, ProcessLimits limits, TimeSpan period, CancellationToken stop)
     {
         var writable = _session.Mounts.Where(m => m.Writable).Select(m => m.Host).ToList();
-        using var timer = new PeriodicTimer(WatchPeriod);
+        using var timer = new PeriodicTimer(period);
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
                 LimitBreach? breach = null;
-                if (_limits.MaxProcesses is { } processes && UidProcesses.Tasks(_session.Uid) >= processes) breach = watch.ProcessesBreach;
-                else if (_limits.DiskLimitMb is { } disk && writable.Sum(DiskUsage.Bytes) > disk * 1024L * 1024L) breach = watch.DiskBreach;
+                if (limits.MaxProcesses is { } processes && UidProcesses.Tasks(_session.Uid) >= processes) breach = watch.ProcessesBreach;
+                else if (limits.DiskLimitMb is { } disk && writable.Sum(DiskUsage.Bytes) > disk * 1024L * 1024L) breach = watch.DiskBreach;
                 if (breach is null) continue;
                 watch.Trip(breach);
                 _session.KillAll();

@@ -8,6 +8,7 @@ using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds.Executor;
+using CloudDeck.Grains.Processes;
 using CloudDeck.Grains.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -57,6 +58,7 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         Process process;
         SandboxedProcess? sandboxed = null;
         SandboxSession? sandbox = null;
+        LimitWatch? diskWatch = null;
         try
         {
             var isolation = await sandboxes.DecideAsync();
@@ -76,6 +78,12 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
                 sandboxed = await sandbox.StartAsync("/bin/sh", ["-c", request.Spec.StartCommand], app,
                     Environment(request, InsideHome, "/tmp", InsideApp, app, port, sandboxed: true), limits, cancellationToken, port, forwardHost);
                 process = sandboxed.Process;
+                if (limits.DiskLimitMb is not null)
+                {
+                    // Disk only: the process limit already stops forks at RLIMIT_NPROC, and a server is not ended for reaching it.
+                    diskWatch = new LimitWatch(limits with { MemoryLimitMb = null, MaxProcesses = null }, ServerOptions.Section);
+                    sandboxed.Watch(diskWatch, ServerOptions.DiskWatchPeriod);
+                }
             }
             else
             {
@@ -94,7 +102,8 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         }
 
         process.StandardInput.Close();
-        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget, sandboxed, sandbox);
+        var disk = diskWatch is null ? null : new DiskLimit(diskWatch, Path.Combine(home, PlacedMarker));
+        var instance = new ProcessInstance(process, options.AdvertisedHost, port, request.DeploymentId, log, Forget, sandboxed, sandbox, disk);
         _running[instance] = 0;
         return instance;
     }
@@ -118,11 +127,18 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
 
     private void Forget(ProcessInstance instance) => _running.TryRemove(instance, out _);
 
-    /// <summary>The deployment's files under <paramref name="app"/>, once: a marker says the copy is complete.</summary>
+    /// <summary>
+    /// The deployment's files under <paramref name="app"/>, once: a marker says the copy is complete. Without it (a first
+    /// start, or one after the server wrote past its disk limit) the app, home and tmp start again from nothing.
+    /// </summary>
     private static void Place(ServerStartRequest request, IArtifactStore store, string home, string app)
     {
         if (File.Exists(Path.Combine(home, PlacedMarker)) && Directory.Exists(app)) return;
-        if (Directory.Exists(app)) Directory.Delete(app, recursive: true);
+        foreach (var directory in new[] { app, Path.Combine(home, "home"), Path.Combine(home, "tmp") })
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+
         OutputCollector.PlaceServer(request.Files, request.Links, request.Executables, store, app);
         Directory.CreateDirectory(Path.Combine(home, "home"));
         Directory.CreateDirectory(Path.Combine(home, "tmp"));
@@ -168,6 +184,9 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         foreach (var instance in _running.Keys) await instance.StopAsync(TimeSpan.FromSeconds(1));
     }
 
+    /// <summary>A sandboxed server's disk watch, and the marker whose removal makes the next start place its files anew.</summary>
+    private sealed record DiskLimit(LimitWatch Watch, string PlacedMarker);
+
     private sealed class ProcessInstance : IServerInstance
     {
         private readonly Process _process;
@@ -176,11 +195,13 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
         private readonly Action<ProcessInstance> _forget;
         private readonly SandboxedProcess? _sandboxed;
         private readonly SandboxSession? _sandbox;
+        private readonly DiskLimit? _disk;
         private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ProcessInstance(Process process, string host, int port, string deploymentId, BuildLogWriter log, Action<ProcessInstance> forget,
-            SandboxedProcess? sandboxed, SandboxSession? sandbox)
+            SandboxedProcess? sandboxed, SandboxSession? sandbox, DiskLimit? disk)
         {
+            _disk = disk;
             _sandboxed = sandboxed;
             _sandbox = sandbox;
             Host = host;
@@ -226,6 +247,13 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
             // What the command forked dies with it: a restart must not find an orphan still holding files or ports.
             KillAll();
             await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(TimeSpan.FromSeconds(5)));
+            if (_disk?.Watch.BreachOf(code) is { Resource: LimitBreach.Disk } breach)
+            {
+                // What it wrote is thrown away: the next start places the deployment's files again.
+                File.Delete(_disk.PlacedMarker);
+                _log.System(breach.Describe("The server") + "; it starts again from its deployment's files");
+            }
+
             _log.System($"The server process exited with code {code}");
             await _log.DisposeAsync();
             if (_sandboxed is not null) await _sandboxed.DisposeAsync();
@@ -244,7 +272,11 @@ public sealed class LocalProcessRuntime(ServerOptions options, SandboxRunner san
 
         private async Task PumpAsync(StreamReader reader, string stream)
         {
-            while (await reader.ReadLineAsync() is { } line) _log.Write(stream, line);
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                _disk?.Watch.Observe(line);
+                _log.Write(stream, line);
+            }
         }
     }
 }

@@ -69,13 +69,17 @@ public sealed class ServerOptions
     public double ContainerCpus { get; set; } = 1;
 
     /// <summary>
-    /// The bytes a server container may write into its files and home, in MiB; 0 for none. No file may grow past it
+    /// The bytes a server may write into its files, home and tmp, in MiB; 0 for none. No file may grow past it
     /// (RLIMIT_FSIZE), and a watch stops the server when their sum does; it then starts again from its deployment's files.
-    /// Docker runtime only (a sandboxed server's files are on the silo's disk with no watch yet: see docs/security.md).
+    /// A sandboxed server's (process runtime) and a container's alike; an unsandboxed process has none (its uid is the platform's).
     /// </summary>
     public int DiskLimitMb { get; set; } = 1024;
 
-    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, MaxProcesses: MaxProcesses > 0 ? MaxProcesses : null);
+    /// <summary>How often a server's writable directories are measured against <see cref="DiskLimitMb"/>.</summary>
+    public static readonly TimeSpan DiskWatchPeriod = TimeSpan.FromSeconds(2);
+
+    public Processes.ProcessLimits ProcessLimits => new(MemoryLimitMb > 0 ? MemoryLimitMb : null, MaxProcesses: MaxProcesses > 0 ? MaxProcesses : null,
+        DiskLimitMb: DiskLimitMb > 0 ? DiskLimitMb : null);
 
     /// <summary>How often a server grain looks at its process (crash, restart due, idle).</summary>
     public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);

@@ -33,6 +33,7 @@ public static class OutputCollector
     {
         var exclusions = isServer ? ServerRootExclusions : RootExclusions;
         var files = new List<ManifestFile>();
+        var found = new List<(string Path, FileInfo File)>();
         var links = new List<ManifestLink>();
         var executables = new List<string>();
         var pending = new Stack<(DirectoryInfo Directory, string Prefix)>();
@@ -58,12 +59,15 @@ public static class OutputCollector
                 }
                 else if (entry is FileInfo file)
                 {
-                    var hash = await store.PutFileAsync(file.FullName, cancellationToken);
-                    files.Add(new ManifestFile(path, hash, file.Length));
+                    found.Add((path, file));
                     if (isServer && !OperatingSystem.IsWindows() && (file.UnixFileMode & AnyExecute) != 0) executables.Add(path);
                 }
             }
         }
+
+        // All at once: the store reads them side by side and syncs its new files together, not one fsync per file.
+        var hashes = await store.PutFilesAsync(found.Select(f => f.File.FullName).ToList(), cancellationToken);
+        for (var i = 0; i < found.Count; i++) files.Add(new ManifestFile(found[i].Path, hashes[i], found[i].File.Length));
 
         if (skippedLinks > 0) log.System($"Skipped {skippedLinks} symbolic link(s) in the output: only regular files are deployed.");
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

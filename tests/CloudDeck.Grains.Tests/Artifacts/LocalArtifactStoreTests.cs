@@ -105,6 +105,35 @@ public sealed class LocalArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Files_from_disk_put_together_answer_their_hashes_in_order_and_leave_no_temporary_file()
+    {
+        var store = new LocalArtifactStore(_root);
+        var ct = TestContext.Current.CancellationToken;
+        var output = Directory.CreateTempSubdirectory("clouddeck-out-").FullName;
+        var known = await store.PutFileAsync(await WriteAsync(output, "known.css", "body{}"), ct);
+        var texts = new[] { "<h1>index</h1>", "body{}", "console.log(2)", "<h1>index</h1>" };
+        var paths = new List<string>();
+        for (var i = 0; i < texts.Length; i++) paths.Add(await WriteAsync(output, $"file-{i}", texts[i]));
+
+        var hashes = await store.PutFilesAsync(paths, ct);
+
+        Assert.Equal(texts.Select(t => Content(t).Sha256), hashes);
+        Assert.Equal(known, hashes[1]);
+        foreach (var (sha, text) in hashes.Zip(texts)) Assert.Equal(text, await File.ReadAllTextAsync(store.PathOf(sha), ct));
+        // The new contents were renamed into place after their one sync; nothing stays under tmp.
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "tmp")));
+        Assert.Equal(3, StoredFiles().Length);
+        Directory.Delete(output, recursive: true);
+    }
+
+    private static async Task<string> WriteAsync(string directory, string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        await File.WriteAllTextAsync(path, text, TestContext.Current.CancellationToken);
+        return path;
+    }
+
+    [Fact]
     public async Task A_content_is_deleted_only_when_no_organization_holds_it_and_never_one_stored_before_storage_was_counted()
     {
         var store = new LocalArtifactStore(_root);
