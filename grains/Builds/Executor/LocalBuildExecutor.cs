@@ -28,6 +28,9 @@ public sealed class LocalBuildExecutor(BuildOptions options, SandboxRunner sandb
 
     private readonly DependencyCache _cache = new(options.CacheDirectory!, options.MaxCachedDependencySets);
 
+    /// <summary>Work directories an earlier process set aside and did not finish deleting, deleted in the background.</summary>
+    private readonly Task _leftovers = Task.Run(() => WorkDirectory.DeleteSetAside(options.WorkDirectory!, logger));
+
     /// <summary>The sandbox's PATH (or the silo's, unsandboxed) is where the default Node.js is looked for.</summary>
     private readonly NodeVersions _node = new(options.NodeInstalls, sandboxes.Isolation == IsolationModes.None
         ? System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin" : SandboxPath);

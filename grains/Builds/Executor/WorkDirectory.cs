@@ -26,6 +26,16 @@ internal static class WorkDirectory
         }
     }
 
+    /// <summary>
+    /// Deletes what earlier runs set aside under <paramref name="root"/> and did not get to delete (a silo stopped or killed
+    /// mid-deletion); nothing else there is touched, since a build may be running in it.
+    /// </summary>
+    public static void DeleteSetAside(string root, ILogger logger)
+    {
+        if (!Directory.Exists(root)) return;
+        foreach (var aside in Directory.EnumerateDirectories(root, "*.removed")) TryDelete(aside, logger);
+    }
+
     /// <summary>Deletes it; a failure is logged, not thrown: the build's result is already decided.</summary>
     public static void TryDelete(string directory, ILogger logger)
     {

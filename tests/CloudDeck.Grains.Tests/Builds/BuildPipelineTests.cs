@@ -31,6 +31,9 @@ public sealed class BuildPipelineTests
     {
         Need.Component(Requirement.Check(Tools.Has("npm"), "npm", "apt-get install npm"));
         await using var silo = await BuildSilo.StartAsync();
+        // What an earlier process set aside for deletion and never deleted (killed mid-deletion) goes once builds run here.
+        var leftover = Directory.CreateDirectory(Path.Combine(silo.WorkDirectory, "b_0123456789abcdef.removed", "node_modules", "x")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(leftover, "index.js"), "module.exports = 1", TestContext.Current.CancellationToken);
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
         await silo.CreateProjectAsync(owner, org, "web", new ProjectSettings());
         var files = await UploadAsync(silo, new Dictionary<string, string>
@@ -70,6 +73,9 @@ public sealed class BuildPipelineTests
         Assert.Contains("rewrites", manifest.RoutingConfig, StringComparison.Ordinal);
         // The work directory went with the build.
         Assert.False(Directory.Exists(Path.Combine(silo.WorkDirectory, queued.Id)));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Directory.Exists(Path.Combine(silo.WorkDirectory, "b_0123456789abcdef.removed")) && DateTime.UtcNow < deadline) await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(Directory.Exists(Path.Combine(silo.WorkDirectory, "b_0123456789abcdef.removed")), "the set-aside directory of an earlier process is still there");
     }
 
     [Fact]
