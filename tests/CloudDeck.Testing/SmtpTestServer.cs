@@ -24,7 +24,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
     /// <param name="port">0 for any free port; a fixed one to come back on the port a silo already sends to.</param>
     /// <param name="reject">Recipients whose address contains this text are refused with 550.</param>
-    /// <param name="quiet">Count messages instead of printing them (for the benchmark).</param>
+    /// <param name="quiet">Print a running count instead of each message (for the benchmark).</param>
     public static async Task<SmtpTestServer> StartAsync(int port = 0, string? reject = null, bool quiet = false, CancellationToken cancellationToken = default)
     {
         await NodeHarness.EnsureInstalledAsync(cancellationToken).ConfigureAwait(false);
@@ -49,10 +49,13 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public IReadOnlyList<ReceivedEmail> Received =>
         [.. _process.Lines.Where(l => l.StartsWith("{\"event\":\"message\"", StringComparison.Ordinal)).Select(Parse)];
 
-    /// <summary>In quiet mode, messages accepted as of the last hundred (the server prints every 100th).</summary>
-    public int QuietCount =>
-        _process.Lines.Where(l => l.StartsWith("{\"event\":\"count\"", StringComparison.Ordinal))
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("received").GetInt32()).DefaultIfEmpty(0).Max();
+    /// <summary>In quiet mode: waits until the server has accepted <paramref name="count"/> messages in all.</summary>
+    /// <exception cref="TimeoutException">It had not in time.</exception>
+    public Task WaitForCountAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var line = $"{{\"event\":\"count\",\"received\":{count}}}";
+        return _process.WaitForOutputAsync(l => l == line, timeout, cancellationToken);
+    }
 
     /// <summary>Waits for a message to <paramref name="recipient"/> whose raw text contains <paramref name="containing"/>.</summary>
     /// <exception cref="TimeoutException">None arrived in time.</exception>

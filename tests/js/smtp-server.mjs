@@ -1,7 +1,7 @@
 // A real SMTP server (nodemailer's smtp-server) for the email tests and benchmark.
 // Usage: node smtp-server.mjs --port N [--reject TEXT] [--user NAME --password SECRET]
 // Prints "listening PORT" once it accepts connections, then one JSON line per received message:
-// {"event":"message","from":…,"to":[…],"raw":"<base64 of the message>"}. RCPT TO addresses containing
+// {"event":"message","from":…,"to":[…],"raw":"<base64 of the message>"} (with --quiet true: {"event":"count","received":N}). RCPT TO addresses containing
 // --reject get a permanent 550. With --user, clients must authenticate (AUTH PLAIN/LOGIN) as that user.
 import { SMTPServer } from "smtp-server";
 
@@ -39,7 +39,7 @@ const server = new SMTPServer({
     stream.on("end", () => {
       received++;
       if (quiet) {
-        if (received % 100 === 0) console.log(JSON.stringify({ event: "count", received }));
+        console.log(JSON.stringify({ event: "count", received }));
       } else {
         console.log(JSON.stringify({
           event: "message",
