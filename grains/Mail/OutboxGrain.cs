@@ -142,7 +142,18 @@ public sealed partial class OutboxGrain(
         entry.LastAttemptAt = Now;
         await SaveAsync();
 
-        var result = await transport.SendAsync(mime, CancellationToken.None);
+        DeliveryResult result;
+        try
+        {
+            result = await transport.SendAsync(mime, CancellationToken.None);
+        }
+        catch (Exception unexpected)
+        {
+            // Whatever else goes wrong on the way (a server without the STARTTLS the settings require, say) is the
+            // operator's to fix: the message waits and says why, rather than losing the rest of this round.
+            result = new DeliveryResult(DeliveryOutcome.TemporaryFailure, $"{unexpected.GetType().Name}: {unexpected.Message}");
+        }
+
         switch (result.Outcome)
         {
             case DeliveryOutcome.Delivered:
@@ -202,6 +213,8 @@ public sealed partial class OutboxGrain(
         var reminder = await this.GetReminder(DeliveryReminder);
         if (reminder is not null) await this.UnregisterReminder(reminder);
         _reminderRegistered = false;
+        // An Enqueue that interleaved with the lines above found the reminder still there: register it again for that message.
+        if (Entries.Any(e => e.Status == EmailDeliveryStatuses.Pending)) await EnsureReminderAsync();
     }
 
     /// <summary>Keeps the newest messages; a pending one goes only when nothing settled is left to drop.</summary>
