@@ -2,12 +2,14 @@ using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.OpenApi;
+using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains.Accounts;
 
 namespace CloudDeck.Api.Endpoints;
 
-/// <summary>The signed-in user's own account: profile, password, sessions, MFA and API tokens.</summary>
+/// <summary>The signed-in user's own account: profile, password, sessions, MFA, API tokens and the emails sent to it.</summary>
 public static class AccountEndpoints
 {
     public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder api)
@@ -84,6 +86,19 @@ public static class AccountEndpoints
         })
             .Describe("revokeApiToken", "Revoke an API token").AnswersEmpty().Refuses(400, 404);
 
+        me.MapGet("/emails", async (HttpContext http, IGrainFactory grains) =>
+        {
+            var caller = http.Caller();
+            if (!caller.HasScope(ApiTokenScopes.Read)) throw new ForbiddenException($"This API token lacks the '{ApiTokenScopes.Read}' scope.");
+            var deliveries = await grains.GetGrain<IOutboxGrain>(EmailAddresses.Normalize(caller.Email)).Deliveries();
+            return Results.Ok(new EmailDeliveryPage(deliveries, NextCursor: null));
+        })
+            .Describe("listEmails", "The emails sent to this account's address, newest first, and where each one's delivery stands (never bodies or links)")
+            .Answers<EmailDeliveryPage>();
+
         return api;
     }
+
+    /// <summary>The outbox keeps an address's last 100 messages, so one page holds them all and <c>next_cursor</c> is always null.</summary>
+    public sealed record EmailDeliveryPage(IReadOnlyList<EmailDeliveryView> Items, string? NextCursor);
 }

@@ -33,6 +33,9 @@ public interface IUserGrain : IGrainWithStringKey
 
     Task VerifyEmail(string tokenId, string secret);
 
+    /// <summary>Marks the email verified when this account is the platform's operator by the first-account rule (and only then).</summary>
+    Task ConfirmOperatorEmail();
+
     /// <summary>Writes a reset link to the outbox.</summary>
     Task StartPasswordReset();
 

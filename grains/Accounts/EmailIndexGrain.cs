@@ -3,6 +3,7 @@ using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Limits;
+using CloudDeck.Grains.Mail;
 using Microsoft.Extensions.Options;
 
 namespace CloudDeck.Grains.Accounts;
@@ -16,7 +17,8 @@ public sealed class EmailIndexGrain(
     Passwords passwords,
     IOptions<AuthOptions> options,
     IOptions<AccountLimitOptions> limits,
-    TimeProvider clock) : Grain, IEmailIndexGrain
+    TimeProvider clock,
+    EmailOptions? email = null) : Grain, IEmailIndexGrain
 {
     private const int SlugAttempts = 8;
     private const string PersonalSuffix = "'s projects";
@@ -71,7 +73,10 @@ public sealed class EmailIndexGrain(
         // either way; an install whose offer failed names its operators with CloudDeck:Operators:Emails instead.
         try
         {
-            await GrainFactory.GetGrain<IPlatformOperatorsGrain>(IPlatformOperatorsGrain.Key).OfferFirstAccount(userId);
+            var isOperator = await GrainFactory.GetGrain<IPlatformOperatorsGrain>(IPlatformOperatorsGrain.Key).OfferFirstAccount(userId);
+            // With no SMTP server the operator's own verification link could only be read from the mail folder; whoever
+            // installed it is who it names, so its address counts as verified (later accounts still prove theirs).
+            if (isOperator && email is { UsesSmtp: false }) await user.ConfirmOperatorEmail();
         }
         catch (OrleansException)
         {

@@ -166,7 +166,7 @@ public sealed class AccountTests
         foreach (var secret in secrets) Assert.DoesNotContain(secret, stored, StringComparison.Ordinal);
         Assert.Contains(Secrets.Hash(Part(apiToken.Token, SecretToken.ApiToken)), stored, StringComparison.Ordinal);
         Assert.DoesNotContain(verification.Secret, stored, StringComparison.Ordinal);
-        // The one exception, by design until delivery exists: the outbox keeps the links it is to send.
+        // The one exception, by design: the outbox keeps the last messages it sent or is to send, links included.
         Assert.Contains(reset.Secret, outbox, StringComparison.Ordinal);
     }
 
@@ -177,8 +177,8 @@ public sealed class AccountTests
     }
 
     /// <summary>
-    /// Every stored row as text, with the outbox grain's rows apart: the outbox keeps the one-time links it is
-    /// to send until a later issue delivers and purges them. Only its rows are set apart (by grain type and
+    /// Every stored row as text, with the outbox grain's rows apart: the outbox keeps the last messages it sent or is
+    /// to send, one-time links included (docs/email.md). Only its rows are set apart (by grain type and
     /// state name), so a secret in any other row, even one that mentions the outbox, is still found.
     /// </summary>
     private static async Task<(string Stored, string Outbox)> ReadStoredStateAsync(AccountsSilo silo)

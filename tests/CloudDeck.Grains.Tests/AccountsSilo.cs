@@ -1,3 +1,4 @@
+using CloudDeck.Grains.Mail;
 using Actors.Extensions.Hosting;
 using System.Web;
 using Actors.Extensions.Streams;
@@ -88,6 +89,7 @@ public sealed class AccountsSilo : IAsyncDisposable
             // Fewer PBKDF2 rounds than production: these tests hash hundreds of passwords on two cores.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddCloudDeckAccounts(configuration, dataDirectory);
+            silo.Services.AddCloudDeckMail(configuration, dataDirectory);
             silo.Services.AddCloudDeckLicenses(configuration, dataDirectory, cluster: false);
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);

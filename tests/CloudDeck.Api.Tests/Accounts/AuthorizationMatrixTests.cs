@@ -92,6 +92,7 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         ["POST /api/v1/me/password"] = new(SignedIn(204), caller => Task.FromResult<(string, object?)>(("/api/v1/me/password",
             new { current_password = caller?.Password ?? InProcessApi.Password, new_password = caller?.Password ?? InProcessApi.Password }))),
         ["GET /api/v1/me/sessions"] = new(SignedIn(200), Fixed("/api/v1/me/sessions")),
+        ["GET /api/v1/me/emails"] = new(SignedIn(200), Fixed("/api/v1/me/emails")),
         ["POST /api/v1/me/mfa/enroll"] = new(SignedIn(200), async caller =>
         {
             if (caller is not null) await EnsureMfaAsync(caller, enabled: false);

@@ -1,3 +1,4 @@
+using CloudDeck.Grains.Mail;
 using Actors.Extensions.Hosting;
 using System.Security.Cryptography;
 using Actors.Extensions.Streams;
@@ -82,6 +83,7 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             silo.Services.AddSingleton<IArtifactStore>(store);
             silo.Services.AddCloudDeckAccounts(configuration, directory);
+            silo.Services.AddCloudDeckMail(configuration, directory);
             silo.Services.AddCloudDeckLicenses(configuration, directory, cluster: false);
             silo.Services.AddCloudDeckPlans(configuration);
             silo.Services.AddCloudDeckUsage(configuration);
