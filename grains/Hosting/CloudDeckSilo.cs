@@ -12,6 +12,7 @@ using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Domains;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
@@ -89,6 +90,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckDomains(configuration);
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
+        services.AddCloudDeckNotifications(configuration);
         services.AddSingleton(cluster);
         var operators = OperatorOptions.Read(configuration);
         // A fresh embedded install (no database yet) lets its first account be the operator; one that had data never does.

@@ -6,6 +6,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Telemetry;
 
@@ -39,8 +41,17 @@ public sealed partial class ProjectGrain
             throw new ArgumentException($"Deployment '{deployment.Id}' belongs to {deployment.Organization}/{deployment.Project}, not {Key}.", nameof(deployment));
         }
 
+        var before = Project.Deployments.FirstOrDefault(d => d.Id == deployment.Id)?.Status;
         var sequence = Remember(deployment);
         await state.WriteStateAsync();
+        if (before != deployment.Status && DeploymentEvent(deployment.Status) is { } type)
+        {
+            await Notify.EventAsync(GrainFactory, clock, type, Organization, Name,
+                $"Deployment {deployment.Id} of {Key} ({deployment.Target}) {(type == NotificationEventTypes.DeploymentReady ? "is ready" : deployment.Status == DeploymentStatuses.TimedOut ? "timed out" : "failed")}",
+                [new("deployment_id", deployment.Id), new("status", deployment.Status), new("target", deployment.Target), new("branch", deployment.Branch),
+                 new("commit", deployment.Commit), new("build_id", deployment.BuildId), new("error", deployment.Error), new("url", deployment.Url)]);
+        }
+
         return sequence;
     }
 
@@ -93,6 +104,9 @@ public sealed partial class ProjectGrain
         }
 
         await AuditAsync(caller, "deployment.rolled_back", $"{Name}: {current ?? "none"} -> {target.Id}");
+        await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.DeploymentRolledBack, Organization, Name,
+            $"Production of {Key} rolled back to deployment {target.Id}",
+            [new("deployment_id", target.Id), new("previous_deployment_id", current), new("by", caller.Email), new("url", target.Url)]);
         return target;
     }
 
@@ -133,6 +147,13 @@ public sealed partial class ProjectGrain
         await AuditAsync(GitPushActor, "webhook", "deployment.created", $"{Name}: {deployment.Id} ({target}, {branch}@{commit[..Math.Min(12, commit.Length)]})");
         return new PushReceipt(deployment);
     }
+
+    private static string? DeploymentEvent(string status) => status switch
+    {
+        DeploymentStatuses.Ready => NotificationEventTypes.DeploymentReady,
+        DeploymentStatuses.Failed or DeploymentStatuses.TimedOut => NotificationEventTypes.DeploymentFailed,
+        _ => null,
+    };
 
     /// <summary>Adds or replaces the deployment's entry; answers its sequence (its place in the history, from 1).</summary>
     private long Remember(DeploymentView deployment)

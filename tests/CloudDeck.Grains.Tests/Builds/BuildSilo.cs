@@ -131,6 +131,9 @@ public sealed class BuildSilo : IAsyncDisposable
         return new ManifestFile(path, sha256, bytes.Length);
     }
 
+    /// <summary>The emails queued for <paramref name="email"/> (notifications, invitations…), oldest first.</summary>
+    public Task<IReadOnlyList<GrainInterfaces.Mail.OutboxMessage>> OutboxAsync(string email) => Grains.GetGrain<GrainInterfaces.Mail.IOutboxGrain>(email).List();
+
     /// <summary>The text of a stored file.</summary>
     public string ReadStored(string sha256) => File.ReadAllText(Store.PathOf(sha256));
 
