@@ -127,19 +127,23 @@ public sealed partial class NotificationRulesGrain(
     public async Task Publish(NotificationEvent notification)
     {
         var organizationWide = NotificationEventTypes.IsOrganizationWide(notification.Type);
-        foreach (var rule in Rules.Where(r => r.Enabled && r.Events.Contains(notification.Type)
-                                               && (r.Project is null || (!organizationWide && r.Project == notification.Project))).ToList())
+        var matching = Rules.Where(r => r.Enabled && r.Events.Contains(notification.Type)
+                                        && (r.Project is null || (!organizationWide && r.Project == notification.Project))).ToList();
+        // At once: each endpoint stores its delivery in its own grain, and one busy endpoint must not hold up the others.
+        await Task.WhenAll(matching.Select(rule => HandAsync(rule, notification)));
+    }
+
+    private async Task HandAsync(NotificationRuleRecord rule, NotificationEvent notification)
+    {
+        try
         {
-            try
-            {
-                if (rule.Channel == NotificationChannels.Email) await EmailAsync(rule, notification);
-                else await Endpoint(rule.Id).Deliver(notification);
-            }
-            catch (Exception e)
-            {
-                // One rule's trouble must not keep the event from the others.
-                LogPublishFailed(logger, e, Slug, rule.Id, notification.Type, notification.Id);
-            }
+            if (rule.Channel == NotificationChannels.Email) await EmailAsync(rule, notification);
+            else await Endpoint(rule.Id).Deliver(notification);
+        }
+        catch (Exception e)
+        {
+            // One rule's trouble must not keep the event from the others.
+            LogPublishFailed(logger, e, Slug, rule.Id, notification.Type, notification.Id);
         }
     }
 
