@@ -160,4 +160,30 @@ public sealed class WebhookDeliveryTests
         await silo.Rules(org).Remove(owner, rule.Rule.Id);
         Assert.Empty(await silo.Rules(org).List(owner));
     }
+
+    [Fact]
+    public async Task A_pending_retry_survives_a_silo_restart_and_is_delivered_by_the_reminder()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer(500);
+        var settings = NotificationSilo.QuickRetries();
+        // Long enough that the retry cannot happen before the restart; the reminder (every minute) brings the grain back.
+        settings["CloudDeck:Notifications:FirstRetryDelay"] = "00:00:05";
+        settings["CloudDeck:Notifications:MaxRetryDelay"] = "00:00:05";
+        await using var silo = await NotificationSilo.StartAsync(settings);
+        var (owner, org) = await silo.SignUpAsync("reme@example.com");
+        var hook = await silo.Rules(org).Add(owner, new NotificationRuleSpec(NotificationChannels.Webhook, [NotificationEventTypes.DeploymentPromoted], Url: receiver.Url.AbsoluteUri));
+        receiver.Secret = hook.Secret;
+        await silo.Rules(org).Publish(NotificationSilo.Event(org, NotificationEventTypes.DeploymentPromoted));
+        await NotificationSilo.EventuallyAsync(() => Task.FromResult(receiver.Received.Count), n => n == 1, "the first attempt");
+
+        await silo.RestartAsync(graceful: false);
+
+        var received = await receiver.WaitForSuccessesAsync(1, TimeSpan.FromMinutes(3));
+        Assert.Equal([500, 200], received.Select(r => r.AnsweredWith));
+        Assert.Single(received.Select(r => r.Headers[WebhookHeaders.EventId]).Distinct());
+        Assert.True(received[1].SignatureValid);
+        var delivery = Assert.Single((await silo.Endpoint(org, hook.Rule.Id).ListDeliveries(owner, null, 10)).Items);
+        Assert.Equal(WebhookDeliveryStatuses.Succeeded, delivery.Status);
+    }
 }
