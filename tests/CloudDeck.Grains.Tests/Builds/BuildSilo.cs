@@ -9,6 +9,7 @@ using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
@@ -89,6 +90,8 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.AddCloudDeckDiagnostics();
             silo.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, directory);
+            // Deployments, builds and quotas report events to the notification rules grain, which needs these.
+            silo.Services.AddCloudDeckNotifications(configuration);
             services?.Invoke(silo.Services);
         });
         return new BuildSilo(cluster, directory, store);

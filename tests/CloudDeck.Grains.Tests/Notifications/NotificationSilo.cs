@@ -2,7 +2,6 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Notifications;
 using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Tests.Builds;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CloudDeck.Grains.Tests.Notifications;
@@ -18,15 +17,13 @@ internal static class NotificationSilo
         ["CloudDeck:Notifications:RequestTimeout"] = "00:00:05",
     };
 
-    public static Task<BuildSilo> StartAsync(Dictionary<string, string?> settings, WebhookHostResolver? resolver = null)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        return BuildSilo.StartAsync(settings, services =>
+    /// <param name="resolver">Answers webhook host lookups instead of the system's resolver.</param>
+    public static Task<BuildSilo> StartAsync(Dictionary<string, string?> settings, WebhookHostResolver? resolver = null) =>
+        // BuildSilo registers the notification services from these settings; the resolver is read when they are first used.
+        BuildSilo.StartAsync(settings, services =>
         {
             if (resolver is not null) services.AddSingleton(resolver);
-            services.AddCloudDeckNotifications(configuration);
         });
-    }
 
     public static INotificationRulesGrain Rules(this BuildSilo silo, string organization) => silo.Grains.GetGrain<INotificationRulesGrain>(organization);
 
