@@ -284,6 +284,7 @@ usage: ./build.sh <verb> [args...]
           PostgreSQL state writes, log streams, remote calls and failover, usage ingest, license validations over HTTP)
           (`bench --only billing`: meter events and webhooks per second against the Stripe fake)
           (`bench --only email`: emails per second through the outbox to a local SMTP server (smtp-server from npm; needs node))
+          (`bench --only webhooks`: outbound webhook deliveries per second to a local receiver)
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3 --nginx-protocols "TLSv1.2 TLSv1.3"]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate and protocol)

@@ -136,7 +136,8 @@ app.MapGroup("/api/v1")
     .MapProjectEndpoints()
     .MapDeploymentEndpoints()
     .MapFileEndpoints()
-    .MapDomainEndpoints();
+    .MapDomainEndpoints()
+    .MapNotificationEndpoints();
 
 if (dashboard) app.MapCloudDeckDashboard();
 

@@ -86,19 +86,16 @@ public static class AccountEndpoints
         })
             .Describe("revokeApiToken", "Revoke an API token").AnswersEmpty().Refuses(400, 404);
 
-        me.MapGet("/emails", async (HttpContext http, IGrainFactory grains) =>
+        me.MapGet("/emails", (HttpContext http, IGrainFactory grains) =>
         {
             var caller = http.Caller();
             if (!caller.HasScope(ApiTokenScopes.Read)) throw new ForbiddenException($"This API token lacks the '{ApiTokenScopes.Read}' scope.");
-            var deliveries = await grains.GetGrain<IOutboxGrain>(EmailAddresses.Normalize(caller.Email)).Deliveries();
-            return Results.Ok(new EmailDeliveryPage(deliveries, NextCursor: null));
+            return Paging.ListAsync(http.Request, () => grains.GetGrain<IOutboxGrain>(EmailAddresses.Normalize(caller.Email)).Deliveries(),
+                email => Paging.NewestFirstKey(email.CreatedAt, email.MessageId));
         })
             .Describe("listEmails", "The emails sent to this account's address, newest first, and where each one's delivery stands (never bodies or links)")
-            .Answers<EmailDeliveryPage>();
+            .AnswersPage<EmailDeliveryView>();
 
         return api;
     }
-
-    /// <summary>The outbox keeps an address's last 100 messages, so one page holds them all and <c>next_cursor</c> is always null.</summary>
-    public sealed record EmailDeliveryPage(IReadOnlyList<EmailDeliveryView> Items, string? NextCursor);
 }

@@ -90,6 +90,10 @@ public static class Paging
     public static string Key(DateTimeOffset at, string id) =>
         at.UtcTicks.ToString("D20", CultureInfo.InvariantCulture) + "/" + id;
 
+    /// <summary>A sort key of a time and a tie-breaking id: newest first, then by id.</summary>
+    public static string NewestFirstKey(DateTimeOffset at, string id) =>
+        (DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks).ToString("D20", CultureInfo.InvariantCulture) + "/" + id;
+
     private static string Encode(string key) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(key));
 
     private static string? Decode(string cursor)

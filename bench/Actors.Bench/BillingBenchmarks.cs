@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Billing;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Usage;
@@ -67,6 +68,8 @@ internal static class BillingBenchmarks
             s.Services.AddCloudDeckUsage(configuration);
             // The user grain encrypts TOTP keys with the projects' secrets key.
             s.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
+            // A failed payment is also a notification event, which the rules grain takes.
+            s.Services.AddCloudDeckNotifications(configuration);
         });
         var grains = silo.GrainFactory;
         var orgs = new List<(string Org, Caller Owner, string Customer, string Subscription)>();

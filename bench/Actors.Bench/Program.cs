@@ -1,7 +1,7 @@
 using System.Globalization;
 using Actors.Bench;
 
-// ./build.sh bench [--only calls|postgres|streams|cluster|usage|licenses|billing|email] [--duration 5] [--warmup 5] [--rounds 3] [--grains 1000] [--callers 64] [--writers 32]
+// ./build.sh bench [--only calls|postgres|streams|cluster|usage|licenses|billing|email|webhooks] [--duration 5] [--warmup 5] [--rounds 3] [--grains 1000] [--callers 64] [--writers 32]
 // The same executable is the other processes it measures against: --silo <connection string> <cluster id>, --echo and --kestrel.
 if (args is ["--silo", var siloDatabase, var siloCluster])
 {
@@ -60,6 +60,11 @@ if (options.Runs("billing"))
 if (options.Runs("email"))
 {
     await EmailBenchmarks.RunAsync(options, report);
+}
+
+if (options.Runs("webhooks"))
+{
+    await WebhookBenchmarks.RunAsync(options, report);
 }
 
 report.Print();

@@ -37,6 +37,12 @@ public static class OutboxKinds
 
     /// <summary>Billing: the overdue invoice was paid.</summary>
     public const string BillingRestored = "billing-restored";
+
+    /// <summary>A notification rule's email: an event the recipient's role subscribes to (deploy failed, quota…).</summary>
+    public const string Notification = "notification";
+
+    /// <summary>A webhook endpoint was disabled after repeated failures (to every owner).</summary>
+    public const string WebhookDisabled = "webhook-disabled";
 }
 
 /// <param name="Link">The one-time link the body carries (also in <paramref name="Body"/>).</param>

@@ -59,6 +59,10 @@ public interface IOrganizationGrain : IGrainWithStringKey
     [ReadOnly]
     Task<IReadOnlyList<string>> GetOwnerEmails();
 
+    /// <summary>The addresses of the members who hold one of <paramref name="roles"/> (notification emails); platform-internal.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> GetMemberEmails(IReadOnlyList<string> roles);
+
     /// <summary>The plan's limits and current usage, for every member (an API token needs 'read').</summary>
     Task<QuotaUsageView> GetQuotas(Caller caller);
 

@@ -36,6 +36,9 @@ public static class OrganizationActions
 
     /// <summary>Upgrade, downgrade, open the payment portal: owners (token scope 'admin').</summary>
     public const string ManageBilling = "manage-billing";
+
+    /// <summary>See and change notification rules and webhook endpoints, read their deliveries: admins and owners (token scope 'admin').</summary>
+    public const string ManageNotifications = "manage-notifications";
 }
 
 [GenerateSerializer, Immutable, Alias("clouddeck.OrganizationView")]

@@ -1,6 +1,8 @@
 using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.GrainInterfaces.Notifications;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Notifications;
 
 namespace CloudDeck.Grains.Billing;
 
@@ -147,6 +149,8 @@ public sealed partial class BillingGrain
         var due = options.DunningCheckPeriod < options.GracePeriod ? options.DunningCheckPeriod : options.GracePeriod;
         await this.RegisterOrUpdateReminder(DunningReminder, due, options.DunningCheckPeriod);
         await AuditAsync(StripeActor, "billing.grace_started", $"until {Billing.GraceEndsAt:u}");
+        await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.PaymentFailed, Slug, null, $"Payment for {Slug} failed",
+            [new("invoice_id", invoice.Id), new("amount_due", Money(invoice.AmountDue, invoice.Currency)), new("grace_ends_at", $"{Billing.GraceEndsAt:u}")]);
         await NotifyOwnersAsync(OutboxKinds.BillingPaymentFailed, $"Payment for {Slug} failed",
             $"Stripe could not collect {Money(invoice.AmountDue, invoice.Currency)} for invoice {invoice.Number ?? invoice.Id}. " +
             $"Your plan stays in force until {Billing.GraceEndsAt:u}; after that {Slug} falls to the {PlanNames.Default} plan's limits " +

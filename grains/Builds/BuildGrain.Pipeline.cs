@@ -7,6 +7,9 @@ using CloudDeck.Grains.Builds.Executor;
 using CloudDeck.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Grains.Notifications;
+
 namespace CloudDeck.Grains.Builds;
 
 /// <summary>The pipeline's side of the build grain: starting the run, its reports, the end, and builds whose run died.</summary>
@@ -172,6 +175,14 @@ public sealed partial class BuildGrain
             {
                 // Whole minutes, rounded up, as build minutes are billed; recorded once, when the status becomes terminal.
                 await quota.Record(QuotaLimits.BuildMinutesPerMonth, (long)Math.Ceiling((Build.FinishedAt.Value - started).TotalMinutes));
+            }
+
+            if (outcome.Status is BuildStatuses.Failed or BuildStatuses.TimedOut)
+            {
+                await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.BuildFailed, Build.Organization, Build.Project,
+                    $"Build {Id} of {Build.Organization}/{Build.Project} {(outcome.Status == BuildStatuses.TimedOut ? "timed out" : "failed")}",
+                    [new("build_id", Id), new("deployment_id", Build.DeploymentId), new("status", outcome.Status),
+                     new("exit_code", outcome.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("error", outcome.Error)]);
             }
         }
 

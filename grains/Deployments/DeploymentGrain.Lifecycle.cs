@@ -6,6 +6,8 @@ using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Builds;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Telemetry;
 
@@ -82,6 +84,9 @@ public sealed partial class DeploymentGrain
         CloudDeckMetrics.ProductionSwitched("promote");
         ServerSwap.Retire(GrainFactory, previous, Id, servers, logger);
         await AuditAsync(caller.UserId, caller.ClientAddress, "deployment.promoted", $"{Deployment.Project}: {previous ?? "none"} -> {Id}");
+        await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.DeploymentPromoted, Deployment.Organization, Deployment.Project,
+            $"Deployment {Id} of {ProjectKey} promoted to production",
+            [new("deployment_id", Id), new("previous_deployment_id", previous), new("by", caller.Email), new("url", View().Url)]);
         return View();
     }
 

@@ -13,6 +13,7 @@ using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Domains;
 using CloudDeck.Grains.Licenses;
 using CloudDeck.Grains.Mail;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
@@ -91,6 +92,7 @@ public static class CloudDeckSilo
         services.AddCloudDeckBuilds(configuration, storage.DataDirectory);
         services.AddCloudDeckServers(configuration, storage.DataDirectory);
         services.AddCloudDeckMail(configuration, storage.DataDirectory);
+        services.AddCloudDeckNotifications(configuration);
         services.AddSingleton(cluster);
         var operators = OperatorOptions.Read(configuration);
         // A fresh embedded install (no database yet) lets its first account be the operator; one that had data never does.

@@ -243,6 +243,9 @@ public sealed class OrganizationGrain(
     public Task<IReadOnlyList<string>> GetOwnerEmails() => Task.FromResult<IReadOnlyList<string>>(
         [.. Org.Members.Values.Where(m => m.Role == OrganizationRoles.Owner).Select(m => m.Email).Order(StringComparer.Ordinal)]);
 
+    public Task<IReadOnlyList<string>> GetMemberEmails(IReadOnlyList<string> roles) => Task.FromResult<IReadOnlyList<string>>(
+        [.. Org.Members.Values.Where(m => roles.Contains(m.Role)).Select(m => m.Email).Order(StringComparer.Ordinal)]);
+
     private async Task SetPlanAsync(string plan, string actor, string clientAddress, string? reason)
     {
         var before = Org.Plan;

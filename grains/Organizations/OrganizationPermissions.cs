@@ -23,6 +23,7 @@ public static class OrganizationPermissions
     public static readonly Permission ReportUsage = new("report usage events", ApiTokenScopes.Deploy, OrganizationRoles.Developer);
     public static readonly Permission ViewBilling = new("view billing, invoices and their exports", ApiTokenScopes.Read, OrganizationRoles.Admin);
     public static readonly Permission ManageBilling = new("change the paid plan or payment details", ApiTokenScopes.Admin, OrganizationRoles.Owner);
+    public static readonly Permission ManageNotifications = new("manage notification rules and webhooks", ApiTokenScopes.Admin, OrganizationRoles.Admin);
 
     /// <summary>The permissions other grains ask for by name (<see cref="OrganizationActions"/>).</summary>
     public static Permission ForAction(string action) => action switch
@@ -33,6 +34,7 @@ public static class OrganizationPermissions
         OrganizationActions.ReportUsage => ReportUsage,
         OrganizationActions.ViewBilling => ViewBilling,
         OrganizationActions.ManageBilling => ManageBilling,
+        OrganizationActions.ManageNotifications => ManageNotifications,
         _ => throw new ArgumentException($"Unknown organization action '{action}'.", nameof(action)),
     };
 }

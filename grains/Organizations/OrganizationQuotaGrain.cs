@@ -1,6 +1,9 @@
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces;
+using System.Globalization;
+using CloudDeck.GrainInterfaces.Notifications;
 using CloudDeck.GrainInterfaces.Organizations;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Telemetry;
 
 namespace CloudDeck.Grains.Organizations;
@@ -39,13 +42,16 @@ public sealed class OrganizationQuotaGrain(
         if (maximum != QuotaLimits.Unlimited && counter.Used + amount > maximum) throw Refuse(limit, counter.Used, maximum);
         counter.Used += amount;
         await SaveAsync();
+        await NotifyCrossingAsync(limit, counter.Used - amount, counter.Used);
         return View(limit);
     }
 
     public async Task<QuotaLimitView> Record(string limit, long amount)
     {
-        PeriodCounterFor(limit, amount).Used += amount;
+        var counter = PeriodCounterFor(limit, amount);
+        counter.Used += amount;
         await SaveAsync();
+        await NotifyCrossingAsync(limit, counter.Used - amount, counter.Used);
         return View(limit);
     }
 
@@ -150,6 +156,26 @@ public sealed class OrganizationQuotaGrain(
 
     public Task<QuotaUsageView> GetUsage() =>
         Task.FromResult(new QuotaUsageView(this.GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
+
+    /// <summary>
+    /// Reports a period counter passing 80 % or 100 % of the plan's maximum. Counters start again each period, so each
+    /// threshold is reported once a period; a refused attempt (which does not count) is not a crossing.
+    /// </summary>
+    private async Task NotifyCrossingAsync(string limit, long before, long after)
+    {
+        var maximum = Limits.Maximum(limit);
+        if (maximum == QuotaLimits.Unlimited || maximum <= 0) return;
+        var type = before < maximum && after >= maximum ? NotificationEventTypes.QuotaReached
+            : before * 5 < maximum * 4 && after * 5 >= maximum * 4 ? NotificationEventTypes.QuotaNearLimit
+            : null;
+        if (type is null) return;
+        var slug = this.GetPrimaryKeyString();
+        var percent = after * 100 / maximum;
+        await Notify.EventAsync(GrainFactory, clock, type, slug, null,
+            $"{slug} has used {percent} % of its {Quota.Plan} plan's {limit}",
+            [new("limit", limit), new("used", after.ToString(CultureInfo.InvariantCulture)), new("maximum", maximum.ToString(CultureInfo.InvariantCulture)),
+             new("plan", Quota.Plan)]);
+    }
 
     public async Task SetPlan(string plan)
     {

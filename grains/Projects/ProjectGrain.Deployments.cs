@@ -3,6 +3,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Servers;
 using CloudDeck.Grains.Telemetry;
 
@@ -37,6 +39,7 @@ public sealed partial class ProjectGrain
         if (deployment.Sequence >= 1)
         {
             await history.WriteAsync([ProjectHistory.Row(Key, deployment)]);
+            await NotifyAsync(deployment);
             return deployment.Sequence;
         }
 
@@ -45,6 +48,7 @@ public sealed partial class ProjectGrain
         var row = ProjectHistory.Row(Key, deployment) with { Position = known?.Sequence };
         var sequence = (await history.WriteAsync([row]))[0];
         if (_lastSequence < sequence) _lastSequence = sequence;
+        await NotifyAsync(deployment);
         return sequence;
     }
 
@@ -104,6 +108,9 @@ public sealed partial class ProjectGrain
         }
 
         await AuditAsync(caller, "deployment.rolled_back", $"{Name}: {current ?? "none"} -> {target.Id}");
+        await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.DeploymentRolledBack, Organization, Name,
+            $"Production of {Key} rolled back to deployment {target.Id}",
+            [new("deployment_id", target.Id), new("previous_deployment_id", current), new("by", caller.Email), new("url", target.Url)]);
         return target;
     }
 
@@ -121,6 +128,24 @@ public sealed partial class ProjectGrain
 
         return null;
     }
+
+    /// <summary>
+    /// The deployment's event, if its status makes one. Every RecordDeployment is a transition (final, canceled, deleted, a
+    /// server's check), so an event is made once per change.
+    /// </summary>
+    private Task NotifyAsync(DeploymentView deployment) => DeploymentEvent(deployment.Status) is { } type
+        ? Notify.EventAsync(GrainFactory, clock, type, Organization, Name,
+            $"Deployment {deployment.Id} of {Key} ({deployment.Target}) {(type == NotificationEventTypes.DeploymentReady ? "is ready" : deployment.Status == DeploymentStatuses.TimedOut ? "timed out" : "failed")}",
+            [new("deployment_id", deployment.Id), new("status", deployment.Status), new("target", deployment.Target), new("branch", deployment.Branch),
+             new("commit", deployment.Commit), new("build_id", deployment.BuildId), new("error", deployment.Error), new("url", deployment.Url)])
+        : Task.CompletedTask;
+
+    private static string? DeploymentEvent(string status) => status switch
+    {
+        DeploymentStatuses.Ready => NotificationEventTypes.DeploymentReady,
+        DeploymentStatuses.Failed or DeploymentStatuses.TimedOut => NotificationEventTypes.DeploymentFailed,
+        _ => null,
+    };
 
     private void RememberProduction(string deploymentId)
     {

@@ -5,6 +5,8 @@ using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Grains.Notifications;
 using Microsoft.Extensions.Logging;
 using CloudDeck.Grains.Telemetry;
 
@@ -39,6 +41,11 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
     /// <summary>When the idle check last found this server serving production (which counts as activity).</summary>
     private DateTimeOffset? _servingSince;
     private TimeSpan _backoff;
+
+    /// <summary>Crashes with no stable run between them; the <see cref="CrashesReported"/>th is reported as an event.</summary>
+    private int _crashesInRow;
+
+    public const int CrashesReported = 3;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -197,6 +204,17 @@ public sealed partial class ServerGrain(IEnumerable<IServerRuntime> runtimes, Se
             _restartAt = now + _backoff;
             _lastError = $"The server process exited with code {_lastExitCode}; restarting in {_backoff.TotalSeconds:0.#} s";
             LogCrashed(Id, _lastExitCode.Value, _backoff.TotalMilliseconds);
+            _crashesInRow = stable ? 1 : _crashesInRow + 1;
+            // Once per crash loop: a stable run in between starts the count again.
+            if (_crashesInRow == CrashesReported && _projectKey is not null)
+            {
+                var (organization, project) = ProjectKeys.Split(_projectKey);
+                await Notify.EventAsync(GrainFactory, clock, NotificationEventTypes.ServerCrashedRepeatedly, organization, project,
+                    $"The server of deployment {Id} of {_projectKey} crashed {CrashesReported} times in a row",
+                    [new("deployment_id", Id), new("exit_code", _lastExitCode.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                     new("restart_in_seconds", _backoff.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture))]);
+            }
+
             return;
         }
 

@@ -7,6 +7,7 @@ using CloudDeck.GrainInterfaces.Mail;
 using CloudDeck.Grains;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
@@ -95,6 +96,8 @@ public sealed class AccountsSilo : IAsyncDisposable
             silo.Services.AddCloudDeckUsage(configuration);
             silo.Services.AddCloudDeckProjects(configuration, dataDirectory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, dataDirectory);
+            // Grains report events (quota crossings, billing) to the notification rules grain, which needs these.
+            silo.Services.AddCloudDeckNotifications(configuration);
             silo.Services.AddCloudDeckDiagnostics();
             configure?.Invoke(silo);
         });

@@ -22,6 +22,7 @@ public sealed partial class AuthorizationMatrixTests
     {
         var rows = RouteRows();
         AddDomainRows(rows);
+        AddNotificationRows(rows);
         foreach (var (route, row) in ReferenceRows()) rows[route] = row;
         rows["ANY /readyz"] = new(Everyone(200), Fixed("/readyz"), Method: "GET");
         rows["ANY /metrics"] = new(Operator(), Fixed("/metrics"), Method: "GET");

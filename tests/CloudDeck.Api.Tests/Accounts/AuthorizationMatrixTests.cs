@@ -37,6 +37,8 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         // Domain checks ask a closed port (an instant failure, the domain stays pending) and order no certificate.
         settings["CloudDeck:Domains:DnsServers:0"] = "127.0.0.1:1";
         settings["CloudDeck:Domains:Acme:Enabled"] = "false";
+        // A webhook rule to a closed loopback port, so its delivery routes have a log to answer from.
+        settings["CloudDeck:Notifications:AllowPrivateWebhookTargets"] = "true";
         _api = new(diagnostics: true, settings: settings);
     }
 

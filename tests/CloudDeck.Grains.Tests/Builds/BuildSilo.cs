@@ -10,6 +10,7 @@ using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Artifacts;
 using CloudDeck.Grains.Builds;
 using CloudDeck.Grains.Licenses;
+using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Servers;
@@ -91,6 +92,8 @@ public sealed class BuildSilo : IAsyncDisposable
             silo.Services.AddCloudDeckDiagnostics();
             silo.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
             silo.Services.AddCloudDeckServers(configuration, directory);
+            // Deployments, builds and quotas report events to the notification rules grain, which needs these.
+            silo.Services.AddCloudDeckNotifications(configuration);
             services?.Invoke(silo.Services);
         });
         return new BuildSilo(cluster, directory, store);
@@ -132,6 +135,9 @@ public sealed class BuildSilo : IAsyncDisposable
         foreach (var organization in organizations) await Store.GrantAsync(organization, [sha256], TestContext.Current.CancellationToken);
         return new ManifestFile(path, sha256, bytes.Length);
     }
+
+    /// <summary>The emails queued for <paramref name="email"/> (notifications, invitations…), oldest first.</summary>
+    public Task<IReadOnlyList<GrainInterfaces.Mail.OutboxMessage>> OutboxAsync(string email) => Grains.GetGrain<GrainInterfaces.Mail.IOutboxGrain>(email).List();
 
     /// <summary>The text of a stored file.</summary>
     public string ReadStored(string sha256) => File.ReadAllText(Store.PathOf(sha256));
