@@ -72,7 +72,7 @@ public static class SsoEndpoints
             .Describe("startSsoSignIn", "Begin a sign-in with an identity provider",
                 "Redirects the browser to the provider. redirect_uri is the client's loopback listener, which receives a one-time code " +
                 "(or an error) once the provider sends the browser back; the client redeems the code at POST /api/v1/auth/sso/token.")
-            .AnswersEmpty(StatusCodes.Status302Found).Refuses(400, 404, 502);
+            .AnswersRedirect("the provider's authorization endpoint").Refuses(400, 404, 502);
 
         sso.MapGet("/{provider}/callback", async (string provider, string? code, string? state, string? error,
             [FromQuery(Name = "error_description")] string? errorDescription, HttpContext http, IGrainFactory grains, SsoProviders providers,
@@ -126,7 +126,7 @@ public static class SsoEndpoints
                 "Checks state (and that the same browser started it), exchanges the code with PKCE, validates the ID token (signature, issuer, " +
                 "audience, expiry, nonce) and redirects to the client's redirect_uri with a one-time code or an error. Accounts are created or " +
                 "linked only by an email the provider verified.")
-            .AnswersEmpty(StatusCodes.Status302Found).Refuses(400, 404);
+            .AnswersRedirect("the client's redirect_uri, with a one-time code or an error").Refuses(400, 404);
 
         sso.MapPost("/token", async (HttpContext http, IGrainFactory grains) =>
         {
