@@ -145,6 +145,27 @@ public sealed class OidcSignInTests(OidcSignInTests.Stack stack) : IClassFixture
         (await Api.PostAsync("/api/v1/auth/sso/token", new { code = fresh.Code, code_verifier = fresh.Client.Verifier })).Expect(HttpStatusCode.Unauthorized);
     }
 
+    [Fact]
+    public async Task An_account_with_MFA_still_needs_its_code_after_signing_in_through_the_provider()
+    {
+        await stack.Value.EnsureProviderAsync();
+        var kay = await Api.SignUpAndLoginAsync("kay@example.com", verifyEmail: true);
+        var enrollment = (await Api.PostAsync("/api/v1/me/mfa/enroll", null, kay.AccessToken)).Expect(HttpStatusCode.OK);
+        var secret = Grains.Accounts.Totp.Base32Decode(System.Web.HttpUtility.ParseQueryString(new Uri(enrollment.Text("otp_auth_uri")).Query)["secret"]!);
+        (await Api.PostAsync("/api/v1/me/mfa/verify", new { code = Grains.Accounts.Totp.Compute(secret, Grains.Accounts.Totp.TimeStep(Api.Clock.GetUtcNow())) }, kay.AccessToken))
+            .Expect(HttpStatusCode.OK);
+        Api.Clock.Advance(Grains.Accounts.Totp.Step);
+
+        var outcome = await stack.Value.SignInAsync("corp", "kay@example.com");
+        var answer = (await Api.PostAsync("/api/v1/auth/sso/token", new { code = outcome.Code, code_verifier = outcome.Client.Verifier })).Expect(HttpStatusCode.OK);
+
+        Assert.True(answer["mfa_required"]!.GetValue<bool>());
+        Assert.Null(answer["access_token"]);
+        var code = Grains.Accounts.Totp.Compute(secret, Grains.Accounts.Totp.TimeStep(Api.Clock.GetUtcNow()));
+        var tokens = (await Api.PostAsync("/api/v1/auth/login/mfa", new { challenge = answer.Text("challenge"), code })).Expect(HttpStatusCode.OK);
+        Assert.Equal(kay.UserId, (await Api.GetAsync("/api/v1/me", tokens.Text("access_token"))).Expect(HttpStatusCode.OK).Text("user_id"));
+    }
+
     private async Task<JsonNode> SignInAsync(string login)
     {
         var outcome = await stack.Value.SignInAsync("corp", login);
