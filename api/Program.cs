@@ -7,6 +7,7 @@ using CloudDeck.Api.Logging;
 using CloudDeck.Api.Logs;
 using CloudDeck.Api.OpenApi;
 using CloudDeck.Api.Operators;
+using CloudDeck.Api.Sso;
 using CloudDeck.Grains.Billing;
 using CloudDeck.Grains.Hosting;
 using CloudDeck.Grains.Limits;
@@ -37,6 +38,8 @@ try
     builder.Services.AddCloudDeckBilling(builder.Configuration);
     // CloudDeck:Edge:Https: an HTTPS port whose certificate is chosen per handshake (SNI).
     builder.AddEdgeHttps();
+    // CloudDeck:Auth:Oidc: the identity providers people may sign in with.
+    builder.Services.AddCloudDeckSso(builder.Configuration);
     knownProxies = KnownProxies.Read(builder.Configuration);
     if (knownProxies.Count > 0) builder.Services.AddKnownProxies(knownProxies);
 }
@@ -127,6 +130,7 @@ app.MapHub<LogsHub>(LogsHub.Path).RequireAuthorization();
 app.MapGroup("/api/v1")
     .AddEndpointFilter<DomainErrorFilter>()
     .MapAuthEndpoints()
+    .MapSsoEndpoints()
     .MapAccountEndpoints()
     .MapOrganizationEndpoints()
     .MapLicenseEndpoints()

@@ -56,8 +56,10 @@ public static class AuthEndpoints
             if (body.Problem() is { } problem) return problem;
             return LoginAnswer(http, await grains.GetGrain<IEmailIndexGrain>(EmailAddresses.Normalize(email!)).Login(password!, http.ClientAddress()));
         })
-            .Describe("logIn", "Log in with email and password", "Answers a session's tokens, or an MFA challenge to finish at POST /api/v1/auth/login/mfa.")
-            .Takes<LoginBody>().AnswersOneOf<TokenPair, MfaRequiredAnswer>().Refuses(400, 401, 429);
+            .Describe("logIn", "Log in with email and password",
+                "Answers a session's tokens, or an MFA challenge to finish at POST /api/v1/auth/login/mfa; 403 when an organization of the " +
+                "account requires sign-in with its identity provider.")
+            .Takes<LoginBody>().AnswersOneOf<TokenPair, MfaRequiredAnswer>().Refuses(400, 401, 403, 429);
 
         auth.MapPost("/login/mfa", async (HttpContext http, IGrainFactory grains) =>
         {
@@ -145,7 +147,8 @@ public static class AuthEndpoints
     private static bool TryParseUserToken(string? text, string prefix, out SecretToken token) =>
         SecretToken.TryParse(text, prefix, out token) && UserIds.IsWellFormed(token.Owner);
 
-    private static IResult LoginAnswer(HttpContext http, LoginResult result)
+    /// <summary>A login step's result as HTTP: tokens, an MFA challenge, or a ProblemDetails refusal.</summary>
+    internal static IResult LoginAnswer(HttpContext http, LoginResult result)
     {
         switch (result.Status)
         {
@@ -153,6 +156,10 @@ public static class AuthEndpoints
                 return Results.Ok(result.Tokens);
             case LoginStatus.MfaRequired:
                 return Results.Ok(new MfaRequiredAnswer(true, result.MfaChallenge!));
+            case LoginStatus.SsoRequired:
+                return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Sign-in with the organization's identity provider required",
+                    detail: SsoEndpoints.SsoRequiredText(result),
+                    extensions: new Dictionary<string, object?> { ["provider"] = result.SsoProvider, ["organization"] = result.SsoOrganization });
             case LoginStatus.Throttled:
                 http.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed logins",

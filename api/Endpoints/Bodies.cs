@@ -90,3 +90,13 @@ public sealed record LicensePublicKeyAnswer(string Algorithm, string KeyId, stri
 
 /// <summary>The answer to a git push delivery received before (200): nothing new was deployed.</summary>
 public sealed record DuplicateDeliveryAnswer(bool Duplicate, string? DeliveryId, string? EarlierDeliveryId, string DeploymentId, string Detail);
+
+/// <summary>The one-time code from a sign-in's redirect and the PKCE verifier whose challenge started it.</summary>
+public sealed record SsoTokenBody(string Code, string CodeVerifier);
+
+/// <summary>Whose sign-in it is: an organization owner names one of <c>GET /api/v1/auth/sso/providers</c>.</summary>
+public sealed record RequireSsoBody(string Provider);
+
+public sealed record SsoProviderView(string Name, string DisplayName, string Kind);
+
+public sealed record SsoProvidersAnswer(IReadOnlyList<SsoProviderView> Items, string? NextCursor);

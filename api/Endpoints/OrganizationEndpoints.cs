@@ -2,6 +2,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
 using CloudDeck.Api.Http;
 using CloudDeck.Api.OpenApi;
+using CloudDeck.Api.Sso;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.Grains.Organizations;
@@ -121,6 +122,30 @@ public static class OrganizationEndpoints
             return Results.Ok(await Org(grains, slug).ChangePlan(http.Caller(), plan!));
         })
             .Describe("changePlan", "Change the organization's plan (owners; 409 when billing decides plans)").Takes<ChangePlanBody>().Answers<OrganizationView>().Refuses(409);
+
+        // SSO enforcement: members sign in with this provider only (no password, no other provider).
+        org.MapPut("/sso", async (string slug, HttpContext http, IGrainFactory grains, SsoProviders providers) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request);
+            var provider = body.String("provider", 32);
+            if (body.Problem() is { } problem) return problem;
+            if (providers.Find(provider) is null)
+            {
+                return JsonBody.FieldProblem("provider", $"must be one of the configured identity providers ({string.Join(", ", providers.All.Select(p => p.Name))})");
+            }
+
+            return Results.Ok(await Org(grains, slug).RequireSso(http.Caller(), provider));
+        })
+            .Describe("requireSso", "Require members to sign in with an identity provider (owners)",
+                "From then on the members' password sign-in answers 403. The caller must have signed in with that provider once (409 otherwise).")
+            .Takes<RequireSsoBody>().Answers<SsoRequirementView>().Refuses(409);
+
+        org.MapDelete("/sso", async (string slug, HttpContext http, IGrainFactory grains) =>
+        {
+            await Org(grains, slug).RequireSso(http.Caller(), null);
+            return Results.NoContent();
+        })
+            .Describe("liftSsoRequirement", "Let members sign in with a password again (owners)").AnswersEmpty();
 
         var invitations = api.MapGroup("/invitations").SignedIn().WithTags("Invitations");
 

@@ -137,6 +137,25 @@ public static class EndpointDocs
     public static RouteHandlerBuilder AnswersEmpty(this RouteHandlerBuilder route, int status = StatusCodes.Status204NoContent) =>
         route.Produces(status);
 
+    /// <summary>
+    /// A 302 with a Location: the success of a route a browser navigates rather than a client calls (a sign-in with an
+    /// identity provider goes from CloudDeck to the provider and back).
+    /// </summary>
+    public static RouteHandlerBuilder AnswersRedirect(this RouteHandlerBuilder route, string whereTo) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Responses ??= [];
+            operation.Responses[StatusCodes.Status302Found.ToString(CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = "Found: " + whereTo,
+                Headers = new Dictionary<string, IOpenApiHeader>
+                {
+                    ["Location"] = new OpenApiHeader { Description = whereTo, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri" } },
+                },
+            };
+            return Task.CompletedTask;
+        });
+
     /// <summary>Text (a log), or with <c>?follow=true</c> or <c>Accept: text/event-stream</c> Server-Sent Events.</summary>
     public static RouteHandlerBuilder AnswersLog(this RouteHandlerBuilder route) =>
         route.Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream");

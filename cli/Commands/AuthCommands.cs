@@ -18,7 +18,12 @@ public static class AuthCommands
             Description = $"Read the password from the first line of stdin (default: ${PasswordVariable}, else a prompt).",
         };
         var code = new Option<string?>("--code") { Description = "The authenticator code, for accounts with two-factor login." };
-        var command = new Command("login", "Log in with email and password, or store an API token (--token).") { email, passwordStdin, code };
+        var sso = new Option<string?>("--sso") { Description = "Sign in with this identity provider in a browser (see GET /api/v1/auth/sso/providers)." };
+        var noBrowser = new Option<bool>("--no-browser") { Description = "With --sso: only print the address to open, do not open a browser." };
+        var command = new Command("login", "Log in with email and password, with an identity provider (--sso), or store an API token (--token).")
+        {
+            email, passwordStdin, code, sso, noBrowser,
+        };
         command.SetAction(Program.Guarded(async (parse, cancellationToken) =>
         {
             var context = Context.From(parse);
@@ -29,6 +34,10 @@ public static class AuthCommands
                 using var client = new ApiClient(context.Api, token, store: null);
                 var me = await client.GetAsync("api/v1/me", cancellationToken);
                 credentials = new StoredCredentials { Email = Fields.Text(me, "email"), Token = token };
+            }
+            else if (parse.GetValue(sso) is { Length: > 0 } provider)
+            {
+                credentials = await SsoLogin.LoginAsync(context, provider, !parse.GetValue(noBrowser), parse.GetValue(code), cancellationToken);
             }
             else
             {

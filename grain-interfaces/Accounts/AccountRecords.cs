@@ -12,7 +12,7 @@ public sealed record AccountView(string UserId, string Email, string Name, bool 
     DateTimeOffset CreatedAt, IReadOnlyList<MembershipView> Organizations);
 
 [GenerateSerializer, Immutable, Alias("clouddeck.MembershipView")]
-public sealed record MembershipView(string Slug, string Name, string Role);
+public sealed record MembershipView(string Slug, string Name, string Role, string? RequiredSsoProvider = null);
 
 [GenerateSerializer, Immutable, Alias("clouddeck.SignUpResult")]
 public sealed record SignUpResult(AccountView Account, string PersonalOrganization);
@@ -32,6 +32,9 @@ public enum LoginStatus
     MfaRequired,
     InvalidCredentials,
     Throttled,
+
+    /// <summary>The credentials were right, but an organization the account belongs to requires its SSO provider.</summary>
+    SsoRequired,
 }
 
 /// <summary>
@@ -39,7 +42,8 @@ public enum LoginStatus
 /// factor is needed; <see cref="RetryAfterSeconds"/> when too many attempts failed.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.LoginResult")]
-public sealed record LoginResult(LoginStatus Status, TokenPair? Tokens = null, string? MfaChallenge = null, int RetryAfterSeconds = 0)
+public sealed record LoginResult(LoginStatus Status, TokenPair? Tokens = null, string? MfaChallenge = null, int RetryAfterSeconds = 0,
+    string? SsoProvider = null, string? SsoOrganization = null)
 {
     public static LoginResult Invalid { get; } = new(LoginStatus.InvalidCredentials);
 
@@ -47,6 +51,9 @@ public sealed record LoginResult(LoginStatus Status, TokenPair? Tokens = null, s
 
     public static LoginResult Throttle(TimeSpan wait) =>
         new(LoginStatus.Throttled, RetryAfterSeconds: Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)));
+
+    public static LoginResult RequireSso(string provider, string organization) =>
+        new(LoginStatus.SsoRequired, SsoProvider: provider, SsoOrganization: organization);
 }
 
 [GenerateSerializer, Immutable, Alias("clouddeck.SessionView")]

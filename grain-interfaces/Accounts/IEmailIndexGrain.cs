@@ -30,6 +30,12 @@ public interface IEmailIndexGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<string?> FindUserId();
+
+    /// <summary>
+    /// The account of this address for a provider's identity whose email the provider verified: the existing one, or a
+    /// new one (with its personal organization) when the address had none. <c>Created</c> tells which.
+    /// </summary>
+    Task<ExternalAccount> ClaimForExternalIdentity(ExternalIdentity identity, string clientAddress);
 }
 
 public static class EmailAddresses

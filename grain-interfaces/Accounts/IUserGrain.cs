@@ -12,6 +12,23 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Called once by the email index during sign-up.</summary>
     Task<AccountView> Register(string email, string name, string password);
 
+    /// <summary>
+    /// Called once by the email index when an identity provider vouched for an address no account had: the account has
+    /// no password (sign-in goes through the provider, or a password reset sets one) and its email is verified.
+    /// </summary>
+    Task<AccountView> RegisterExternal(string email, string name);
+
+    /// <summary>
+    /// Signs in through a provider whose identity is linked to this account, or (<paramref name="link"/>) links it now,
+    /// because the provider verified this account's email. Answers <see cref="LoginStatus.SsoRequired"/> when an
+    /// organization of the account requires another provider, and an MFA challenge when the account has MFA.
+    /// </summary>
+    Task<LoginResult> SignInExternal(ExternalIdentity identity, bool link, string clientAddress);
+
+    /// <summary>Whether an identity of <paramref name="provider"/> is linked to this account.</summary>
+    [ReadOnly]
+    Task<bool> HasLinkedProvider(string provider);
+
     [ReadOnly]
     Task<AccountView> Get(Caller caller);
 

@@ -18,6 +18,12 @@ public interface IOrganizationGrain : IGrainWithStringKey
 
     Task<OrganizationView> Rename(Caller caller, string name);
 
+    /// <summary>
+    /// Owners only. With a provider, members may no longer sign in with a password (or another provider); null lifts the
+    /// requirement. The caller must have signed in with that provider once, so requiring it cannot lock them out.
+    /// </summary>
+    Task<SsoRequirementView> RequireSso(Caller caller, string? provider);
+
     [ReadOnly]
     Task<IReadOnlyList<MemberView>> ListMembers(Caller caller);
 

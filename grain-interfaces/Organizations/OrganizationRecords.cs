@@ -63,3 +63,7 @@ public sealed record AuditQuery(long? Before = null, int Limit = 50)
 /// <summary><paramref name="NextBefore"/> is the cursor for the next (older) page, null at the end.</summary>
 [GenerateSerializer, Immutable, Alias("clouddeck.AuditPage")]
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? NextBefore);
+
+/// <summary>Which identity provider an organization requires its members to sign in with; null when none.</summary>
+[GenerateSerializer, Immutable, Alias("clouddeck.SsoRequirementView")]
+public sealed record SsoRequirementView(string Slug, string? RequiredProvider);

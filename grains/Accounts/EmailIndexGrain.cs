@@ -69,14 +69,22 @@ public sealed class EmailIndexGrain(
         // Last: until this write the email is free again, and the unreachable user grain is harmless.
         state.State.UserId = userId;
         await state.WriteStateAsync();
-        // After the account exists: a fresh embedded install's first account becomes its operator. The account is made
-        // either way; an install whose offer failed names its operators with CloudDeck:Operators:Emails instead.
+        await OfferFirstAccountAsync(userId);
+        return new SignUpResult(await user.Get(caller), slug);
+    }
+
+    /// <summary>
+    /// After the account exists: a fresh embedded install's first account becomes its operator. The account is made
+    /// either way; an install whose offer failed names its operators with CloudDeck:Operators:Emails instead.
+    /// </summary>
+    private async Task OfferFirstAccountAsync(string userId)
+    {
         try
         {
             var isOperator = await GrainFactory.GetGrain<IPlatformOperatorsGrain>(IPlatformOperatorsGrain.Key).OfferFirstAccount(userId);
             // With no SMTP server the operator's own verification link could only be read from the mail folder; whoever
             // installed it is who it names, so its address counts as verified (later accounts still prove theirs).
-            if (isOperator && email is { UsesSmtp: false }) await user.ConfirmOperatorEmail();
+            if (isOperator && email is { UsesSmtp: false }) await GrainFactory.GetGrain<IUserGrain>(userId).ConfirmOperatorEmail();
         }
         catch (OrleansException)
         {
@@ -84,7 +92,6 @@ public sealed class EmailIndexGrain(
         catch (TimeoutException)
         {
         }
-        return new SignUpResult(await user.Get(caller), slug);
     }
 
     public async Task<LoginResult> Login(string password, string clientAddress)
@@ -132,6 +139,28 @@ public sealed class EmailIndexGrain(
     }
 
     public Task<string?> FindUserId() => Task.FromResult(state.State.UserId);
+
+    public async Task<ExternalAccount> ClaimForExternalIdentity(ExternalIdentity identity, string clientAddress)
+    {
+        // The external identity grain checked this too; the index is where an account is handed over, so it checks again.
+        if (!identity.EmailVerified || !string.Equals(EmailAddresses.Normalize(identity.Email ?? ""), Email, StringComparison.Ordinal))
+        {
+            throw new ForbiddenException("An account is linked or created only for an email address its provider verified.");
+        }
+
+        if (state.State.UserId is { } existing) return new ExternalAccount(existing, Created: false);
+
+        var name = string.IsNullOrWhiteSpace(identity.Name) ? Email.Split('@')[0] : identity.Name.Trim();
+        name = DisplayNames.Truncate(name, DisplayNames.MaxLength);
+        var userId = "u" + Secrets.NewId();
+        var user = GrainFactory.GetGrain<IUserGrain>(userId);
+        await user.RegisterExternal(Email, name);
+        await CreatePersonalOrganizationAsync(new Caller(userId, Email, clientAddress), PersonalOrganizationName(name));
+        state.State.UserId = userId;
+        await state.WriteStateAsync();
+        await OfferFirstAccountAsync(userId);
+        return new ExternalAccount(userId, Created: true);
+    }
 
     /// <summary>"{name}'s projects", with the name shortened so that any accepted sign-up name gives a valid organization name.</summary>
     public static string PersonalOrganizationName(string name) =>

@@ -84,8 +84,18 @@ public sealed partial class UserGrain(
             return LoginResult.Invalid;
         }
 
+        if (User.PasswordHash.Length == 0)
+        {
+            // An account made through an identity provider has no password until a reset sets one.
+            passwords.VerifyNothing(password);
+            return LoginResult.Invalid;
+        }
+
         var (matches, rehashed) = passwords.Verify(User.PasswordHash, password);
         if (!matches) return LoginResult.Invalid;
+
+        // Only after the password matched, so the refusal does not tell a guesser which organizations the account is in.
+        if (RequiredSsoMembership(exceptProvider: null) is { } sso) return LoginResult.RequireSso(sso.RequiredSsoProvider!, sso.Slug);
 
         if (rehashed is not null) User.PasswordHash = rehashed;
         if (User.MfaEnabled)

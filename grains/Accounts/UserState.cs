@@ -20,6 +20,9 @@ public sealed class UserState
 
     public bool EmailVerified { get; set; }
 
+    /// <summary>Identity providers' subjects linked to this account, by provider name.</summary>
+    public Dictionary<string, string> ExternalIdentities { get; set; } = [];
+
     public OneTimeSecret? EmailVerification { get; set; }
 
     public OneTimeSecret? PasswordReset { get; set; }

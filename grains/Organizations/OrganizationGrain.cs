@@ -16,7 +16,7 @@ namespace CloudDeck.Grains.Organizations;
 /// caller may act. The grain writes its own state first (it is the truth), then tells members' user grains
 /// and the audit log.
 /// </summary>
-public sealed class OrganizationGrain(
+public sealed partial class OrganizationGrain(
     [PersistentState("organization")] IPersistentState<OrganizationState> state,
     IOptions<AuthOptions> options,
     IOptions<AccountLimitOptions> limits,
@@ -361,7 +361,7 @@ public sealed class OrganizationGrain(
 
     private Task SyncMembershipAsync(string userId) => GrainFactory.GetGrain<IUserGrain>(userId).SetMembership(Membership(userId));
 
-    private MembershipView Membership(string userId) => new(Slug, Org.Name, Org.Members[userId].Role);
+    private MembershipView Membership(string userId) => new(Slug, Org.Name, Org.Members[userId].Role, Org.RequiredSsoProvider);
 
     private Task AuditAsync(Caller caller, string action, string target) =>
         audit.AppendAsync(Slug, caller.UserId, action, target, caller.ClientAddress);

@@ -15,6 +15,7 @@ public static class OrganizationPermissions
     public static readonly Permission RenameOrganization = new("rename the organization", ApiTokenScopes.Admin, OrganizationRoles.Admin);
     public static readonly Permission ChangePlan = new("change the plan", ApiTokenScopes.Admin, OrganizationRoles.Owner);
     public static readonly Permission ManageMembers = new("invite, change roles of and remove members", ApiTokenScopes.Admin, OrganizationRoles.Admin);
+    public static readonly Permission RequireSso = new("require members to sign in with an identity provider", ApiTokenScopes.Admin, OrganizationRoles.Owner);
     public static readonly Permission ReadAuditLog = new("read the audit log", ApiTokenScopes.Read, OrganizationRoles.Admin);
     public static readonly Permission LeaveOrganization = new("leave the organization", ApiTokenScopes.Admin, OrganizationRoles.Viewer);
     public static readonly Permission ViewBuilds = new("view builds and their logs", ApiTokenScopes.Read, OrganizationRoles.Viewer);

@@ -13,6 +13,9 @@ public sealed class OrganizationState
     /// <summary>One of <c>PlanNames</c>. Changed by owners for now; billing will own it.</summary>
     public string Plan { get; set; } = GrainInterfaces.Organizations.PlanNames.Default;
 
+    /// <summary>The identity provider members must sign in with (no password sign-in); null when none is required.</summary>
+    public string? RequiredSsoProvider { get; set; }
+
     /// <summary>By user id.</summary>
     public Dictionary<string, MemberRecord> Members { get; set; } = [];
 

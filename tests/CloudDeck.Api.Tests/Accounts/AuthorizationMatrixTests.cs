@@ -39,6 +39,10 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
         settings["CloudDeck:Domains:Acme:Enabled"] = "false";
         // A webhook rule to a closed loopback port, so its delivery routes have a log to answer from.
         settings["CloudDeck:Notifications:AllowPrivateWebhookTargets"] = "true";
+        // An identity provider nobody can reach: its discovery is lazy, and no row here goes to it.
+        settings["CloudDeck:Auth:Oidc:Providers:corp:Issuer"] = "http://127.0.0.1:1";
+        settings["CloudDeck:Auth:Oidc:Providers:corp:ClientId"] = "clouddeck";
+        settings["CloudDeck:Auth:Oidc:Providers:corp:ClientSecret"] = "matrix-secret";
         _api = new(diagnostics: true, settings: settings);
     }
 
@@ -65,6 +69,11 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
             return ("/api/v1/auth/verify-email", new { token = await _api.TokenFromOutboxAsync(fresh.Email, OutboxKinds.EmailVerification) });
         }),
         ["POST /api/v1/auth/login"] = new(Everyone(200), _ => Task.FromResult<(string, object?)>(("/api/v1/auth/login", new { email = _loginUser.Email, password = _loginUser.Password }))),
+        ["GET /api/v1/auth/sso/providers"] = new(Everyone(200), Fixed("/api/v1/auth/sso/providers")),
+        // Without the client's loopback redirect_uri and PKCE challenge nothing starts.
+        ["GET /api/v1/auth/sso/{provider}/start"] = new(Everyone(400), Fixed("/api/v1/auth/sso/corp/start")),
+        ["GET /api/v1/auth/sso/{provider}/callback"] = new(Everyone(400), Fixed($"/api/v1/auth/sso/corp/callback?code=x&state={new string('a', 32)}")),
+        ["POST /api/v1/auth/sso/token"] = new(Everyone(401), Fixed("/api/v1/auth/sso/token", new { code = $"cds_{new string('a', 32)}.h.secret", code_verifier = "verifier" })),
         ["POST /api/v1/auth/login/mfa"] = new(Everyone(200), async _ =>
         {
             var fresh = await _api.SignUpAndLoginAsync(FreshEmail());
@@ -152,6 +161,9 @@ public sealed partial class AuthorizationMatrixTests : IAsyncDisposable
             var invitation = (await _api.PostAsync("/api/v1/orgs/acme/invitations", new { email = FreshEmail(), role = "viewer" }, _owner.AccessToken)).Expect(HttpStatusCode.Created);
             return ($"/api/v1/orgs/acme/invitations/{invitation.Text("id")}", null);
         }),
+        // The owner has never signed in with corp, so requiring it would lock them out: 409.
+        ["PUT /api/v1/orgs/{slug}/sso"] = new(Org(403, 403, 403, 409), Fixed("/api/v1/orgs/acme/sso", new { provider = "corp" })),
+        ["DELETE /api/v1/orgs/{slug}/sso"] = new(Org(403, 403, 403, 204), Fixed("/api/v1/orgs/acme/sso")),
         ["GET /api/v1/orgs/{slug}/quotas"] = new(Org(200, 200, 200, 200), Fixed("/api/v1/orgs/acme/quotas")),
         // Billing is on here: the plan follows Stripe, so even its owner is refused.
         ["PUT /api/v1/orgs/{slug}/plan"] = new(Org(403, 403, 403, 409), Fixed("/api/v1/orgs/acme/plan", new { plan = "hobby" })),
