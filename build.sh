@@ -195,6 +195,12 @@ cmd_bench() {
     dotnet run -c Release --project bench/CloudDeck.Logs.Bench -- "$@"
     return
   fi
+  # `bench dashboard`: dashboard first render (projects, deployment page) and live log append → line in the DOM, in Chromium.
+  if [[ "${1:-}" == dashboard ]]; then
+    shift
+    dotnet run -c Release --project bench/CloudDeck.Dashboard.Bench -- "$@"
+    return
+  fi
   # `bench proxy`: requests/s through the edge's reverse proxy beside the same Node server directly, and idle cold starts.
   if [[ "${1:-}" == proxy ]]; then
     shift
@@ -286,6 +292,7 @@ usage: ./build.sh <verb> [args...]
           (`bench --only email`: emails per second through the outbox to a local SMTP server (smtp-server from npm; needs node))
           (`bench --only webhooks`: outbound webhook deliveries per second to a local receiver)
           (`bench logs [--rate 1000 --duration 10 --rounds 2]`: live build log latency, bench/CloudDeck.Logs.Bench)
+          (`bench dashboard [--samples 20 --rate 1000 --duration 10 --rounds 2]`: dashboard first render and live log → DOM, bench/CloudDeck.Dashboard.Bench)
           (`bench edge [--files 1000 --connections 64 --duration 10 --rounds 3]`: edge vs nginx, bench/CloudDeck.Edge.Bench)
           (`bench edge --https [--files 1000 --connections 64 --duration 10 --rounds 3 --nginx-protocols "TLSv1.2 TLSv1.3"]`: HTTPS requests/s and TLS handshakes/s, edge vs nginx, same certificate and protocol)
           (`bench edge --rollback [--rounds 200]`: rollback/promote call → production URL serves the other deployment)

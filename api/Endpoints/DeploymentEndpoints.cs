@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Actors.Extensions.Streams;
 using CloudDeck.Api.Authentication;
@@ -17,6 +18,9 @@ namespace CloudDeck.Api.Endpoints;
 public static class DeploymentEndpoints
 {
     public const int MaxFiles = 100_000;
+
+    /// <summary>The most lines <c>?tail=</c> of a runtime log may ask for.</summary>
+    public const int MaxRuntimeLogTail = 10_000;
 
     private static readonly string[] FileFields = ["path", "sha256", "size"];
 
@@ -48,17 +52,34 @@ public static class DeploymentEndpoints
         // Its server's stdout/stderr as stored (secrets already masked), one line per line; the deployment decides who may read.
         // With ?follow=true (or Accept: text/event-stream) Server-Sent Events as for a build's log, from Last-Event-ID on,
         // then live lines until the client goes: a runtime log never completes.
-        deployments.MapGet("/logs/runtime", async (string id, string? follow, HttpContext http, IGrainFactory grains, ILogStreamProvider streams,
+        deployments.MapGet("/logs/runtime", async (string id, string? follow, string? tail, HttpContext http, IGrainFactory grains, ILogStreamProvider streams,
             LogAccess access, BuildLogOptions options, ILoggerFactory loggers) =>
         {
             var following = BuildEndpoints.Following(follow, http.Request.Headers.Accept.ToString());
             var lastEventId = BuildEndpoints.LastEventId(http.Request.Headers[BuildEndpoints.LastEventIdHeader].ToString());
+            // ?tail=N: only the last N lines (a server's log grows for as long as it runs; a page shows its end).
+            int? tailLines = null;
+            if (tail is not null)
+            {
+                if (!int.TryParse(tail, NumberStyles.None, CultureInfo.InvariantCulture, out var lines) || lines is < 1 or > MaxRuntimeLogTail)
+                {
+                    return JsonBody.FieldProblem("tail", $"must be a whole number from 1 to {MaxRuntimeLogTail}");
+                }
+
+                tailLines = lines;
+            }
+
             // A runtime log never completes: a follow starts only for a live login or API token, and ends when access does.
             if (following) await access.EnsureSignedInAsync(http.User);
             await Deployment(grains, id).Get(http.Caller());
             var log = streams.GetStream<BuildLogLine>(RuntimeLogs.Namespace, id);
             var info = await log.GetInfoAsync();
-            if (!following) return (IResult)new BuildLogText(log, info, info.Last, options.ReadPageSize);
+            if (!following)
+            {
+                var shown = tailLines is { } count ? info with { FirstRetained = Math.Max(info.FirstRetained, info.Last - count + 1) } : info;
+                return (IResult)new BuildLogText(log, shown, info.Last, options.ReadPageSize);
+            }
+
             var from = OpenedBuildLog.StartAt(lastEventId + 1, info.Last, BuildEndpoints.LastEventIdHeader);
             var followed = new FollowedLog(id, log,
                 item => RuntimeLogLineMessage.From(id, item),
@@ -69,7 +90,7 @@ public static class DeploymentEndpoints
                 stop => access.WaitUntilEndedAsync(user, caller, reader => Deployment(grains, id).Get(reader), id, stop),
                 options, loggers.CreateLogger(typeof(BuildLogEventStream)));
         })
-            .Describe("getRuntimeLog", "A server deployment's stdout and stderr: text, or followed live as Server-Sent Events").AnswersLog();
+            .Describe("getRuntimeLog", "A server deployment's stdout and stderr: text (?tail=N: its last N lines), or followed live as Server-Sent Events").AnswersLog();
 
         deployments.MapDelete("", async (string id, HttpContext http, IGrainFactory grains) =>
         {

@@ -44,6 +44,21 @@ public sealed partial class DashboardApi
     public Task RevokeApiTokenAsync(string id, CancellationToken cancellation = default) =>
         SendAsync(HttpMethod.Delete, $"api/v1/me/tokens/{Escape(id)}", cancellation: cancellation);
 
+    public Task ChangePasswordAsync(string currentPassword, string newPassword, CancellationToken cancellation = default) =>
+        PostAsync("api/v1/me/password", new { current_password = currentPassword, new_password = newPassword }, cancellation);
+
+    /// <summary>A new authenticator's otpauth URI (its secret): shown on this answer only.</summary>
+    public async Task<string> EnrollMfaAsync(CancellationToken cancellation = default) =>
+        (await PostAsync("api/v1/me/mfa/enroll", cancellation: cancellation))?["otp_auth_uri"]?.GetValue<string>()
+        ?? throw new System.Text.Json.JsonException("The API's MFA enrollment had no otp_auth_uri.");
+
+    /// <summary>Turns MFA on; the recovery codes are shown on this answer only.</summary>
+    public async Task<IReadOnlyList<string>> ConfirmMfaAsync(string code, CancellationToken cancellation = default) =>
+        DashboardJson.Read<List<string>>((await PostAsync("api/v1/me/mfa/verify", new { code }, cancellation))?["codes"]);
+
+    public Task DisableMfaAsync(string code, CancellationToken cancellation = default) =>
+        PostAsync("api/v1/me/mfa/disable", new { code }, cancellation);
+
     private static LoginAnswer ReadLogin(JsonNode? answer) =>
         answer?["challenge"] is { } challenge
             ? new LoginAnswer(null, challenge.GetValue<string>())

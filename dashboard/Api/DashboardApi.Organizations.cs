@@ -10,6 +10,13 @@ public sealed partial class DashboardApi
     public async Task<IReadOnlyList<Member>> MembersAsync(string org, CancellationToken cancellation = default) =>
         DashboardJson.ReadList<Member>(await GetAsync($"{OrgPath(org)}/members", cancellation)).Items;
 
+    public Task ChangeRoleAsync(string org, string userId, string role, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Patch, $"{OrgPath(org)}/members/{Escape(userId)}", new { role }, cancellation: cancellation);
+
+    /// <summary>Removes a member; with the caller's own user id, leaves the organization.</summary>
+    public Task RemoveMemberAsync(string org, string userId, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Delete, $"{OrgPath(org)}/members/{Escape(userId)}", cancellation: cancellation);
+
     public async Task<IReadOnlyList<Invitation>> InvitationsAsync(string org, CancellationToken cancellation = default) =>
         DashboardJson.ReadList<Invitation>(await GetAsync($"{OrgPath(org)}/invitations", cancellation)).Items;
 

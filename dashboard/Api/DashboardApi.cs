@@ -24,6 +24,17 @@ public sealed partial class DashboardApi(HttpClient http, DashboardSession sessi
         return text.Length == 0 ? null : JsonNode.Parse(text);
     }
 
+    /// <summary>A plain-text answer (a log), as it came.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken cancellation = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path.TrimStart('/'));
+        if (session.Tokens is { } tokens) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        using var response = await http.SendAsync(request, cancellation);
+        var text = await response.Content.ReadAsStringAsync(cancellation);
+        if (!response.IsSuccessStatusCode) throw ApiProblem.From(response.StatusCode, text);
+        return text;
+    }
+
     public Task<JsonNode?> GetAsync(string path, CancellationToken cancellation = default) => SendAsync(HttpMethod.Get, path, cancellation: cancellation);
 
     public Task<JsonNode?> PostAsync(string path, object? body = null, CancellationToken cancellation = default) => SendAsync(HttpMethod.Post, path, body, cancellation: cancellation);

@@ -49,11 +49,15 @@ internal sealed class Browser : IAsyncDisposable
         return new Browser(playwright, chromium);
     }
 
-    /// <summary>A fresh profile (its own cookies) at desktop size, or phone size.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseAddress, bool phone = false)
+    /// <summary>
+    /// A fresh profile (its own cookies) at desktop size, or phone size. <paramref name="bypassCsp"/> only for a page a
+    /// test injects a script into (axe-core): the dashboard's CSP refuses any script it does not serve itself.
+    /// </summary>
+    public async Task<IPage> NewPageAsync(Uri baseAddress, bool phone = false, bool bypassCsp = false)
     {
         var context = await Chromium.NewContextAsync(new BrowserNewContextOptions
         {
+            BypassCSP = bypassCsp,
             BaseURL = baseAddress.ToString(),
             ViewportSize = phone ? new ViewportSize { Width = 390, Height = 844 } : new ViewportSize { Width = 1280, Height = 900 },
             IsMobile = phone,

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CloudDeck.Api.Tests;
@@ -23,9 +25,9 @@ public abstract class DashboardTest : DeckProcessTest
     /// <summary>What the pages printed to the console and what failed to load: written to the test output, for failures.</summary>
     protected List<string> BrowserLog { get; } = [];
 
-    protected async Task<IPage> NewPageAsync(bool phone = false)
+    protected async Task<IPage> NewPageAsync(bool phone = false, bool bypassCsp = false)
     {
-        var page = await Browser!.NewPageAsync(Api.BaseAddress, phone);
+        var page = await Browser!.NewPageAsync(Api.BaseAddress, phone, bypassCsp);
         page.Console += (_, message) => Note($"console {message.Type}: {message.Text}");
         page.PageError += (_, error) => Note($"page error: {error}");
         page.RequestFailed += (_, request) => Note($"request failed: {request.Method} {request.Url} {request.Failure}");
@@ -94,5 +96,29 @@ public abstract class DashboardTest : DeckProcessTest
     {
         var directory = Directory.CreateDirectory(Path.Combine(RepoPaths.Root, "artifacts", "dashboard-screenshots")).FullName;
         return Path.Combine(directory, name + ".png");
+    }
+
+    /// <summary>Signed up and verified through the API (the link from the outbox), with a fresh access token.</summary>
+    private protected async Task<DeckUser> VerifiedAsync(string email)
+    {
+        var user = await SignUpAsync(Api, email);
+        var token = System.Web.HttpUtility.ParseQueryString((await EmailLinkAsync(email, "email-verification")).Query)["token"];
+        using var verified = await Api.Http.PostAsJsonAsync("api/v1/auth/verify-email", new { token }, Cancellation);
+        await ExpectAsync(verified, HttpStatusCode.NoContent);
+        // A token issued after verification says so.
+        using var login = await Api.Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, Cancellation);
+        return user with { AccessToken = (await ExpectAsync(login, HttpStatusCode.OK))["access_token"]!.GetValue<string>() };
+    }
+
+    protected Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string accessToken, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return Api.Http.SendAsync(request, Cancellation);
+    }
+
+    protected static async Task ExpectOkAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        using (response) _ = await ExpectAsync(response, status);
     }
 }

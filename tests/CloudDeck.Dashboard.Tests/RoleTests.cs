@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using CloudDeck.Cli.Tests;
 using Microsoft.Playwright;
 
@@ -78,29 +75,5 @@ public sealed class RoleTests : DashboardTest
     {
         await page.GotoAsync(path);
         return await page.Locator("main").InnerTextAsync();
-    }
-
-    /// <summary>Signed up and verified through the API (the link from the outbox), with a fresh access token.</summary>
-    private async Task<DeckUser> VerifiedAsync(string email)
-    {
-        var user = await SignUpAsync(Api, email);
-        var token = System.Web.HttpUtility.ParseQueryString((await EmailLinkAsync(email, "email-verification")).Query)["token"];
-        using var verified = await Api.Http.PostAsJsonAsync("api/v1/auth/verify-email", new { token }, Cancellation);
-        await ExpectAsync(verified, HttpStatusCode.NoContent);
-        // A token issued after verification says so.
-        using var login = await Api.Http.PostAsJsonAsync("api/v1/auth/login", new { email, password = Password }, Cancellation);
-        return user with { AccessToken = (await ExpectAsync(login, HttpStatusCode.OK))["access_token"]!.GetValue<string>() };
-    }
-
-    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string accessToken, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        return Api.Http.SendAsync(request, Cancellation);
-    }
-
-    private static async Task ExpectOkAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        using (response) _ = await ExpectAsync(response, status);
     }
 }
