@@ -71,11 +71,22 @@ builder.Services.AddRateLimiter(limiter =>
             TokenLimit = perSecond * 10, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0,
         });
     });
+    // Sign-ins begun per client address: each holds an attempt in memory until it ends or expires.
+    limiter.AddPolicy(SsoEndpoints.StartRateLimitPolicy, http =>
+    {
+        var perMinute = http.RequestServices.GetRequiredService<SsoOptions>().StartsPerMinutePerAddress;
+        return RateLimitPartition.GetTokenBucketLimiter(ClientAddresses.ThrottleKey(http.ClientAddress()), _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perMinute, TokensPerPeriod = perMinute, ReplenishmentPeriod = TimeSpan.FromMinutes(1), QueueLimit = 0,
+        });
+    });
     limiter.OnRejected = async (context, cancellationToken) =>
     {
-        context.HttpContext.Response.Headers.RetryAfter = "1";
+        var sso = context.HttpContext.Request.Path.StartsWithSegments("/api/v1/auth/sso", StringComparison.Ordinal);
+        context.HttpContext.Response.Headers.RetryAfter = sso ? "60" : "1";
         await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
-            detail: "Too many license requests from this address; slow down.").ExecuteAsync(context.HttpContext);
+            detail: sso ? "Too many sign-ins begun from this address; try again in a minute." : "Too many license requests from this address; slow down.")
+            .ExecuteAsync(context.HttpContext);
     };
 });
 builder.Services.AddSignalR().AddJsonProtocol(options => ApiJson.Configure(options.PayloadSerializerOptions));

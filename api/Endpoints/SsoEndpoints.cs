@@ -26,6 +26,8 @@ public static class SsoEndpoints
     public const string HandoffPrefix = "cds";
 
     private const string HandoffId = "h";
+
+    public const string StartRateLimitPolicy = "sso-start";
     private const int MaxTokenLength = 512;
 
     public static RouteGroupBuilder MapSsoEndpoints(this RouteGroupBuilder api)
@@ -37,7 +39,7 @@ public static class SsoEndpoints
             .Describe("listSsoProviders", "The identity providers this installation signs in with")
             .Answers<SsoProvidersAnswer>();
 
-        sso.MapGet("/{provider}/start", async (string provider, [FromQuery(Name = "redirect_uri")] string? redirectUri,
+        var start = sso.MapGet("/{provider}/start", async (string provider, [FromQuery(Name = "redirect_uri")] string? redirectUri,
             [FromQuery(Name = "code_challenge")] string? codeChallenge, [FromQuery(Name = "code_challenge_method")] string? codeChallengeMethod,
             HttpContext http, IGrainFactory grains, SsoProviders providers, IOptions<AuthOptions> auth, TimeProvider clock) =>
         {
@@ -72,7 +74,8 @@ public static class SsoEndpoints
             .Describe("startSsoSignIn", "Begin a sign-in with an identity provider",
                 "Redirects the browser to the provider. redirect_uri is the client's loopback listener, which receives a one-time code " +
                 "(or an error) once the provider sends the browser back; the client redeems the code at POST /api/v1/auth/sso/token.")
-            .AnswersRedirect("the provider's authorization endpoint").Refuses(400, 404, 502);
+            .AnswersRedirect("the provider's authorization endpoint").Refuses(400, 404, 429, 502);
+        if (((IEndpointRouteBuilder)api).ServiceProvider.GetRequiredService<SsoOptions>().StartsPerMinutePerAddress > 0) start.RequireRateLimiting(StartRateLimitPolicy);
 
         sso.MapGet("/{provider}/callback", async (string provider, string? code, string? state, string? error,
             [FromQuery(Name = "error_description")] string? errorDescription, HttpContext http, IGrainFactory grains, SsoProviders providers,

@@ -13,6 +13,12 @@ public sealed class SsoOptions
     /// <summary>How long a sign-in may take between leaving for the provider and coming back.</summary>
     public TimeSpan AttemptLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Sign-ins one client address may begin per minute (0: no limit). Each one holds an attempt in memory for
+    /// <see cref="AttemptLifetime"/>, so an anonymous flood would otherwise pile them up.
+    /// </summary>
+    public int StartsPerMinutePerAddress { get; set; } = 20;
+
     public Dictionary<string, SsoProviderOptions> Providers { get; set; } = new(StringComparer.Ordinal);
 
     /// <exception cref="InvalidOperationException">A setting is wrong; the message names it.</exception>
@@ -28,6 +34,16 @@ public sealed class SsoOptions
             }
 
             options.AttemptLifetime = parsed;
+        }
+
+        if (section[nameof(StartsPerMinutePerAddress)] is { } starts)
+        {
+            if (!int.TryParse(starts, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var perMinute) || perMinute > 10_000)
+            {
+                throw new InvalidOperationException($"{Section}:{nameof(StartsPerMinutePerAddress)} must be a whole number from 0 (no limit) to 10000 (was '{starts}').");
+            }
+
+            options.StartsPerMinutePerAddress = perMinute;
         }
 
         foreach (var provider in section.GetSection(nameof(Providers)).GetChildren())
