@@ -18,6 +18,7 @@ public static class NotificationServices
         services.AddSingleton(NotificationOptions.Read(configuration));
         services.AddSingleton(provider => new WebhookTargets(provider.GetRequiredService<NotificationOptions>(), provider.GetService<WebhookHostResolver>()));
         services.AddSingleton<WebhookSender>();
+        services.TryAddSingleton<WebhookDeliveryLog>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -13,17 +13,18 @@ namespace CloudDeck.Grains.Notifications;
 /// (so whoever queued it does not wait), and after a failure tried again after <see cref="NotificationOptions.RetryDelay"/>
 /// until the retry window ends. A timer makes the next attempt on time; a reminder, registered while anything is
 /// pending, wakes the grain after a restart. After <see cref="NotificationOptions.DisableAfterConsecutiveFailures"/>
-/// failed attempts in a row the endpoint is disabled and the organization's owners are emailed.
+/// failed attempts in a row the endpoint is disabled and the organization's owners are emailed. The state holds the
+/// pending deliveries only; the log of all of them is in <see cref="WebhookDeliveryLog"/>.
 /// </summary>
 public sealed partial class WebhookEndpointGrain(
     [PersistentState("webhook-endpoint")] IPersistentState<WebhookEndpointState> state,
     SecretsKey secrets,
     WebhookSender sender,
+    WebhookDeliveryLog log,
     NotificationOptions options,
     ILogger<WebhookEndpointGrain> logger,
     TimeProvider clock) : Grain, IWebhookEndpointGrain, IRemindable
 {
-    public const int Kept = 500;
     public const int MaxPageSize = 100;
     private const int ConcurrentAttempts = 16;
     private const string RetryReminder = "webhook-retry";
@@ -66,6 +67,7 @@ public sealed partial class WebhookEndpointGrain(
         _timer?.Dispose();
         _timer = null;
         await state.ClearStateAsync();
+        await log.DeleteAsync(this.GetPrimaryKeyString());
         await SyncReminderAsync();
     }
 
@@ -88,16 +90,15 @@ public sealed partial class WebhookEndpointGrain(
     {
         await AuthorizeAsync(caller);
         limit = Math.Clamp(limit, 1, MaxPageSize);
-        var older = Endpoint.Deliveries.Where(d => before is not { } cursor || d.Sequence < cursor).OrderByDescending(d => d.Sequence).Take(limit + 1).ToList();
-        var page = older.Take(limit).ToList();
-        return new WebhookDeliveryPage([.. page.Select(View)], older.Count > limit ? page[^1].Sequence : null);
+        var (page, next) = await log.PageAsync(this.GetPrimaryKeyString(), before, limit);
+        return new WebhookDeliveryPage([.. page.Select(View)], next);
     }
 
     public async Task<WebhookDeliveryView> Redeliver(Caller caller, string deliveryId)
     {
         await AuthorizeAsync(caller);
-        var original = Endpoint.Deliveries.FirstOrDefault(d => d.Id == deliveryId)
-                       ?? throw new NotFoundException($"Delivery '{deliveryId}' not found (the log keeps the last {Kept}).");
+        var original = await log.FindAsync(this.GetPrimaryKeyString(), deliveryId)
+                       ?? throw new NotFoundException($"Delivery '{deliveryId}' not found.");
         if (!Endpoint.Enabled) throw new ConflictException($"The endpoint is disabled ({Endpoint.DisabledReason}); enable it first.");
         return View(await QueueAsync(original.EventId, original.EventType, original.Body, original.Id));
     }
@@ -119,8 +120,8 @@ public sealed partial class WebhookEndpointGrain(
             RedeliveryOf = redeliveryOf,
         };
         Endpoint.Deliveries.Add(delivery);
-        Trim();
         await state.WriteStateAsync();
+        await log.WriteAsync(this.GetPrimaryKeyString(), [delivery]);
         await SyncReminderAsync();
         Schedule();
         return delivery;
@@ -145,6 +146,9 @@ public sealed partial class WebhookEndpointGrain(
             }
 
             if (Endpoint.ConsecutiveFailures >= options.DisableAfterConsecutiveFailures) await DisableAsync(lastError);
+            // The log first: a delivery leaves the state only once its row says how it ended.
+            await log.WriteAsync(this.GetPrimaryKeyString(), due.Union(Endpoint.Deliveries.Where(d => d.Status != WebhookDeliveryStatuses.Pending)));
+            Endpoint.Deliveries.RemoveAll(d => d.Status != WebhookDeliveryStatuses.Pending);
             await state.WriteStateAsync();
         }
 
@@ -243,24 +247,6 @@ public sealed partial class WebhookEndpointGrain(
         {
             if (await this.GetReminder(RetryReminder) is { } reminder) await this.UnregisterReminder(reminder);
             _reminderRegistered = false;
-        }
-    }
-
-    private void Trim()
-    {
-        var finished = Endpoint.Deliveries.Count(d => d.Status != WebhookDeliveryStatuses.Pending);
-        var excess = Endpoint.Deliveries.Count - Kept;
-        for (var i = 0; i < Endpoint.Deliveries.Count && excess > 0 && finished > 0;)
-        {
-            if (Endpoint.Deliveries[i].Status == WebhookDeliveryStatuses.Pending)
-            {
-                i++;
-                continue;
-            }
-
-            Endpoint.Deliveries.RemoveAt(i);
-            excess--;
-            finished--;
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class WebhookEndpointState
 
     public long LastSequence { get; set; }
 
-    /// <summary>Oldest first; finished ones beyond <see cref="WebhookEndpointGrain.Kept"/> are dropped, pending ones never.</summary>
+    /// <summary>The deliveries still pending, oldest first; every delivery, finished or not, is a row of <see cref="WebhookDeliveryLog"/>.</summary>
     public List<WebhookDeliveryRecord> Deliveries { get; set; } = [];
 }
 
