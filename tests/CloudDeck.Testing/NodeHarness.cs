@@ -2,7 +2,7 @@ namespace CloudDeck.Testing;
 
 /// <summary>
 /// The node scripts in tests/js (the real SignalR JS client, driven the way the dashboard drives it). Their packages are
-/// installed with <c>npm ci</c> from the committed package-lock.json once per process, into tests/js/node_modules, with
+/// installed with <c>npm ci</c> from the committed package-lock.json once per lock file's content, into tests/js/node_modules, with
 /// npm's download cache under artifacts/ (both ignored by git). Framework-neutral: tests turn <see cref="MissingReason"/>
 /// into Skip or Fail.
 /// </summary>
@@ -45,12 +45,20 @@ public static class NodeHarness
         var cache = NpmCache;
         // A lock file, so that two test processes of one run (or a benchmark) do not install into the same folder at once.
         await using var exclusive = await AcquireLockAsync(Path.Combine(ScriptsDirectory, ".npm-ci.lock")).ConfigureAwait(false);
+        // Installed already from this very lock file (by another test process of this run, say): npm ci would empty
+        // node_modules under that process's running scripts, so it is not run again.
+        var lockHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            await File.ReadAllBytesAsync(Path.Combine(ScriptsDirectory, "package-lock.json")).ConfigureAwait(false)));
+        var stamp = Path.Combine(ScriptsDirectory, "node_modules", ".clouddeck-installed");
+        if (File.Exists(stamp) && await File.ReadAllTextAsync(stamp).ConfigureAwait(false) == lockHash) return;
         await using var install = ChildProcess.Start(npm, ["ci", "--no-audit", "--no-fund", "--cache", cache],
             new Dictionary<string, string?> { ["NO_UPDATE_NOTIFIER"] = "1" }, ScriptsDirectory);
         if (!await install.WaitForExitAsync(TimeSpan.FromMinutes(5)).ConfigureAwait(false) || install.ExitCode != 0)
         {
             throw new InvalidOperationException($"`npm ci` in {ScriptsDirectory} failed (exit code {install.ExitCode?.ToString() ?? "none: timed out"}).\n{install.Output}");
         }
+
+        await File.WriteAllTextAsync(stamp, lockHash).ConfigureAwait(false);
     }
 
     private static async Task<FileStream> AcquireLockAsync(string path)
