@@ -24,6 +24,12 @@ public sealed partial class DashboardApi
     public Task VerifyEmailAsync(string token, CancellationToken cancellation = default) =>
         SendAsync(HttpMethod.Post, "api/v1/auth/verify-email", new { token }, anonymous: true, cancellation);
 
+    public async Task<Membership> AcceptInvitationAsync(string token, CancellationToken cancellation = default) =>
+        DashboardJson.Read<Membership>(await PostAsync("api/v1/invitations/accept", new { token }, cancellation));
+
+    public Task DeclineInvitationAsync(string token, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/invitations/decline", new { token }, cancellation: cancellation);
+
     public Task RequestPasswordResetAsync(string email, CancellationToken cancellation = default) =>
         SendAsync(HttpMethod.Post, "api/v1/auth/password-reset", new { email }, anonymous: true, cancellation);
 

@@ -131,6 +131,38 @@ public sealed class ManagementTests : DashboardTest
         return await ExpectAsync(answer, HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task An_invitation_link_from_the_email_signs_in_first_and_joins_the_organization_from_its_page()
+    {
+        await StartAsync();
+        var owner = await VerifiedAsync("olive@acme.test");
+        await ExpectOkAsync(await SendAsync(HttpMethod.Post, "api/v1/orgs", owner.AccessToken, new { name = "Acme", slug = "acme" }), HttpStatusCode.Created);
+        await ExpectOkAsync(await SendAsync(HttpMethod.Put, "api/v1/orgs/acme/plan", owner.AccessToken, new { plan = "pro" }), HttpStatusCode.OK);
+        var member = await VerifiedAsync("dev@acme.test");
+        await ExpectOkAsync(await SendAsync(HttpMethod.Post, "api/v1/orgs/acme/invitations", owner.AccessToken, new { email = member.Email, role = "developer" }),
+            HttpStatusCode.Created);
+        var link = await EmailLinkAsync(member.Email, "invitation");
+
+        // Signed out, the link leads through the login page and back to the invitation.
+        var page = await NewPageAsync();
+        await page.GotoAsync(link.PathAndQuery);
+        await page.WaitForURLAsync(url => url.Contains("/login", StringComparison.Ordinal));
+        await page.GetByLabel("Email").FillAsync(member.Email);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Join an organization" })).ToBeVisibleAsync();
+        Assert.DoesNotContain(member.Email, (await MembersAsync(owner)).Keys);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Accept invitation" }).ClickAsync();
+        await page.WaitForURLAsync(url => url.EndsWith("/orgs/acme", StringComparison.Ordinal));
+        Assert.Equal("developer", (await MembersAsync(owner))[member.Email]);
+
+        // The token is spent: opening the link again and accepting shows the API's refusal in words.
+        await page.GotoAsync(link.PathAndQuery);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Accept invitation" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).Not.ToBeEmptyAsync();
+    }
+
     private async Task<Dictionary<string, string>> MembersAsync(CloudDeck.Cli.Tests.DeckUser owner)
     {
         using var listed = await SendAsync(HttpMethod.Get, "api/v1/orgs/acme/members", owner.AccessToken);
