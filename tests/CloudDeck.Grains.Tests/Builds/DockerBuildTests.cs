@@ -85,9 +85,10 @@ public sealed class DockerBuildTests
         await using var docker = await DockerSiloAsync(new() { ["CloudDeck:Builds:DiskLimitMb"] = "16" });
         var silo = docker.Silo;
         var (owner, org) = await silo.SignUpAsync("olive@example.com");
-        // 64 MiB in files of 4 MiB, each under the per-file cap: the watch over the work directory ends it.
+        // 128 MiB in files of 4 MiB over about 16 s, each under the per-file cap: the watch over the work directory (every
+        // 2 s) ends it long before the loop would finish, even on a loaded machine.
         await silo.CreateProjectAsync(owner, org, "disk", new ProjectSettings(Framework: "other",
-            BuildCommand: "for i in $(seq 1 16); do head -c 4194304 /dev/zero > part$i.bin; sleep 0.1; done; echo wrote everything", OutputDirectory: "."));
+            BuildCommand: "for i in $(seq 1 32); do head -c 4194304 /dev/zero > part$i.bin; sleep 0.5; done; echo wrote everything", OutputDirectory: "."));
         var files = await BuildPipelineTests.UploadAsync(silo, new Dictionary<string, string> { ["index.html"] = "x" });
 
         var (build, _, queued) = await silo.QueueAsync(owner, org, "disk", new DeploymentSource(Files: files));
