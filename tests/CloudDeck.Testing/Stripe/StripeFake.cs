@@ -3,12 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CloudDeck.Testing.Stripe;
 
@@ -62,14 +57,7 @@ public sealed partial class StripeFake : IAsyncDisposable
     public static async Task<StripeFake> StartAsync(TimeProvider? clock = null)
     {
         var fake = new StripeFake(clock ?? TimeProvider.System, new HttpClient { Timeout = TimeSpan.FromSeconds(30) });
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.Run(fake.ServeAsync);
-        await app.StartAsync();
-        fake._app = app;
-        fake.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/");
+        (fake._app, fake.BaseAddress) = await LoopbackHttpServer.StartAsync(fake.ServeAsync);
         fake.AddDefaultPrices();
         return fake;
     }
