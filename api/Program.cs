@@ -82,7 +82,8 @@ builder.Services.AddRateLimiter(limiter =>
     });
     limiter.OnRejected = async (context, cancellationToken) =>
     {
-        var sso = context.HttpContext.Request.Path.StartsWithSegments("/api/v1/auth/sso", StringComparison.Ordinal);
+        var policy = context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>()?.PolicyName;
+        var sso = policy == SsoEndpoints.StartRateLimitPolicy;
         context.HttpContext.Response.Headers.RetryAfter = sso ? "60" : "1";
         await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
             detail: sso ? "Too many sign-ins begun from this address; try again in a minute." : "Too many license requests from this address; slow down.")
