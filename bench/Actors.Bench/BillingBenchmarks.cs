@@ -6,6 +6,7 @@ using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Usage;
 using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Billing;
+using CloudDeck.Grains.Mail;
 using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
@@ -64,6 +65,8 @@ internal static class BillingBenchmarks
             s.UseSqliteLogStore(path + ".streams");
             s.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             s.Services.AddCloudDeckAccounts(configuration, directory);
+            // Sign-ups and owners' notices queue emails: the outbox needs its settings (no SMTP: the bench's mail folder).
+            s.Services.AddCloudDeckMail(configuration, directory);
             s.Services.AddCloudDeckPlans(configuration);
             s.Services.AddCloudDeckUsage(configuration);
             // The user grain encrypts TOTP keys with the projects' secrets key.

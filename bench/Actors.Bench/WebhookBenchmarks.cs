@@ -5,6 +5,7 @@ using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Notifications;
 using CloudDeck.Grains.Accounts;
+using CloudDeck.Grains.Mail;
 using CloudDeck.Grains.Notifications;
 using CloudDeck.Grains.Organizations;
 using CloudDeck.Grains.Projects;
@@ -60,6 +61,8 @@ internal static class WebhookBenchmarks
             s.UseSqliteLogStore(path + ".streams");
             s.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
             s.Services.AddCloudDeckAccounts(configuration, directory);
+            // Sign-ups and owners' notices queue emails: the outbox needs its settings (no SMTP: the bench's mail folder).
+            s.Services.AddCloudDeckMail(configuration, directory);
             s.Services.AddCloudDeckPlans(configuration);
             s.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
             s.Services.AddCloudDeckNotifications(configuration);
