@@ -8,8 +8,11 @@ internal static class UidProcesses
 {
     private const int SigKill = 9;
 
-    /// <summary>Pids whose real uid is <paramref name="uid"/>, with their thread counts.</summary>
-    public static List<(int Pid, int Threads)> Of(int uid)
+    /// <summary>
+    /// Pids whose real uid is <paramref name="uid"/>, with their thread counts; zombies (dead, not yet reaped: no signal
+    /// reaches them) only when <paramref name="withZombies"/>.
+    /// </summary>
+    public static List<(int Pid, int Threads)> Of(int uid, bool withZombies = true)
     {
         var found = new List<(int, int)>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
@@ -27,9 +30,14 @@ internal static class UidProcesses
 
             int? realUid = null;
             var threads = 1;
+            var zombie = false;
             foreach (var line in status.AsSpan().EnumerateLines())
             {
-                if (line.StartsWith("Uid:"))
+                if (line.StartsWith("State:"))
+                {
+                    zombie = line[6..].TrimStart().StartsWith("Z");
+                }
+                else if (line.StartsWith("Uid:"))
                 {
                     var fields = line[4..].Trim();
                     var end = fields.IndexOfAny(' ', '\t');
@@ -41,7 +49,7 @@ internal static class UidProcesses
                 }
             }
 
-            if (realUid == uid) found.Add((pid, threads));
+            if (realUid == uid && (withZombies || !zombie)) found.Add((pid, threads));
         }
 
         return found;
@@ -50,13 +58,17 @@ internal static class UidProcesses
     /// <summary>Tasks (processes and threads: what RLIMIT_NPROC counts) running as <paramref name="uid"/>.</summary>
     public static int Tasks(int uid) => Of(uid).Sum(p => p.Threads);
 
-    /// <summary>SIGKILL to every process of <paramref name="uid"/>, in passes until none is left (a fork bomb forks while we sweep).</summary>
+    /// <summary>
+    /// SIGKILL to every process of <paramref name="uid"/>, in passes until none is left alive (a fork bomb forks while we
+    /// sweep). Zombies are passed over: they are already dead, and counting them kept every sweep going for all its passes
+    /// (30 ms after each build command).
+    /// </summary>
     public static int KillAll(int uid)
     {
         var killed = 0;
         for (var pass = 0; pass < 20; pass++)
         {
-            var found = Of(uid);
+            var found = Of(uid, withZombies: false);
             if (found.Count == 0) break;
             foreach (var (pid, _) in found)
             {
@@ -73,7 +85,7 @@ internal static class UidProcesses
     /// </summary>
     public static void TerminateAll(int uid)
     {
-        foreach (var (pid, _) in Of(uid))
+        foreach (var (pid, _) in Of(uid, withZombies: false))
         {
             string command;
             try

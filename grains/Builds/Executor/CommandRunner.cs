@@ -103,9 +103,17 @@ public static class CommandRunner
 
     private static void KillAll(Process process, string? marker, SandboxSession? sandbox)
     {
+        if (sandbox is not null)
+        {
+            // Every process of the sandbox runs as its uid, so one sweep of that uid finds them all: the tree walk and
+            // the marker sweep read every process on the machine for nothing (about 10 ms after each command).
+            ProcessTree.KillGroup(process);
+            sandbox.KillAll();
+            return;
+        }
+
         ProcessTree.Kill(process);
         if (marker is not null) ProcessTree.KillMarked(marker);
-        sandbox?.KillAll();
     }
 
     private static async Task PumpAsync(StreamReader reader, string stream, BuildLogWriter log, LimitWatch watch)

@@ -77,6 +77,18 @@ public static class ProcessTree
         KillGroup(pid);
     }
 
+    /// <summary>SIGKILL to the process group <paramref name="process"/> leads, if it was started at all. Never throws.</summary>
+    public static void KillGroup(Process process)
+    {
+        try
+        {
+            KillGroup(process.Id);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     /// <summary>SIGKILL to the process group led by <paramref name="leader"/> (a setsid-started command's pid).</summary>
     public static void KillGroup(int leader)
     {
