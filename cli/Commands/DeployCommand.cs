@@ -54,6 +54,8 @@ public static class DeployCommand
         var buildId = Fields.Text(deployment, "build_id");
         output.Note($"deployment {id} ({(production ? "production" : "preview")}) of {link.Org}/{link.Project}, build {buildId ?? "-"}");
 
+        // Asked now, answered while the build runs: the production host is printed the moment the deployment is ready.
+        var project = production ? client.GetAsync(Context.ProjectPath(link), cancellationToken) : null;
         if (buildId is not null)
         {
             var status = await new BuildLogFollower(client).FollowAsync(buildId, line => output.Line(Format.LogLine(line.Stream, line.Text)), cancellationToken);
@@ -75,10 +77,9 @@ public static class DeployCommand
 
         // The hosts the API answers are the ones this project holds (a name another tenant holds gets a suffix).
         if (Fields.Text(settled, "preview_url") is { } preview) output.Note($"preview: {preview}");
-        if (production)
+        if (project is not null)
         {
-            var project = await client.GetAsync(Context.ProjectPath(link), cancellationToken);
-            if (Fields.Text(project, "production_host") is { } host) output.Note($"production: {Production(Fields.Text(settled, "url"), host)}");
+            if (Fields.Text(await project, "production_host") is { } host) output.Note($"production: {Production(Fields.Text(settled, "url"), host)}");
         }
 
         // The URL last and alone on stdout: scripts take it with tail -1.

@@ -155,8 +155,8 @@ public sealed class Deployer(ApiClient api, Terminal terminal)
         ?? throw new ApiException(System.Net.HttpStatusCode.BadGateway, "the API created the deployment but answered no body");
 
     /// <summary>
-    /// The deployment once it has left "building": a build's end is reported to its deployment after the log completes,
-    /// so the two can be a moment apart. That moment is usually a few milliseconds, so deck asks again soon at first and
+    /// The deployment once it has left "building": a build's end is reported to its deployment beside the log's
+    /// completion, so the two can be a moment apart. That moment is usually a few milliseconds, so deck asks again soon at first and
     /// backs off to every 250 ms (a fixed 250 ms made every deploy wait about that long after its build).
     /// </summary>
     public async Task<JsonNode?> SettledAsync(string deploymentId, TimeSpan timeout, CancellationToken cancellationToken)

@@ -155,7 +155,8 @@ public sealed partial class BuildGrain
 
     /// <summary>
     /// Ends the build: <paramref name="systemLine"/> (when no run writes the log) goes to the log, then the status is
-    /// written, the slot goes back, build minutes are counted, the log is completed and the deployment is told.
+    /// written, the deployment is told (beside what follows), the slot goes back, build minutes are counted and the log
+    /// is completed.
     /// Every step after the write is repeated by a repeated call, since a first one may have stopped half-way.
     /// </summary>
     private async Task FinishAsync(BuildOutcome outcome, string? systemLine)
@@ -186,6 +187,10 @@ public sealed partial class BuildGrain
             }
         }
 
+        // First of what follows the write: the deployment's promotion is what the user waits for, and it need not wait for
+        // the slot, the meter and the log's end (tens of milliseconds of every deploy).
+        if (Build.IsPipeline && !Build.DeploymentNotified) NotifyDeployment();
+
         // Also on a repeated finish: the first one may have stopped before giving the slot back. The queue hands it on.
         await quota.ReleaseSlot(QuotaLimits.ConcurrentBuilds, Id);
         await Line.Released(Id);
@@ -199,8 +204,6 @@ public sealed partial class BuildGrain
         {
             await log.CompleteAsync();
         }
-
-        if (Build.IsPipeline && !Build.DeploymentNotified) NotifyDeployment();
     }
 
     /// <summary>
