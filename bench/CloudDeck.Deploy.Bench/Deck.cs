@@ -3,12 +3,15 @@ using CloudDeck.Testing;
 namespace CloudDeck.Deploy.Bench;
 
 /// <summary>
-/// The built <c>deck</c> (cli/bin/Release/…/deck.dll) run as a process with its own config directory, as a user runs it:
+/// The built <c>deck</c> (cli/bin/Release/…/deck.dll, or the native one) run as a process with its own config directory, as a user runs it:
 /// none of the developer's ~/.config/clouddeck or CLOUDDECK_* variables reach it.
 /// </summary>
 internal sealed class Deck(ApiServer api, string configDirectory, string? dll = null)
 {
-    /// <summary>The build's deck by default; <c>--deck path/deck.dll</c> measures another (a ReadyToRun publish, say).</summary>
+    /// <summary>
+    /// The build's deck.dll by default; <c>--deck path</c> measures another: a deck.dll (run by the dotnet host) or a
+    /// native deck (run as is; <c>./build.sh bench deploy</c> passes the one <c>./build.sh deck</c> publishes).
+    /// </summary>
     private readonly string _dll = dll ?? RepoPaths.ProjectOutput("cli", "deck");
 
     public string Api => api.BaseAddress.ToString();
@@ -18,7 +21,8 @@ internal sealed class Deck(ApiServer api, string configDirectory, string? dll = 
     public async Task<TimedRun> RunWithInputAsync(string directory, string? stdin, params string[] args)
     {
         if (!File.Exists(_dll)) throw new FileNotFoundException($"{_dll} is missing: build cli/CloudDeck.Cli.csproj in Release.", _dll);
-        return await TimedProcess.RunAsync(RepoPaths.DotnetHost, [_dll, .. args], directory, new Dictionary<string, string?>
+        var managed = _dll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        return await TimedProcess.RunAsync(managed ? RepoPaths.DotnetHost : Path.GetFullPath(_dll), managed ? [_dll, .. args] : args, directory, new Dictionary<string, string?>
         {
             ["CLOUDDECK_API"] = null,
             ["CLOUDDECK_TOKEN"] = null,

@@ -4,7 +4,7 @@ using CloudDeck.Testing;
 namespace CloudDeck.Deploy.Bench;
 
 /// <summary>
-/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--next-rounds 2] [--only static|vite|next] [--profile] [--deck path/deck.dll]</c>
+/// <c>./build.sh bench deploy [--files 1000] [--rounds 5] [--vite-rounds 3] [--next-rounds 2] [--only static|vite|next] [--profile] [--deck path/deck.dll or a native deck]</c>
 /// The platform's overhead for a deploy: the real API host and the real <c>deck deploy --prod</c> as processes, timed
 /// from starting deck to the production host serving the new content, minus the same work's unavoidable part done
 /// directly in the same run, rounds alternating between the two. Target: overhead ≤ 500 ms. With <c>--sandbox</c>: the
@@ -28,7 +28,8 @@ internal static class DeployBench
         var profile = args.Contains("--profile");
         var work = Directory.CreateTempSubdirectory("clouddeck-deploy-bench-").FullName;
         Console.WriteLine($"CloudDeck.Deploy.Bench on {Environment.ProcessorCount} cores, .NET {Environment.Version}, load {Load()}: " +
-                          $"static {files:N0} files × {rounds} rounds, vite {ViteApp.Version} × {viteRounds} rounds per cache state");
+                          $"static {files:N0} files × {rounds} rounds, vite {ViteApp.Version} × {viteRounds} rounds per cache state; " +
+                          $"deck: {Text(args, "--deck") ?? "cli/bin/Release (deck.dll)"}");
         var results = new List<CaseResult>();
         try
         {

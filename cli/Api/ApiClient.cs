@@ -46,7 +46,7 @@ public sealed class ApiClient : IDisposable
 
     /// <summary>Sends JSON (or nothing) and answers the parsed JSON body (null for an empty one).</summary>
     /// <exception cref="ApiException">A non-success status.</exception>
-    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, object? body = null, CancellationToken cancellationToken = default)
+    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body = null, CancellationToken cancellationToken = default)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(RequestTimeout);
@@ -70,7 +70,7 @@ public sealed class ApiClient : IDisposable
     public Task<JsonNode?> GetAsync(string path, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
-    public Task<JsonNode?> PostAsync(string path, object? body, CancellationToken cancellationToken = default) =>
+    public Task<JsonNode?> PostAsync(string path, JsonNode? body, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, path, body, cancellationToken);
 
     /// <summary>
@@ -140,7 +140,7 @@ public sealed class ApiClient : IDisposable
         {
             try
             {
-                using var response = await _http.PostAsync(Relative("api/v1/auth/logout"), Json(new { refresh_token = refresh }), cancellationToken);
+                using var response = await _http.PostAsync(Relative("api/v1/auth/logout"), Json(new JsonObject { ["refresh_token"] = refresh }), cancellationToken);
             }
             catch (HttpRequestException)
             {
@@ -174,7 +174,7 @@ public sealed class ApiClient : IDisposable
         {
             // Parallel uploads all get 401 at once: the first refreshes, the others retry with its token.
             if (_bearer != rejected) return true;
-            using var response = await _http.PostAsync(Relative("api/v1/auth/refresh"), Json(new { refresh_token = _session.RefreshToken }), cancellationToken);
+            using var response = await _http.PostAsync(Relative("api/v1/auth/refresh"), Json(new JsonObject { ["refresh_token"] = _session.RefreshToken }), cancellationToken);
             if (!response.IsSuccessStatusCode) return false;
             var pair = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             _session = Sessions.FromTokenPair(pair, _session.Email);
@@ -190,17 +190,15 @@ public sealed class ApiClient : IDisposable
 
     /// <summary>
     /// JSON with a Content-Length: JsonContent streams chunked, which some proxies and simple servers refuse, and the
-    /// bodies deck sends are small enough to hold in memory. Names in the API's one policy, snake_case.
+    /// bodies deck sends are small enough to hold in memory. Bodies are JSON nodes spelled in the API's snake_case, so
+    /// nothing is serialized by reflection (deck is also compiled ahead of time).
     /// </summary>
-    public static HttpContent Json(object body)
+    public static HttpContent Json(JsonNode body)
     {
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Contract));
+        var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body.ToJsonString()));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         return content;
     }
-
-    /// <summary>The API's JSON contract: every body it reads or writes is snake_case, and it refuses other names.</summary>
-    public static readonly JsonSerializerOptions Contract = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Paths are relative so an API below a path prefix (http://host/deck/) keeps its prefix.</summary>
     public static Uri Relative(string path) => new(path.TrimStart('/'), UriKind.Relative);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using CloudDeck.Cli.Api;
 using CloudDeck.Cli.Config;
 using Spectre.Console;
@@ -100,12 +101,12 @@ public static class AuthCommands
 
         if (string.IsNullOrEmpty(password)) throw new UsageException("the password is empty");
         using var client = new ApiClient(context.Api, null, store: null);
-        var answer = await client.PostAsync("api/v1/auth/login", new { email, password }, cancellationToken);
+        var answer = await client.PostAsync("api/v1/auth/login", new JsonObject { ["email"] = email, ["password"] = password }, cancellationToken);
         if (Fields.Flag(answer, "mfa_required"))
         {
             code ??= interactive ? AnsiConsole.Ask<string>("Authenticator code:")
                 : throw new UsageException("this account needs a two-factor code: pass --code");
-            answer = await client.PostAsync("api/v1/auth/login/mfa", new { challenge = Fields.Text(answer, "challenge"), code = code.Trim() }, cancellationToken);
+            answer = await client.PostAsync("api/v1/auth/login/mfa", new JsonObject { ["challenge"] = Fields.Text(answer, "challenge"), ["code"] = code.Trim() }, cancellationToken);
         }
 
         var session = Sessions.FromTokenPair(answer, email);

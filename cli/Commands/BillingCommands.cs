@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using CloudDeck.Cli.Api;
 using CloudDeck.Cli.Config;
 
@@ -60,7 +61,7 @@ public static class BillingCommands
             var context = Context.From(parse);
             using var client = context.AuthenticatedClient();
             var slug = await OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
-            var link = await client.PostAsync($"api/v1/orgs/{Context.Escape(slug)}/billing/upgrade", new { plan = parse.GetValue(plan) }, cancellationToken);
+            var link = await client.PostAsync($"api/v1/orgs/{Context.Escape(slug)}/billing/upgrade", new JsonObject { ["plan"] = parse.GetValue(plan) }, cancellationToken);
             Show(context, Fields.Text(link, "url")!, parse.GetValue(noOpen),
                 Fields.Text(link, "kind") == "portal" ? "change the plan in Stripe's portal:" : "pay at Stripe Checkout:");
             context.Out.Note("the plan changes when Stripe confirms; see it with deck billing status");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using CloudDeck.Cli.Api;
 using CloudDeck.Cli.Output;
 using Spectre.Console;
@@ -74,7 +75,7 @@ public static class EnvCommands
             var targets = Targets(parse.GetValue(environments));
             foreach (var environment in targets)
             {
-                await client.SendAsync(HttpMethod.Put, Path(link, environment, parse.GetValue(name)!), new { value = text }, cancellationToken);
+                await client.SendAsync(HttpMethod.Put, Path(link, environment, parse.GetValue(name)!), new JsonObject { ["value"] = text }, cancellationToken);
             }
 
             context.Out.Line($"set {parse.GetValue(name)} in {string.Join(", ", targets)}");

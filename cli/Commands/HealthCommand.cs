@@ -30,7 +30,7 @@ public static class HealthCommand
                 return Program.Failed;
             }
 
-            var health = await response.Content.ReadFromJsonAsync<HealthView>(cancellationToken);
+            var health = await response.Content.ReadFromJsonAsync(HealthJson.Default.HealthView, cancellationToken);
             if (health?.Status != "ok")
             {
                 Terminal.Error($"{url} reports status '{health?.Status}'");
@@ -56,6 +56,11 @@ public static class HealthCommand
             return Program.Failed;
         }
     }
-
-    private sealed record HealthView(string? Status, int Activations);
 }
+
+internal sealed record HealthView(string? Status, int Activations);
+
+/// <summary>The health answer's shape, generated at compile time (deck is also compiled ahead of time, without reflection).</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(HealthView))]
+internal sealed partial class HealthJson : System.Text.Json.Serialization.JsonSerializerContext;

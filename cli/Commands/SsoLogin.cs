@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Web;
 using CloudDeck.Cli.Api;
 using CloudDeck.Cli.Config;
@@ -42,12 +43,12 @@ public static class SsoLogin
 
         var code = query["code"] ?? throw new ApiException(HttpStatusCode.BadGateway, "the browser came back without a code");
         using var client = new ApiClient(context.Api, null, store: null);
-        var answer = await client.PostAsync("api/v1/auth/sso/token", new { code, code_verifier = verifier }, cancellationToken);
+        var answer = await client.PostAsync("api/v1/auth/sso/token", new JsonObject { ["code"] = code, ["code_verifier"] = verifier }, cancellationToken);
         if (Fields.Flag(answer, "mfa_required"))
         {
             mfaCode ??= !Console.IsInputRedirected && context.Out.Rich ? Spectre.Console.AnsiConsole.Ask<string>("Authenticator code:")
                 : throw new UsageException("this account needs a two-factor code: pass --code");
-            answer = await client.PostAsync("api/v1/auth/login/mfa", new { challenge = Fields.Text(answer, "challenge"), code = mfaCode.Trim() }, cancellationToken);
+            answer = await client.PostAsync("api/v1/auth/login/mfa", new JsonObject { ["challenge"] = Fields.Text(answer, "challenge"), ["code"] = mfaCode.Trim() }, cancellationToken);
         }
 
         var accessToken = Sessions.FromTokenPair(answer, null).AccessToken

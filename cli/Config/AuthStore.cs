@@ -31,13 +31,6 @@ public sealed class AuthStore(string directory)
     public const string ConfigDirectoryVariable = "CLOUDDECK_CONFIG_DIR";
     public const string FileName = "auth.json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public string Path => System.IO.Path.Combine(directory, FileName);
 
     public static AuthStore Default()
@@ -70,7 +63,7 @@ public sealed class AuthStore(string directory)
         if (!File.Exists(Path)) return new AuthFile();
         try
         {
-            return JsonSerializer.Deserialize<AuthFile>(File.ReadAllText(Path), Json) ?? new AuthFile();
+            return JsonSerializer.Deserialize(File.ReadAllText(Path), AuthFileJson.Default.AuthFile) ?? new AuthFile();
         }
         catch (JsonException e)
         {
@@ -89,7 +82,7 @@ public sealed class AuthStore(string directory)
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var stream = new FileStream(temp, options))
         {
-            JsonSerializer.Serialize(stream, file, Json);
+            JsonSerializer.Serialize(stream, file, AuthFileJson.Default.AuthFile);
         }
 
         // FileMode.Create keeps the mode of a file left behind by a crash: set it again before it becomes visible.
@@ -104,8 +97,15 @@ public sealed class AuthStore(string directory)
         else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    private sealed class AuthFile
-    {
-        public Dictionary<string, StoredCredentials> Servers { get; set; } = new(StringComparer.Ordinal);
-    }
 }
+
+internal sealed class AuthFile
+{
+    public Dictionary<string, StoredCredentials> Servers { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>auth.json's shape, generated at compile time (deck is also compiled ahead of time, without reflection).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AuthFile))]
+internal sealed partial class AuthFileJson : JsonSerializerContext;

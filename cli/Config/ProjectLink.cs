@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace CloudDeck.Cli.Config;
 
@@ -10,8 +11,6 @@ public sealed record ProjectLink(string Org, string Project)
 {
     public const string DirectoryName = ".clouddeck";
     public const string FileName = "project.json";
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static string PathIn(string directory) => Path.Combine(directory, DirectoryName, FileName);
 
@@ -25,7 +24,7 @@ public sealed record ProjectLink(string Org, string Project)
             ProjectLink? link;
             try
             {
-                link = JsonSerializer.Deserialize<ProjectLink>(File.ReadAllText(path), Json);
+                link = JsonSerializer.Deserialize(File.ReadAllText(path), ProjectLinkJson.Default.ProjectLink);
             }
             catch (JsonException e)
             {
@@ -47,9 +46,14 @@ public sealed record ProjectLink(string Org, string Project)
     {
         var folder = Path.Combine(directory, DirectoryName);
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json) + "\n");
+        File.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, ProjectLinkJson.Default.ProjectLink) + "\n");
         // The folder is local state (like .vercel): keep it out of the user's commits without touching their .gitignore.
         var ignore = Path.Combine(folder, ".gitignore");
         if (!File.Exists(ignore)) File.WriteAllText(ignore, "*\n");
     }
 }
+
+/// <summary>project.json's shape, generated at compile time (deck is also compiled ahead of time, without reflection).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(ProjectLink))]
+internal sealed partial class ProjectLinkJson : JsonSerializerContext;

@@ -1,6 +1,11 @@
+using System.Text.Json.Nodes;
+
 namespace CloudDeck.Cli.Deploy;
 
-/// <summary>The request bodies of an upload deployment, built from hashed files.</summary>
+/// <summary>
+/// The request bodies of an upload deployment, built from hashed files as JSON nodes: no reflection, so the native
+/// (ahead-of-time compiled) deck sends exactly what the JIT-compiled one does.
+/// </summary>
 public static class Manifest
 {
     /// <summary>
@@ -13,27 +18,22 @@ public static class Manifest
         [.. files.DistinctBy(f => f.Sha256, StringComparer.Ordinal)];
 
     /// <summary>Bodies for <c>POST /api/v1/orgs/{slug}/files/missing</c>.</summary>
-    public static IEnumerable<object> MissingRequests(IReadOnlyList<HashedFile> files) =>
-        Distinct(files).Chunk(MissingBatchSize).Select(chunk => new
+    public static IEnumerable<JsonObject> MissingRequests(IReadOnlyList<HashedFile> files) =>
+        Distinct(files).Chunk(MissingBatchSize).Select(chunk => new JsonObject
         {
-            files = chunk.Select(f => new { sha256 = f.Sha256, size = f.Size }).ToArray(),
+            ["files"] = new JsonArray([.. chunk.Select(f => (JsonNode)new JsonObject { ["sha256"] = f.Sha256, ["size"] = f.Size })]),
         });
 
     /// <summary>The body of <c>POST /api/v1/orgs/{slug}/projects/{project}/deployments</c> for an upload.</summary>
-    public static object DeploymentRequest(IReadOnlyList<HashedFile> files, bool production, string? branch = null) => new DeploymentRequestBody(
-        production ? "production" : "preview",
-        [.. files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => new ManifestEntry(f.Path, f.Sha256, f.Size))],
-        branch);
-
-    public sealed record ManifestEntry(
-        [property: System.Text.Json.Serialization.JsonPropertyName("path")] string Path,
-        [property: System.Text.Json.Serialization.JsonPropertyName("sha256")] string Sha256,
-        [property: System.Text.Json.Serialization.JsonPropertyName("size")] long Size);
-
-    public sealed record DeploymentRequestBody(
-        [property: System.Text.Json.Serialization.JsonPropertyName("target")] string Target,
-        [property: System.Text.Json.Serialization.JsonPropertyName("files")] IReadOnlyList<ManifestEntry> Files,
-        [property: System.Text.Json.Serialization.JsonPropertyName("branch"),
-                   System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-        string? Branch);
+    public static JsonObject DeploymentRequest(IReadOnlyList<HashedFile> files, bool production, string? branch = null)
+    {
+        var body = new JsonObject
+        {
+            ["target"] = production ? "production" : "preview",
+            ["files"] = new JsonArray([.. files.OrderBy(f => f.Path, StringComparer.Ordinal)
+                .Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["sha256"] = f.Sha256, ["size"] = f.Size })]),
+        };
+        if (branch is not null) body["branch"] = branch;
+        return body;
+    }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using CloudDeck.Api.Tests;
 using CloudDeck.Cli.Api;
 using CloudDeck.Cli.Config;
@@ -120,9 +121,9 @@ public sealed class ApiClientTests : DeckProcessTest
         var transport = new DroppingTransport();
         using var client = new ApiClient(api.BaseAddress, user.AccessToken, null, transport);
         var project = $"api/v1/orgs/{user.Organization}/projects/web";
-        await client.PostAsync($"api/v1/orgs/{user.Organization}/projects", new { name = "web" }, Cancellation);
+        await client.PostAsync($"api/v1/orgs/{user.Organization}/projects", new JsonObject { ["name"] = "web" }, Cancellation);
         var names = Enumerable.Range(0, 130).Select(i => $"VAR_{i:D3}").ToList();
-        foreach (var name in names) await client.SendAsync(HttpMethod.Put, $"{project}/env/production/{name}", new { value = "v" }, Cancellation);
+        foreach (var name in names) await client.SendAsync(HttpMethod.Put, $"{project}/env/production/{name}", new JsonObject { ["value"] = "v" }, Cancellation);
 
         var all = await client.ListAsync($"{project}/env", cancellationToken: Cancellation);
         var some = await client.ListAsync($"{project}/env", max: 30, Cancellation);

@@ -48,10 +48,17 @@ public abstract class DeckProcessTest : ProcessTest
 
     internal Task<DeckRun> Deck(params string[] args) => Deck(args, Work);
 
-    internal async Task<DeckRun> Deck(string[] args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null, string? stdin = null)
+    /// <summary>The program and its first arguments: the built deck.dll through the dotnet host, unless a test runs another deck.</summary>
+    protected virtual (string Program, string[] Arguments) DeckCommand()
     {
         var dll = RepoPaths.ProjectOutput("cli", "deck");
         Assert.True(File.Exists(dll), $"{dll} is missing: build cli/CloudDeck.Cli.csproj in the same configuration as the tests.");
+        return (ApiHost.DotnetHost, [dll]);
+    }
+
+    internal async Task<DeckRun> Deck(string[] args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null, string? stdin = null)
+    {
+        var (program, first) = DeckCommand();
         var env = new Dictionary<string, string?>
         {
             ["CLOUDDECK_API"] = null,
@@ -60,7 +67,7 @@ public abstract class DeckProcessTest : ProcessTest
             ["CLOUDDECK_CONFIG_DIR"] = ConfigDirectory,
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) env[key] = value;
-        var deck = Track(ChildProcess.Start(ApiHost.DotnetHost, [dll, .. args], env, workingDirectory));
+        var deck = Track(ChildProcess.Start(program, [.. first, .. args], env, workingDirectory));
         if (stdin is not null) await deck.StandardInput.WriteAsync(stdin);
         deck.StandardInput.Close();
         Assert.True(await deck.WaitForExitAsync(DeckTimeout, Cancellation), $"deck {string.Join(' ', args)} did not exit within {DeckTimeout}:\n{deck.Output}");

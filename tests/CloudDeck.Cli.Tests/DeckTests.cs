@@ -1,7 +1,7 @@
 namespace CloudDeck.Cli.Tests;
 
 /// <summary>The built <c>deck</c> (cli/bin/…/deck.dll) run as a child process: health, version, usage errors.</summary>
-public sealed class DeckTests : DeckProcessTest
+public class DeckTests : DeckProcessTest
 {
     [Fact]
     public async Task Health_reports_ok_for_a_running_api()

@@ -12,7 +12,7 @@ namespace CloudDeck.Cli.Tests;
 /// They need the server side of issue 6 and fail until it is merged: trait needs=pipeline.
 /// </summary>
 [Trait("needs", "pipeline")]
-public sealed partial class PipelineTests : DeckProcessTest
+public partial class PipelineTests : DeckProcessTest
 {
     private static readonly TimeSpan EdgeWait = TimeSpan.FromSeconds(30);
 

@@ -50,7 +50,7 @@ public sealed class ManifestTests
         Assert.Equal(["sha256", "size"], first.AsObject().Select(p => p.Key).ToArray());
     }
 
-    /// <summary>Serialized the way ApiClient sends it (ApiClient.Json, web defaults).</summary>
-    private static async Task<JsonNode> Serialize(object body) =>
+    /// <summary>Serialized the way ApiClient sends it (ApiClient.Json).</summary>
+    private static async Task<JsonNode> Serialize(JsonNode body) =>
         JsonNode.Parse(await ApiClient.Json(body).ReadAsStringAsync(TestContext.Current.CancellationToken))!;
 }
