@@ -52,11 +52,12 @@ public sealed partial class UserGrain
             // The provider vouches for the person; this account's own second factor still applies.
             var challenge = NewOneTimeSecret(SecretToken.MfaChallenge, Settings.MfaChallengeLifetime, out var stored);
             User.MfaChallenge = stored;
+            User.MfaChallengeProvider = identity.Provider;
             await state.WriteStateAsync();
             return new LoginResult(LoginStatus.MfaRequired, MfaChallenge: challenge);
         }
 
-        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
+        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress, identity.Provider));
     }
 
     public Task<bool> HasLinkedProvider(string provider) => Task.FromResult(User.Registered && User.ExternalIdentities.ContainsKey(provider));

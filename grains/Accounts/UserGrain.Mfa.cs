@@ -89,9 +89,11 @@ public sealed partial class UserGrain
         }
 
         User.MfaChallenge = null;
+        var provider = User.MfaChallengeProvider;
+        User.MfaChallengeProvider = null;
         // Both factors were right: now, and only now, the account's failed attempts are forgiven.
         Failures.Reset();
-        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress));
+        return new LoginResult(LoginStatus.Succeeded, await StartSessionAsync(clientAddress, provider));
     }
 
     /// <summary>The caller writes state.</summary>

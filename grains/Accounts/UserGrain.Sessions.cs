@@ -14,6 +14,16 @@ public sealed partial class UserGrain
             throw new UnauthenticatedException("The refresh token is invalid.");
         }
 
+        if (family.RevokedAt is null && Secrets.Matches(family.CurrentHash, secret) && family.ExpiresAt > Now
+            && RequiredSsoMembership(exceptProvider: family.SignedInWith) is { } sso)
+        {
+            // Normally revoked when the requirement arrived (SetMembership); this holds for a session that slipped past.
+            family.RevokedAt = Now;
+            await state.WriteStateAsync();
+            throw new UnauthenticatedException(
+                $"The organization '{sso.Slug}' requires signing in with '{sso.RequiredSsoProvider}'; this session did not, and has ended.");
+        }
+
         if (family.RevokedAt is null && Secrets.Matches(family.CurrentHash, secret) && family.ExpiresAt > Now)
         {
             var next = Secrets.NewSecret();
@@ -61,7 +71,8 @@ public sealed partial class UserGrain
     }
 
     /// <summary>Writes state before answering.</summary>
-    private async Task<TokenPair> StartSessionAsync(string clientAddress)
+    /// <param name="signedInWith">The identity provider the login went through; null for a password.</param>
+    private async Task<TokenPair> StartSessionAsync(string clientAddress, string? signedInWith = null)
     {
         PruneSessions();
         var secret = Secrets.NewSecret();
@@ -72,6 +83,7 @@ public sealed partial class UserGrain
             CreatedAt = Now,
             ExpiresAt = Now + Settings.RefreshTokenLifetime,
             ClientAddress = clientAddress,
+            SignedInWith = signedInWith,
         };
         User.RefreshFamilies[family.Id] = family;
         await state.WriteStateAsync();
@@ -88,6 +100,18 @@ public sealed partial class UserGrain
     private void RevokeAllSessions()
     {
         foreach (var family in User.RefreshFamilies.Values) family.RevokedAt ??= Now;
+    }
+
+    /// <summary>
+    /// Revokes each live session that an organization of this account would not let sign in now: one that requires a
+    /// provider the session's login did not go through. The caller writes state.
+    /// </summary>
+    private void RevokeSessionsSsoRefuses()
+    {
+        foreach (var family in User.RefreshFamilies.Values.Where(f => f.RevokedAt is null))
+        {
+            if (RequiredSsoMembership(exceptProvider: family.SignedInWith) is not null) family.RevokedAt = Now;
+        }
     }
 
     /// <summary>Revoked families are kept until they would have expired, so their reuse is still recognized.</summary>

@@ -104,6 +104,7 @@ public sealed partial class UserGrain(
             // Otherwise the known password would reset the count between every few guessed codes.
             var challenge = NewOneTimeSecret(SecretToken.MfaChallenge, Settings.MfaChallengeLifetime, out var stored);
             User.MfaChallenge = stored;
+            User.MfaChallengeProvider = null;
             await state.WriteStateAsync();
             return new LoginResult(LoginStatus.MfaRequired, MfaChallenge: challenge);
         }
@@ -190,6 +191,8 @@ public sealed partial class UserGrain(
         _reservedOrganizations.Remove(membership.Slug);
         if (User.Memberships.TryGetValue(membership.Slug, out var known) && known == membership) return;
         User.Memberships[membership.Slug] = membership;
+        // An organization that now requires its provider ends the sessions that did not come through it.
+        RevokeSessionsSsoRefuses();
         await state.WriteStateAsync();
     }
 
@@ -248,6 +251,7 @@ public sealed partial class UserGrain(
         RevokeAllSessions();
         User.ApiTokens.Clear();
         User.MfaChallenge = null;
+        User.MfaChallengeProvider = null;
     }
 
     /// <summary>Signed-in checks of a password or code share the login's failure window, so a stolen session cannot guess unthrottled.</summary>

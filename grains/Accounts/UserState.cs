@@ -29,6 +29,9 @@ public sealed class UserState
 
     public OneTimeSecret? MfaChallenge { get; set; }
 
+    /// <summary>The identity provider that vouched for the sign-in <see cref="MfaChallenge"/> completes; null after a password.</summary>
+    public string? MfaChallengeProvider { get; set; }
+
     /// <summary>
     /// The TOTP key in clear (base32), as accounts stored it before keys were encrypted. Read only to migrate it: the grain
     /// seals it into <see cref="SealedTotpSecret"/> when it activates and clears this.
@@ -82,6 +85,9 @@ public sealed class RefreshFamily
     public string ClientAddress { get; set; } = "";
 
     public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>The identity provider the login went through; null for a password (with or without a second factor).</summary>
+    public string? SignedInWith { get; set; }
 }
 
 public sealed class ApiTokenRecord

@@ -104,7 +104,7 @@ public sealed class OidcSignInTests(OidcSignInTests.Stack stack) : IClassFixture
     }
 
     [Fact]
-    public async Task An_organization_that_requires_its_provider_refuses_its_members_password_sign_in_with_403()
+    public async Task An_organization_that_requires_its_provider_refuses_its_members_password_sign_in_with_403_and_ends_their_password_sessions()
     {
         await stack.Value.EnsureProviderAsync();
         var ivy = await Api.SignUpAndLoginAsync("ivy@example.com", verifyEmail: true);
@@ -113,6 +113,12 @@ public sealed class OidcSignInTests(OidcSignInTests.Stack stack) : IClassFixture
         var required = (await Api.SendAsync(HttpMethod.Put, $"/api/v1/orgs/{ivy.PersonalOrganization}/sso", new { provider = "corp" }, viaProvider.Text("access_token")))
             .Expect(HttpStatusCode.OK);
         Assert.Equal("corp", required.Text("required_provider"));
+
+        // The session her password started before the requirement ends with it; the provider's goes on.
+        var ended = await Api.PostAsync("/api/v1/auth/refresh", new { refresh_token = ivy.RefreshToken });
+        ended.Expect(HttpStatusCode.Unauthorized);
+        var renewed = (await Api.PostAsync("/api/v1/auth/refresh", new { refresh_token = viaProvider.Text("refresh_token") })).Expect(HttpStatusCode.OK);
+        Assert.NotEqual(viaProvider.Text("refresh_token"), renewed.Text("refresh_token"));
 
         var refused = await Api.PostAsync("/api/v1/auth/login", new { email = ivy.Email, password = ivy.Password });
         refused.Expect(HttpStatusCode.Forbidden);
