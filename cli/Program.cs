@@ -43,7 +43,7 @@ public static class Program
                      ProjectCommands.Link(), ProjectCommands.Init(),
                      DeployCommand.Create(),
                      ProjectCommands.List(), LogsCommand.Create(), ProjectCommands.Promote(), ProjectCommands.Rollback(),
-                     EnvCommands.Create(), BillingCommands.Create(), DomainCommands.Create(),
+                     EnvCommands.Create(), BillingCommands.Create(), DomainCommands.Create(), NotificationCommands.Create(),
                      HealthCommand.Create(), VersionCommand(),
                  })
         {

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CloudDeck.Cli.Api;
-using CloudDeck.Cli.Config;
 
 namespace CloudDeck.Cli.Commands;
 
@@ -32,7 +31,7 @@ public static class BillingCommands
         {
             var context = Context.From(parse);
             using var client = context.AuthenticatedClient();
-            var slug = await OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
+            var slug = await ProjectCommands.OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
             var status = await client.GetAsync($"api/v1/orgs/{Context.Escape(slug)}/billing", cancellationToken);
             var reporting = Fields.Get(status, "usage_reporting");
             var lag = (Fields.Number(reporting, "meter_sequence") ?? 0) - (Fields.Number(reporting, "reported_sequence") ?? 0);
@@ -60,7 +59,7 @@ public static class BillingCommands
         {
             var context = Context.From(parse);
             using var client = context.AuthenticatedClient();
-            var slug = await OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
+            var slug = await ProjectCommands.OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
             var link = await client.PostAsync($"api/v1/orgs/{Context.Escape(slug)}/billing/upgrade", new JsonObject { ["plan"] = parse.GetValue(plan) }, cancellationToken);
             Show(context, Fields.Text(link, "url")!, parse.GetValue(noOpen),
                 Fields.Text(link, "kind") == "portal" ? "change the plan in Stripe's portal:" : "pay at Stripe Checkout:");
@@ -79,16 +78,13 @@ public static class BillingCommands
         {
             var context = Context.From(parse);
             using var client = context.AuthenticatedClient();
-            var slug = await OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
+            var slug = await ProjectCommands.OrganizationAsync(parse.GetValue(org), client, context, cancellationToken);
             var link = await client.PostAsync($"api/v1/orgs/{Context.Escape(slug)}/billing/portal", null, cancellationToken);
             Show(context, Fields.Text(link, "url")!, parse.GetValue(noOpen), "Stripe's portal:");
             return Program.Ok;
         }));
         return command;
     }
-
-    private static async Task<string> OrganizationAsync(string? option, ApiClient client, Context context, CancellationToken cancellationToken) =>
-        option ?? ProjectLink.Find(".")?.Link.Org ?? await ProjectCommands.ChooseOrgAsync(client, context, cancellationToken);
 
     /// <summary>Prints the link, and on an interactive terminal opens it in the browser (best effort: the link is printed either way).</summary>
     private static void Show(Context context, string url, bool noOpen, string what)

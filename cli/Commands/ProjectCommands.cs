@@ -189,6 +189,10 @@ public static class ProjectCommands
     private static string ExistingDirectory(string path) =>
         Directory.Exists(path) ? Path.GetFullPath(path) : throw new UsageException($"{path} is not a directory");
 
+    /// <summary>The organization a command is about: <c>--org</c>, else the linked project's, else the user's only one (or asked).</summary>
+    internal static async Task<string> OrganizationAsync(string? option, ApiClient client, Context context, CancellationToken cancellationToken) =>
+        option ?? ProjectLink.Find(".")?.Link.Org ?? await ChooseOrgAsync(client, context, cancellationToken);
+
     internal static async Task<string> ChooseOrgAsync(ApiClient client, Context context, CancellationToken cancellationToken)
     {
         var me = await client.GetAsync("api/v1/me", cancellationToken);
