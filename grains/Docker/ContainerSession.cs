@@ -68,12 +68,16 @@ public sealed class ContainerSession : IAsyncDisposable
     /// </summary>
     public async Task<bool> KillPastDiskLimitAsync(IReadOnlyList<string> directories, long limitBytes, TimeSpan period, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(period);
+        var pause = period;
         try
         {
-            while (await timer.WaitForNextTickAsync(stop))
+            while (true)
             {
-                if (directories.Sum(Sandbox.DiskUsage.Bytes) <= limitBytes) continue;
+                await Task.Delay(pause, stop);
+                var walk = System.Diagnostics.Stopwatch.StartNew();
+                var bytes = directories.Sum(Sandbox.DiskUsage.Bytes);
+                pause = Sandbox.DiskUsage.Pause(period, walk.Elapsed);
+                if (bytes <= limitBytes) continue;
                 await KillAsync();
                 return true;
             }

@@ -42,6 +42,8 @@ public sealed class SandboxedProcess : IAsyncDisposable
     private async Task WatchAsync(LimitWatch watch, ProcessLimits limits, TimeSpan period, CancellationToken stop)
     {
         var writable = _session.Mounts.Where(m => m.Writable).Select(m => m.Host).ToList();
+        var nextDiskCheck = TimeSpan.Zero;
+        var running = Stopwatch.StartNew();
         using var timer = new PeriodicTimer(period);
         try
         {
@@ -49,7 +51,13 @@ public sealed class SandboxedProcess : IAsyncDisposable
             {
                 LimitBreach? breach = null;
                 if (limits.MaxProcesses is { } processes && UidProcesses.Tasks(_session.Uid) >= processes) breach = watch.ProcessesBreach;
-                else if (limits.DiskLimitMb is { } disk && writable.Sum(DiskUsage.Bytes) > disk * 1024L * 1024L) breach = watch.DiskBreach;
+                else if (limits.DiskLimitMb is { } disk && running.Elapsed >= nextDiskCheck)
+                {
+                    var walk = Stopwatch.StartNew();
+                    if (writable.Sum(DiskUsage.Bytes) > disk * 1024L * 1024L) breach = watch.DiskBreach;
+                    nextDiskCheck = running.Elapsed + DiskUsage.Pause(period, walk.Elapsed);
+                }
+
                 if (breach is null) continue;
                 watch.Trip(breach);
                 _session.KillAll();
@@ -72,8 +80,18 @@ public sealed class SandboxedProcess : IAsyncDisposable
 }
 
 /// <summary>Bytes of the regular files under a directory; links are not followed (a link to / must not count the disk).</summary>
-internal static class DiskUsage
+public static class DiskUsage
 {
+    /// <summary>At most this share of one core goes to walking a sandbox's files (a server's node_modules: tens of thousands).</summary>
+    private const int WalkShareDivisor = 20;
+
+    /// <summary>
+    /// How long to wait after a walk that took <paramref name="walked"/> before the next: the watch's period, or 20
+    /// times the walk when that is longer, so a large tree is measured less often instead of taking a core's tenth.
+    /// RLIMIT_FSIZE still stops any one file at the limit in between.
+    /// </summary>
+    public static TimeSpan Pause(TimeSpan period, TimeSpan walked) => walked * WalkShareDivisor > period ? walked * WalkShareDivisor : period;
+
     public static long Bytes(string directory)
     {
         long total = 0;
