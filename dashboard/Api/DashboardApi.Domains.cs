@@ -16,6 +16,10 @@ public sealed partial class DashboardApi
     public async Task<CustomDomain> VerifyDomainAsync(string org, string project, string domain, CancellationToken cancellation = default) =>
         DashboardJson.Read<CustomDomain>(await PostAsync($"{DomainsPath(org, project)}/{Escape(domain)}/verify", cancellation: cancellation));
 
+    /// <summary>HSTS on or off, and the redirect to the www or apex twin (none, to_www, to_apex).</summary>
+    public async Task<CustomDomain> UpdateDomainAsync(string org, string project, string domain, bool hsts, string redirect, CancellationToken cancellation = default) =>
+        DashboardJson.Read<CustomDomain>(await SendAsync(HttpMethod.Patch, $"{DomainsPath(org, project)}/{Escape(domain)}", new { hsts, redirect }, cancellation: cancellation));
+
     public Task RemoveDomainAsync(string org, string project, string domain, CancellationToken cancellation = default) =>
         SendAsync(HttpMethod.Delete, $"{DomainsPath(org, project)}/{Escape(domain)}", cancellation: cancellation);
 
@@ -37,6 +41,6 @@ public sealed record DomainCertificateState(string Status, string? Issuer, DateT
 
 public sealed record CustomDomain(
     [property: JsonPropertyName("domain")] string Name, string Status, DomainVerification Verification, DomainCertificateState Certificate,
-    DateTimeOffset CreatedAt, DateTimeOffset? VerifiedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? VerifiedAt, bool Hsts = false, string Redirect = "none");
 
 public sealed record ServerStatus(string DeploymentId, string State, int? Pid, int Restarts, int? LastExitCode, DateTimeOffset? StartedAt, string? LastError = null);

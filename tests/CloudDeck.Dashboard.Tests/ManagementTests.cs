@@ -9,7 +9,7 @@ namespace CloudDeck.Dashboard.Tests;
 public sealed class ManagementTests : DashboardTest
 {
     [Fact]
-    public async Task A_domain_is_added_verified_against_real_dns_and_removed_from_the_domains_page()
+    public async Task A_domain_is_added_verified_against_real_dns_given_hsts_and_a_redirect_and_removed_from_the_domains_page()
     {
         if (Requirement.Check(DnsServer.Binary is not null, "dnsmasq", "apt-get install dnsmasq") is { } missing)
         {
@@ -55,6 +55,24 @@ public sealed class ManagementTests : DashboardTest
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify shop.example.com" }).ClickAsync();
         await Assertions.Expect(row.Locator(".status")).ToHaveTextAsync("verified");
         await Assertions.Expect(row.Locator(".cert")).Not.ToBeEmptyAsync();
+
+        // HSTS and the www redirect from the row's settings form, read back from the API.
+        await page.GetByLabel("HSTS for shop.example.com").CheckAsync();
+        await page.GetByLabel("Redirect for shop.example.com").SelectOptionAsync("to_www");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save shop.example.com" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("settings were saved");
+        using (var saved = await SendAsync(HttpMethod.Get, $"api/v1/orgs/{owner.Organization}/projects/web/domains/shop.example.com", owner.AccessToken))
+        {
+            var domain = await ExpectAsync(saved, HttpStatusCode.OK);
+            Assert.True(domain["hsts"]!.GetValue<bool>());
+            Assert.Equal("to_www", domain["redirect"]!.GetValue<string>());
+        }
+
+        await Assertions.Expect(page.GetByLabel("HSTS for shop.example.com")).ToBeCheckedAsync();
+        await page.GetByLabel("HSTS for shop.example.com").UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save shop.example.com" }).ClickAsync();
+        await Assertions.Expect(page.GetByLabel("HSTS for shop.example.com")).Not.ToBeCheckedAsync();
+        await Assertions.Expect(page.GetByLabel("Redirect for shop.example.com")).ToHaveValueAsync("to_www");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Remove shop.example.com" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alertdialog)).ToContainTextAsync("shop.example.com stops serving");
