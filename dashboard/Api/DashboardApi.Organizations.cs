@@ -20,6 +20,10 @@ public sealed partial class DashboardApi
     public async Task<IReadOnlyList<Invitation>> InvitationsAsync(string org, CancellationToken cancellation = default) =>
         DashboardJson.ReadList<Invitation>(await GetAsync($"{OrgPath(org)}/invitations", cancellation)).Items;
 
+    /// <summary>Withdraws a pending invitation: its link stops working.</summary>
+    public Task CancelInvitationAsync(string org, string invitationId, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Delete, $"{OrgPath(org)}/invitations/{Escape(invitationId)}", cancellation: cancellation);
+
     public Task InviteAsync(string org, string email, string role, CancellationToken cancellation = default) =>
         PostAsync($"{OrgPath(org)}/invitations", new { email, role }, cancellation);
 

@@ -83,7 +83,7 @@ public sealed class ManagementTests : DashboardTest
     }
 
     [Fact]
-    public async Task Roles_change_members_are_removed_or_leave_and_licenses_are_issued_and_revoked_from_the_pages()
+    public async Task Roles_change_members_are_removed_or_leave_an_invitation_is_withdrawn_and_licenses_are_issued_and_revoked_from_the_pages()
     {
         await StartAsync();
         var owner = await VerifiedAsync("owner@acme.test");
@@ -116,6 +116,19 @@ public sealed class ManagementTests : DashboardTest
         await leaverPage.GetByRole(AriaRole.Button, new() { Name = "Leave the organization" }).ClickAsync();
         await leaverPage.WaitForURLAsync(url => url.Contains("/orgs/", StringComparison.Ordinal) && !url.Contains("/orgs/acme", StringComparison.Ordinal));
         Assert.Equal([owner.Email], (await MembersAsync(owner)).Keys);
+
+        // An invitation sent from the page and withdrawn again: the API lists none pending afterwards.
+        await page.GotoAsync("/orgs/acme/team");
+        await page.GetByLabel("Email", new() { Exact = true }).FillAsync("late@acme.test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Invite" }).ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-invitation='late@acme.test']")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Withdraw the invitation of late@acme.test" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("The invitation was withdrawn")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("No pending invitations.")).ToBeVisibleAsync();
+        using (var pending = await SendAsync(HttpMethod.Get, "api/v1/orgs/acme/invitations", owner.AccessToken))
+        {
+            Assert.Empty((await ExpectAsync(pending, HttpStatusCode.OK))["items"]!.AsArray());
+        }
 
         // A license: issued with its key shown once, which validates; revoked after a confirmation, and then it does not.
         await page.GetByRole(AriaRole.Link, new() { Name = "Licenses" }).ClickAsync();
