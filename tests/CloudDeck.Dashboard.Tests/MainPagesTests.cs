@@ -42,7 +42,7 @@ public sealed class MainPagesTests : DashboardTest
         string[] signedIn =
         [
             $"/orgs/{org}", $"/orgs/{org}/projects/web", $"/deployments/{deployment}", $"/orgs/{org}/projects/web/domains",
-            $"/orgs/{org}/team", $"/orgs/{org}/usage", $"/orgs/{org}/audit", $"/orgs/{org}/licenses", "/account", "/account/tokens",
+            $"/orgs/{org}/team", $"/orgs/{org}/usage", $"/orgs/{org}/audit", $"/orgs/{org}/licenses", $"/orgs/{org}/notifications", "/account", "/account/tokens",
         ];
         var blank = await Browser!.Chromium.NewContextAsync();
         var failures = new List<string>();
