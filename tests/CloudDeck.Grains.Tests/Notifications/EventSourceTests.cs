@@ -1,0 +1,163 @@
+using System.Text.Json;
+using CloudDeck.GrainInterfaces;
+using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Deployments;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.GrainInterfaces.Projects;
+using CloudDeck.GrainInterfaces.Servers;
+using CloudDeck.Grains.Notifications;
+using CloudDeck.Grains.Servers;
+using CloudDeck.Grains.Tests.Projects;
+using CloudDeck.Grains.Tests.Servers;
+using CloudDeck.Testing;
+
+namespace CloudDeck.Grains.Tests.Notifications;
+
+/// <summary>
+/// Each event comes from the action it describes: the test performs the real action through the grains (a promotion, a
+/// rollback, a server that keeps crashing) and a real webhook
+/// receiver gets the signed event, with its organization, project and ids. The silo's clock is manual; the receiver
+/// checks signature timestamps against the same clock, as a real receiver's clock agrees with CloudDeck's.
+/// </summary>
+public sealed class EventSourceTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static readonly DeploymentManifest Site = new([new ManifestFile("index.html", new string('a', 64), 12)], null);
+
+    [Fact]
+    public async Task Promoting_the_older_of_two_ready_deployments_posts_a_signed_deployment_promoted_webhook_naming_it_and_the_one_it_replaced()
+    {
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: NotificationSilo.QuickRetries());
+        await using var _ = silo;
+        await WebProjectAsync(silo, owner);
+        await using var receiver = await ReceiverAsync(silo, owner, "web", NotificationEventTypes.DeploymentPromoted);
+        var older = await ReadyAsync(silo, owner);
+        var newer = await ReadyAsync(silo, owner);
+
+        var promoted = await silo.Grains.GetGrain<IDeploymentGrain>(older).Promote(owner);
+
+        var data = await SingleEventAsync(receiver, NotificationEventTypes.DeploymentPromoted, "acme", "web");
+        Assert.Equal(older, data["deployment_id"]);
+        Assert.Equal(newer, data["previous_deployment_id"]);
+        Assert.Equal(owner.Email, data["by"]);
+        Assert.Equal(promoted.Url, data["url"]);
+    }
+
+    [Fact]
+    public async Task Rolling_back_production_posts_a_signed_deployment_rolled_back_webhook_naming_the_deployment_now_serving_and_the_one_before()
+    {
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: NotificationSilo.QuickRetries());
+        await using var _ = silo;
+        var web = await WebProjectAsync(silo, owner);
+        await using var receiver = await ReceiverAsync(silo, owner, "web", NotificationEventTypes.DeploymentRolledBack);
+        var first = await ReadyAsync(silo, owner);
+        var second = await ReadyAsync(silo, owner);
+
+        var target = await web.Rollback(owner, null);
+        Assert.Equal(first, target.Id);
+
+        var data = await SingleEventAsync(receiver, NotificationEventTypes.DeploymentRolledBack, "acme", "web");
+        Assert.Equal(first, data["deployment_id"]);
+        Assert.Equal(second, data["previous_deployment_id"]);
+        Assert.Equal(owner.Email, data["by"]);
+        Assert.Equal(target.Url, data["url"]);
+    }
+
+    [Fact]
+    public async Task A_server_that_exits_soon_after_each_healthy_start_posts_one_signed_server_crashed_repeatedly_webhook_on_its_third_crash()
+    {
+        ServerApps.NeedNode();
+        // Answers its health check, then exits with 3: healthy, crashed, restarted after the backoff, and again.
+        const string crashing = """
+            const http = require('node:http');
+            let exiting = false;
+            http.createServer((req, res) => {
+              res.writeHead(200); res.end('ok');
+              if (!exiting) { exiting = true; setTimeout(() => process.exit(3), 200); }
+            }).listen(Number(process.env.PORT), '127.0.0.1');
+            """;
+        var settings = new Dictionary<string, string?>(NotificationSilo.QuickRetries());
+        var (silo, owner, _) = await ServerApps.StartAsync(settings);
+        await using var __ = silo;
+        await using var receiver = await ReceiverAsync(silo, owner, "api", NotificationEventTypes.ServerCrashedRepeatedly);
+        var deployment = await ServerApps.DeployAsync(silo, owner, DeploymentTargets.Production, await ServerApps.ManifestAsync(silo, "v1", serverJs: crashing));
+        Assert.Equal(DeploymentStatuses.Ready, deployment.Status);
+        var server = ServerApps.Server(silo, deployment.Id);
+
+        // The restart backoff runs on the silo's clock: each poll moves it on a little (far less than StableAfter's minute).
+        var status = await ServerApps.Eventually(() => server.GetStatus(owner), s => s.Restarts >= ServerGrain.CrashesReported - 1 && receiver.Received.Count > 0,
+            "the third crash's event", between: () => silo.Clock.Advance(TimeSpan.FromMilliseconds(200)));
+
+        var data = await SingleEventAsync(receiver, NotificationEventTypes.ServerCrashedRepeatedly, "acme", "api");
+        Assert.Equal(deployment.Id, data["deployment_id"]);
+        Assert.Equal("3", data["exit_code"]);
+        Assert.Equal(3, status.LastExitCode);
+        Assert.True(double.Parse(data["restart_in_seconds"], System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    /// <summary>A real receiver behind a webhook rule of "acme" for <paramref name="events"/>, checking signatures with the rule's secret.</summary>
+    private static async Task<WebhookReceiver> ReceiverAsync(AccountsSilo silo, Caller owner, string? project, params string[] events)
+    {
+        var receiver = await WebhookReceiver.StartAsync();
+        try
+        {
+            receiver.Clock = silo.Clock;
+            var hook = await silo.Grains.GetGrain<INotificationRulesGrain>("acme").Add(owner,
+                new NotificationRuleSpec(NotificationChannels.Webhook, events, Project: project, Url: receiver.Url.AbsoluteUri));
+            receiver.Secret = hook.Secret;
+            return receiver;
+        }
+        catch
+        {
+            await receiver.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the first webhook and checks it is the only one, signed, and of this type, organization and project; answers its data.</summary>
+    private static async Task<IReadOnlyDictionary<string, string>> SingleEventAsync(WebhookReceiver receiver, string type, string organization, string? project)
+    {
+        var data = await NthEventAsync(receiver, 1, type, organization, project);
+        Assert.Single(receiver.Received);
+        return data;
+    }
+
+    /// <summary>Waits for the <paramref name="n"/>th webhook and checks it is signed, and of this type, organization and project; answers its data.</summary>
+    private static async Task<IReadOnlyDictionary<string, string>> NthEventAsync(WebhookReceiver receiver, int n, string type, string organization, string? project)
+    {
+        var hook = (await receiver.WaitForSuccessesAsync(n, Patience))[n - 1];
+        Assert.True(hook.SignatureValid, $"the signature {hook.Headers.GetValueOrDefault(WebhookHeaders.Signature)} did not verify");
+        var received = Parse(hook.Body);
+        Assert.Equal((type, organization, project), (received.Type, received.Organization, received.Project));
+        Assert.Equal(hook.Headers[WebhookHeaders.EventId], received.Id);
+        return received.Data;
+    }
+
+    private static (string Id, string Type, string Organization, string? Project, IReadOnlyDictionary<string, string> Data) Parse(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        var data = root.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+        return (root.GetProperty("id").GetString()!, root.GetProperty("type").GetString()!, root.GetProperty("organization").GetString()!,
+            root.GetProperty("project").GetString(), data);
+    }
+
+    private static async Task<IProjectGrain> WebProjectAsync(AccountsSilo silo, Caller owner)
+    {
+        var web = silo.Grains.GetGrain<IProjectGrain>("acme/web");
+        await web.Create(owner, new ProjectSettings(GitUrl: "https://git.example.test/acme/web.git"));
+        return web;
+    }
+
+    private static Task<DeploymentView> DeployAsync(AccountsSilo silo, Caller owner) =>
+        silo.Grains.GetGrain<IProjectGrain>("acme/web").Deploy(owner, new DeploymentSource(), DeploymentTargets.Production);
+
+    /// <summary>A production deployment of acme/web whose build reports it ready, as the pipeline does.</summary>
+    private static async Task<string> ReadyAsync(AccountsSilo silo, Caller owner)
+    {
+        var deployment = await DeployAsync(silo, owner);
+        await silo.Grains.GetGrain<IDeploymentGrain>(deployment.Id).BuildFinished(DeploymentStatuses.Ready, Site);
+        return deployment.Id;
+    }
+}
