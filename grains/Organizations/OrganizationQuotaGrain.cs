@@ -75,6 +75,7 @@ public sealed class OrganizationQuotaGrain(
         holders.Add(holderId);
         if (counter is not null) counter.Used++;
         await SaveAsync();
+        if (counter is not null && alsoCount is not null) await NotifyCrossingAsync(alsoCount, counter.Used - 1, counter.Used);
         return View(limit);
     }
 
@@ -101,6 +102,8 @@ public sealed class OrganizationQuotaGrain(
         Quota.Reservations.RemoveAll(r => r.PeriodStart != day);
         if (Quota.Reservations.Count > MaxReservations) Quota.Reservations.RemoveRange(0, Quota.Reservations.Count - MaxReservations);
         await SaveAsync();
+        // Deployments per day are only ever counted here, so this is where their 80 % and 100 % are crossed.
+        for (var i = 0; i < counters.Count; i++) await NotifyCrossingAsync(reservation.Counts[i], counters[i].Used - 1, counters[i].Used);
     }
 
     public async Task Return(string reservationId)

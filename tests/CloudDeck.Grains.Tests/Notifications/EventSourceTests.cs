@@ -1,8 +1,10 @@
 using System.Text.Json;
 using CloudDeck.GrainInterfaces;
 using CloudDeck.GrainInterfaces.Accounts;
+using CloudDeck.GrainInterfaces.Builds;
 using CloudDeck.GrainInterfaces.Deployments;
 using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.GrainInterfaces.Organizations;
 using CloudDeck.GrainInterfaces.Projects;
 using CloudDeck.GrainInterfaces.Servers;
 using CloudDeck.Grains.Notifications;
@@ -15,7 +17,7 @@ namespace CloudDeck.Grains.Tests.Notifications;
 
 /// <summary>
 /// Each event comes from the action it describes: the test performs the real action through the grains (a promotion, a
-/// rollback, a server that keeps crashing) and a real webhook
+/// rollback, deployments, builds and build minutes counted against the plan, a server that keeps crashing) and a real webhook
 /// receiver gets the signed event, with its organization, project and ids. The silo's clock is manual; the receiver
 /// checks signature timestamps against the same clock, as a real receiver's clock agrees with CloudDeck's.
 /// </summary>
@@ -62,6 +64,75 @@ public sealed class EventSourceTests
         Assert.Equal(second, data["previous_deployment_id"]);
         Assert.Equal(owner.Email, data["by"]);
         Assert.Equal(target.Url, data["url"]);
+    }
+
+    [Fact]
+    public async Task Deployments_and_build_minutes_crossing_80_then_100_percent_post_quota_near_limit_once_then_quota_reached_once_and_nothing_for_further_usage()
+    {
+        var settings = NotificationSilo.QuickRetries();
+        settings["CloudDeck:Plans:Hobby:DeploymentsPerDay"] = "5";
+        settings["CloudDeck:Plans:Hobby:BuildMinutesPerMonth"] = "10";
+        settings["CloudDeck:Plans:Hobby:BandwidthGbPerMonth"] = "1";
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: settings);
+        await using var _ = silo;
+        await WebProjectAsync(silo, owner);
+        // Quota events concern the whole organization: the rule names no project.
+        await using var receiver = await ReceiverAsync(silo, owner, project: null, NotificationEventTypes.QuotaNearLimit, NotificationEventTypes.QuotaReached);
+
+        // Deployments per day, counted by the reservation every deployment makes: the 4th of 5 is 80 %, the 5th 100 %.
+        for (var i = 0; i < 3; i++) await DeployAsync(silo, owner);
+        await DeployAsync(silo, owner);
+        var nearDeployments = await NthEventAsync(receiver, 1, NotificationEventTypes.QuotaNearLimit, "acme", project: null);
+        Assert.Equal((QuotaLimits.DeploymentsPerDay, "4", "5", PlanNames.Hobby), (nearDeployments["limit"], nearDeployments["used"], nearDeployments["maximum"], nearDeployments["plan"]));
+        await DeployAsync(silo, owner);
+        var reachedDeployments = await NthEventAsync(receiver, 2, NotificationEventTypes.QuotaReached, "acme", project: null);
+        Assert.Equal((QuotaLimits.DeploymentsPerDay, "5", "5"), (reachedDeployments["limit"], reachedDeployments["used"], reachedDeployments["maximum"]));
+        await Assert.ThrowsAsync<RateLimitExceededException>(() => DeployAsync(silo, owner));
+
+        // Build minutes, recorded as a finished build records them (and never refused): 7, 8 (80 %), 9, 10 (100 %), 15.
+        var quota = silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 7);
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 1);
+        var nearMinutes = await NthEventAsync(receiver, 3, NotificationEventTypes.QuotaNearLimit, "acme", project: null);
+        Assert.Equal((QuotaLimits.BuildMinutesPerMonth, "8", "10"), (nearMinutes["limit"], nearMinutes["used"], nearMinutes["maximum"]));
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 1);
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 1);
+        var reachedMinutes = await NthEventAsync(receiver, 4, NotificationEventTypes.QuotaReached, "acme", project: null);
+        Assert.Equal((QuotaLimits.BuildMinutesPerMonth, "10", "10"), (reachedMinutes["limit"], reachedMinutes["used"], reachedMinutes["maximum"]));
+        await quota.Record(QuotaLimits.BuildMinutesPerMonth, 5);
+
+        // A marker from the same grain after the further usage: once it is in, nothing was sent for the 15 minutes.
+        var bandwidth = (await quota.GetUsage()).Limits.Single(l => l.Limit == QuotaLimits.BandwidthBytesPerMonth).Maximum;
+        await quota.Record(QuotaLimits.BandwidthBytesPerMonth, bandwidth);
+        var marker = await NthEventAsync(receiver, 5, NotificationEventTypes.QuotaReached, "acme", project: null);
+        Assert.Equal(QuotaLimits.BandwidthBytesPerMonth, marker["limit"]);
+        Assert.Equal(
+            [
+                (NotificationEventTypes.QuotaNearLimit, QuotaLimits.DeploymentsPerDay), (NotificationEventTypes.QuotaReached, QuotaLimits.DeploymentsPerDay),
+                (NotificationEventTypes.QuotaNearLimit, QuotaLimits.BuildMinutesPerMonth), (NotificationEventTypes.QuotaReached, QuotaLimits.BuildMinutesPerMonth),
+                (NotificationEventTypes.QuotaReached, QuotaLimits.BandwidthBytesPerMonth),
+            ],
+            receiver.Received.Select(r => Parse(r.Body)).Select(e => (e.Type, e.Data["limit"])));
+    }
+
+    [Fact]
+    public async Task Builds_created_on_their_own_crossing_80_then_100_percent_of_builds_per_day_post_quota_near_limit_then_quota_reached()
+    {
+        var settings = NotificationSilo.QuickRetries();
+        settings["CloudDeck:Plans:Hobby:BuildsPerDay"] = "5";
+        settings["CloudDeck:Plans:Hobby:ConcurrentBuilds"] = "-1";
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: settings);
+        await using var _ = silo;
+        await WebProjectAsync(silo, owner);
+        await using var receiver = await ReceiverAsync(silo, owner, project: null, NotificationEventTypes.QuotaNearLimit, NotificationEventTypes.QuotaReached);
+
+        // A build of its own (not a deployment's) takes a concurrent slot and counts one of today's builds with it.
+        for (var i = 0; i < 4; i++) await silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, "acme", "web");
+        var near = await NthEventAsync(receiver, 1, NotificationEventTypes.QuotaNearLimit, "acme", project: null);
+        Assert.Equal((QuotaLimits.BuildsPerDay, "4", "5"), (near["limit"], near["used"], near["maximum"]));
+        await silo.Grains.GetGrain<IBuildGrain>(BuildIds.New()).Create(owner, "acme", "web");
+        var reached = await NthEventAsync(receiver, 2, NotificationEventTypes.QuotaReached, "acme", project: null);
+        Assert.Equal((QuotaLimits.BuildsPerDay, "5", "5"), (reached["limit"], reached["used"], reached["maximum"]));
     }
 
     [Fact]
