@@ -116,6 +116,30 @@ public sealed class EventSourceTests
     }
 
     [Fact]
+    public async Task A_deployment_reservation_given_back_and_taken_again_does_not_report_the_same_threshold_twice_in_one_period()
+    {
+        var settings = NotificationSilo.QuickRetries();
+        settings["CloudDeck:Plans:Hobby:DeploymentsPerDay"] = "5";
+        var (silo, owner) = await ProjectsSilo.StartAsync(settings: settings);
+        await using var _ = silo;
+        await using var receiver = await ReceiverAsync(silo, owner, project: null, NotificationEventTypes.QuotaNearLimit, NotificationEventTypes.QuotaReached);
+        var quota = silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme");
+
+        // As a deployment's creation reserves, and gives back when the creation fails after the reservation.
+        for (var i = 1; i <= 4; i++) await quota.Reserve(new QuotaReservation($"d{i}", [QuotaLimits.DeploymentsPerDay], []));
+        var near = await NthEventAsync(receiver, 1, NotificationEventTypes.QuotaNearLimit, "acme", project: null);
+        Assert.Equal("4", near["used"]);
+        await quota.Return("d4");
+        await quota.Reserve(new QuotaReservation("d5", [QuotaLimits.DeploymentsPerDay], []));
+        await quota.Reserve(new QuotaReservation("d6", [QuotaLimits.DeploymentsPerDay], []));
+
+        // 80 % was passed a second time, but reported already this period: the next event is the 100 %.
+        var reached = await NthEventAsync(receiver, 2, NotificationEventTypes.QuotaReached, "acme", project: null);
+        Assert.Equal("5", reached["used"]);
+        Assert.Equal([NotificationEventTypes.QuotaNearLimit, NotificationEventTypes.QuotaReached], receiver.Received.Select(r => Parse(r.Body).Type));
+    }
+
+    [Fact]
     public async Task Builds_created_on_their_own_crossing_80_then_100_percent_of_builds_per_day_post_quota_near_limit_then_quota_reached()
     {
         var settings = NotificationSilo.QuickRetries();
