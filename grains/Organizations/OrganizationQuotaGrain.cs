@@ -41,8 +41,9 @@ public sealed class OrganizationQuotaGrain(
         var maximum = Limits.Maximum(limit);
         if (maximum != QuotaLimits.Unlimited && counter.Used + amount > maximum) throw Refuse(limit, counter.Used, maximum);
         counter.Used += amount;
+        var crossed = MarkCrossing(limit, counter, counter.Used - amount);
         await SaveAsync();
-        await NotifyCrossingAsync(limit, counter.Used - amount, counter.Used);
+        await NotifyCrossingAsync(limit, crossed, counter.Used);
         return View(limit);
     }
 
@@ -50,8 +51,9 @@ public sealed class OrganizationQuotaGrain(
     {
         var counter = PeriodCounterFor(limit, amount);
         counter.Used += amount;
+        var crossed = MarkCrossing(limit, counter, counter.Used - amount);
         await SaveAsync();
-        await NotifyCrossingAsync(limit, counter.Used - amount, counter.Used);
+        await NotifyCrossingAsync(limit, crossed, counter.Used);
         return View(limit);
     }
 
@@ -73,8 +75,15 @@ public sealed class OrganizationQuotaGrain(
         }
 
         holders.Add(holderId);
-        if (counter is not null) counter.Used++;
+        string? crossed = null;
+        if (counter is not null && alsoCount is not null)
+        {
+            counter.Used++;
+            crossed = MarkCrossing(alsoCount, counter, counter.Used - 1);
+        }
+
         await SaveAsync();
+        if (counter is not null && alsoCount is not null) await NotifyCrossingAsync(alsoCount, crossed, counter.Used);
         return View(limit);
     }
 
@@ -96,11 +105,14 @@ public sealed class OrganizationQuotaGrain(
 
         foreach (var limit in reservation.RoomIn) await EnsureRoomForOneMore(limit, 0);
         foreach (var counter in counters) counter.Used++;
+        var crossings = counters.Select((counter, i) => (Limit: reservation.Counts[i], Type: MarkCrossing(reservation.Counts[i], counter, counter.Used - 1), counter.Used)).ToList();
         Quota.Reservations.Add(new QuotaReservationRecord { Id = reservation.Id, PeriodStart = day, Limits = [.. reservation.Counts] });
         // Only today's, and few: a reservation is returned within its creation, so the newest are the ones that matter.
         Quota.Reservations.RemoveAll(r => r.PeriodStart != day);
         if (Quota.Reservations.Count > MaxReservations) Quota.Reservations.RemoveRange(0, Quota.Reservations.Count - MaxReservations);
         await SaveAsync();
+        // Deployments per day are only ever counted here, so this is where their 80 % and 100 % are crossed.
+        foreach (var (limit, type, used) in crossings) await NotifyCrossingAsync(limit, type, used);
     }
 
     public async Task Return(string reservationId)
@@ -158,17 +170,29 @@ public sealed class OrganizationQuotaGrain(
         Task.FromResult(new QuotaUsageView(this.GetPrimaryKeyString(), Quota.Plan, [.. QuotaLimits.All.Select(View)]));
 
     /// <summary>
-    /// Reports a period counter passing 80 % or 100 % of the plan's maximum. Counters start again each period, so each
-    /// threshold is reported once a period; a refused attempt (which does not count) is not a crossing.
+    /// The event for a threshold (80 % or 100 % of the plan's maximum) that this change to <paramref name="counter"/>
+    /// passed and that was not reported yet this period, marked reported (written with the count); null if none. Each
+    /// threshold is reported once a period: a reservation given back lowers the count, and passing 80 % again after
+    /// that is not news. A refused attempt (which does not count) is not a crossing.
     /// </summary>
-    private async Task NotifyCrossingAsync(string limit, long before, long after)
+    private string? MarkCrossing(string limit, PeriodCounter counter, long before)
     {
         var maximum = Limits.Maximum(limit);
-        if (maximum == QuotaLimits.Unlimited || maximum <= 0) return;
-        var type = before < maximum && after >= maximum ? NotificationEventTypes.QuotaReached
-            : before * 5 < maximum * 4 && after * 5 >= maximum * 4 ? NotificationEventTypes.QuotaNearLimit
-            : null;
+        if (maximum == QuotaLimits.Unlimited || maximum <= 0) return null;
+        var reached = Threshold(counter.Used, maximum);
+        if (reached <= Threshold(before, maximum) || reached <= counter.ReportedPercent) return null;
+        counter.ReportedPercent = reached;
+        return reached == 100 ? NotificationEventTypes.QuotaReached : NotificationEventTypes.QuotaNearLimit;
+    }
+
+    /// <summary>100 at or over the maximum, 80 at or over four fifths of it, else 0.</summary>
+    private static int Threshold(long used, long maximum) => used >= maximum ? 100 : used * 5 >= maximum * 4 ? 80 : 0;
+
+    /// <summary>Reports the crossing <see cref="MarkCrossing"/> found (after the count is written), if any.</summary>
+    private async Task NotifyCrossingAsync(string limit, string? type, long after)
+    {
         if (type is null) return;
+        var maximum = Limits.Maximum(limit);
         var slug = this.GetPrimaryKeyString();
         var percent = after * 100 / maximum;
         await Notify.EventAsync(GrainFactory, clock, type, slug, null,
@@ -182,6 +206,8 @@ public sealed class OrganizationQuotaGrain(
         if (!PlanNames.IsValid(plan)) throw new InvalidFieldException("plan", $"must be one of {string.Join(", ", PlanNames.All)}");
         if (Quota.Plan == plan) return;
         Quota.Plan = plan;
+        // The thresholds are the new plan's: its 80 % and 100 % are reported when passed, whatever the old plan's were.
+        foreach (var counter in Quota.Counters.Values) counter.ReportedPercent = 0;
         await state.WriteStateAsync();
     }
 
@@ -196,6 +222,7 @@ public sealed class OrganizationQuotaGrain(
             if (counter.PeriodStart == start) continue;
             counter.PeriodStart = start;
             counter.Used = 0;
+            counter.ReportedPercent = 0;
             changed = true;
         }
 
@@ -222,6 +249,7 @@ public sealed class OrganizationQuotaGrain(
         {
             counter.PeriodStart = start;
             counter.Used = 0;
+            counter.ReportedPercent = 0;
         }
 
         return counter;
@@ -325,4 +353,7 @@ public sealed class PeriodCounter
     public DateTimeOffset PeriodStart { get; set; }
 
     public long Used { get; set; }
+
+    /// <summary>The highest threshold (80 or 100 %) reported as an event this period; 0 for none.</summary>
+    public int ReportedPercent { get; set; }
 }

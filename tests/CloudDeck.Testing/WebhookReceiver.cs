@@ -31,6 +31,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The endpoint's signing secret, as its creation answered it; until set, every signature counts as invalid.</summary>
     public string? Secret { get; set; }
 
+    /// <summary>
+    /// The receiver's clock for the timestamp's freshness (five minutes either way). A test whose silo runs on a manual
+    /// clock hands it that clock, as a real receiver's clock agrees with the sender's.
+    /// </summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>What to answer once the script is used up.</summary>
     public int DefaultStatus { get; set; } = 200;
 
@@ -75,7 +81,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     }
 
     /// <summary>The check a receiver makes: v1= hex HMAC-SHA256 over timestamp + "." + body, compared in constant time.</summary>
-    public static bool Verify(string secret, string? timestamp, string? signature, string body)
+    public static bool Verify(string secret, string? timestamp, string? signature, string body) =>
+        Verify(secret, timestamp, signature, body, DateTimeOffset.UtcNow);
+
+    /// <param name="now">The receiver's time, which the timestamp must be within five minutes of.</param>
+    public static bool Verify(string secret, string? timestamp, string? signature, string body, DateTimeOffset now)
     {
         if (timestamp is null || signature is null || !signature.StartsWith("v1=", StringComparison.Ordinal)) return false;
         var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(timestamp + "." + body));
@@ -91,7 +101,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
         return CryptographicOperations.FixedTimeEquals(expected, given)
                && long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-               && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - seconds) <= 300;
+               && Math.Abs(now.ToUnixTimeSeconds() - seconds) <= 300;
     }
 
     private async Task ServeAsync(HttpContext context)
@@ -99,7 +109,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        var valid = Secret is { } secret && Verify(secret, headers.GetValueOrDefault("CloudDeck-Timestamp"), headers.GetValueOrDefault("CloudDeck-Signature"), body);
+        var valid = Secret is { } secret && Verify(secret, headers.GetValueOrDefault("CloudDeck-Timestamp"), headers.GetValueOrDefault("CloudDeck-Signature"), body,
+            Clock.GetUtcNow());
         var status = _script.TryDequeue(out var next) ? next : DefaultStatus;
         lock (_received) _received.Add(new ReceivedWebhook(DateTimeOffset.UtcNow, context.Request.Path, headers, body, valid, status));
         context.Response.StatusCode = status;

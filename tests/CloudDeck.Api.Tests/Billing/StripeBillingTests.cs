@@ -1,5 +1,10 @@
+using System.Globalization;
 using System.Net;
+using System.Text.Json.Nodes;
+using CloudDeck.Api.Tests.Accounts;
 using CloudDeck.GrainInterfaces.Mail;
+using CloudDeck.GrainInterfaces.Notifications;
+using CloudDeck.Testing;
 using CloudDeck.Testing.Stripe;
 using static CloudDeck.Api.Tests.Billing.BillingHost;
 
@@ -133,6 +138,34 @@ public sealed class StripeBillingTests
         var after = actions.SkipWhile(a => a != "billing.payment_failed").Where(steps.Contains).ToList();
         Assert.Equal(steps, after);
         Assert.Equal(["hobby -> pro", "pro -> hobby", "hobby -> pro"], (await host.AuditTargetsAsync("organization.plan_changed")).Select(t => t[..t.IndexOf(" (", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task Stripe_fake_replaying_Stripes_wire_format_an_invoice_payment_failed_webhook_posts_a_signed_payment_failed_event_to_the_organizations_webhook_rule()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["CloudDeck:Notifications:AllowPrivateWebhookTargets"] = "true" });
+        // Signatures' timestamps come from the API's manual clock, which the receiver shares, as a real receiver's clock agrees.
+        receiver.Clock = host.Api.Clock;
+        var rule = (await host.Api.PostAsync($"/api/v1/orgs/{host.Org}/notifications", new { channel = "webhook", events = new[] { "payment.failed" }, url = receiver.Url.AbsoluteUri },
+            host.Owner.AccessToken)).Expect(HttpStatusCode.Created);
+        receiver.Secret = rule.Text("secret");
+        var subscription = await host.SubscribeAsync("pro");
+
+        // The fake posts invoice.finalized then invoice.payment_failed, signed, to the API's Stripe webhook endpoint.
+        var failed = await host.Stripe.EndPeriodAsync(subscription.Id, paymentSucceeds: false);
+
+        var hook = Assert.Single(await receiver.WaitForSuccessesAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.True(hook.SignatureValid, $"the signature {hook.Headers.GetValueOrDefault(WebhookHeaders.Signature)} did not verify");
+        var body = JsonNode.Parse(hook.Body)!;
+        Assert.Equal(("payment.failed", host.Org, null), (body.Text("type"), body.Text("organization"), body["project"]?.GetValue<string>()));
+        Assert.Equal(hook.Headers[WebhookHeaders.EventId], body.Text("id"));
+        var data = body["data"]!;
+        Assert.Equal(failed.Id, data.Text("invoice_id"));
+        Assert.False(string.IsNullOrEmpty(data.Text("amount_due")));
+        var status = await host.StatusAsync();
+        Assert.Equal("grace", Field(status, "payment_state")!.GetValue<string>());
+        Assert.Equal(Field(status, "grace_ends_at")!.GetValue<DateTimeOffset>(), DateTimeOffset.Parse(data.Text("grace_ends_at"), CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -57,12 +57,13 @@ internal static class ServerApps
     }
 
     /// <summary>The server's files stored, and the manifest a build of it would produce.</summary>
+    /// <param name="serverJs">The server's source; <see cref="ServerJs"/> unless a test needs one that misbehaves.</param>
     public static async Task<DeploymentManifest> ManifestAsync(AccountsSilo silo, string version, string healthPath = "/healthz",
-        string start = "node server.js")
+        string start = "node server.js", string serverJs = ServerJs)
     {
         var store = silo.Services.GetRequiredService<IArtifactStore>();
         var files = new List<ManifestFile>();
-        foreach (var (path, text) in new[] { ("server.js", ServerJs), ("version.txt", version) })
+        foreach (var (path, text) in new[] { ("server.js", serverJs), ("version.txt", version) })
         {
             var bytes = Encoding.UTF8.GetBytes(text);
             var sha = ProjectsSilo.Sha256Of(bytes);
