@@ -1,22 +1,14 @@
 using System.Diagnostics;
-using Actors.Extensions.Hosting;
 using Actors.Extensions.Streams;
 using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Billing;
 using CloudDeck.GrainInterfaces.Usage;
-using CloudDeck.Grains.Accounts;
 using CloudDeck.Grains.Billing;
-using CloudDeck.Grains.Mail;
-using CloudDeck.Grains.Notifications;
-using CloudDeck.Grains.Organizations;
-using CloudDeck.Grains.Projects;
 using CloudDeck.Grains.Usage;
 using CloudDeck.Testing;
 using CloudDeck.Testing.Stripe;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Hosting;
 
 namespace Actors.Bench;
 
@@ -56,34 +48,16 @@ internal static class BillingBenchmarks
         settings["CloudDeck:Billing:UsageReportInterval"] = "01:00:00";
         settings["CloudDeck:Accounts:SignUpsPerAddress"] = "0";
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var path = Path.Combine(directory, "clouddeck.db");
-        await using var silo = await TestSilo.StartAsync(s =>
-        {
-            s.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = path);
-            s.UseSqliteReminders(o => o.DatabasePath = path);
-            s.AddLogStreams();
-            s.UseSqliteLogStore(path + ".streams");
-            s.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
-            s.Services.AddCloudDeckAccounts(configuration, directory);
-            // Sign-ups and owners' notices queue emails: the outbox needs its settings (no SMTP: the bench's mail folder).
-            s.Services.AddCloudDeckMail(configuration, directory);
-            s.Services.AddCloudDeckPlans(configuration);
-            s.Services.AddCloudDeckUsage(configuration);
-            // The user grain encrypts TOTP keys with the projects' secrets key.
-            s.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
-            // A failed payment is also a notification event, which the rules grain takes.
-            s.Services.AddCloudDeckNotifications(configuration);
-        });
+        await using var silo = await EmbeddedBenchSilo.StartAsync(directory, configuration, s => s.Services.AddCloudDeckUsage(configuration));
         var grains = silo.GrainFactory;
         var orgs = new List<(string Org, Caller Owner, string Customer, string Subscription)>();
         foreach (var i in Enumerable.Range(0, Organizations))
         {
             var email = $"bench{i}-{Guid.NewGuid():N}"[..24] + "@billing.bench";
-            var signUp = await grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "a long password 42", "Bench", "10.0.0.1"));
-            var owner = new Caller(signUp!.Account.UserId, email, "10.0.0.1", EmailVerified: true);
-            var billing = grains.GetGrain<IBillingGrain>(signUp.PersonalOrganization);
+            var (owner, org) = await EmbeddedBenchSilo.OwnerAsync(grains, email);
+            var billing = grains.GetGrain<IBillingGrain>(org);
             var subscription = await stripe.CompleteCheckoutAsync((await billing.StartUpgrade(owner, "pro")).Url);
-            orgs.Add((signUp.PersonalOrganization, owner, subscription.Customer, subscription.Id));
+            orgs.Add((org, owner, subscription.Customer, subscription.Id));
         }
 
         foreach (var stripeEvent in stripe.Events) await ApplyAsync(grains, stripeEvent);

@@ -1,19 +1,10 @@
 using System.Diagnostics;
 using System.Text;
-using Actors.Extensions.Hosting;
-using Actors.Extensions.Streams;
-using CloudDeck.GrainInterfaces.Accounts;
 using CloudDeck.GrainInterfaces.Notifications;
-using CloudDeck.Grains.Accounts;
-using CloudDeck.Grains.Mail;
 using CloudDeck.Grains.Notifications;
-using CloudDeck.Grains.Organizations;
-using CloudDeck.Grains.Projects;
 using CloudDeck.Testing;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Hosting;
 
 namespace Actors.Bench;
 
@@ -52,26 +43,9 @@ internal static class WebhookBenchmarks
             ["CloudDeck:Notifications:AllowPrivateWebhookTargets"] = "true",
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var path = Path.Combine(directory, "clouddeck.db");
-        await using var silo = await TestSilo.StartAsync(s =>
-        {
-            s.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = path);
-            s.UseSqliteReminders(o => o.DatabasePath = path);
-            s.AddLogStreams();
-            s.UseSqliteLogStore(path + ".streams");
-            s.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1000);
-            s.Services.AddCloudDeckAccounts(configuration, directory);
-            // Sign-ups and owners' notices queue emails: the outbox needs its settings (no SMTP: the bench's mail folder).
-            s.Services.AddCloudDeckMail(configuration, directory);
-            s.Services.AddCloudDeckPlans(configuration);
-            s.Services.AddCloudDeckProjects(configuration, directory, cluster: false);
-            s.Services.AddCloudDeckNotifications(configuration);
-        });
+        await using var silo = await EmbeddedBenchSilo.StartAsync(directory, configuration);
         var grains = silo.GrainFactory;
-        var email = $"bench-{Guid.NewGuid():N}"[..20] + "@webhook.bench";
-        var signUp = await grains.GetGrain<IEmailIndexGrain>(email).SignUp(new SignUpRequest(email, "a long password 42", "Bench", "10.0.0.1"));
-        var owner = new Caller(signUp!.Account.UserId, email, "10.0.0.1", EmailVerified: true);
-        var org = signUp.PersonalOrganization;
+        var (owner, org) = await EmbeddedBenchSilo.OwnerAsync(grains, $"bench-{Guid.NewGuid():N}"[..20] + "@webhook.bench");
         var rules = grains.GetGrain<INotificationRulesGrain>(org);
         for (var i = 0; i < Endpoints; i++)
         {
