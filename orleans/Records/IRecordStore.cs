@@ -114,3 +114,19 @@ internal static class RecordSchema
 
     public const string PartitionFilter = "service_id = @s AND table_name = @t AND partition_key = @p";
 }
+
+/// <summary>Rows of (position, key, written_at_ms, payload), in that column order, as the record stores select them.</summary>
+internal static class StoredRecords
+{
+    public static async Task<IReadOnlyList<StoredRecord>> ReadAsync(System.Data.Common.DbCommand command, int maxCount, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var records = new List<StoredRecord>(Math.Min(maxCount, 1024));
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(new StoredRecord(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+        }
+
+        return records;
+    }
+}

@@ -116,7 +116,7 @@ public sealed partial class PostgresLogStore : IRecordStore
             $"SELECT seq, item_key, written_at, payload FROM stored_records WHERE {RecordFilter} AND seq < @q ORDER BY seq DESC LIMIT @n");
         command.Parameters.AddWithValue("q", before ?? long.MaxValue);
         command.Parameters.AddWithValue("n", maxCount);
-        return await ReadRecordsAsync(command, maxCount, cancellationToken);
+        return await StoredRecords.ReadAsync(command, maxCount, cancellationToken);
     }
 
     public async Task<StoredRecord?> FindAsync(string serviceId, string table, string partition, string key, CancellationToken cancellationToken)
@@ -126,7 +126,7 @@ public sealed partial class PostgresLogStore : IRecordStore
         await using var command = PartitionCommand(serviceId, table, partition,
             $"SELECT seq, item_key, written_at, payload FROM stored_records WHERE {RecordFilter} AND item_key = @k");
         command.Parameters.AddWithValue("k", key);
-        var found = await ReadRecordsAsync(command, 1, cancellationToken);
+        var found = await StoredRecords.ReadAsync(command, 1, cancellationToken);
         return found.Count > 0 ? found[0] : null;
     }
 
@@ -153,17 +153,5 @@ public sealed partial class PostgresLogStore : IRecordStore
         command.Parameters.AddWithValue("t", table);
         command.Parameters.AddWithValue("p", partition);
         return command;
-    }
-
-    private static async Task<IReadOnlyList<StoredRecord>> ReadRecordsAsync(NpgsqlCommand command, int maxCount, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var records = new List<StoredRecord>(Math.Min(maxCount, 1024));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(new StoredRecord(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
-        }
-
-        return records;
     }
 }
