@@ -14,18 +14,17 @@ public sealed partial class UserGrain
             throw new UnauthenticatedException("The refresh token is invalid.");
         }
 
-        if (family.RevokedAt is null && Secrets.Matches(family.CurrentHash, secret) && family.ExpiresAt > Now
-            && RequiredSsoMembership(exceptProvider: family.SignedInWith) is { } sso)
-        {
-            // Normally revoked when the requirement arrived (SetMembership); this holds for a session that slipped past.
-            family.RevokedAt = Now;
-            await state.WriteStateAsync();
-            throw new UnauthenticatedException(
-                $"The organization '{sso.Slug}' requires signing in with '{sso.RequiredSsoProvider}'; this session did not, and has ended.");
-        }
-
         if (family.RevokedAt is null && Secrets.Matches(family.CurrentHash, secret) && family.ExpiresAt > Now)
         {
+            if (RequiredSsoMembership(exceptProvider: family.SignedInWith) is { } sso)
+            {
+                // Normally revoked when the requirement arrived (SetMembership); this holds for a session that slipped past.
+                family.RevokedAt = Now;
+                await state.WriteStateAsync();
+                throw new UnauthenticatedException(
+                    $"The organization '{sso.Slug}' requires signing in with '{sso.RequiredSsoProvider}'; this session did not, and has ended.");
+            }
+
             var next = Secrets.NewSecret();
             family.UsedHashes.Add(family.CurrentHash);
             if (family.UsedHashes.Count > RefreshFamily.RememberedRotations) family.UsedHashes.RemoveAt(0);
