@@ -136,6 +136,27 @@ public sealed class QuotaTests
         }
     }
 
+    [Fact]
+    public async Task A_period_tick_that_comes_before_midnight_by_the_silos_clock_asks_again_and_then_starts_the_new_day()
+    {
+        await using var silo = await AccountsSilo.StartAsync(sqlite: true);
+        silo.Clock.Set(new DateTimeOffset(2030, 1, 31, 23, 59, 55, TimeSpan.Zero));
+        await silo.Grains.GetGrain<IOrganizationQuotaGrain>("acme").Count(QuotaLimits.BuildsPerDay, 4);
+
+        // The reminder is due in about five seconds of real time; the silo's clock stays at 23:59:55 until well after,
+        // so its first tick finds the old day (as a tick early by the silo's clock does). Only then is midnight passed.
+        await Task.Delay(TimeSpan.FromSeconds(8), TestContext.Current.CancellationToken);
+        Assert.Equal(4, await StoredBuildsTodayAsync(silo));
+        silo.Clock.Advance(TimeSpan.FromSeconds(6));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await StoredBuildsTodayAsync(silo) != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "After an early tick the period reminder did not start the new day in the stored state.");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+    }
+
     /// <summary>The builds_per_day count as written in the quota grain's stored state.</summary>
     private static async Task<long> StoredBuildsTodayAsync(AccountsSilo silo)
     {
